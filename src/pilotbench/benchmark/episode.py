@@ -1,0 +1,147 @@
+"""One test as a state machine: messages out, model output in, until the conversation ends.
+
+The episode does no I/O and knows no provider: the runner sends `messages` and `tools` to a
+model and hands the reply to `step()`. That keeps the conversation rules (tool execution,
+format-help turns, stop rules) testable with scripted outputs and identical for every provider.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .prompts import RenderedPrompt
+from .protocol import declares_completion, format_help, parse_arguments, parse_native_reply, parse_text_reply
+from .simulator import ToolSimulator
+from .tasks import TaskInstance
+from .tools import TOOLS
+from .types import CallRecord, Message, ModelOutput, ToolCall, ToolResult, Trajectory
+
+
+@dataclass(frozen=True, slots=True)
+class StopRules:
+    max_turns: int = 10
+    max_consecutive_failures: int = 5
+    max_repeated_calls: int = 5
+
+    def __post_init__(self) -> None:
+        for name in ("max_turns", "max_consecutive_failures", "max_repeated_calls"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+
+class Episode:
+    """A multi-turn tool-use conversation for one test."""
+
+    __slots__ = (
+        "test_id", "task", "mode", "rules", "messages", "tools", "trajectory", "done",
+        "_sim", "_consecutive_failures", "_call_counts",
+    )
+
+    def __init__(
+        self,
+        test_id: str,
+        task: TaskInstance,
+        prompt: RenderedPrompt,
+        tool_success_rate: float,
+        *,
+        rules: StopRules | None = None,
+    ) -> None:
+        self.test_id = test_id
+        self.task = task
+        self.mode = "native" if prompt.tools is not None else "text"
+        self.rules = rules or StopRules()
+        self.messages: list[Message] = list(prompt.messages)
+        self.tools = list(prompt.tools) if prompt.tools is not None else None
+        self.trajectory = Trajectory()
+        self.done = False
+        self._sim = ToolSimulator(test_id, tool_success_rate, task.dependencies)
+        self._consecutive_failures = 0
+        self._call_counts: dict[str, int] = {}
+
+    def step(self, output: ModelOutput) -> bool:
+        """Apply one model reply; return True when the conversation has ended."""
+        if self.done:
+            raise RuntimeError("episode already finished")
+        traj = self.trajectory
+        traj.turns += 1
+        traj.model_calls += 1
+        traj.prompt_tokens += output.usage.prompt_tokens
+        traj.completion_tokens += output.usage.completion_tokens
+
+        parsed = parse_native_reply(output) if self.mode == "native" else parse_text_reply(output.content)
+        if parsed.calls:
+            self._run_calls(output, parsed.calls)
+        elif parsed.final is not None:
+            self.messages.append({"role": "assistant", "content": parsed.final})
+            traj.final_answer = parsed.final
+            traj.declared_completion = declares_completion(parsed.final)
+            return self._finish("final_answer")
+        else:
+            traj.format_errors += 1
+            traj.assistance_turns += 1
+            self.messages.append({"role": "assistant", "content": output.content or ""})
+            self.messages.append({"role": "user", "content": format_help(self.mode)})
+
+        if self.done:
+            return True
+        if traj.turns >= self.rules.max_turns:
+            return self._finish("max_turns")
+        return False
+
+    def _finish(self, reason: str) -> bool:
+        self.trajectory.stop_reason = reason
+        self.done = True
+        return True
+
+    def _run_calls(self, output: ModelOutput, calls: tuple[ToolCall, ...]) -> None:
+        traj = self.trajectory
+        turn = traj.turns
+        if self.mode == "native":
+            calls = tuple(
+                c if c.id else ToolCall(f"call_{turn}_{i}", c.name, c.arguments) for i, c in enumerate(calls)
+            )
+            self.messages.append(
+                {
+                    "role": "assistant",
+                    "content": output.content,
+                    "tool_calls": [
+                        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                        for c in calls
+                    ],
+                }
+            )
+        else:
+            self.messages.append({"role": "assistant", "content": output.content or ""})
+        observations: list[str] = []
+        for call in calls:
+            args = parse_arguments(call.arguments)
+            if args is None:
+                traj.format_errors += 1
+                result = ToolResult(False, None, "INVALID_INPUT", "arguments are not a JSON object")
+            else:
+                result = self._sim.execute(call.name, args)
+            traj.calls.append(
+                CallRecord(turn, call.name, args, result.success, result.error_code, known_tool=call.name in TOOLS)
+            )
+            body = json.dumps(result.as_observation(), separators=(",", ":"))
+            if self.mode == "native":
+                self.messages.append({"role": "tool", "tool_call_id": call.id, "content": body})
+            else:
+                observations.append(f'<tool_result name="{call.name}">{body}</tool_result>')
+            if self._stop_rules_after(call, args, result):
+                break
+        if observations:
+            self.messages.append({"role": "user", "content": "\n".join(observations)})
+
+    def _stop_rules_after(self, call: ToolCall, args: dict[str, Any] | None, result: ToolResult) -> bool:
+        self._consecutive_failures = 0 if result.success else self._consecutive_failures + 1
+        if self._consecutive_failures >= self.rules.max_consecutive_failures:
+            return self._finish("consecutive_failures")
+        key = call.name + json.dumps(args, sort_keys=True, default=str)
+        count = self._call_counts.get(key, 0) + 1
+        self._call_counts[key] = count
+        if count >= self.rules.max_repeated_calls:
+            return self._finish("repeated_call")
+        return False

@@ -1,0 +1,175 @@
+"""Plain data shared by the benchmark core, the models and the runner.
+
+These types sit on the hot path (one per model call), so they are slotted frozen dataclasses
+rather than pydantic models; validation happens at the edges (config, store, HTTP).
+Messages and tool schemas stay plain OpenAI-format dicts: that is what real providers take.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Message = dict[str, Any]
+ToolSchema = dict[str, Any]
+
+TASK_TYPES: tuple[str, ...] = (
+    "simple_task",
+    "basic_task",
+    "data_pipeline",
+    "api_integration",
+    "multi_stage_pipeline",
+)
+DIFFICULTIES: tuple[str, ...] = ("very_easy", "easy", "medium", "hard", "very_hard")
+TOOL_SUCCESS_RATES: tuple[float, ...] = (0.9, 0.8, 0.7, 0.6)
+DEFAULT_TOOL_SUCCESS_RATE = 0.8
+
+FLAW_TYPES: tuple[str, ...] = (
+    "sequence_disorder",
+    "tool_misuse",
+    "parameter_error",
+    "missing_step",
+    "redundant_operations",
+    "logical_inconsistency",
+    "semantic_drift",
+)
+SEVERITIES: tuple[str, ...] = ("light", "medium", "severe")
+BASE_PROMPT_TYPES: tuple[str, ...] = ("baseline", "cot", "optimal")
+FLAWED_PROMPT_TYPES: tuple[str, ...] = tuple(f"flawed_{f}" for f in FLAW_TYPES)
+PROMPT_TYPES: tuple[str, ...] = BASE_PROMPT_TYPES + FLAWED_PROMPT_TYPES
+
+SUCCESS_LEVELS: tuple[str, ...] = ("full_success", "partial_success", "failure")
+ERROR_CATEGORIES: tuple[str, ...] = (
+    "tool_call_format_errors",
+    "timeout_errors",
+    "max_turns_errors",
+    "tool_selection_errors",
+    "parameter_config_errors",
+    "sequence_order_errors",
+    "dependency_errors",
+    "other_errors",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One call as the model sent it; `arguments` is the raw JSON text, parsed by the executor."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ModelOutput:
+    """What a provider returns for one generate() call, whatever the provider."""
+
+    content: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    reasoning: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: str | None = None
+
+    @classmethod
+    def for_tool_call(cls, name: str, arguments: str | dict[str, Any], call_id: str = "call_0") -> ModelOutput:
+        import json
+
+        args = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        return cls(tool_calls=(ToolCall(call_id, name, args),), finish_reason="tool_calls")
+
+    @classmethod
+    def for_text(cls, text: str) -> ModelOutput:
+        return cls(content=text, finish_reason="stop")
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """The simulator's answer to one call: an observation for the model, never an exception."""
+
+    success: bool
+    output: dict[str, Any] | None = None
+    error_code: str | None = None
+    message: str = ""
+
+    def as_observation(self) -> dict[str, Any]:
+        if self.success:
+            return {"status": "success", "output": self.output}
+        return {"status": "error", "error_code": self.error_code, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One tool call in a trajectory, after execution."""
+
+    turn: int
+    name: str
+    arguments: dict[str, Any] | None
+    success: bool
+    error_code: str | None = None
+    known_tool: bool = True
+
+
+@dataclass(slots=True)
+class Trajectory:
+    """Everything the scorer needs about one conversation, and what the store keeps of it."""
+
+    calls: list[CallRecord] = field(default_factory=list)
+    turns: int = 0
+    format_errors: int = 0
+    assistance_turns: int = 0
+    final_answer: str | None = None
+    declared_completion: bool = False
+    stop_reason: str = ""  # final_answer | max_turns | consecutive_failures | repeated_call | format_errors
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    model_calls: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "turns": self.turns,
+            "format_errors": self.format_errors,
+            "assistance_turns": self.assistance_turns,
+            "final_answer": self.final_answer,
+            "declared_completion": self.declared_completion,
+            "stop_reason": self.stop_reason,
+            "calls": [
+                {
+                    "turn": c.turn,
+                    "name": c.name,
+                    "arguments": c.arguments,
+                    "success": c.success,
+                    "error_code": c.error_code,
+                    "known_tool": c.known_tool,
+                }
+                for c in self.calls
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """The scorer's verdict on one trajectory; see benchmark.scoring for the rules."""
+
+    success_level: str
+    workflow_adherence: float
+    tool_coverage: float
+    efficiency: float
+    error_category: str | None
+
+    @property
+    def success(self) -> bool:
+        return self.success_level != "failure"
+
+    @property
+    def weighted_score(self) -> float:
+        return {"full_success": 1.0, "partial_success": 0.5}.get(self.success_level, 0.0)

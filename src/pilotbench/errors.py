@@ -1,0 +1,57 @@
+"""pilotbench's own exceptions. Third-party errors are translated into these at the boundary.
+
+    PilotbenchError
+    ├── UsageError            bad input from the user: config, flags, files (exit status 2)
+    │   └── ConfigError       a configuration file or entry that cannot be used
+    ├── StoreError            the results database cannot be used (not SQLite, newer schema, ...)
+    └── ProviderError         a model call failed; `kind` says what the runner should do:
+                              rate_limit (wait, retry, not a test attempt), transient (bounded
+                              retries with backoff), fatal (stop using the lane or model),
+                              quota (park the key)
+
+A tool error is never an exception: it is an observation for the model (benchmark.types.ToolResult).
+"""
+
+from __future__ import annotations
+
+ERROR_KINDS = ("rate_limit", "transient", "fatal", "quota")
+
+
+class PilotbenchError(Exception):
+    """Base class for every error pilotbench raises on purpose."""
+
+
+class UsageError(PilotbenchError):
+    """Bad input from the user; the CLI prints the message on one line and exits with status 2."""
+
+
+class ConfigError(UsageError):
+    pass
+
+
+class StoreError(UsageError):
+    pass
+
+
+class ProviderError(PilotbenchError):
+    """A classified model-call failure. The message never contains an API key."""
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        scope: str = "lane",
+    ) -> None:
+        if kind not in ERROR_KINDS:
+            raise ValueError(f"unknown provider error kind {kind!r}")
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+        self.scope = scope  # "lane" (this key) or "model" (every lane of the model: bad deployment, bad parameter)
+
+    def __repr__(self) -> str:
+        return f"ProviderError({self.kind!r}, {str(self)!r}, status={self.status})"

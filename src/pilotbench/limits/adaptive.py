@@ -1,0 +1,119 @@
+"""AIMD concurrency control for one lane.
+
+Halve on a rate limit, grow by one after a streak of successes: the limit
+settles just under what the provider tolerates and recovers when it allows more.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .clock import Clock, MonotonicClock
+
+__all__ = ["AdaptiveController"]
+
+
+class AdaptiveController:
+    """Additive-increase, multiplicative-decrease concurrency limit.
+
+    - `on_success`: after `increase_after` consecutive successes since the
+      last change (default: the current limit, i.e. about one round trip of
+      the whole window), the limit grows by one, up to `ceiling`.
+    - `on_rate_limited`: the limit is cut to `max(floor, floor(limit * decrease_factor))`,
+      at most once per cool window (`max(retry_after, cool_window)` seconds from
+      the cut), because the 429s of one burst all report the same overload.
+      Calls are blocked until `now + retry_after` (or `default_backoff`).
+    - `on_transient` (5xx, timeouts): stops growth without cutting.
+    """
+
+    __slots__ = (
+        "floor",
+        "ceiling",
+        "decrease_factor",
+        "increase_after",
+        "cool_window",
+        "default_backoff",
+        "_clock",
+        "_limit",
+        "_streak",
+        "_cut_window_end",
+        "blocked_until",
+    )
+
+    def __init__(
+        self,
+        initial: int,
+        ceiling: int,
+        floor: int = 1,
+        decrease_factor: float = 0.5,
+        increase_after: int | None = None,
+        *,
+        clock: Clock | None = None,
+        cool_window: float = 1.0,
+        default_backoff: float = 1.0,
+    ) -> None:
+        if not 1 <= floor <= initial <= ceiling:
+            raise ValueError(
+                f"need 1 <= floor <= initial <= ceiling, got floor={floor}, "
+                f"initial={initial}, ceiling={ceiling}"
+            )
+        if not 0 < decrease_factor < 1:
+            raise ValueError(f"decrease_factor must be in (0, 1), got {decrease_factor!r}")
+        if increase_after is not None and increase_after < 1:
+            raise ValueError(f"increase_after must be at least 1, got {increase_after!r}")
+        self.floor = floor
+        self.ceiling = ceiling
+        self.decrease_factor = decrease_factor
+        self.increase_after = increase_after
+        self.cool_window = cool_window
+        self.default_backoff = default_backoff
+        self._clock = clock if clock is not None else MonotonicClock()
+        self._limit = initial
+        self._streak = 0
+        self._cut_window_end = -math.inf
+        self.blocked_until = -math.inf
+        """Clock time before which no new call should start."""
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    @property
+    def streak(self) -> int:
+        """Consecutive successes since the last change of the limit."""
+        return self._streak
+
+    def on_success(self) -> bool:
+        """Count a success; return True if the limit grew."""
+        self._streak += 1
+        threshold = self.increase_after if self.increase_after is not None else self._limit
+        if self._streak < threshold:
+            return False
+        self._streak = 0
+        if self._limit >= self.ceiling:
+            return False
+        self._limit += 1
+        return True
+
+    def on_rate_limited(self, retry_after: float | None = None) -> bool:
+        """Record a 429; return True if it cut the limit."""
+        now = self._clock.now()
+        backoff = self.default_backoff if retry_after is None else max(0.0, retry_after)
+        self.blocked_until = max(self.blocked_until, now + backoff)
+        self._streak = 0
+        if now < self._cut_window_end:
+            return False
+        self._cut_window_end = now + max(backoff, self.cool_window)
+        cut = max(self.floor, math.floor(self._limit * self.decrease_factor))
+        changed = cut != self._limit
+        self._limit = cut
+        return changed
+
+    def on_transient(self) -> None:
+        self._streak = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"AdaptiveController(limit={self._limit}, floor={self.floor}, "
+            f"ceiling={self.ceiling}, streak={self._streak})"
+        )

@@ -1,0 +1,388 @@
+"""A lane: one (provider, key, deployment) channel and its limits."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Final
+
+from ._waitline import Blocked, WaitLine
+from .adaptive import AdaptiveController
+from .bucket import TokenBucket
+from .clock import Clock, MonotonicClock
+from .errors import LaneDisabled, LaneParked
+
+__all__ = ["Lane", "Permit", "OUTCOMES"]
+
+OUTCOMES: Final = ("ok", "rate_limited", "transient", "fatal", "quota")
+
+# Waits shorter than this are rounding noise, not a reason to sleep again.
+_EPSILON = 1e-9
+
+
+@dataclass(slots=True)
+class Permit:
+    """What `Lane.slot` yields: the caller reports how the call went."""
+
+    tokens: int = 0
+    outcome: str | None = None
+    tokens_used: int | None = None
+    retry_after: float | None = None
+
+    def report(
+        self, outcome: str, *, tokens_used: int | None = None, retry_after: float | None = None
+    ) -> None:
+        self.outcome = outcome
+        self.tokens_used = tokens_used
+        self.retry_after = retry_after
+
+
+class Lane:
+    """One channel to a provider, gated by concurrency, RPM, TPM and cooldowns.
+
+    `acquire` waits, in arrival order, until a concurrency slot is free, the
+    request and token budgets allow, and no Retry-After cooldown or quota park
+    is in force; `release` reports the outcome, corrects the token estimate,
+    feeds the adaptive controller and wakes the next waiter.
+
+    A call that finds everything free returns without suspending. Waiting for
+    a slot parks the oldest waiter on a future resolved by `release`; waiting
+    for a budget or cooldown sleeps on the clock for exactly the computed delay.
+
+    `release` only accounts: on a fatal error or spent quota the caller also
+    calls `disable` or `park`, with a reason naming the cause.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        provider: str,
+        key_label: str,
+        deployment: str,
+        max_concurrency: int,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        clock: Clock | None = None,
+        adaptive: bool = False,
+        ceiling: int | None = None,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency!r}")
+        if ceiling is not None and ceiling < max_concurrency:
+            raise ValueError(
+                f"ceiling ({ceiling}) must not be below max_concurrency ({max_concurrency})"
+            )
+        self.name = name
+        self.provider = provider
+        self.key_label = key_label
+        self.deployment = deployment
+        self.max_concurrency = max_concurrency
+        self.clock: Clock = clock if clock is not None else MonotonicClock()
+        self.rpm_bucket = TokenBucket(rpm, self.clock) if rpm is not None else None
+        self.tpm_bucket = TokenBucket(tpm, self.clock) if tpm is not None else None
+        self.controller = (
+            AdaptiveController(
+                max_concurrency,
+                ceiling if ceiling is not None else max_concurrency,
+                clock=self.clock,
+            )
+            if adaptive
+            else None
+        )
+
+        self._in_flight = 0
+        self._outstanding_tokens = 0.0
+        self._cooldown_until = -math.inf
+        self._parked_until = -math.inf
+        self._park_reason: str | None = None
+        self._disabled_reason: str | None = None
+        self._line: WaitLine[None] = WaitLine(self.clock)
+        self._listeners: list[Callable[[], None]] = []
+
+        self.calls = 0
+        self.ok = 0
+        self.rate_limited = 0
+        self.transient = 0
+        self.fatal = 0
+        self.quota = 0
+        self.tokens = 0
+
+    # ----------------------------------------------------------------- state
+
+    @property
+    def limit(self) -> int:
+        """Current concurrency limit."""
+        return self.controller.limit if self.controller is not None else self.max_concurrency
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    @property
+    def waiting(self) -> int:
+        """Calls queued in `acquire`."""
+        return len(self._line)
+
+    @property
+    def cooldown_until(self) -> float:
+        """Clock time before which a Retry-After keeps new calls waiting."""
+        return self._cooldown_until
+
+    @property
+    def parked_until(self) -> float:
+        """Clock time the quota park ends (`inf`: never; `-inf`: not parked)."""
+        return self._parked_until
+
+    @property
+    def park_reason(self) -> str | None:
+        return self._park_reason
+
+    @property
+    def disabled_reason(self) -> str | None:
+        return self._disabled_reason
+
+    @property
+    def is_usable(self) -> bool:
+        """False once disabled or parked for the rest of the run."""
+        return self._disabled_reason is None and self._parked_until != math.inf
+
+    def is_parked(self, now: float | None = None) -> bool:
+        return (self.clock.now() if now is None else now) < self._parked_until
+
+    @property
+    def headroom(self) -> int:
+        """Free slots now; 0 while disabled, parked or cooling down."""
+        if not self.is_usable:
+            return 0
+        now = self.clock.now()
+        if now < self._cooldown_until or now < self._parked_until:
+            return 0
+        return max(0, self.limit - self._in_flight)
+
+    def ready_in(self, tokens: int = 0) -> float | None:
+        """How long a call with `tokens` would wait, ignoring other waiters.
+
+        None when it must wait for a slot (or the lane is unusable), 0 when it
+        could start now, otherwise seconds until the time-based gates open.
+        """
+        if not self.is_usable or self._in_flight >= self.limit:
+            return None
+        return self._time_delay(tokens)
+
+    def available(self, now: float | None = None, tokens: int = 0) -> bool:
+        """Whether a call with `tokens` could start at `now` (default: the clock's now)."""
+        if not self._line.idle:
+            return False
+        delay = self.ready_in(tokens)
+        if delay is None:
+            return False
+        clock_now = self.clock.now()
+        at = clock_now if now is None else now
+        return clock_now + delay <= at + _EPSILON
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "calls": self.calls,
+            "ok": self.ok,
+            "rate_limited": self.rate_limited,
+            "transient": self.transient,
+            "fatal": self.fatal,
+            "quota": self.quota,
+            "tokens": self.tokens,
+            "in_flight": self._in_flight,
+            "limit": self.limit,
+        }
+
+    # ------------------------------------------------------------ acquiring
+
+    async def acquire(self, tokens: int = 0) -> None:
+        """Wait for a slot and budget, then take them.
+
+        Raises `LaneDisabled` (or `LaneParked`) if the lane is or becomes
+        unusable while waiting.
+        """
+        if self._line.idle and self._try_take(tokens):
+            return
+        await self._line.wait(lambda: self._attempt(tokens))
+
+    def try_acquire(self, tokens: int = 0) -> bool:
+        """Take a slot and budget if that needs no waiting; never queue-jumps."""
+        return self._line.idle and self._try_take(tokens)
+
+    def _try_take(self, tokens: int) -> bool:
+        self._raise_if_unusable()
+        if self._in_flight >= self.limit or self._time_delay(tokens) > 0:
+            return False
+        self._take(tokens)
+        return True
+
+    def _attempt(self, tokens: int) -> None | Blocked:
+        self._raise_if_unusable()
+        if self._in_flight >= self.limit:
+            return Blocked(None)
+        delay = self._time_delay(tokens)
+        if delay > 0:
+            return Blocked(delay)
+        self._take(tokens)
+        return None
+
+    def _raise_if_unusable(self) -> None:
+        if self._disabled_reason is not None:
+            raise LaneDisabled(self._disabled_reason, self.name)
+        if self._parked_until == math.inf:
+            raise LaneParked(self._park_reason or "quota exhausted", self.name)
+
+    def _time_delay(self, tokens: int) -> float:
+        now = self.clock.now()
+        delay = max(self._cooldown_until - now, self._parked_until - now)
+        if self.rpm_bucket is not None:
+            delay = max(delay, self.rpm_bucket.delay_for(1))
+        if self.tpm_bucket is not None:
+            delay = max(delay, self.tpm_bucket.delay_for(tokens))
+        return delay if delay > _EPSILON else 0.0
+
+    def _take(self, tokens: int) -> None:
+        self._in_flight += 1
+        self.calls += 1
+        if self.rpm_bucket is not None:
+            self.rpm_bucket.consume(1)
+        if self.tpm_bucket is not None and tokens:
+            self.tpm_bucket.consume(tokens)
+        self._outstanding_tokens += tokens
+
+    # ------------------------------------------------------------- releasing
+
+    def release(
+        self,
+        outcome: str,
+        *,
+        tokens_used: int | None = None,
+        retry_after: float | None = None,
+        tokens_estimated: int | None = None,
+    ) -> None:
+        """Finish a call: account `outcome` and free its slot.
+
+        `tokens_used` corrects the TPM budget for the difference from the
+        estimate given to `acquire`. Pass that estimate as `tokens_estimated`
+        when calls use different estimates; otherwise the mean outstanding
+        estimate is used (exact when all estimates are equal, and the totals
+        always balance). A `rate_limited` outcome with `retry_after` holds
+        new calls until the cooldown ends, adaptive or not.
+        """
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}; expected one of {OUTCOMES}")
+        if self._in_flight <= 0:
+            raise RuntimeError(f"lane {self.name!r}: release without a matching acquire")
+
+        if tokens_estimated is None:
+            estimate = self._outstanding_tokens / self._in_flight
+        else:
+            estimate = float(tokens_estimated)
+        self._outstanding_tokens = max(0.0, self._outstanding_tokens - estimate)
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._outstanding_tokens = 0.0
+
+        if tokens_used is not None:
+            self.tokens += tokens_used
+            if self.tpm_bucket is not None:
+                excess = tokens_used - estimate
+                if excess > 0:
+                    self.tpm_bucket.consume(excess)
+                elif excess < 0:
+                    self.tpm_bucket.refund(-excess)
+
+        controller = self.controller
+        if outcome == "ok":
+            self.ok += 1
+            if controller is not None:
+                controller.on_success()
+        elif outcome == "rate_limited":
+            self.rate_limited += 1
+            if controller is not None:
+                controller.on_rate_limited(retry_after)
+                self._cooldown_until = max(self._cooldown_until, controller.blocked_until)
+            elif retry_after is not None:
+                self._cooldown_until = max(
+                    self._cooldown_until, self.clock.now() + max(0.0, retry_after)
+                )
+        elif outcome == "transient":
+            self.transient += 1
+            if controller is not None:
+                controller.on_transient()
+        elif outcome == "fatal":
+            self.fatal += 1
+        else:
+            self.quota += 1
+
+        self._line.notify()
+        self._tell_listeners()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, tokens: int = 0) -> AsyncIterator[Permit]:
+        """`acquire`, yield a `Permit`, then `release` with what it reports.
+
+        Unreported calls count as "ok", or "transient" if the body raised.
+        """
+        await self.acquire(tokens)
+        permit = Permit(tokens)
+        try:
+            yield permit
+        except BaseException:
+            if permit.outcome is None:
+                permit.outcome = "transient"
+            raise
+        finally:
+            self.release(
+                permit.outcome or "ok",
+                tokens_used=permit.tokens_used,
+                retry_after=permit.retry_after,
+                tokens_estimated=tokens,
+            )
+
+    # -------------------------------------------------------- taking it away
+
+    def park(self, until: float | None, reason: str) -> None:
+        """Stop new calls until clock time `until` (None: for the rest of the run).
+
+        Waiters keep waiting through a timed park and get `LaneParked` from
+        a park for the rest of the run.
+        """
+        self._parked_until = math.inf if until is None else float(until)
+        self._park_reason = reason
+        self._line.interrupt()
+        self._tell_listeners()
+
+    def disable(self, reason: str) -> None:
+        """Stop the lane for good; current and future waiters get `LaneDisabled`.
+
+        The first reason is kept.
+        """
+        if self._disabled_reason is None:
+            self._disabled_reason = reason
+        self._line.interrupt()
+        self._tell_listeners()
+
+    # ------------------------------------------------------------- plumbing
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` whenever a slot frees or the lane's state changes."""
+        self._listeners.append(callback)
+
+    def _tell_listeners(self) -> None:
+        for callback in self._listeners:
+            callback()
+
+    def __repr__(self) -> str:
+        state = ""
+        if self._disabled_reason is not None:
+            state = ", disabled"
+        elif self._parked_until != -math.inf:
+            state = ", parked"
+        return (
+            f"Lane({self.name!r}, provider={self.provider!r}, deployment={self.deployment!r}, "
+            f"in_flight={self._in_flight}, limit={self.limit}{state})"
+        )

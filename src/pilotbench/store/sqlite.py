@@ -1,0 +1,195 @@
+"""The results store on SQLite: append-only, one row per test attempt, WAL, many writers.
+
+Idempotent writes: an attempt has a unique id, and a test can be `done` only once (a partial
+unique index), so a batch written twice, or the same test finished by two processes, leaves one
+row. Aggregates are always computed by queries over these rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreError
+from .records import COLUMNS, TestRecord
+
+SCHEMA_VERSION = 1
+DEFAULT_DB = Path("pilotbench-results") / "results.db"
+
+_COLUMN_TYPES = {
+    "tool_success_rate": "REAL", "instance": "INTEGER", "seed": "INTEGER", "max_turns": "INTEGER",
+    "success": "INTEGER", "weighted_score": "REAL", "workflow_adherence": "REAL", "tool_coverage": "REAL",
+    "efficiency": "REAL", "turns": "INTEGER", "tool_calls": "INTEGER", "format_errors": "INTEGER",
+    "assistance_turns": "INTEGER", "model_calls": "INTEGER", "prompt_tokens": "INTEGER",
+    "completion_tokens": "INTEGER", "rate_limited": "INTEGER", "retries": "INTEGER", "latency_s": "REAL",
+    "started_at": "REAL", "finished_at": "REAL",
+}
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS results (
+    rowid INTEGER PRIMARY KEY,
+    {", ".join(f"{c} {_COLUMN_TYPES.get(c, 'TEXT')}" + (" NOT NULL UNIQUE" if c == "attempt_id" else "") for c in COLUMNS)}
+);
+CREATE UNIQUE INDEX IF NOT EXISTS results_done_once ON results(test_id) WHERE status = 'done';
+CREATE INDEX IF NOT EXISTS results_test ON results(test_id, status);
+CREATE INDEX IF NOT EXISTS results_cell ON results(model, prompt_type, task_type, difficulty, tool_success_rate);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT NOT NULL,
+    planned INTEGER NOT NULL DEFAULT 0,
+    info TEXT NOT NULL DEFAULT '{{}}'
+);
+"""
+
+_INSERT = f"INSERT OR IGNORE INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+
+
+def _check_file(path: Path) -> None:
+    if path.exists():
+        if path.is_dir():
+            raise StoreError(f"database path {path} is a directory")
+        with path.open("rb") as f:
+            head = f.read(16)
+        if head and head != b"SQLite format 3\x00":
+            raise StoreError(f"{path} is not a SQLite database")
+
+
+class SQLiteStore:
+    """Open (creating if asked) a results database. Safe to use from one thread at a time."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        _check_file(self.path)
+        if not self.path.exists():
+            if not create:
+                raise StoreError(f"no results database at {self.path}")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            self._migrate(create)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path} cannot be used as a results database: {e}") from None
+
+    def _migrate(self, create: bool) -> None:
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "meta" in tables:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} has schema version {version}, newer than this pilotbench understands "
+                    f"({SCHEMA_VERSION}); upgrade pilotbench"
+                )
+            if version == SCHEMA_VERSION:
+                return
+        elif tables:
+            raise StoreError(f"{self.path} is a SQLite database but not a pilotbench results store")
+        if not create:
+            raise StoreError(f"{self.path} is not an initialised pilotbench results store")
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in filter(str.strip, _SCHEMA.split(";")):
+                self._db.execute(stmt)
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self, records: Sequence[TestRecord]) -> int:
+        """Write a batch in one transaction; returns how many rows were new."""
+        if not records:
+            return 0
+        rows = [r.to_row() for r in records]
+        db = self._db
+        for attempt in range(50):
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                before = db.total_changes
+                db.executemany(_INSERT, rows)
+                new = db.total_changes - before
+                db.execute("COMMIT")
+                return new
+            except sqlite3.OperationalError as e:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise
+                time.sleep(min(0.05 * (attempt + 1), 1.0))
+        raise StoreError(f"{self.path} stayed locked by another writer")
+
+    def start_run(self, run_id: str, planned: int, info: dict[str, Any]) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO runs(run_id, started_at, status, planned, info) VALUES (?, ?, 'running', ?, ?)",
+            (run_id, time.time(), planned, json.dumps(info, default=str)),
+        )
+
+    def finish_run(self, run_id: str, status: str) -> None:
+        self._db.execute("UPDATE runs SET finished_at=?, status=? WHERE run_id=?", (time.time(), status, run_id))
+
+    # ------------------------------------------------------------------ reading
+
+    def done_ids(self, models: Iterable[str] | None = None) -> set[str]:
+        """Ids of tests finished with a model result (status `done`)."""
+        if models is None:
+            cur = self._db.execute("SELECT test_id FROM results WHERE status='done'")
+        else:
+            ms = list(models)
+            cur = self._db.execute(
+                f"SELECT test_id FROM results WHERE status='done' AND model IN ({','.join('?' * len(ms))})", ms
+            )
+        return {r[0] for r in cur}
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._db.execute(sql, params).fetchall()
+
+    def iter_rows(self, where: str = "", params: Sequence[Any] = (), columns: Sequence[str] = COLUMNS) -> Iterator[dict[str, Any]]:
+        sql = f"SELECT {', '.join(columns)} FROM results {('WHERE ' + where) if where else ''} ORDER BY rowid"
+        cur = self._db.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        for row in cur:
+            yield dict(zip(names, row))
+
+    def count(self, where: str = "", params: Sequence[Any] = ()) -> int:
+        return self._db.execute(f"SELECT COUNT(*) FROM results {('WHERE ' + where) if where else ''}", params).fetchone()[0]
+
+    def runs(self) -> list[dict[str, Any]]:
+        cur = self._db.execute("SELECT run_id, started_at, finished_at, status, planned, info FROM runs ORDER BY started_at")
+        return [dict(zip([d[0] for d in cur.description], r)) for r in cur]
+
+    def close(self) -> None:
+        try:
+            self._db.close()
+        except sqlite3.Error:
+            pass
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(target: str | os.PathLike[str] | None = None, *, create: bool = True) -> SQLiteStore:
+    """Open the store named by `--db`: a SQLite path (PostgreSQL URLs are not supported yet)."""
+    text = str(target) if target is not None else str(DEFAULT_DB)
+    if text.startswith(("postgresql://", "postgres://")):
+        raise StoreError("PostgreSQL stores are not supported yet; use a SQLite path")
+    return SQLiteStore(text, create=create)

@@ -1,0 +1,106 @@
+import math
+
+import pytest
+
+from pilotbench.limits import AdaptiveController, FakeClock
+
+
+def make(initial=8, ceiling=10, **kw):
+    clock = FakeClock()
+    return AdaptiveController(initial, ceiling, clock=clock, **kw), clock
+
+
+def test_burst_of_429s_cuts_once_then_again_after_the_window():
+    ctl, clock = make(initial=8)
+    assert ctl.on_rate_limited(None) is True
+    assert ctl.on_rate_limited(None) is False
+    assert ctl.on_rate_limited(0.2) is False
+    assert ctl.limit == 4
+    clock.advance(0.5)
+    ctl.on_rate_limited(None)
+    assert ctl.limit == 4  # still inside the 1 s cool window
+    clock.advance(0.6)
+    assert ctl.on_rate_limited(None) is True
+    assert ctl.limit == 2
+
+
+def test_cool_window_stretches_to_retry_after():
+    ctl, clock = make(initial=8)
+    ctl.on_rate_limited(10)
+    clock.advance(5)
+    ctl.on_rate_limited(10)
+    assert ctl.limit == 4
+    clock.advance(5)
+    ctl.on_rate_limited(10)
+    assert ctl.limit == 2
+
+
+def test_cut_respects_floor_and_factor():
+    ctl, clock = make(initial=9, floor=3, decrease_factor=0.7)
+    ctl.on_rate_limited(None)
+    assert ctl.limit == 6  # floor(9 * 0.7)
+    for _ in range(3):
+        clock.advance(2)
+        ctl.on_rate_limited(None)
+    assert ctl.limit == 3
+
+
+def test_blocked_until_follows_retry_after_or_default_backoff():
+    ctl, clock = make()
+    assert ctl.blocked_until == -math.inf
+    clock.advance(100)
+    ctl.on_rate_limited(None)
+    assert ctl.blocked_until == 101
+    ctl.on_rate_limited(30)
+    assert ctl.blocked_until == 130
+    ctl.on_rate_limited(5)  # a shorter hint does not shorten the block
+    assert ctl.blocked_until == 130
+
+
+def test_additive_increase_after_streak_of_current_limit_up_to_ceiling():
+    ctl, _ = make(initial=2, ceiling=4)
+    growth = []
+    for _ in range(20):
+        ctl.on_success()
+        growth.append(ctl.limit)
+    # 2 successes at limit 2, then 3 at limit 3, then capped at 4
+    assert growth[:5] == [2, 3, 3, 3, 4]
+    assert ctl.limit == 4 == max(growth)
+
+
+def test_fixed_increase_after():
+    ctl, _ = make(initial=5, ceiling=10, increase_after=3)
+    for _ in range(9):
+        ctl.on_success()
+    assert ctl.limit == 8
+
+
+def test_transient_resets_streak_without_cutting():
+    ctl, _ = make(initial=3, ceiling=10)
+    for _ in range(5):
+        ctl.on_success()
+        ctl.on_success()
+        ctl.on_transient()
+    assert ctl.limit == 3
+    ctl.on_success(), ctl.on_success(), ctl.on_success()
+    assert ctl.limit == 4
+
+
+def test_rate_limit_resets_streak():
+    ctl, clock = make(initial=4, ceiling=10)
+    ctl.on_success(), ctl.on_success(), ctl.on_success()
+    ctl.on_rate_limited(None)
+    assert ctl.limit == 2 and ctl.streak == 0
+    ctl.on_success()
+    assert ctl.limit == 2
+    ctl.on_success()
+    assert ctl.limit == 3
+
+
+@pytest.mark.parametrize(
+    "args, kw",
+    [((0, 5), {}), ((6, 5), {}), ((3, 5), {"floor": 4}), ((3, 5), {"decrease_factor": 1.0})],
+)
+def test_rejects_inconsistent_settings(args, kw):
+    with pytest.raises(ValueError):
+        AdaptiveController(*args, clock=FakeClock(), **kw)
