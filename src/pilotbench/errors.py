@@ -51,7 +51,9 @@ class ProviderError(PilotbenchError):
         self.kind = kind
         self.status = status
         self.retry_after = retry_after
-        self.scope = scope  # "lane" (this key) or "model" (every lane of the model: bad deployment, bad parameter)
+        # "lane" (this key), "model" (every lane of the model: bad deployment, bad parameter) or
+        # "test" (this conversation only: a content filter, a context-length limit)
+        self.scope = scope
 
     def __repr__(self) -> str:
         return f"ProviderError({self.kind!r}, {str(self)!r}, status={self.status})"

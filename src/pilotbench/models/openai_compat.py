@@ -1,0 +1,544 @@
+"""Providers that speak the OpenAI chat-completions protocol: OpenAI, Azure OpenAI, and gateways.
+
+One `OpenAICompatProvider` serves one (endpoint, key) pair and owns one HTTP client for its
+whole life. It only translates: a `ModelRequest` into one chat-completions call, the answer into
+a `ModelOutput`, and any failure into a `ProviderError` (`classify`). The SDK's own retries are
+off; retrying, limiting and accounting live once, in the runner.
+
+Failures, as `classify` sees them::
+
+    ProviderError             passed through unchanged
+    429 insufficient_quota    quota       (park the key)
+    429 otherwise             rate_limit  (retry_after from retry-after-ms / Retry-After)
+    402                       quota       (gateways that bill by credit)
+    401, 403                  fatal, scope lane   (bad key)
+    404                       fatal, scope model  (no such deployment or model)
+    400, 413, 422             fatal, scope model  (the request cannot be served as sent)
+    408, 409, 5xx, other      transient
+    timeout, connection, transport, malformed body, anything unexpected   transient
+
+The one 400 handled here rather than above is a rejected parameter (SPEC 1.4): a model that says
+it does not support ``temperature`` or wants ``max_completion_tokens`` instead of ``max_tokens``.
+The provider remembers the rejection for its lifetime and resends the request at once without
+that parameter (or with it renamed), at most once per parameter per call.
+
+Keys never leave this module in the clear: every message goes through `redact`, and the key is
+only ever shown as its `key_label` (``...abcd``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import email.utils
+import inspect
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpx
+import openai
+import pydantic
+
+from ..benchmark.types import ModelOutput, ToolCall, Usage
+from ..errors import ConfigError, ProviderError
+from .base import ModelRequest
+
+try:  # the transport the SDK uses by default; our own client is plain httpx
+    import httpx2 as _httpx2
+except ImportError:  # pragma: no cover - depends on the SDK version
+    _httpx2 = None
+
+__all__ = [
+    "OpenAICompatProvider",
+    "key_label",
+    "parse_retry_after",
+    "redact",
+    "rejected_parameter",
+]
+
+log = logging.getLogger(__name__)
+
+PROVIDER_KINDS = ("openai", "azure")
+_GUARD_SECONDS = 5.0  # the hard deadline beyond the per-call timeout
+_REASON_CHARS = 300
+_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (httpx.TransportError,) + (
+    (_httpx2.TransportError,) if _httpx2 is not None else ()
+)
+_DECODE_ERRORS: tuple[type[BaseException], ...] = (json.JSONDecodeError, UnicodeDecodeError)
+# Our own keyword arguments to create(); a request parameter of the same name is ignored.
+_RESERVED = frozenset({"model", "messages", "tools", "timeout", "stream"})
+
+
+# --------------------------------------------------------------------------------------------
+# Pure helpers
+# --------------------------------------------------------------------------------------------
+
+
+def key_label(key: str | None) -> str:
+    """The only form in which a key may be shown: its last four characters."""
+    return "..." + key[-4:] if key else "<none>"
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """`text` with every occurrence of each secret replaced by its label (``...abcd``)."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, key_label(secret))
+    return text
+
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_.\-]*"
+_Q = r"['\"`]?"
+# Each pattern captures the parameter's name; the first that matches wins.
+_REJECTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        # OpenAI: "Unsupported parameter: 'max_tokens' is not supported with this model. ..."
+        # OpenAI: "Unsupported value: 'temperature' does not support 0.2 with this model. ..."
+        rf"unsupported (?:parameter|value)s?:?\s*{_Q}({_NAME})",
+        # Azure OpenAI: "Unrecognized request argument(s) supplied: top_p[, ...]"
+        rf"unrecognized request arguments? supplied:?\s*{_Q}({_NAME})",
+        # Gateways and open-model servers: "... does not support 'temperature'",
+        # "does not support the parameter `logprobs`", "doesn't support the 'top_p' parameter"
+        rf"(?:does not|doesn't|do not) support (?:the )?(?:parameters? )?{_Q}({_NAME}){_Q}(?= parameter|['\"`]|\s*$|[.,;:)])",
+        # "'temperature' is not supported", "temperature is not supported with this model"
+        rf"{_Q}({_NAME}){_Q} (?:parameter )?is (?:not supported|unsupported|not allowed|not permitted)",
+        # pydantic-based servers (vLLM, Mistral): "... ('body', 'top_k') ... Extra inputs are not permitted"
+        rf"\(\s*['\"]body['\"]\s*,\s*['\"]({_NAME})['\"]\s*\).*extra (?:inputs|fields) (?:are )?not permitted",
+        # Gemini's OpenAI endpoint: 'Invalid JSON payload received. Unknown name "top_k": Cannot find field.'
+        rf"unknown name {_Q}({_NAME}){_Q}",
+    )
+)
+_NOT_PARAMETERS = frozenset({"this", "that", "it", "model", "the", "value", "request", "parameter"})
+
+
+def rejected_parameter(message: str) -> str | None:
+    """The request parameter a 400 message says the model does not accept, or None.
+
+    Only "this parameter is not accepted at all" counts; an out-of-range value
+    ("Invalid value for 'temperature'") is a real configuration error and returns None.
+    """
+    if not message:
+        return None
+    for pattern in _REJECTION_PATTERNS:
+        match = pattern.search(message)
+        if match:
+            name = match.group(1).rstrip(".-")
+            if name and name.lower() not in _NOT_PARAMETERS:
+                return name
+    return None
+
+
+def _renamed_to(message: str, name: str) -> str | None:
+    """The parameter a rejection message asks to use instead of `name`, if it names one we know."""
+    if name == "max_tokens" and "max_completion_tokens" in message:
+        return "max_completion_tokens"
+    return None
+
+
+def _header(headers: Any, name: str) -> str | None:
+    try:
+        value = headers.get(name)
+    except AttributeError:
+        return None
+    if value is None and isinstance(headers, Mapping):  # a plain dict is case-sensitive
+        lowered = name.lower()
+        for k, v in headers.items():
+            if isinstance(k, str) and k.lower() == lowered:
+                return v
+    return value
+
+
+def _seconds(value: float) -> float | None:
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def parse_retry_after(headers: Any, now: float | None = None) -> float | None:
+    """Seconds to wait before retrying, from ``retry-after-ms`` then ``Retry-After``.
+
+    ``Retry-After`` may be a number of seconds or an HTTP date (then: seconds from `now`,
+    a Unix time defaulting to the wall clock, never negative). None if absent or unreadable.
+    """
+    if headers is None:
+        return None
+    ms = _header(headers, "retry-after-ms")
+    if ms is not None:
+        try:
+            seconds = _seconds(float(ms) / 1000.0)
+        except (TypeError, ValueError):
+            seconds = None
+        if seconds is not None:
+            return seconds
+    value = _header(headers, "retry-after")
+    if value is None:
+        return None
+    value = str(value).strip()
+    try:
+        return _seconds(float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:  # pragma: no cover - older Pythons returned None
+        return None
+    if when.tzinfo is None:  # HTTP dates are GMT
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+# --------------------------------------------------------------------------------------------
+# Response mapping
+# --------------------------------------------------------------------------------------------
+
+
+def _field(obj: Any, name: str) -> Any:
+    """`obj.name`, or `obj[name]` for dicts, or an SDK model's extra field; None when absent."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    value = getattr(obj, name, None)
+    if value is None:
+        extra = getattr(obj, "model_extra", None)
+        if extra:
+            value = extra.get(name)
+    return value
+
+
+def _text(value: Any) -> str | None:
+    """Message text; some gateways send a list of content parts instead of a string."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts = []
+        for part in value:
+            text = part if isinstance(part, str) else _field(part, "text")
+            if isinstance(text, str):
+                parts.append(text)
+        return "".join(parts)
+    return str(value)
+
+
+def _arguments(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "{}"
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _to_output(response: Any) -> ModelOutput:
+    choices = _field(response, "choices")
+    if not choices:
+        raise ProviderError("transient", "malformed response: no choices")
+    choice = choices[0]
+    message = _field(choice, "message")
+    if message is None:
+        raise ProviderError("transient", "malformed response: choice without a message")
+
+    calls: list[ToolCall] = []
+    for i, tc in enumerate(_field(message, "tool_calls") or ()):
+        function = _field(tc, "function") or _field(tc, "custom")
+        arguments = _field(function, "arguments")
+        if arguments is None:
+            arguments = _field(function, "input")
+        calls.append(
+            ToolCall(
+                id=str(_field(tc, "id") or f"call_{i}"),
+                name=str(_field(function, "name") or ""),
+                arguments=_arguments(arguments),
+            )
+        )
+
+    reasoning = _field(message, "reasoning_content") or _field(message, "reasoning")
+    usage = _field(response, "usage")
+    finish = _field(choice, "finish_reason")
+    return ModelOutput(
+        content=_text(_field(message, "content")),
+        tool_calls=tuple(calls),
+        reasoning=_text(reasoning) or None,
+        usage=Usage(_count(_field(usage, "prompt_tokens")), _count(_field(usage, "completion_tokens"))),
+        finish_reason=str(finish) if finish is not None else None,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Error details
+# --------------------------------------------------------------------------------------------
+
+
+def _error_dict(exc: openai.APIError) -> dict[str, Any]:
+    """The ``error`` object of an API error body, whichever way the SDK handed it over."""
+    body = exc.body
+    if isinstance(body, Mapping):
+        inner = body.get("error")
+        return dict(inner) if isinstance(inner, Mapping) else dict(body)
+    return {}
+
+
+def _reason(exc: openai.APIError) -> str:
+    err = _error_dict(exc)
+    message = err.get("message")
+    if not isinstance(message, str) or not message:
+        message = exc.message if isinstance(exc.message, str) else str(exc)
+    return message
+
+
+def _is_quota(exc: openai.APIError) -> bool:
+    err = _error_dict(exc)
+    markers = (err.get("code"), err.get("type"), exc.code, exc.type)
+    if any(isinstance(m, str) and m.lower() == "insufficient_quota" for m in markers):
+        return True
+    text = _reason(exc).lower()
+    return "insufficient_quota" in text or "exceeded your current quota" in text
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _REASON_CHARS else text[: _REASON_CHARS - 3] + "..."
+
+
+# --------------------------------------------------------------------------------------------
+# The provider
+# --------------------------------------------------------------------------------------------
+
+_create_parameters: frozenset[str] | None = None
+
+
+def _sdk_parameters(create: Any) -> frozenset[str]:
+    """Keyword arguments the SDK's create() takes; anything else travels in ``extra_body``."""
+    global _create_parameters
+    if _create_parameters is None:
+        try:
+            _create_parameters = frozenset(inspect.signature(create).parameters)
+        except (TypeError, ValueError):  # pragma: no cover - signature not introspectable
+            _create_parameters = frozenset()
+    return _create_parameters
+
+
+class OpenAICompatProvider:
+    """An OpenAI-protocol endpoint reached with one API key (implements `models.base.Provider`).
+
+    kind "openai": any OpenAI-compatible endpoint at `base_url` (``https://api.openai.com/v1``,
+        a gateway, vLLM, the mock server's ``/v1``). Azure AI Foundry serverless models
+        (DeepSeek, Llama, ...) expose an OpenAI-compatible v1 endpoint and work here too, with
+        `base_url` ending in ``/openai/v1`` or ``/v1`` and the model name as the deployment.
+    kind "azure": Azure OpenAI; `base_url` is the resource endpoint, `api_version` is required,
+        and `ModelRequest.deployment` is the deployment name (the SDK puts it in the path).
+
+    drop_params: request parameters never sent (configured per model). Parameters the server
+    rejects at run time are added to them for this instance's lifetime.
+    http_client: for tests (e.g. ``httpx.AsyncClient(transport=httpx.MockTransport(...))``);
+    by default the provider builds its own pooled client once.
+    """
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        base_url: str,
+        api_key: str,
+        api_version: str | None = None,
+        drop_params: Iterable[str] = (),
+        max_connections: int = 1000,
+        default_timeout: float = 120.0,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if kind not in PROVIDER_KINDS:
+            raise ConfigError(f"unknown provider kind {kind!r} (expected one of {', '.join(PROVIDER_KINDS)})")
+        if not api_key:
+            raise ConfigError(f"{kind} provider at {base_url}: empty API key")
+        if kind == "azure" and not api_version:
+            raise ConfigError(f"azure provider at {base_url}: api_version is required")
+        self.kind = kind
+        self.base_url = base_url
+        self.key_label = key_label(api_key)
+        self._secrets = (api_key,)
+        self._dropped: set[str] = set(drop_params)
+        self._renamed: dict[str, str] = {}
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+                timeout=httpx.Timeout(default_timeout),
+            )
+        client: openai.AsyncOpenAI
+        if kind == "azure":
+            client = openai.AsyncAzureOpenAI(
+                azure_endpoint=base_url,
+                api_key=api_key,
+                api_version=api_version,
+                max_retries=0,
+                http_client=http_client,
+            )
+        else:
+            client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0, http_client=http_client)
+        self._client = client
+        self._create = client.chat.completions.create
+        self._sdk_params = _sdk_parameters(self._create)
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatProvider(kind={self.kind!r}, base_url={self.base_url!r}, key={self.key_label})"
+
+    @property
+    def rejected_params(self) -> frozenset[str]:
+        """Parameters not sent: configured drops plus those the server rejected so far."""
+        return frozenset(self._dropped)
+
+    # ---- generate -------------------------------------------------------------------------
+
+    def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        dropped, renamed = self._dropped, self._renamed
+        for name, value in params.items():
+            if name in _RESERVED:
+                continue
+            name = renamed.get(name, name)
+            if name not in dropped:
+                out[name] = value
+        return out
+
+    def _kwargs(self, request: ModelRequest, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        known = self._sdk_params
+        for name, value in params.items():
+            if name == "extra_body" and isinstance(value, Mapping):
+                extra.update(value)
+            elif not known or name in known:
+                kwargs[name] = value
+            else:  # e.g. top_k for vLLM: not in the SDK's signature, still a valid body field
+                extra[name] = value
+        if extra:
+            kwargs["extra_body"] = extra
+        if request.tools:
+            kwargs["tools"] = request.tools
+        kwargs["timeout"] = timeout
+        return kwargs
+
+    async def generate(self, request: ModelRequest, timeout: float) -> ModelOutput:
+        """One chat-completions call; a rejected parameter is dropped (or renamed) and resent once."""
+        params = self._params(request.params)
+        retried: set[str] = set()
+        while True:
+            kwargs = self._kwargs(request, params, timeout)
+            try:
+                async with asyncio.timeout(timeout + _GUARD_SECONDS):  # belt and braces over `timeout=`
+                    response = await self._create(model=request.deployment, messages=request.messages, **kwargs)
+            except openai.BadRequestError as exc:
+                name = self._accept_rejection(exc, params, retried)
+                if name is None:
+                    raise
+                retried.add(name)
+                params = self._params(request.params)
+                continue
+            return _to_output(response)
+
+    def _accept_rejection(self, exc: openai.APIError, params: dict[str, Any], retried: set[str]) -> str | None:
+        """If `exc` rejects a parameter we sent, remember it and return its name."""
+        message = _reason(exc)
+        name = rejected_parameter(message)
+        if name is None:
+            err = _error_dict(exc)
+            code = err.get("code") or exc.code
+            param = err.get("param") or exc.param
+            if code in ("unsupported_parameter", "unsupported_value") and isinstance(param, str):
+                name = param
+        if name is None or name not in params or name in retried:
+            return None
+        original = next((k for k, v in self._renamed.items() if v == name), name)
+        replacement = _renamed_to(message, name)
+        if replacement is not None and replacement not in self._dropped:
+            self._renamed[original] = replacement
+        else:
+            self._dropped.add(name)
+        log.warning(
+            "%s (%s): the server rejected parameter %r; %s from now on",
+            self.base_url,
+            self.key_label,
+            name,
+            f"sending it as {replacement!r}" if replacement else "no longer sending it",
+        )
+        return name
+
+    # ---- classify -------------------------------------------------------------------------
+
+    def classify(self, error: BaseException) -> ProviderError:
+        """Translate an exception from generate() into a ProviderError (see the module docstring)."""
+        if isinstance(error, ProviderError):
+            return error
+        if isinstance(error, openai.APIStatusError):
+            return self._classify_status(error)
+        if isinstance(error, openai.APITimeoutError):
+            return ProviderError("transient", "timeout: no answer within the request timeout")
+        if isinstance(error, openai.APIConnectionError):
+            cause = error.__cause__ or error.__context__
+            detail = f" ({type(cause).__name__}: {self._clean(str(cause))})" if cause is not None else ""
+            return ProviderError("transient", f"connection error{detail}")
+        if isinstance(error, (TimeoutError, asyncio.TimeoutError)):
+            return ProviderError("transient", "timeout: the call outlived its hard deadline")
+        if isinstance(error, openai.APIResponseValidationError):
+            return ProviderError("transient", f"malformed response: {self._clean(str(error))}", status=error.status_code)
+        if isinstance(error, _TRANSPORT_ERRORS):
+            return ProviderError("transient", f"transport error: {type(error).__name__}: {self._clean(str(error))}")
+        if isinstance(error, (*_DECODE_ERRORS, pydantic.ValidationError)):
+            return ProviderError("transient", f"malformed response: {type(error).__name__}: {self._clean(str(error))}")
+        return ProviderError("transient", f"unexpected error: {type(error).__name__}: {self._clean(str(error))}")
+
+    def _clean(self, text: str) -> str:
+        return _short(redact(text, self._secrets))
+
+    def _classify_status(self, error: openai.APIStatusError) -> ProviderError:
+        status = error.status_code
+        reason = self._clean(_reason(error))
+        message = f"HTTP {status}: {reason}"
+        if status == 429:
+            if _is_quota(error):
+                return ProviderError("quota", f"quota exhausted for key {self.key_label}: {message}", status=status)
+            return ProviderError(
+                "rate_limit", message, status=status, retry_after=parse_retry_after(error.response.headers)
+            )
+        if status == 402:
+            return ProviderError("quota", f"payment required for key {self.key_label}: {message}", status=status)
+        if status in (401, 403):
+            return ProviderError("fatal", f"key {self.key_label} refused: {message}", status=status, scope="lane")
+        if status == 404:
+            return ProviderError("fatal", f"no such model or deployment: {message}", status=status, scope="model")
+        if status == 413 or (status in (400, 422) and _is_request_specific(reason)):
+            # Content filters and context-length errors concern this conversation, not the model.
+            return ProviderError("fatal", f"request refused: {message}", status=status, scope="test")
+        if status in (400, 422):
+            return ProviderError("fatal", f"invalid request: {message}", status=status, scope="model")
+        return ProviderError("transient", message, status=status)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+_REQUEST_SPECIFIC = (
+    "content_filter", "content management policy", "responsibleaipolicyviolation", "context_length_exceeded",
+    "maximum context length", "context window", "too many tokens", "prompt is too long",
+)
+
+
+def _is_request_specific(reason: str) -> bool:
+    text = reason.lower()
+    return any(marker in text for marker in _REQUEST_SPECIFIC)
+

@@ -1,0 +1,133 @@
+"""One model call with limits and retries: the only place retry policy lives.
+
+- rate limit: the lane cools down (Retry-After, or a growing jittered backoff when the server
+  gives none); the call is retried, on any lane the key policy allows; not a test attempt.
+- transient (5xx, timeout, reset, malformed body): bounded retries with exponential backoff
+  and full jitter.
+- quota exhausted: the key's lane is parked for the rest of the run; other keys carry on.
+- fatal: a bad key disables its lane; a bad model or request stops the model, with its reason.
+A call that cannot succeed raises InfraError: the test is stored as an infrastructure error,
+never as a model failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+
+from ..benchmark.types import ModelOutput
+from ..errors import ProviderError
+from ..limits import Clock, LaneDisabled, NoUsableLane
+from ..models.base import ModelRequest
+from .runtime import ModelRuntime
+
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 20.0
+MAX_RATE_LIMIT_RETRIES = 40
+TIMEOUT_GRACE = 5.0
+
+
+class InfraError(Exception):
+    """A call that failed for reasons outside the model's control; message is key-free."""
+
+
+class ModelStopped(InfraError):
+    """The model cannot be used any more in this run (fatal error, or every key gone)."""
+
+
+@dataclass(slots=True)
+class CallStats:
+    """What the calls of one test cost; stored with the test's record."""
+
+    calls: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    latencies: list[float] = field(default_factory=list)
+    key_label: str = ""
+    lane: str = ""
+
+
+def backoff(attempt: int, rng: random.Random, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
+    """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempt)]."""
+    return rng.uniform(0.0, min(cap, base * (2 ** max(0, attempt))))
+
+
+_OUTCOME = {"rate_limit": "rate_limited", "transient": "transient", "fatal": "fatal", "quota": "quota"}
+
+
+async def call_model(
+    rt: ModelRuntime,
+    prompt_type: str,
+    request: ModelRequest,
+    stats: CallStats,
+    *,
+    clock: Clock,
+    rng: random.Random,
+    tokens: int = 0,
+) -> ModelOutput:
+    transient_failures = 0
+    rate_limits = 0
+    while True:
+        if rt.dead:
+            raise ModelStopped(rt.dead)
+        try:
+            lane = await rt.pool.acquire(prompt_type, tokens)
+        except (NoUsableLane, LaneDisabled) as e:
+            rt.dead = rt.dead or f"{rt.name}: no usable key left ({e})"
+            raise ModelStopped(rt.dead) from None
+        provider = rt.providers[lane.name]
+        stats.key_label = lane.key_label
+        stats.lane = lane.name
+        stats.calls += 1
+        started = clock.now()
+        try:
+            async with asyncio.timeout(rt.request_timeout + TIMEOUT_GRACE):
+                output = await provider.generate(request, rt.request_timeout)
+        except asyncio.CancelledError:
+            lane.release("transient", tokens_estimated=tokens)
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure is classified below
+            stats.latencies.append(clock.now() - started)
+            err = exc if isinstance(exc, ProviderError) else _classify(provider, exc)
+            lane.release(_OUTCOME[err.kind], retry_after=err.retry_after, tokens_estimated=tokens)
+            if err.kind == "rate_limit":
+                rate_limits += 1
+                stats.rate_limited += 1
+                if rate_limits > MAX_RATE_LIMIT_RETRIES:
+                    raise InfraError(f"still rate limited after {rate_limits} tries: {err}") from None
+                if err.retry_after is None:
+                    await clock.sleep(backoff(min(rate_limits, 6), rng))
+                continue
+            if err.kind == "quota":
+                lane.park(None, f"quota exhausted on key {lane.key_label}: {err}")
+                continue
+            if err.kind == "fatal":
+                if err.scope == "test":
+                    raise InfraError(str(err)) from None
+                if err.scope == "model":
+                    rt.dead = rt.dead or f"{rt.name}: {err}"
+                    raise ModelStopped(rt.dead) from None
+                lane.disable(f"key {lane.key_label} refused: {err}")
+                continue
+            transient_failures += 1
+            if transient_failures > rt.max_retries:
+                raise InfraError(f"gave up after {transient_failures} transient failures: {err}") from None
+            stats.retries += 1
+            await clock.sleep(backoff(transient_failures, rng))
+            continue
+        stats.latencies.append(clock.now() - started)
+        lane.release("ok", tokens_used=output.usage.total_tokens or None, tokens_estimated=tokens)
+        return output
+
+
+def _classify(provider: object, exc: BaseException) -> ProviderError:
+    classify = getattr(provider, "classify", None)
+    if isinstance(exc, asyncio.TimeoutError):
+        return ProviderError("transient", "request timed out")
+    if classify is None:
+        return ProviderError("transient", f"{type(exc).__name__}")
+    try:
+        return classify(exc)
+    except Exception:  # noqa: BLE001 - a broken classifier must not crash the run
+        return ProviderError("transient", f"{type(exc).__name__}")

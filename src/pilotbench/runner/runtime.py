@@ -1,0 +1,154 @@
+"""Live objects for a run: one lane per (provider, key, deployment), one key pool per model.
+
+Lanes are shared by every model that uses the same provider, key and deployment, so one limiter
+governs each of them however many models or prompt types route through it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import KEY_POLICIES, Config, ConfigError, lane_limits, resolve_keys, resolve_value
+from ..limits import Clock, KeyPool, Lane, MonotonicClock
+from ..models.base import Provider
+
+
+@dataclass
+class ModelRuntime:
+    name: str
+    provider_name: str
+    kind: str
+    deployment: str
+    pool: KeyPool
+    providers: dict[str, Provider]  # lane name -> provider client for that key
+    params: dict[str, Any]
+    tool_mode: str
+    request_timeout: float
+    max_retries: int
+    dead: str | None = None  # why the model was stopped (a fatal, model-wide error)
+
+    @property
+    def capacity(self) -> int:
+        return sum(lane.limit for lane in self.pool.lanes if lane.is_usable)
+
+    @property
+    def max_capacity(self) -> int:
+        return sum(max(lane.limit, lane.controller.ceiling if lane.controller else 0) for lane in self.pool.lanes)
+
+
+@dataclass
+class Runtime:
+    models: dict[str, ModelRuntime] = field(default_factory=dict)
+    lanes: dict[str, Lane] = field(default_factory=dict)
+
+    async def aclose(self) -> None:
+        seen: set[int] = set()
+        for m in self.models.values():
+            for p in m.providers.values():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    await p.aclose()
+
+
+def _make_provider(kind: str, base_url: str | None, secret: str, api_version: str | None, drop: Sequence[str], model: str) -> Provider:
+    if kind == "simulated":
+        from ..models.simulated import get_simulated_model
+
+        try:
+            return get_simulated_model(model)
+        except KeyError as e:
+            raise ConfigError(str(e.args[0])) from None
+    from ..models.openai_compat import OpenAICompatProvider
+
+    return OpenAICompatProvider(kind=kind, base_url=base_url or "", api_key=secret, api_version=api_version, drop_params=drop)
+
+
+def build_runtime(
+    config: Config,
+    models: Sequence[str],
+    *,
+    key_policy: str | None = None,
+    adaptive: bool = False,
+    max_concurrency: int | None = None,
+    rpm: float | None = None,
+    request_timeout: float | None = None,
+    clock: Clock | None = None,
+    env: Mapping[str, str] | None = None,
+    connect: bool = True,
+) -> Runtime:
+    """Lanes and key pools for `models`. With connect=False no provider client is created
+    (for dry runs and the `keys` command), and keys that are not set get placeholder lanes."""
+    env = os.environ if env is None else env
+    if key_policy is not None and key_policy not in KEY_POLICIES:
+        raise ConfigError(f"unknown key policy {key_policy!r}; choose from {', '.join(KEY_POLICIES)}")
+    clock = clock or MonotonicClock()
+    rt = Runtime()
+    clients: dict[tuple[str, str, str], Provider] = {}
+    for name in models:
+        if name not in config.models:
+            raise ConfigError(f"unknown model {name!r}; see `pilotbench models` for the catalog")
+        m = config.models[name]
+        p = config.providers[m.provider]
+        limits = lane_limits(config, name, env=env, max_concurrency=max_concurrency, rpm=rpm, request_timeout=request_timeout)
+        deployment = m.deployment or name
+        if p.kind == "simulated":
+            base_url = None
+        else:
+            where = f"provider {m.provider!r} base_url" if p.base_url else f"provider {m.provider!r} endpoint"
+            raw = p.base_url or p.endpoint
+            if raw is None:
+                raise ConfigError(f"provider {m.provider!r} has no base_url or endpoint")
+            base_url = resolve_value(raw, env, where) if connect else raw
+        try:
+            keys = resolve_keys(m.provider, p, env)
+        except ConfigError:
+            if connect:
+                raise
+            keys = []
+        labels = [k.label for k in keys] or [f"<unset {ref}>" for ref in p.api_keys]
+        lanes: list[Lane] = []
+        providers: dict[str, Provider] = {}
+        for i, label in enumerate(labels):
+            lane_name = f"{m.provider}/{label}" + (f"/{deployment}" if p.lane_scope == "deployment" else "")
+            lane = rt.lanes.get(lane_name)
+            if lane is None:
+                ceiling = limits.ceiling or (limits.max_concurrency * 4 if adaptive else None)
+                lane = Lane(
+                    lane_name,
+                    provider=m.provider,
+                    key_label=label,
+                    deployment=deployment,
+                    max_concurrency=limits.max_concurrency,
+                    rpm=limits.rpm,
+                    tpm=limits.tpm,
+                    clock=clock,
+                    adaptive=adaptive,
+                    ceiling=max(ceiling, limits.max_concurrency) if ceiling else None,
+                )
+                rt.lanes[lane_name] = lane
+            lanes.append(lane)
+            if connect:
+                secret = keys[i].secret
+                # One client per (provider, key, model): parameters a server rejects are learned per model.
+                ck = (m.provider, secret, name)
+                client = clients.get(ck)
+                if client is None:
+                    client = _make_provider(p.kind, base_url, secret, p.api_version, m.drop_params, name)
+                    clients[ck] = client
+                providers[lane_name] = client
+        rt.models[name] = ModelRuntime(
+            name=name,
+            provider_name=m.provider,
+            kind=p.kind,
+            deployment=deployment,
+            pool=KeyPool(lanes, key_policy or p.key_policy),
+            providers=providers,
+            params=dict(m.params),
+            tool_mode=m.tool_mode,
+            request_timeout=limits.request_timeout,
+            max_retries=limits.max_retries,
+        )
+    return rt

@@ -1,0 +1,393 @@
+"""The runner: one event loop drives every model, provider and prompt type of a run at once.
+
+Each model (or, under prompt-affinity, each model and prompt type) is a stream of pending tests
+with its own bounded set of conversations in flight, held back only by its own lanes. The
+pending work is always the plan minus the tests the store has `done`, so a run can stop at any
+point (Ctrl-C, SIGTERM, a hard kill) and the next run does exactly what is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+import time
+import traceback
+import uuid
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..benchmark.episode import Episode, StopRules
+from ..benchmark.prompts import render_prompt
+from ..benchmark.scoring import score
+from ..benchmark.tasks import generate_instance
+from ..limits import Clock, MonotonicClock
+from ..models.base import ModelRequest
+from ..plan import PlanSpec, TestSpec
+from ..store.records import TestRecord
+from ..store.sqlite import SQLiteStore
+from .calls import CallStats, InfraError, ModelStopped, call_model
+from .progress import Reporter, RunProgress
+from .runtime import ModelRuntime, Runtime
+from .writer import BatchWriter
+
+SERIAL_MODES = ("none", "model", "prompt", "provider")
+
+
+@dataclass
+class RunOptions:
+    checkpoint_interval: int = 100
+    flush_seconds: float = 2.0
+    grace_seconds: float = 3.0
+    serial_by: str = "none"
+    max_in_flight: int | None = None
+    progress_interval: float = 10.0
+    live: bool | None = None
+    log_dir: Path | None = None
+    handle_signals: bool = True
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    planned: int = 0
+    skipped: int = 0
+    completed: int = 0
+    errors: int = 0
+    interrupted: bool = False
+    elapsed: float = 0.0
+    stopped_models: dict[str, str] = field(default_factory=dict)
+    records: list[TestRecord] = field(default_factory=list)
+
+    @property
+    def pending(self) -> int:
+        return self.planned - self.skipped - self.completed - self.errors
+
+
+def _stream_key(spec: TestSpec, rt: ModelRuntime) -> tuple[str, ...]:
+    if rt.pool.policy == "prompt-affinity":
+        return (spec.model, spec.prompt_type)
+    return (spec.model,)
+
+
+class Runner:
+    def __init__(
+        self,
+        runtime: Runtime,
+        store: SQLiteStore,
+        *,
+        options: RunOptions | None = None,
+        clock: Clock | None = None,
+        keep_records: bool = False,
+        run_id: str | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.store = store
+        self.options = options or RunOptions()
+        self.clock = clock or MonotonicClock()
+        self.keep_records = keep_records
+        self.run_id = run_id or time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        self.info = info or {}
+        self.progress = RunProgress(runtime.lanes.values())
+        self.summary = RunSummary(self.run_id)
+        self._stopping = False
+        self._rng = random.Random()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._loggers: dict[str, logging.Logger] = {}
+        self._handlers: list[logging.Handler] = []
+
+    # ------------------------------------------------------------------ public
+
+    def request_stop(self) -> None:
+        """Stop dispatching; in-flight tests get `grace_seconds` to finish, then are cancelled."""
+        if self._stopping:
+            for task in list(self._inflight):
+                task.cancel()
+            return
+        self._stopping = True
+        self.summary.interrupted = True
+        asyncio.get_running_loop().call_later(self.options.grace_seconds, self._cancel_inflight)
+
+    def _cancel_inflight(self) -> None:
+        for task in list(self._inflight):
+            task.cancel()
+
+    async def run(self, plan: PlanSpec | Iterable[TestSpec]) -> RunSummary:
+        started = time.monotonic()
+        done = await asyncio.to_thread(self.store.done_ids, self._plan_models(plan))
+        streams = self._streams(plan, done)
+        self.summary.planned = self.progress.planned + self.summary.skipped
+        self.store.start_run(self.run_id, self.summary.planned, self.info)
+        self._open_logs()
+        writer = BatchWriter(
+            self.store,
+            batch_size=self.options.checkpoint_interval,
+            interval=self.options.flush_seconds,
+            on_commit=self._on_commit,
+        )
+        self._writer = writer
+        reporter = Reporter(self.progress, live=self.options.live, interval=self.options.progress_interval)
+        loop = asyncio.get_running_loop()
+        installed = self._install_signals(loop)
+        writer.start()
+        reporter.start()
+        ticker = asyncio.create_task(self._report(reporter))
+        try:
+            for group in self._groups(streams):
+                if self._stopping:
+                    break
+                await asyncio.gather(*(self._drive(key, specs) for key, specs in group))
+        finally:
+            ticker.cancel()
+            await writer.close()
+            reporter.stop()
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            self.summary.elapsed = time.monotonic() - started
+            self.summary.stopped_models = {m: rt.dead for m, rt in self.runtime.models.items() if rt.dead}
+            status = "interrupted" if self.summary.interrupted else "finished"
+            await asyncio.to_thread(self.store.finish_run, self.run_id, status)
+            self._close_logs()
+        return self.summary
+
+    # ------------------------------------------------------------------ planning
+
+    def _plan_models(self, plan: PlanSpec | Iterable[TestSpec]) -> list[str] | None:
+        return list(plan.models) if isinstance(plan, PlanSpec) else None
+
+    def _streams(self, plan: PlanSpec | Iterable[TestSpec], done: set[str]) -> dict[tuple[str, ...], Iterator[TestSpec]]:
+        """Pending tests per stream. A PlanSpec stays lazy: only ids are counted up front."""
+        models = self.runtime.models
+        if isinstance(plan, PlanSpec):
+            out: dict[tuple[str, ...], Iterator[TestSpec]] = {}
+            for model in plan.models:
+                rt = models[model]
+                per_prompt = rt.pool.policy == "prompt-affinity"
+                subplans = (
+                    [PlanSpec(**{**_fields(plan), "models": (model,), "prompt_types": (p,)}) for p in plan.prompt_types]
+                    if per_prompt
+                    else [PlanSpec(**{**_fields(plan), "models": (model,)})]
+                )
+                for sub in subplans:
+                    key = (model, sub.prompt_types[0]) if per_prompt else (model,)
+                    for spec in sub.expand():
+                        if spec.id in done:
+                            self.summary.skipped += 1
+                        else:
+                            self.progress.plan(spec.model, spec.prompt_type)
+                    out[key] = (s for s in sub.expand() if s.id not in done)
+            return out
+        queues: dict[tuple[str, ...], deque[TestSpec]] = {}
+        seen: set[str] = set()
+        for spec in plan:
+            if spec.id in seen:
+                continue
+            seen.add(spec.id)
+            if spec.model not in models:
+                raise KeyError(f"test {spec.id} names model {spec.model!r}, which this run has no runtime for")
+            if spec.id in done:
+                self.summary.skipped += 1
+                continue
+            self.progress.plan(spec.model, spec.prompt_type)
+            queues.setdefault(_stream_key(spec, models[spec.model]), deque()).append(spec)
+        return {k: iter(v) for k, v in queues.items()}
+
+    def _groups(self, streams: dict[tuple[str, ...], Iterator[TestSpec]]) -> list[list[tuple[tuple[str, ...], Iterator[TestSpec]]]]:
+        mode = self.options.serial_by
+        if mode == "none":
+            return [list(streams.items())]
+        groups: dict[str, list[tuple[tuple[str, ...], Iterator[TestSpec]]]] = {}
+        for key, it in streams.items():
+            rt = self.runtime.models[key[0]]
+            if mode == "model":
+                g = key[0]
+            elif mode == "provider":
+                g = rt.provider_name
+            else:  # prompt: one prompt type after another; needs per-prompt streams
+                g = key[1] if len(key) > 1 else ""
+            groups.setdefault(g, []).append((key, it))
+        if mode == "prompt" and any(len(k) == 1 for k in streams):
+            # Split model streams by prompt type so prompt types really run one after another.
+            by_prompt: dict[str, list[tuple[tuple[str, ...], Iterator[TestSpec]]]] = {}
+            for key, it in streams.items():
+                buckets: dict[str, deque[TestSpec]] = {}
+                for spec in it:
+                    buckets.setdefault(spec.prompt_type, deque()).append(spec)
+                for p, q in buckets.items():
+                    by_prompt.setdefault(p, []).append(((key[0], p), iter(q)))
+            return list(by_prompt.values())
+        return list(groups.values())
+
+    # ------------------------------------------------------------------ driving
+
+    async def _drive(self, key: tuple[str, ...], specs: Iterator[TestSpec]) -> None:
+        rt = self.runtime.models[key[0]]
+        bound = rt.max_capacity + 8
+        if self.options.max_in_flight:
+            bound = min(bound, self.options.max_in_flight)
+        slots = asyncio.Semaphore(max(1, bound))
+        tasks: set[asyncio.Task[None]] = set()
+        for spec in specs:
+            await slots.acquire()
+            if self._stopping or rt.dead:
+                slots.release()
+                break
+            task = asyncio.create_task(self._run_test(rt, spec))
+            tasks.add(task)
+            self._inflight.add(task)
+
+            def _done(t: asyncio.Task[None], tasks: set[asyncio.Task[None]] = tasks) -> None:
+                tasks.discard(t)
+                self._inflight.discard(t)
+                slots.release()
+
+            task.add_done_callback(_done)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run_test(self, rt: ModelRuntime, spec: TestSpec) -> None:
+        started = time.time()
+        task = generate_instance(spec.task_type, spec.instance, spec.seed)
+        stats = CallStats()
+        episode: Episode | None = None
+        record = TestRecord(
+            attempt_id=uuid.uuid4().hex,
+            test_id=spec.id,
+            run_id=self.run_id,
+            model=spec.model,
+            provider=rt.provider_name,
+            prompt_type=spec.prompt_type,
+            task_type=spec.task_type,
+            difficulty=spec.difficulty,
+            tool_success_rate=spec.tool_success_rate,
+            instance=spec.instance,
+            seed=spec.seed,
+            suite_version=spec.suite_version,
+            task_hash=task.content_hash,
+            severity=spec.severity,
+            max_turns=spec.max_turns,
+            status="error",
+            started_at=started,
+        )
+        try:
+            prompt = render_prompt(task, spec.difficulty, spec.prompt_type, severity=spec.severity, tool_mode=rt.tool_mode)
+            episode = Episode(spec.id, task, prompt, spec.tool_success_rate, rules=StopRules(max_turns=spec.max_turns))
+            while not episode.done:
+                request = ModelRequest(rt.deployment, episode.messages, episode.tools, rt.params)
+                output = await call_model(rt, spec.prompt_type, request, stats, clock=self.clock, rng=self._rng)
+                episode.step(output)
+            s = score(task.required_tools, task.dependencies, episode.trajectory)
+            record.status = "done"
+            record.success_level = s.success_level
+            record.success = int(s.success)
+            record.weighted_score = s.weighted_score
+            record.workflow_adherence = s.workflow_adherence
+            record.tool_coverage = s.tool_coverage
+            record.efficiency = s.efficiency
+            record.error_category = s.error_category
+        except asyncio.CancelledError:
+            return  # interrupted: not recorded, so the next run repeats it
+        except ModelStopped as e:
+            record.infra_error = f"model stopped: {e}"
+        except InfraError as e:
+            record.infra_error = str(e)
+        except Exception:  # noqa: BLE001 - a harness bug is stored with its traceback, never as a model failure
+            record.infra_error = "harness error: " + traceback.format_exc(limit=8)
+        if episode is not None:
+            traj = episode.trajectory
+            record.turns = traj.turns
+            record.tool_calls = len(traj.calls)
+            record.format_errors = traj.format_errors
+            record.assistance_turns = traj.assistance_turns
+            record.prompt_tokens = traj.prompt_tokens
+            record.completion_tokens = traj.completion_tokens
+            record.trajectory = traj.to_dict()
+        record.model_calls = stats.calls
+        record.rate_limited = stats.rate_limited
+        record.retries = stats.retries
+        record.call_latencies = stats.latencies
+        record.latency_s = sum(stats.latencies)
+        record.key_label = stats.key_label
+        record.lane = stats.lane
+        record.finished_at = time.time()
+        self._finish(record)
+
+    def _finish(self, record: TestRecord) -> None:
+        ok = record.status == "done"
+        if ok:
+            self.summary.completed += 1
+        else:
+            self.summary.errors += 1
+        self.progress.finish(record.model, record.prompt_type, ok=ok, success=bool(record.success))
+        self._writer.add(record)
+        if self.keep_records:
+            self.summary.records.append(record)
+        log = self._loggers.get(record.provider)
+        if log is not None:
+            if ok:
+                log.info(
+                    "%s %s %s/%s/%s done %s turns=%d key=%s latency=%.2fs",
+                    record.test_id, record.model, record.prompt_type, record.task_type, record.difficulty,
+                    record.success_level, record.turns, record.key_label, record.latency_s,
+                )
+            else:
+                log.warning(
+                    "%s %s %s/%s/%s infrastructure error key=%s: %s",
+                    record.test_id, record.model, record.prompt_type, record.task_type, record.difficulty,
+                    record.key_label, (record.infra_error or "").splitlines()[0][:300],
+                )
+
+    def _on_commit(self, n: int) -> None:
+        self.progress.committed += n
+
+    async def _report(self, reporter: Reporter) -> None:
+        while True:
+            await asyncio.sleep(reporter.interval)
+            reporter.tick()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[int]:
+        if not self.options.handle_signals:
+            return []
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.request_stop)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        return installed
+
+    def _open_logs(self) -> None:
+        if self.options.log_dir is None:
+            return
+        directory = self.options.log_dir / self.run_id
+        directory.mkdir(parents=True, exist_ok=True)
+        fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+        for name in {rt.provider_name for rt in self.runtime.models.values()}:
+            logger = logging.getLogger(f"pilotbench.run.{self.run_id}.{name}")
+            logger.propagate = False
+            logger.setLevel(logging.INFO)
+            handler = logging.FileHandler(directory / f"{name}.log", encoding="utf-8")
+            handler.setFormatter(fmt)
+            logger.addHandler(handler)
+            self._handlers.append(handler)
+            self._loggers[name] = logger
+
+    def _close_logs(self) -> None:
+        for name, logger in self._loggers.items():
+            for h in list(logger.handlers):
+                logger.removeHandler(h)
+        for h in self._handlers:
+            h.close()
+        self._handlers.clear()
+
+
+def _fields(plan: PlanSpec) -> dict[str, Any]:
+    return {f: getattr(plan, f) for f in plan.__dataclass_fields__}  # type: ignore[attr-defined]

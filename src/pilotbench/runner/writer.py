@@ -1,0 +1,77 @@
+"""Batched, crash-safe result commits: every `batch_size` results and at least every few seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from ..store.records import TestRecord
+from ..store.sqlite import SQLiteStore
+
+
+class BatchWriter:
+    """Buffers finished records and commits them in batches off the event loop.
+
+    A hard kill loses at most the records buffered since the last commit; those tests are
+    simply not in the store, so the next run repeats exactly them.
+    """
+
+    def __init__(
+        self,
+        store: SQLiteStore,
+        *,
+        batch_size: int = 100,
+        interval: float = 2.0,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"checkpoint interval must be at least 1, got {batch_size}")
+        self.store = store
+        self.batch_size = batch_size
+        self.interval = interval
+        self.on_commit = on_commit
+        self.committed = 0
+        self._buffer: list[TestRecord] = []
+        self._lock = asyncio.Lock()
+        self._last = time.monotonic()
+        self._ticker: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        self._ticker = asyncio.create_task(self._tick())
+
+    def add(self, record: TestRecord) -> None:
+        self._buffer.append(record)
+        if len(self._buffer) >= self.batch_size:
+            task = asyncio.create_task(self.flush())
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(min(self.interval, 0.5))
+            if self._buffer and time.monotonic() - self._last >= self.interval:
+                await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            if not self._buffer:
+                return
+            batch, self._buffer = self._buffer, []
+            await asyncio.to_thread(self.store.write, batch)
+            self.committed += len(batch)
+            self._last = time.monotonic()
+            if self.on_commit:
+                self.on_commit(len(batch))
+
+    async def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            try:
+                await self._ticker
+            except asyncio.CancelledError:
+                pass
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self.flush()
