@@ -121,6 +121,7 @@ def _builtin() -> dict[str, Any]:
             "sim/weak": {"provider": "sim"},
             "sim/medium": {"provider": "sim"},
             "sim/strong": {"provider": "sim"},
+            **{f"sim/family-{size}b": {"provider": "sim"} for size in (3, 7, 14, 72)},
             "gpt-4o-mini": {"provider": "azure", "price_input": 0.15, "price_output": 0.6},
             "gpt-5-mini": {"provider": "azure", "drop_params": ["temperature"]},
             "DeepSeek-V3-0324": {"provider": "user_azure"},
@@ -130,6 +131,7 @@ def _builtin() -> dict[str, Any]:
         },
         "groups": {
             "sim": ["sim/weak", "sim/medium", "sim/strong"],
+            "sim-family": [f"sim/family-{size}b" for size in (3, 7, 14, 72)],
             "idealab": list(idealab_models),
             "qwen": [m for m in idealab_models if m.startswith("qwen")],
             "azure": ["gpt-4o-mini", "gpt-5-mini"],

@@ -169,3 +169,31 @@ def test_empty_store(tmp_path):
     assert r["total"] == 0 and r["tests"] == 0
     assert r["by_status"] == {"done": 0, "error": 0}
     assert r["scale"] == [] and r["comparisons"] == []
+
+
+def test_latency_quantiles_sql_matches_python(tmp_path):
+    import random
+
+    from pilotbench.reports.build import _python_quantiles, _sql_quantiles
+    from pilotbench.reports.stats import percentile
+    from pilotbench.store.sqlite import SQLiteStore
+
+    from .conftest import rec
+
+    rng = random.Random(7)
+    records, values = [], {"...a": [], "...b": []}
+    for i in range(57):
+        key = "...a" if i % 3 else "...b"
+        lat = [round(rng.uniform(0, 5), 4) for _ in range(rng.randint(0, 4))]
+        values[key] += lat
+        records.append(rec(A, "baseline", "simple_task", "easy", 0.8, i, level="failure", key=key, latencies=lat))
+    with SQLiteStore(tmp_path / "q.db") as st:
+        st.write(records)
+        sql = _sql_quantiles(st, "", [], (50, 95))
+        py = _python_quantiles(st, "", [], (50, 95))
+    for key, vals in values.items():
+        gk = ("mock", key)
+        assert sql[gk]["n"] == py[gk]["n"] == len(vals)
+        for q in (50, 95):
+            assert sql[gk][q] == pytest.approx(percentile(vals, q))
+            assert py[gk][q] == pytest.approx(percentile(vals, q))

@@ -54,6 +54,23 @@ SKILLS: dict[str, Skill] = {
     "sim/weak": Skill(0.9, 0.55, 0.22, 0.08, 0.7, 0.08, 0.14, 0.14, 0.2, 0.55, 0.35, 2),
 }
 
+
+
+def _between(low: Skill, high: Skill, t: float) -> Skill:
+    """A skill profile a share `t` of the way from `low` to `high` (for a simulated size family)."""
+    values = {}
+    for name in Skill.__dataclass_fields__:  # type: ignore[attr-defined]
+        a, b = getattr(low, name), getattr(high, name)
+        values[name] = round(a + (b - a) * t) if isinstance(a, int) and not isinstance(a, bool) and name == "max_attempts" else a + (b - a) * t
+    return Skill(**values)
+
+
+# A family of sizes, so that the scale section (5.2) has something to show offline.
+SKILLS.update(
+    {f"sim/family-{size}b": _between(SKILLS["sim/weak"], SKILLS["sim/strong"], t)
+     for size, t in ((3, 0.05), (7, 0.3), (14, 0.55), (72, 0.9))}
+)
+
 _STEP_LINE = re.compile(r"^Step (\d+): (\w+) - (.*?)\. Key arguments: (.*?)\. Depends on: (.*?)\.$", re.M)
 _HANDLE_REF = re.compile(r"<handle from step (\d+)>")
 _SOURCE = re.compile(r'"source": "([^"]+)"')

@@ -37,7 +37,6 @@ SPEC_FIELDS: tuple[str, ...] = (
 )
 FLAWED_PREFIX = "flawed_"
 DONE = "status = 'done'"
-SENSITIVITY_KEYS: tuple[str, ...] = ("baseline", "cot", "optimal", "flawed_mean")
 
 Filter = str | Iterable[str] | None
 
@@ -358,35 +357,39 @@ _LAT_FROM = "FROM results AS r, json_each(r.call_latencies) AS j"
 _LAT_GROUP = "COALESCE(r.provider, ''), COALESCE(r.key_label, '')"
 
 
-def _sql_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence[float]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Per (provider, key): the number of call latencies and their q-th percentiles, computed in
-    SQLite (json_each + ORDER BY ... LIMIT 2 OFFSET), so no latency list is held in memory."""
+def _sql_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence[int]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per (provider, key): the number of call latencies and their q-th percentiles (integer q),
+    computed in SQLite with json_each and a window sort, so no latency list is held in memory."""
     base = _and("r.call_latencies IS NOT NULL", "json_valid(r.call_latencies)", cond)
     # The filter columns are unambiguous (json_each has no such columns), so cond applies as is.
-    counts = store.query(f"SELECT {_LAT_GROUP}, COUNT(*) {_LAT_FROM} {_where(base)} GROUP BY 1, 2", params)
+    wanted = ", ".join(f"(cnt - 1) * {int(q)} / 100, (cnt - 1) * {int(q)} / 100 + 1" for q in qs)
+    sql = f"""
+        SELECT g1, g2, cnt, rn, v FROM (
+            SELECT COALESCE(r.provider, '') AS g1, COALESCE(r.key_label, '') AS g2, CAST(j.value AS REAL) AS v,
+                   ROW_NUMBER() OVER (PARTITION BY {_LAT_GROUP} ORDER BY CAST(j.value AS REAL)) - 1 AS rn,
+                   COUNT(*) OVER (PARTITION BY {_LAT_GROUP}) AS cnt
+            {_LAT_FROM} {_where(base)}
+        ) WHERE rn IN ({wanted})
+    """
+    picked: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    counts: dict[tuple[str, str], int] = {}
+    for g1, g2, cnt, rn, v in store.query(sql, params):
+        counts[(g1, g2)] = int(cnt)
+        picked[(g1, g2)][int(rn)] = float(v)
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    for provider, key, n in counts:
-        n = int(n)
+    for gk, n in counts.items():
+        at = picked[gk]
         entry: dict[str, Any] = {"n": n}
-        group_cond = _and(base, "COALESCE(r.provider, '') = ?", "COALESCE(r.key_label, '') = ?")
         for q in qs:
-            pos = (n - 1) * q / 100.0
-            lo = math.floor(pos)
-            rows = store.query(
-                f"SELECT CAST(j.value AS REAL) {_LAT_FROM} {_where(group_cond)} ORDER BY 1 LIMIT 2 OFFSET ?",
-                [*params, provider, key, lo],
-            )
-            vals = [float(r[0]) for r in rows]
-            if not vals:
-                entry[q] = None
-                continue
-            hi_val = vals[1] if len(vals) > 1 else vals[0]
-            entry[q] = vals[0] + (hi_val - vals[0]) * (pos - lo)
-        out[(provider, key)] = entry
+            lo, rest = divmod((n - 1) * int(q), 100)
+            low = at[lo]
+            high = at.get(lo + 1, low)
+            entry[q] = low + (high - low) * rest / 100.0
+        out[gk] = entry
     return out
 
 
-def _python_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence[float]) -> dict[tuple[str, str], dict[str, Any]]:
+def _python_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence[int]) -> dict[tuple[str, str], dict[str, Any]]:
     """The same figures for an SQLite without JSON1: parse each row's latencies in Python."""
     found: dict[tuple[str, str], array[float]] = defaultdict(lambda: array("d"))
     for row in store.iter_rows(cond, params, columns=("provider", "key_label", "call_latencies")):
@@ -404,7 +407,7 @@ def _python_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence
     return out
 
 
-def _latency_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence[float] = (50, 95)) -> dict[tuple[str, str], dict[str, Any]]:
+def _latency_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence[int] = (50, 95)) -> dict[tuple[str, str], dict[str, Any]]:
     try:
         return _sql_quantiles(store, cond, params, qs)
     except sqlite3.OperationalError:  # no json_each in this SQLite build

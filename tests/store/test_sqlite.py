@@ -1,0 +1,91 @@
+"""The SQLite store: idempotent appends, done-once, schema checks and concurrent writers."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pilotbench.errors import StoreError
+from pilotbench.store.records import TestRecord
+from pilotbench.store.sqlite import SCHEMA_VERSION, SQLiteStore, open_store
+
+
+def rec(test_id: str, status: str = "done", attempt: str | None = None, **kw) -> TestRecord:  # type: ignore[no-untyped-def]
+    base = dict(
+        attempt_id=attempt or uuid.uuid4().hex, test_id=test_id, run_id="r1", model="sim/weak", provider="sim",
+        prompt_type="baseline", task_type="simple_task", difficulty="easy", tool_success_rate=0.8, instance=0,
+        seed=42, suite_version="v1-x", task_hash="h", severity="severe", max_turns=10, status=status,
+    )
+    base.update(kw)
+    return TestRecord(**base)
+
+
+def test_write_is_idempotent_and_done_only_once(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "s.db") as store:
+        a = rec("t1", attempt="a1", success_level="full_success", success=1)
+        assert store.write([a]) == 1
+        assert store.write([a]) == 0  # the same batch again: nothing new
+        assert store.write([rec("t1", attempt="a2")]) == 0  # a second `done` for t1 is ignored
+        assert store.write([rec("t1", "error", attempt="a3")]) == 1  # an error attempt is appended
+        assert store.count() == 2
+        assert store.done_ids() == {"t1"}
+        assert store.done_ids(["sim/strong"]) == set()
+
+
+def test_trajectory_and_latencies_round_trip(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "s.db") as store:
+        store.write([rec("t2", trajectory={"turns": 3, "calls": [{"name": "x"}]}, call_latencies=[0.5, 0.25])])
+        row = next(store.iter_rows())
+    assert row["trajectory"] == '{"turns":3,"calls":[{"name":"x"}]}'
+    assert row["call_latencies"] == "[0.5, 0.25]"
+
+
+def test_not_a_sqlite_file_is_refused(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.db"
+    bogus.write_text("hello, this is not a database at all")
+    with pytest.raises(StoreError, match="not a SQLite database"):
+        SQLiteStore(bogus)
+    assert bogus.read_text() == "hello, this is not a database at all"  # untouched
+
+
+def test_foreign_sqlite_database_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE people (name TEXT)")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="not a pilotbench results store"):
+        SQLiteStore(other)
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    SQLiteStore(path).close()
+    con = sqlite3.connect(path)
+    con.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION + 1),))
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="newer"):
+        SQLiteStore(path)
+
+
+def test_missing_database_is_not_created_for_reading(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no results database"):
+        open_store(tmp_path / "absent.db", create=False)
+    assert not (tmp_path / "absent.db").exists()
+
+
+def test_wal_mode(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "w.db") as store:
+        assert store.query("PRAGMA journal_mode")[0][0] == "wal"
+
+
+def test_two_connections_interleave_writes(tmp_path: Path) -> None:
+    path = tmp_path / "two.db"
+    with SQLiteStore(path) as one, SQLiteStore(path) as two:
+        for i in range(50):
+            (one if i % 2 else two).write([rec(f"t{i}")])
+        assert one.count() == 50 and two.count() == 50
