@@ -92,7 +92,7 @@ def test_tool_misuse_replaces_tools(severity: str) -> None:
         n = len(clean.steps)
         assert len(plan.steps) == n
         changed = [i for i in range(n) if plan.tools[i] != clean.tools[i]]
-        expected = {"light": 1, "medium": min(2, n), "severe": math.ceil(n / 2)}[severity]
+        expected = {"light": 1, "medium": min(2, n), "severe": max(min(2, n), math.ceil(n / 2))}[severity]
         assert len(changed) == expected, (task.id, clean.tools, plan.tools)
         for i in changed:
             assert plan.tools[i] in TOOLS
@@ -220,11 +220,6 @@ def test_severe_damages_at_least_as_much_as_medium_on_long_workflows(flaw: str) 
         assert severe >= medium, (task.id, flaw, medium, severe)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: flaws._count gives severe=max(1, ceil(n/2)) but medium=min(2, n): on a 2-step plan "
-    "(every simple_task) severe replaces 1 tool while medium replaces 2, so severe damages less than medium",
-)
 def test_severe_tool_misuse_damages_at_least_as_much_as_medium_on_two_step_plans() -> None:
     two_step = [t for t in TASKS if len(t.required_tools) == 2]
     assert two_step

@@ -31,7 +31,7 @@ def _steps_for(tools: Sequence[str], task: TaskInstance, purposes: Sequence[str]
 
 
 def _count(severity: str, n: int) -> int:
-    return {"light": 1, "medium": min(2, n), "severe": max(1, math.ceil(n / 2))}[severity]
+    return {"light": 1, "medium": min(2, n), "severe": max(min(2, n), math.ceil(n / 2))}[severity]
 
 
 def _sequence_disorder(plan: Plan, task: TaskInstance, severity: str, rng: random.Random) -> Plan:

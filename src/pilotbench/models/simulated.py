@@ -177,7 +177,8 @@ class SimulatedModel:
                 if later:
                     order.remove(i)
                     order.insert(order.index(max(later)) + 1, i)
-            followed = tuple(plan_steps[i] for i in order)
+            # A tool the plan names but the schemas do not offer cannot be called; it is skipped.
+            followed = tuple(plan_steps[i] for i in order if plan_steps[i].tool in offered)
             # Checking the plan against the task: the tools the task mentions, in its order.
             truth = list(dict.fromkeys(t for _, t, _ in _find_mentions(task_text, offered)))
             suspicious = [s.tool for s in followed] != truth or any(
@@ -245,7 +246,7 @@ class SimulatedModel:
 
         skill = self.skill
         if self._rng(digest, f"format:{turn}").random() < skill.format_error:
-            return self._malformed(text_mode, turn, prompt_tokens)
+            return self._malformed(text_mode, turn, prompt_tokens, self._next_tool(intent, offered))
 
         handles = [h for _, ok, h, _ in history if ok and h]
         position = 0
@@ -296,14 +297,21 @@ class SimulatedModel:
             finish_reason="tool_calls",
         )
 
-    def _malformed(self, text_mode: bool, turn: int, prompt_tokens: int) -> ModelOutput:
+    @staticmethod
+    def _next_tool(intent: Intent, offered: set[str]) -> str:
+        for step in intent.steps:
+            if step.tool in offered:
+                return step.tool
+        return min(offered) if offered else "unknown_tool"
+
+    def _malformed(self, text_mode: bool, turn: int, prompt_tokens: int, tool: str) -> ModelOutput:
         usage = Usage(prompt_tokens, 5)
         if text_mode:
             return ModelOutput(content=f'{TOOL_CALL_OPEN}{{"name": "oops", "arguments": {{', usage=usage)
         if turn % 2:
             return ModelOutput(content="", usage=usage, finish_reason="stop")
         return ModelOutput(
-            tool_calls=(ToolCall(f"call_{turn}_0", "data_processing_parser", '{"input": '),),
+            tool_calls=(ToolCall(f"call_{turn}_0", tool, '{"input": '),),
             usage=usage,
             finish_reason="tool_calls",
         )
