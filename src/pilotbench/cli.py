@@ -145,7 +145,7 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
 
     from .store.sqlite import open_store
 
-    console = Console(stderr=False)
+    console = _console()
     with open_store(db_path, create=False) as store:
         rows = store.query(
             "SELECT model, COUNT(*), SUM(success), SUM(success_level='full_success'), "
@@ -184,7 +184,7 @@ def _dry_run(plan, cfg, db_path: str, **limits: Any) -> None:  # type: ignore[no
     for spec in plan.expand():
         if spec.id not in done:
             per_model[spec.model] = per_model.get(spec.model, 0) + 1
-    console = Console()
+    console = _console()
     table = Table(title=f"plan: {len(plan)} tests, {len(plan) - sum(per_model.values())} already done")
     for col in ("model", "pending", "lanes", "concurrency", "rpm", "est. calls", "ETA"):
         table.add_column(col)
@@ -212,6 +212,13 @@ def _dry_run(plan, cfg, db_path: str, **limits: Any) -> None:  # type: ignore[no
         f"ETA about {_fmt(total_eta)} with all models in parallel (assumes ~{turns_per_test:g} calls per test, "
         "2 s per real call, the lanes' limits)"
     )
+
+
+def _console():  # type: ignore[no-untyped-def]
+    """A rich console; wide enough when output is a file or pipe that names are never cut."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
 
 
 def _fmt(seconds: float) -> str:
@@ -272,7 +279,7 @@ def tasks(seed, num_instances, show):  # type: ignore[no-untyped-def]
     from .benchmark.types import DIFFICULTIES, TASK_TYPES
 
     suite = TaskSuite(seed, num_instances)
-    console = Console()
+    console = _console()
     table = Table(title=f"task suite {suite.version} (seed {seed})")
     table.add_column("task type")
     for d in DIFFICULTIES:
@@ -319,9 +326,9 @@ def models(config):  # type: ignore[no-untyped-def]
                 keys = "; ".join(present) or f"set {override_var(m.provider)}"
         table.add_row(name, m.provider, p.kind, m.deployment or name, str(limits.max_concurrency),
                       f"{limits.rpm:g}" if limits.rpm else "-", keys)
-    Console().print(table)
+    _console().print(table)
     groups = ", ".join(f"{g} ({len(ms)})" for g, ms in cfg.groups.items())
-    Console().print(f"groups: {groups}")
+    _console().print(f"groups: {groups}")
 
 
 @app.command("keys")
@@ -348,9 +355,12 @@ def keys(model, key_policy, prompt_types, config):  # type: ignore[no-untyped-de
         pool = rt.models[name].pool
         print(f"{name} ({pool.policy}, {len(pool.lanes)} key(s): {', '.join(l.key_label for l in pool.lanes)})")
         for pt in types:
-            lane = pool.lane_for(pt)
-            note = " (any key with headroom)" if pool.policy == "pool" and len(pool.lanes) > 1 else ""
-            print(f"  {pt:32s} -> {lane.key_label}{note}")
+            lanes = pool.lanes_for(pt)
+            if len(lanes) == 1:
+                print(f"  {pt:32s} -> {lanes[0].key_label}")
+            else:
+                how = "any key with headroom" if pool.policy == "pool" else "round-robin"
+                print(f"  {pt:32s} -> {', '.join(lane.key_label for lane in lanes)} ({how})")
 
 
 # ---------------------------------------------------------------------- results
@@ -442,7 +452,7 @@ def status(db, watch, interval):  # type: ignore[no-untyped-def]
     """The plan's progress against the store: per run and per model and prompt type."""
     from rich.console import Console
 
-    console = Console()
+    console = _console()
     try:
         while True:
             with _open_existing(db) as store:

@@ -71,6 +71,13 @@ class KeyPool:
         lane = self._designated(prompt_type, advance=False)
         return lane if lane is not None else self._most_headroom()
 
+    def lanes_for(self, prompt_type: str) -> tuple[Lane, ...]:
+        """Every lane calls of `prompt_type` may go to under the policy (the `keys` command's view):
+        the one affine lane for baseline, cot and optimal under prompt-affinity, else all lanes."""
+        if self.policy == "prompt-affinity" and prompt_type in _AFFINITY:
+            return (self._lanes[_AFFINITY[prompt_type] % len(self._lanes)],)
+        return self._lanes
+
     def _most_headroom(self) -> Lane:
         best: Lane | None = None
         for lane in self._lanes:
