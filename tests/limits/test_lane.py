@@ -195,9 +195,16 @@ def test_adaptive_lane_cuts_once_per_burst_and_recovers_to_ceiling():
         await lane.acquire()
         assert clock.now() == pytest.approx(2)
         lane.release("ok")
-        for _ in range(200):
+        for _ in range(200):  # one call at a time never fills the window: no growth
             await lane.acquire()
             lane.release("ok")
+        assert lane.limit == 4
+        for _ in range(200):  # full windows of successes grow it, up to the ceiling
+            n = lane.limit
+            for _ in range(n):
+                await lane.acquire()
+            for _ in range(n):
+                lane.release("ok")
         assert lane.limit == 10
 
     asyncio.run(scenario())

@@ -83,8 +83,14 @@ class AdaptiveController:
         """Consecutive successes since the last change of the limit."""
         return self._streak
 
-    def on_success(self) -> bool:
-        """Count a success; return True if the limit grew."""
+    def on_success(self, saturated: bool = True) -> bool:
+        """Count a success; return True if the limit grew.
+
+        Only successes made while the window was full (`saturated`) count towards growth: a
+        window that is not being used says nothing about whether a larger one would be safe.
+        """
+        if not saturated:
+            return False
         self._streak += 1
         threshold = self.increase_after if self.increase_after is not None else self._limit
         if self._streak < threshold:

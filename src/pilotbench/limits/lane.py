@@ -299,7 +299,9 @@ class Lane:
         if outcome == "ok":
             self.ok += 1
             if controller is not None:
-                controller.on_success()
+                # This call still counted as in flight when it was made: the window was full if
+                # the lane ran at its limit then.
+                controller.on_success(saturated=self._in_flight + 1 >= controller.limit)
         elif outcome == "rate_limited":
             self.rate_limited += 1
             if controller is not None:

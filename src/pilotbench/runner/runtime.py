@@ -115,7 +115,8 @@ def build_runtime(
             lane_name = f"{m.provider}/{label}" + (f"/{deployment}" if p.lane_scope == "deployment" else "")
             lane = rt.lanes.get(lane_name)
             if lane is None:
-                ceiling = limits.ceiling or (limits.max_concurrency * 4 if adaptive else None)
+                # Adaptive lanes search below the declared limit; `adaptive_ceiling` lets them go above.
+                ceiling = limits.ceiling or (limits.max_concurrency if adaptive else None)
                 lane = Lane(
                     lane_name,
                     provider=m.provider,

@@ -1,0 +1,1 @@
+"""pilotbench's performance benchmarks (not part of the pytest run): `python -m bench [--quick]`."""

@@ -1,0 +1,202 @@
+"""One measurement in a fresh interpreter: `python -m bench.worker '<json spec>'`; prints one JSON line.
+
+Kinds: `ideal` (the hand-written SDK client), `pilotbench` (api.run_async over HTTP), `inproc`
+(api.run_async on the in-process simulated models), `resume` (a big plan against a store),
+`store` (write throughput and status queries). CPU is this process's own CPU time
+(`time.process_time`, all threads) over the measured section only; imports and request
+recording are outside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class LagTicker:
+    """Event-loop lag: a task that asks to wake every `interval` s and records how late it woke."""
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.samples: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            t = loop.time()
+            await asyncio.sleep(self.interval)
+            self.samples.append(loop.time() - t - self.interval)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    def stop(self) -> dict[str, float]:
+        if self._task is not None:
+            self._task.cancel()
+        xs = sorted(self.samples)
+        if not xs:
+            return {"p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0, "n": 0}
+        pick = lambda q: xs[min(len(xs) - 1, int(q * len(xs)))] * 1000  # noqa: E731
+        return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": xs[-1] * 1000, "n": len(xs)}
+
+
+def _plan(p: dict[str, Any], model: str):  # type: ignore[no-untyped-def]
+    from pilotbench.benchmark.types import PROMPT_TYPES, TASK_TYPES
+    from pilotbench.plan import PlanSpec
+
+    return PlanSpec(
+        models=(model,),
+        prompt_types=tuple(p.get("prompt_types") or PROMPT_TYPES),
+        task_types=tuple(p.get("task_types") or TASK_TYPES),
+        num_instances=int(p["instances"]),
+    )
+
+
+def record_requests(plan, deployment: str = "sim/strong") -> list[list[dict[str, Any]]]:  # type: ignore[no-untyped-def]
+    """Every request pilotbench will send for `plan`, in order: the conversations played in process
+    against the same simulated model that stands behind the mock server (deterministic)."""
+    from pilotbench.benchmark.episode import Episode, StopRules
+    from pilotbench.benchmark.prompts import render_prompt
+    from pilotbench.benchmark.tasks import generate_instance
+    from pilotbench.models.simulated import get_simulated_model
+
+    model = get_simulated_model(deployment)
+    out: list[list[dict[str, Any]]] = []
+    tools = None
+    for spec in plan.expand():
+        task = generate_instance(spec.task_type, spec.instance, spec.seed)
+        prompt = render_prompt(task, spec.difficulty, spec.prompt_type, severity=spec.severity, tool_mode="native")
+        ep = Episode(spec.id, task, prompt, spec.tool_success_rate, rules=StopRules(max_turns=spec.max_turns))
+        tools = ep.tools
+        while not ep.done:
+            out.append(list(ep.messages))
+            ep.step(model.respond(ep.messages, ep.tools, {}))
+    return out, tools  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------------------- ideal
+
+
+async def _ideal(spec: dict[str, Any]) -> dict[str, Any]:
+    import httpx2
+    import openai
+
+    plan = _plan(spec["plan"], "mock/strong")
+    requests, tools = record_requests(plan)
+    keys = spec["keys"]
+    per_key = int(spec["per_key"])
+    clients = [
+        openai.AsyncOpenAI(
+            base_url=spec["base_url"] + "/v1", api_key=k, max_retries=0,
+            http_client=openai.DefaultAsyncHttpxClient(
+                limits=httpx2.Limits(max_connections=per_key + 16, max_keepalive_connections=per_key + 16)
+            ),
+        )
+        for k in keys
+    ]
+    sems = [asyncio.Semaphore(per_key) for _ in keys]
+    rate_limited = 0
+    ok = 0
+
+    async def one(i: int, messages: list[dict[str, Any]]) -> None:
+        nonlocal rate_limited, ok
+        k = i % len(keys)
+        async with sems[k]:
+            while True:
+                try:
+                    await clients[k].chat.completions.create(model="sim/strong", messages=messages, tools=tools, timeout=60)
+                    ok += 1
+                    return
+                except openai.RateLimitError:
+                    rate_limited += 1
+                    await asyncio.sleep(0.05)
+
+    ticker = LagTicker()
+    c0, t0 = time.process_time(), time.perf_counter()
+    ticker.start()
+    await asyncio.gather(*(one(i, m) for i, m in enumerate(requests)))
+    lag = ticker.stop()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    for c in clients:
+        await c.close()
+    return {"wall": wall, "cpu": cpu, "calls": ok, "tests": len(plan), "client_429": rate_limited, "lag": lag,
+            "maxrss_mb": _maxrss_mb()}
+
+
+# ------------------------------------------------------------------------------------ pilotbench
+
+
+async def _pilotbench(spec: dict[str, Any]) -> dict[str, Any]:
+    from pilotbench import api
+    from pilotbench.config import load_config
+    from pilotbench.runner.scheduler import RunOptions
+
+    work = Path(spec.get("dir") or tempfile.mkdtemp(prefix="pb-bench-"))
+    model = "mock/strong" if spec.get("config") else "sim/strong"
+    cfg_path = work / "pilotbench.toml"
+    cfg_path.write_text(spec.get("config") or "")
+    cfg_path.chmod(0o600)
+    config = load_config(cfg_path)
+    plan = _plan(spec["plan"], model)
+    env = {k: v for k, v in os.environ.items() if k.startswith("PB_BENCH_KEY_")}
+    options = RunOptions(
+        checkpoint_interval=100, live=False, progress_interval=10.0, log_dir=work / "logs", handle_signals=False
+    )
+    ticker = LagTicker()
+    profiler = None
+    if spec.get("profile"):
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005, async_mode="disabled")
+        profiler.start()
+    c0, t0 = time.process_time(), time.perf_counter()
+    ticker.start()
+    result = await api.run_async(
+        plan, db=work / "results.db", config=config, env=env, adaptive=bool(spec.get("adaptive")),
+        max_concurrency=spec.get("max_concurrency"), options=options, keep_records=False,
+    )
+    lag = ticker.stop()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if profiler is not None:
+        profiler.stop()
+        Path(spec["profile"]).write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+    s = result.summary
+    calls = sum(l["calls"] for l in result.lane_stats.values())
+    limited = sum(l["rate_limited"] for l in result.lane_stats.values())
+    return {"wall": wall, "cpu": cpu, "calls": calls, "client_429": limited, "tests": s.completed, "errors": s.errors,
+            "lag": lag, "maxrss_mb": _maxrss_mb(), "limits": {n: l["limit"] for n, l in result.lane_stats.items()}}
+
+
+# ---------------------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    kind = spec["kind"]
+    if kind == "ideal":
+        out = asyncio.run(_ideal(spec))
+    elif kind in ("pilotbench", "inproc"):
+        out = asyncio.run(_pilotbench(spec))
+    elif kind in ("resume", "store"):
+        from . import store_bench
+
+        out = store_bench.run(spec)
+    else:
+        raise SystemExit(f"unknown kind {kind!r}")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
