@@ -245,13 +245,6 @@ def override_var(provider: str) -> str:
     return f"{provider.upper().replace('-', '_')}_API_KEY_OVERRIDE"
 
 
-def key_refs(name: str, provider: ProviderConfig, env: Mapping[str, str]) -> list[str]:
-    override = env.get(override_var(name))
-    if override:
-        return [f"env:{override_var(name)}#{i}" for i in range(len([k for k in override.split(",") if k.strip()]))]
-    return list(provider.api_keys)
-
-
 def resolve_keys(name: str, provider: ProviderConfig, env: Mapping[str, str] | None = None) -> list[ResolvedKey]:
     """The provider's keys from the environment; a missing variable is a ConfigError naming it."""
     env = os.environ if env is None else env

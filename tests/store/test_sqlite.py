@@ -89,3 +89,42 @@ def test_two_connections_interleave_writes(tmp_path: Path) -> None:
         for i in range(50):
             (one if i % 2 else two).write([rec(f"t{i}")])
         assert one.count() == 50 and two.count() == 50
+
+
+def test_a_failed_commit_keeps_the_batch_and_rescues_it_at_the_end(tmp_path: Path) -> None:
+    import asyncio
+    import json
+
+    from pilotbench.runner.writer import BatchWriter
+
+    class FlakyStore:
+        path = tmp_path / "flaky.db"
+
+        def __init__(self) -> None:
+            self.calls = 0
+            self.written: list[TestRecord] = []
+
+        def write(self, batch):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            if self.calls == 1:
+                raise StoreError("disk is full")
+            self.written.extend(batch)
+            return len(batch)
+
+    async def scenario(store, fail_forever: bool) -> BatchWriter:  # type: ignore[no-untyped-def]
+        if fail_forever:
+            store.write = lambda batch: (_ for _ in ()).throw(StoreError("disk is full"))  # type: ignore[method-assign]
+        writer = BatchWriter(store, batch_size=1000, interval=60)
+        for i in range(3):
+            writer.add(rec(f"t{i}"))
+        await writer.flush()  # fails once: the batch stays buffered
+        await writer.close()
+        return writer
+
+    store = FlakyStore()
+    writer = asyncio.run(scenario(store, False))
+    assert [r.test_id for r in store.written] == ["t0", "t1", "t2"] and writer.failures == 1
+    with pytest.raises(StoreError, match="saved to") as info:
+        asyncio.run(scenario(FlakyStore(), True))
+    rescue = Path(str(info.value).rsplit("saved to ", 1)[1])
+    assert [json.loads(line)["test_id"] for line in rescue.read_text().splitlines()] == ["t0", "t1", "t2"]

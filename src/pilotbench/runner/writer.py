@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+from ..errors import StoreError
 from ..store.records import TestRecord
 from ..store.sqlite import SQLiteStore
 
@@ -32,6 +36,7 @@ class BatchWriter:
         self.interval = interval
         self.on_commit = on_commit
         self.committed = 0
+        self.failures = 0
         self._buffer: list[TestRecord] = []
         self._lock = asyncio.Lock()
         self._last = time.monotonic()
@@ -54,12 +59,22 @@ class BatchWriter:
             if self._buffer and time.monotonic() - self._last >= self.interval:
                 await self.flush()
 
-    async def flush(self) -> None:
+    async def flush(self, *, final: bool = False) -> None:
         async with self._lock:
             if not self._buffer:
                 return
             batch, self._buffer = self._buffer, []
-            await asyncio.to_thread(self.store.write, batch)
+            try:
+                await asyncio.to_thread(self.store.write, batch)
+            except Exception as exc:  # noqa: BLE001 - a failed commit must never lose the batch
+                if not final:
+                    self._buffer[:0] = batch  # keep it; the next tick tries again
+                    self.failures += 1
+                    return
+                rescue = self._rescue(batch)
+                raise StoreError(
+                    f"could not commit {len(batch)} results ({exc}); they were saved to {rescue}"
+                ) from None
             self.committed += len(batch)
             self._last = time.monotonic()
             if self.on_commit:
@@ -74,4 +89,19 @@ class BatchWriter:
                 pass
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
-        await self.flush()
+        await self.flush(final=True)
+
+    def _rescue(self, batch: list[TestRecord]) -> Path:
+        """Write records that could not be committed to a JSONL file beside the store."""
+        base = Path(getattr(self.store, "path", ".")).parent if hasattr(self.store, "path") else Path(".")
+        path = base / f"uncommitted-{int(time.time())}.jsonl"
+        try:
+            with path.open("a", encoding="utf-8") as f:
+                for record in batch:
+                    f.write(json.dumps(record.to_dict(), default=str) + "\n")
+        except OSError:
+            path = Path(tempfile.gettempdir()) / path.name
+            with path.open("a", encoding="utf-8") as f:
+                for record in batch:
+                    f.write(json.dumps(record.to_dict(), default=str) + "\n")
+        return path

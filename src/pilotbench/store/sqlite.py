@@ -127,11 +127,11 @@ class SQLiteStore:
                 new = db.total_changes - before
                 db.execute("COMMIT")
                 return new
-            except sqlite3.OperationalError as e:
+            except sqlite3.Error as e:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
-                if "locked" not in str(e) and "busy" not in str(e):
-                    raise
+                if not isinstance(e, sqlite3.OperationalError) or ("locked" not in str(e) and "busy" not in str(e)):
+                    raise StoreError(f"cannot write to {self.path}: {e}") from None
                 time.sleep(min(0.05 * (attempt + 1), 1.0))
         raise StoreError(f"{self.path} stayed locked by another writer")
 
