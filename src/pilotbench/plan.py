@@ -134,15 +134,18 @@ class PlanSpec:
         )
 
     def expand(self) -> Iterator[TestSpec]:
+        """Every test, lazily. Within a model the prompt type varies fastest and the instance
+        slowest, so every prompt type and cell progresses together and a partial run is balanced."""
         version = suite_version(self.seed)
-        for model, prompt, task, diff, rate, i in itertools.product(
-            self.models, self.prompt_types, self.task_types, self.difficulties, self.tool_success_rates,
-            range(self.num_instances),
-        ):
-            yield make_spec(
-                model, prompt, task, diff, rate, i,
-                seed=self.seed, severity=self.severity, max_turns=self.max_turns, version=version,
-            )
+        for model in self.models:
+            for i, rate, diff, task, prompt in itertools.product(
+                range(self.num_instances), self.tool_success_rates, self.difficulties, self.task_types,
+                self.prompt_types,
+            ):
+                yield make_spec(
+                    model, prompt, task, diff, rate, i,
+                    seed=self.seed, severity=self.severity, max_turns=self.max_turns, version=version,
+                )
 
 
 def parse_choices(value: str, allowed: Sequence[str], what: str) -> tuple[str, ...]:
