@@ -207,3 +207,23 @@ def test_html_report_renders_in_headless_chromium(small_db: Path, tmp_path: Path
     subprocess.run([chromium, *flags, "--window-size=1280,2000", f"--screenshot={shot}", html.as_uri()],
                    capture_output=True, text=True, timeout=90)
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_status_shows_pending_against_the_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "st.db"
+    assert run_cli(capsys, "run", "--model", "sim/weak", "--num-instances", "1", "--db", str(db), "--no-progress")[0] == 0
+    code, out, _ = run_cli(capsys, "status", "--db", str(db))
+    assert code == 0
+    row = next(line for line in out.splitlines() if "finished" in line)
+    cells = [c.strip() for c in row.split("│") if c.strip()]
+    assert cells[1:] == ["finished", "5", "5", "0", "0"]
+    # delete two results: the plan now has two pending tests
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    con.execute("DELETE FROM results WHERE rowid IN (SELECT rowid FROM results LIMIT 2)")
+    con.commit()
+    con.close()
+    out = run_cli(capsys, "status", "--db", str(db))[1]
+    row = next(line for line in out.splitlines() if "finished" in line)
+    assert [c.strip() for c in row.split("│") if c.strip()][-1] == "2"

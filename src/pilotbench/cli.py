@@ -83,7 +83,6 @@ def _open_existing(db: str | None):  # type: ignore[no-untyped-def]
 def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval):  # type: ignore[no-untyped-def]
     """Run a benchmark plan (resuming: tests already done in the store are skipped)."""
     from .api import build_plan
-    from .plan import rate_label
 
     cfg = _config(config)
     plan = build_plan(
@@ -95,12 +94,7 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
     if dry_run:
         _dry_run(plan, cfg, _db(db), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm)
         return
-    info = {
-        "models": list(plan.models), "prompt_types": list(plan.prompt_types), "task_types": list(plan.task_types),
-        "difficulties": list(plan.difficulties), "tool_success_rates": [rate_label(r) for r in plan.tool_success_rates],
-        "num_instances": plan.num_instances, "seed": plan.seed, "severity": plan.severity, "max_turns": plan.max_turns,
-        "argv": _safe_argv(),
-    }
+    info = {"plans": [plan.to_dict()], "argv": _safe_argv()}
     db_path = _db(db)
     from .runner.scheduler import RunOptions
 
@@ -478,18 +472,12 @@ def _status_table(store):  # type: ignore[no-untyped-def]
     for r in runs[-10:]:
         info = json.loads(r["info"] or "{}")
         pending = "-"
-        if info.get("models"):
+        if info.get("plans"):
             try:
-                plan = PlanSpec(
-                    models=tuple(info["models"]), prompt_types=tuple(info["prompt_types"]),
-                    task_types=tuple(info["task_types"]), difficulties=tuple(info["difficulties"]),
-                    tool_success_rates=tuple(float(x) for x in info["tool_success_rates"]),
-                    num_instances=int(info["num_instances"]), seed=int(info["seed"]),
-                    severity=info.get("severity", "severe"), max_turns=int(info.get("max_turns", 10)),
-                )
+                plans = [PlanSpec.from_dict(d) for d in info["plans"]]
                 if done_ids is None:
                     done_ids = store.done_ids()
-                pending = str(sum(1 for s in plan.expand() if s.id not in done_ids))
+                pending = str(len({s.id for p in plans for s in p.expand()} - done_ids))
             except (KeyError, ValueError, TypeError):
                 pending = "?"
         n_done = store.count("run_id=? AND status='done'", (r["run_id"],))
@@ -540,7 +528,7 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
         runtime = build_runtime(cfg, list(suite.models), key_policy=key_policy, adaptive=adaptive)
         store = open_store(db_path)
         try:
-            return await Runner(runtime, store, options=options, info={"suite": suite.name, "argv": _safe_argv()}).run(specs)
+            return await Runner(runtime, store, options=options, info={"suite": suite.name, "plans": [p.to_dict() for _, p in suite.experiments], "argv": _safe_argv()}).run(specs)
         finally:
             await runtime.aclose()
             store.close()

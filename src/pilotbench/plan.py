@@ -133,6 +133,24 @@ class PlanSpec:
             * len(self.tool_success_rates) * self.num_instances
         )
 
+    def to_dict(self) -> dict[str, object]:
+        """The plan's axes as JSON-ready data (stored with each run, so `status` can re-expand it)."""
+        return {
+            "models": list(self.models), "prompt_types": list(self.prompt_types), "task_types": list(self.task_types),
+            "difficulties": list(self.difficulties), "tool_success_rates": [rate_label(r) for r in self.tool_success_rates],
+            "num_instances": self.num_instances, "seed": self.seed, "severity": self.severity, "max_turns": self.max_turns,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> PlanSpec:
+        return cls(
+            models=tuple(data["models"]), prompt_types=tuple(data["prompt_types"]),  # type: ignore[arg-type]
+            task_types=tuple(data["task_types"]), difficulties=tuple(data["difficulties"]),  # type: ignore[arg-type]
+            tool_success_rates=tuple(float(x) for x in data["tool_success_rates"]),  # type: ignore[attr-defined]
+            num_instances=int(data["num_instances"]), seed=int(data["seed"]),  # type: ignore[call-overload]
+            severity=str(data.get("severity", DEFAULT_SEVERITY)), max_turns=int(data.get("max_turns", DEFAULT_MAX_TURNS)),  # type: ignore[call-overload]
+        )
+
     def expand(self) -> Iterator[TestSpec]:
         """Every test, lazily. Within a model the prompt type varies fastest and the instance
         slowest, so every prompt type and cell progresses together and a partial run is balanced."""
