@@ -7,7 +7,7 @@ import asyncio
 import random
 import sqlite3
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,11 @@ def write_config(
         [models."mock/weak"]
         provider = "mock"
         deployment = "sim/weak"
+
+        [models."mock/text"]
+        provider = "mock"
+        deployment = "sim/strong"
+        tool_mode = "text"
         """
     ) + textwrap.dedent(extra)
     path.write_text(text)
@@ -91,18 +96,31 @@ def run_bounded(
     *,
     timeout: float = RUN_TIMEOUT,
     options: RunOptions | None = None,
+    during: Callable[[], Awaitable[None]] | None = None,
     **kwargs: Any,
 ) -> api.RunResult:
-    """Run `plan` to its end; fail (rather than hang) if it does not end within `timeout`."""
+    """Run `plan` to its end; fail (rather than hang) if it does not end within `timeout`.
+    `during()` runs beside the run (to switch faults or stop the server mid-run); it is
+    awaited after the run, so its own failures surface."""
     config = load_config(config_path)
 
     async def go() -> api.RunResult:
+        side = asyncio.create_task(during()) if during is not None else None
         try:
-            return await asyncio.wait_for(
+            result = await asyncio.wait_for(
                 api.run_async(plan, db=db, config=config, options=options, **kwargs), timeout
             )
         except TimeoutError:
             pytest.fail(f"the run did not finish by itself within {timeout:.0f} s")
+        finally:
+            if side is not None and not side.done():
+                try:
+                    await asyncio.wait_for(asyncio.shield(side), 15)
+                except TimeoutError:
+                    side.cancel()
+        if side is not None:
+            side.result()
+        return result
 
     return asyncio.run(go())
 

@@ -227,3 +227,34 @@ def test_lane_scope_key_shares_one_limit_across_models(tmp_path: Path, mock_serv
                      db=tmp_path / "k.db", config=cfg)
     assert result.summary.completed == 40
     assert max(mock_server.stats.max_in_flight.values()) <= 4
+
+
+def test_tpm_budget_paces_calls_on_virtual_time(tmp_path: Path) -> None:
+    """With a tokens-per-minute budget, calls wait for tokens; the lane settles each call's
+    estimate against the usage the provider reports. Time is virtual."""
+    from pilotbench.benchmark.types import Usage
+    from pilotbench.limits import TokenBucket
+    from pilotbench.runner.calls import estimate_tokens
+
+    class Heavy(ScriptedProvider):
+        async def generate(self, request, timeout):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            return ModelOutput(content="FINAL ANSWER: done", usage=Usage(4000, 1000))
+
+    clock = FakeClock()
+    provider = Heavy([])
+    rt = _runtime_with(provider, clock=clock)
+    lane = rt.models["sim/strong"].pool.lanes[0]
+    lane.tpm_bucket = TokenBucket(60_000, clock)  # 1,000 tokens a second, 10,000 of burst
+    assert rt.models["sim/strong"].uses_tpm
+    req = _request()
+    assert estimate_tokens(req) == 400  # two characters of prompt, no tools, the default completion allowance
+
+    async def go() -> None:
+        for _ in range(30):
+            await call_model(rt.models["sim/strong"], "baseline", req, CallStats(), clock=clock, rng=random.Random(1),
+                             tokens=estimate_tokens(req))
+
+    asyncio.run(go())
+    # 30 calls of 5,000 real tokens = 150,000 tokens; 10,000 of burst, the rest at 1,000/s
+    assert 130.0 <= clock.now() <= 145.0, clock.now()

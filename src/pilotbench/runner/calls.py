@@ -48,6 +48,24 @@ class CallStats:
     lane: str = ""
 
 
+TOOL_SCHEMA_TOKENS = 3000  # the 30 tool schemas, as a tokenizer counts them, roughly
+DEFAULT_COMPLETION_TOKENS = 400
+
+
+def estimate_tokens(request: ModelRequest) -> int:
+    """A cheap upper-ish estimate of a call's tokens for TPM budgets (about 4 characters a token);
+    the lane corrects its budget with the real usage when the call returns."""
+    chars = 0
+    for m in request.messages:
+        content = m.get("content")
+        if content:
+            chars += len(content)
+        for call in m.get("tool_calls") or ():
+            chars += len(call["function"]["arguments"]) + 20
+    completion = request.params.get("max_tokens") or request.params.get("max_completion_tokens") or DEFAULT_COMPLETION_TOKENS
+    return chars // 4 + (TOOL_SCHEMA_TOKENS if request.tools else 0) + int(completion)
+
+
 def backoff(attempt: int, rng: random.Random, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
     """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempt)]."""
     return rng.uniform(0.0, min(cap, base * (2 ** max(0, attempt))))

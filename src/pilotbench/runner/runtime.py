@@ -31,6 +31,10 @@ class ModelRuntime:
     dead: str | None = None  # why the model was stopped (a fatal, model-wide error)
 
     @property
+    def uses_tpm(self) -> bool:
+        return any(lane.tpm_bucket is not None for lane in self.pool.lanes)
+
+    @property
     def capacity(self) -> int:
         return sum(lane.limit for lane in self.pool.lanes if lane.is_usable)
 

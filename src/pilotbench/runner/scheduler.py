@@ -30,7 +30,7 @@ from ..models.base import ModelRequest
 from ..plan import PlanSpec, TestSpec
 from ..store.records import TestRecord
 from ..store.sqlite import SQLiteStore
-from .calls import CallStats, InfraError, ModelStopped, call_model
+from .calls import CallStats, InfraError, ModelStopped, call_model, estimate_tokens
 from .progress import Reporter, RunProgress
 from .runtime import ModelRuntime, Runtime
 from .writer import BatchWriter
@@ -279,7 +279,10 @@ class Runner:
             episode = Episode(spec.id, task, prompt, spec.tool_success_rate, rules=StopRules(max_turns=spec.max_turns))
             while not episode.done:
                 request = ModelRequest(rt.deployment, episode.messages, episode.tools, rt.params)
-                output = await call_model(rt, spec.prompt_type, request, stats, clock=self.clock, rng=self._rng)
+                tokens = estimate_tokens(request) if rt.uses_tpm else 0
+                output = await call_model(
+                    rt, spec.prompt_type, request, stats, clock=self.clock, rng=self._rng, tokens=tokens
+                )
                 episode.step(output)
             s = score(task.required_tools, task.dependencies, episode.trajectory)
             record.status = "done"
