@@ -113,6 +113,8 @@ def run_worker(spec: dict[str, Any], *, timeout: float, env: dict[str, str] | No
     """Run one measurement in a fresh interpreter (`python -m bench.worker`) and return its JSON result."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("MAX_WORKERS", None)
+    if spec.get("src"):  # another pilotbench source tree (the baseline): it comes first on the path
+        full_env["PYTHONPATH"] = str(spec["src"])
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.worker", json.dumps(spec)], cwd=ROOT, env=full_env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,

@@ -14,16 +14,17 @@ from pathlib import Path
 from typing import Any
 
 # The status query of `pilotbench status` (cli._status_table), per model and prompt type.
-STATUS_SQL = (
-    "SELECT model, prompt_type, SUM(status='done'), SUM(status='error'), SUM(success) FROM results "
-    "GROUP BY model, prompt_type ORDER BY model, prompt_type"
+STATUS_SQL = (  # as cli._status_table builds it (reports.build.count_if)
+    "SELECT model, prompt_type, COALESCE(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END), 0), SUM(success) FROM results "
+    "GROUP BY model, prompt_type"
 )
 BIG_MODELS = ("sim/strong", "sim/weak", "sim/medium", "sim/family-7b")
 
 
 def big_plan(instances: int):  # type: ignore[no-untyped-def]
     """4 models x 10 prompt types x 5 task types x 5 difficulties x 4 tool success rates x `instances`
-    (50 instances: one million tests)."""
+    (250 instances: one million tests)."""
     from pilotbench.benchmark.types import DIFFICULTIES, PROMPT_TYPES, TASK_TYPES, TOOL_SUCCESS_RATES
     from pilotbench.plan import PlanSpec
 
@@ -47,9 +48,17 @@ def templates(n_instances: int = 2) -> list[Any]:
     return res.records
 
 
+def _new_attempt_id() -> str:
+    try:
+        from pilotbench.store.records import new_attempt_id
+    except ImportError:  # older trees: the runner used uuid4
+        return uuid.uuid4().hex
+    return new_attempt_id()
+
+
 def clone(template: Any, spec: Any, status: str) -> Any:
     r = copy.copy(template)
-    r.attempt_id = uuid.uuid4().hex
+    r.attempt_id = _new_attempt_id()  # as the runner makes them
     r.test_id = spec.id
     r.model = spec.model
     r.prompt_type = spec.prompt_type

@@ -517,3 +517,25 @@ def test_config_from_options() -> None:
         Faults(error_500=0.8, hang=0.5)
     with pytest.raises(ValueError):
         KeyLimits(max_concurrency=0)
+
+
+def test_repeated_tool_schemas_are_parsed_once_and_bodies_stay_exact() -> None:
+    from pilotbench.mock_server import MockServer
+
+    server = MockServer(MockConfig())
+    tools = [{"type": "function", "function": {"name": f"tool_{i}", "description": "x" * 40,
+                                               "parameters": {"type": "object", "properties": {}}}} for i in range(20)]
+    bodies = [
+        {"model": "sim/strong", "messages": [{"role": "user", "content": f"call {i} with \"tools\": []"}], "tools": tools}
+        for i in range(3)
+    ]
+    compact = {"messages": [{"role": "user", "content": "hi"}], "tools": tools, "model": "m", "temperature": 0.5}
+    nested = {"model": "m", "messages": [{"role": "user", "content": "hi", "tools": tools}]}
+    for body in (*bodies, compact, nested, {**bodies[0], "tools": tools[:3]}):
+        for raw in (json.dumps(body).encode(), json.dumps(body, separators=(",", ":")).encode()):
+            assert server._parse_body(raw) == body
+    assert server._tools_cache  # learned, and reused: the same parsed list comes back
+    raw = json.dumps(bodies[1]).encode()
+    assert server._parse_body(raw)["tools"] is server._parse_body(raw)["tools"]
+    with pytest.raises(ValueError):
+        server._parse_body(b'{"tools": [1, 2')

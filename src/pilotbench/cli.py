@@ -29,7 +29,12 @@ def suite_app() -> None:
     """Experiment suites: a whole study in one TOML file."""
 
 
-db_option = click.option("--db", default=None, help="Results database (SQLite path). Default ./pilotbench-results/results.db")
+# Bounds that keep every number storable (SQLite integers are 64-bit) and every plan countable.
+MAX_SEED = 2**63 - 1
+MAX_INSTANCES = 10**8
+MAX_TURNS = 1000
+
+db_option = click.option("--db", default=None, help="Results database: a SQLite path or a postgresql:// URL. Default ./pilotbench-results/results.db")
 config_option = click.option("--config", type=click.Path(path_type=Path), default=None, help="Config file (default ./pilotbench.toml if present).")
 
 
@@ -46,9 +51,26 @@ def _db(db: str | None) -> str:
 
 
 def _open_existing(db: str | None):  # type: ignore[no-untyped-def]
-    from .store.sqlite import open_store
+    from .store import open_store
 
     return open_store(_db(db), create=False)
+
+
+def _log_root(db_path: str) -> Path:
+    """Logs go next to a SQLite database, or under ./pilotbench-results for a PostgreSQL store."""
+    from .store import is_postgres_url
+
+    return Path("pilotbench-results") / "logs" if is_postgres_url(db_path) else Path(db_path).parent / "logs"
+
+
+def _shown(db_path: str) -> str:
+    from .store import is_postgres_url
+
+    if is_postgres_url(db_path):
+        from .store.postgres import mask_url
+
+        return mask_url(db_path)
+    return db_path
 
 
 # ---------------------------------------------------------------------- run
@@ -61,10 +83,10 @@ def _open_existing(db: str | None):  # type: ignore[no-untyped-def]
 @click.option("--task-types", "-t", "task_types", default="all", show_default=True, help="Task types, comma-separated, or all.")
 @click.option("--difficulty", "-d", "difficulty", default="easy", show_default=True, help="very_easy..very_hard, comma-separated, or all.")
 @click.option("--tool-success-rate", "-r", "tool_success_rate", default="0.8", show_default=True, help="e.g. 0.8 or 0.9,0.7 or all.")
-@click.option("--num-instances", "-n", "num_instances", type=click.IntRange(min=0), default=2, show_default=True, help="Instances per cell.")
-@click.option("--seed", "seed", type=int, default=42, show_default=True, help="Task suite seed.")
+@click.option("--num-instances", "-n", "num_instances", type=click.IntRange(0, MAX_INSTANCES), default=2, show_default=True, help="Instances per cell.")
+@click.option("--seed", "seed", type=click.IntRange(0, MAX_SEED), default=42, show_default=True, help="Task suite seed.")
 @click.option("--severity", "severity", type=click.Choice(SEVERITIES), default="severe", show_default=True, help="Flaw severity.")
-@click.option("--max-turns", "max_turns", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--max-turns", "max_turns", type=click.IntRange(1, MAX_TURNS), default=10, show_default=True)
 @db_option
 @config_option
 @click.option("--key-policy", "key_policy", type=click.Choice(KEY_POLICIES), default=None, help="How calls are spread over a provider's keys (default: the provider's key_policy, else pool).")
@@ -80,10 +102,18 @@ def _open_existing(db: str | None):  # type: ignore[no-untyped-def]
 @click.option("--log-dir", "log_dir", type=click.Path(path_type=Path), default=None, help="Per-run log directory root (default next to the database).")
 @click.option("--progress/--no-progress", "progress", default=None, help="Live display (default: when output is a terminal).")
 @click.option("--progress-interval", "progress_interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds between plain progress lines.")
-def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval):  # type: ignore[no-untyped-def]
+@click.option("--executor", "executor", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="local: one event loop here; ray: one key owner per API key on a Ray cluster (needs a postgresql:// --db).")
+@click.option("--ray-address", "ray_address", default=None, help="Ray cluster to use with --executor ray (default: RAY_ADDRESS, else a new local Ray instance).")
+def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval, executor, ray_address):  # type: ignore[no-untyped-def]
     """Run a benchmark plan (resuming: tests already done in the store are skipped)."""
     from .api import build_plan
 
+    from .store import is_postgres_url
+
+    if executor == "ray" and not is_postgres_url(_db(db)):
+        raise UsageError("--executor ray needs a PostgreSQL store: --db postgresql://user@host/dbname")
+    if ray_address and executor != "ray":
+        raise UsageError("--ray-address is only used with --executor ray")
     cfg = _config(config)
     plan = build_plan(
         model, prompt_types=prompt_types, task_types=task_types, difficulties=difficulty,
@@ -103,9 +133,18 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         serial_by=serial,
         live=progress,
         progress_interval=progress_interval,
-        log_dir=log_dir or Path(db_path).parent / "logs",
+        log_dir=log_dir or _log_root(db_path),
     )
-    summary = asyncio.run(_run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info))
+    if executor == "ray":
+        from .runner.ray_executor import RayOptions, run_on_ray
+
+        summary = run_on_ray(
+            plan, db=db_path, config=cfg, key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency,
+            rpm=rpm, request_timeout=request_timeout, options=options, ray_options=RayOptions(address=ray_address),
+            info=info,
+        )
+    else:
+        summary = asyncio.run(_run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info))
     _print_summary(summary, db_path)
     if summary.interrupted:
         raise SystemExit(130)
@@ -114,7 +153,7 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
 async def _run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info):  # type: ignore[no-untyped-def]
     from .runner.runtime import build_runtime
     from .runner.scheduler import Runner
-    from .store.sqlite import open_store
+    from .store import open_store
 
     runtime = build_runtime(
         cfg, list(plan.models), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
@@ -133,17 +172,24 @@ def _safe_argv() -> list[str]:
     return [a if len(a) < 200 else a[:200] for a in sys.argv[1:]]
 
 
+FULL = "success_level = 'full_success'"
+PARTIAL = "success_level = 'partial_success'"
+DONE_ROW = "status = 'done'"
+ERROR_ROW = "status = 'error'"
+
+
 def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
     from rich.table import Table
 
-    from .store.sqlite import open_store
+    from .reports.build import count_if
+    from .store import open_store
 
     console = _console()
     with open_store(db_path, create=False) as store:
         rows = store.query(
-            "SELECT model, COUNT(*), SUM(success), SUM(success_level='full_success'), "
-            "SUM(success_level='partial_success'), AVG(turns) FROM results WHERE status='done' AND run_id=? GROUP BY model",
+            f"SELECT model, COUNT(*), SUM(success), {count_if(FULL)}, {count_if(PARTIAL)}, AVG(turns) "
+            "FROM results WHERE status='done' AND run_id=? GROUP BY model ORDER BY model",
             (summary.run_id,),
         )
     table = Table(title=f"run {summary.run_id}")
@@ -154,7 +200,7 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
     console.print(table)
     console.print(
         f"planned {summary.planned}, already done {summary.skipped}, completed {summary.completed}, "
-        f"infrastructure errors {summary.errors}, {summary.elapsed:.1f}s; results in {db_path}"
+        f"infrastructure errors {summary.errors}, {summary.elapsed:.1f}s; results in {_shown(db_path)}"
     )
     for model, reason in summary.stopped_models.items():
         console.print(f"[bold red]stopped[/] {model}: {reason}")
@@ -167,12 +213,12 @@ def _dry_run(plan, cfg, db_path: str, **limits: Any) -> None:  # type: ignore[no
     from rich.table import Table
 
     from .runner.runtime import build_runtime
-    from .store.sqlite import SQLiteStore
+    from .store import is_postgres_url, open_store
 
     rt = build_runtime(cfg, list(plan.models), connect=False, **limits)
     done: set[str] = set()
-    if Path(db_path).exists():
-        with SQLiteStore(db_path, create=False) as store:
+    if is_postgres_url(db_path) or Path(db_path).exists():
+        with open_store(db_path, create=False) as store:
             done = store.done_ids(plan.models)
     per_model: dict[str, int] = {}
     for spec in plan.expand():
@@ -230,7 +276,7 @@ def _fmt(seconds: float) -> str:
 @click.option("--difficulty", "-d", "difficulty", default="easy", show_default=True)
 @click.option("--instance", "-i", "instance", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--prompt-type", "-p", "prompt_type", default="baseline", show_default=True)
-@click.option("--seed", "seed", type=int, default=42, show_default=True)
+@click.option("--seed", "seed", type=click.IntRange(0, MAX_SEED), default=42, show_default=True)
 @click.option("--severity", "severity", type=click.Choice(SEVERITIES), default="severe", show_default=True)
 @click.option("--tool-mode", "tool_mode", type=click.Choice(["native", "text"]), default="native", show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -261,8 +307,8 @@ def prompt(task_type, difficulty, instance, prompt_type, seed, severity, tool_mo
 
 
 @app.command("tasks")
-@click.option("--seed", "seed", type=int, default=42, show_default=True)
-@click.option("--num-instances", "-n", "num_instances", type=click.IntRange(min=0), default=20, show_default=True, help="Instances per task type.")
+@click.option("--seed", "seed", type=click.IntRange(0, MAX_SEED), default=42, show_default=True)
+@click.option("--num-instances", "-n", "num_instances", type=click.IntRange(0, MAX_INSTANCES), default=20, show_default=True, help="Instances per task type.")
 @click.option("--show", "show", default="simple_task:0", show_default=True, help="TASK_TYPE:INDEX of the instance to show.")
 def tasks(seed, num_instances, show):  # type: ignore[no-untyped-def]
     """List the task suite (counts by type and difficulty) and show one instance."""
@@ -272,6 +318,9 @@ def tasks(seed, num_instances, show):  # type: ignore[no-untyped-def]
     from .benchmark.tasks import TaskSuite, generate_instance
     from .benchmark.types import DIFFICULTIES, TASK_TYPES
 
+    kind, _, index = show.partition(":")
+    if kind not in TASK_TYPES or not index.isdigit():
+        raise UsageError(f"--show takes TASK_TYPE:INDEX, e.g. simple_task:0; got {show!r}")
     suite = TaskSuite(seed, num_instances)
     console = _console()
     table = Table(title=f"task suite {suite.version} (seed {seed})")
@@ -285,9 +334,6 @@ def tasks(seed, num_instances, show):  # type: ignore[no-untyped-def]
         table.add_row(t, *[str(num_instances)] * len(DIFFICULTIES), span)
     console.print(table)
     console.print(f"total: {num_instances * len(TASK_TYPES) * len(DIFFICULTIES)} (instances x difficulties)")
-    kind, _, index = show.partition(":")
-    if kind not in TASK_TYPES or not index.isdigit():
-        raise UsageError(f"--show takes TASK_TYPE:INDEX, e.g. simple_task:0; got {show!r}")
     console.print_json(json.dumps(generate_instance(kind, int(index), seed).to_dict()))
 
 
@@ -486,10 +532,12 @@ def _status_table(store):  # type: ignore[no-untyped-def]
     cells = Table(title="tests in the store")
     for col in ("model", "prompt type", "done", "infra errors", "success"):
         cells.add_column(col)
-    for model, pt, done, errs, succ in store.query(
-        "SELECT model, prompt_type, SUM(status='done'), SUM(status='error'), SUM(success) FROM results "
-        "GROUP BY model, prompt_type ORDER BY model, prompt_type"
-    ):
+    from .reports.build import count_if
+
+    for model, pt, done, errs, succ in sorted(store.query(
+        f"SELECT model, prompt_type, {count_if(DONE_ROW)}, {count_if(ERROR_ROW)}, SUM(success) FROM results "
+        "GROUP BY model, prompt_type"
+    )):
         cells.add_row(model, pt, str(done), str(errs), f"{(succ or 0) / done:.1%}" if done else "-")
     return Group(run_table, cells)
 
@@ -510,7 +558,7 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
     """Run every experiment of a suite as one plan (resumable like `run`)."""
     from .runner.runtime import build_runtime
     from .runner.scheduler import RunOptions, Runner
-    from .store.sqlite import open_store
+    from .store import open_store
     from .suite import load_suite
 
     cfg = _config(config)
@@ -522,7 +570,7 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
         print(f"total distinct tests: {len(specs)}")
         return
     db_path = _db(db)
-    options = RunOptions(checkpoint_interval=checkpoint_interval, live=progress, log_dir=Path(db_path).parent / "logs")
+    options = RunOptions(checkpoint_interval=checkpoint_interval, live=progress, log_dir=_log_root(db_path))
 
     async def go():  # type: ignore[no-untyped-def]
         runtime = build_runtime(cfg, list(suite.models), key_policy=key_policy, adaptive=adaptive)
@@ -588,6 +636,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:  # a path from the command line (--db, --out, --log-dir) that cannot be created or written
+        print(f"error: {_one_line(str(e))}", file=sys.stderr)
+        return 2
     return 0
 
 

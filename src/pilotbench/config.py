@@ -55,6 +55,9 @@ class ProviderConfig(_Strict):
     # What one set of limits covers: each (key, deployment) by default, as on gateways that
     # limit per model per key; "key" when the provider limits a key across all its models.
     lane_scope: Literal["deployment", "key"] = "deployment"
+    # The HTTP path of the OpenAI-compatible kinds: the official SDK, or plain aiohttp ("lean"),
+    # which costs a fraction of the SDK's CPU per call (BENCHMARKS.md); same requests, same errors.
+    client: Literal["sdk", "lean"] = "sdk"
 
     @field_validator("api_keys")
     @classmethod
@@ -162,7 +165,8 @@ def _validation_message(e: ValidationError, source: str) -> str:
 def _warn_literal_keys(path: Path, data: Mapping[str, Any]) -> None:
     literal = [
         name for name, p in (data.get("providers") or {}).items()
-        if isinstance(p, Mapping) and any(isinstance(k, str) and not k.startswith("env:") for k in p.get("api_keys", []))
+        if isinstance(p, Mapping) and isinstance(p.get("api_keys"), list)  # any other type fails validation later
+        and any(isinstance(k, str) and not k.startswith("env:") for k in p["api_keys"])
     ]
     if not literal:
         return
@@ -192,6 +196,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, cwd: Path | None 
             raw = tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{file}: not valid TOML: {e}") from None
+        except RecursionError:  # tomllib recurses on nested arrays and inline tables
+            raise ConfigError(f"{file}: not valid TOML: arrays or tables nested too deeply") from None
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"{file}: cannot be read: {e}") from None
         unknown = set(raw) - {"providers", "models", "groups"}

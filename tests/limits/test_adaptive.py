@@ -104,3 +104,48 @@ def test_rate_limit_resets_streak():
 def test_rejects_inconsistent_settings(args, kw):
     with pytest.raises(ValueError):
         AdaptiveController(*args, clock=FakeClock(), **kw)
+
+
+def successes_until_growth(ctl: AdaptiveController, cap: int = 10_000) -> int:
+    start = ctl.limit
+    for n in range(1, cap + 1):
+        ctl.on_success()
+        if ctl.limit != start:
+            return n
+    raise AssertionError("no growth")
+
+
+def test_growing_back_into_the_level_that_was_cut_takes_probe_windows():
+    ctl, clock = make(initial=8, ceiling=20, probe_windows=5)
+    ctl.on_rate_limited(0.2)
+    assert ctl.limit == 4
+    assert [successes_until_growth(ctl) for _ in range(3)] == [4, 5, 6]  # 4 -> 7 at the usual pace
+    assert successes_until_growth(ctl) == 5 * 7  # 7 -> 8: back into the level that drew the cut
+    assert successes_until_growth(ctl) == 8  # a full streak at 8 held: the memory is dropped
+    assert successes_until_growth(ctl) == 9
+
+
+def test_a_probe_that_draws_a_429_cuts_and_remembers_the_new_level():
+    ctl, clock = make(initial=9, ceiling=20, probe_windows=4)
+    ctl.on_rate_limited(0.2)  # 9 -> 4, remembers 9
+    for _ in range(4):
+        successes_until_growth(ctl)
+    assert ctl.limit == 8
+    clock.advance(2)
+    ctl.on_rate_limited(0.2)  # the probe at 8 fails: 8 -> 4, remembers 8
+    assert ctl.limit == 4
+    assert [successes_until_growth(ctl) for _ in range(3)] == [4, 5, 6]
+    assert successes_until_growth(ctl) == 4 * 7
+
+
+def test_probe_windows_must_be_positive():
+    with pytest.raises(ValueError):
+        AdaptiveController(2, 4, clock=FakeClock(), probe_windows=0)
+
+
+def test_fresh_429_cuts_inside_the_cool_window():
+    ctl, clock = make(initial=32, ceiling=64)
+    assert ctl.on_rate_limited(0.2) is True and ctl.limit == 16
+    assert ctl.on_rate_limited(0.2) is False  # an echo of the same burst
+    clock.advance(0.3)
+    assert ctl.on_rate_limited(0.2, fresh=True) is True and ctl.limit == 8

@@ -426,3 +426,23 @@ def test_many_conversations_are_cheap():
 
     asyncio.run(scenario())
     assert lane.calls == 5_000 and lane.in_flight == 0
+
+
+def test_adaptive_lane_cuts_again_for_a_429_of_a_call_started_after_the_cut():
+    clock = FakeClock()
+    lane = make_lane(clock=clock, max_concurrency=32, adaptive=True, ceiling=64)
+
+    async def scenario():
+        for _ in range(32):
+            await lane.acquire()
+        for _ in range(24):  # the burst: one cut only
+            lane.release("rate_limited", retry_after=0.2)
+        assert lane.limit == 16
+        for _ in range(8):
+            lane.release("ok")  # the rest of the burst comes back
+        await lane.acquire()  # waits out the Retry-After, then starts a call after the cut
+        assert clock.now() == pytest.approx(0.2)
+        lane.release("rate_limited", retry_after=0.2)  # new evidence inside the 1 s cool window
+        assert lane.limit == 8
+
+    asyncio.run(scenario())

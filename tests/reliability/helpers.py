@@ -7,6 +7,7 @@ import asyncio
 import random
 import sqlite3
 import textwrap
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ def write_config(
     request_timeout: float = REQUEST_TIMEOUT,
     max_retries: int = 5,
     key_policy: str = "pool",
+    provider_extra: str = "",
     extra: str = "",
 ) -> Path:
     """A config with provider `mock` (the given keys) and models mock/strong and mock/weak."""
@@ -62,6 +64,7 @@ def write_config(
         request_timeout = {request_timeout}
         max_retries = {max_retries}
         key_policy = "{key_policy}"
+        {provider_extra}
 
         [models."mock/strong"]
         provider = "mock"
@@ -192,3 +195,31 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
         return original(attempt, rng, base, cap)
 
     monkeypatch.setattr(calls, "backoff", quick)
+
+
+def settle_in_flight(srv: Any, timeout: float = 3.0) -> int:
+    """Requests the mock server still holds once the client is done (hung ones are freed when
+    the client gives up on them); 0 unless something leaked."""
+    deadline = time.monotonic() + timeout
+    while srv.stats.total_in_flight and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return int(srv.stats.total_in_flight)
+
+
+def committed(db: Path, where: str = "status='done'") -> int:
+    """Rows committed so far (0 before the store exists); for triggers beside a running run."""
+    if not db.exists():
+        return 0
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return int(con.execute(f"SELECT COUNT(*) FROM results WHERE {where}").fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+def eager_options() -> RunOptions:
+    """Commit every result at once, so a side task can watch the store fill up."""
+    return RunOptions(checkpoint_interval=1, handle_signals=False, live=False, progress_interval=3600)

@@ -2,6 +2,9 @@
 
 Halve on a rate limit, grow by one after a streak of successes: the limit
 settles just under what the provider tolerates and recovers when it allows more.
+The level that drew the last cut is remembered: growing back into it takes a
+longer streak, so a lane that found its provider's limit probes it now and then
+instead of every window (each probe costs a 429, a Retry-After wait and a halving).
 """
 
 from __future__ import annotations
@@ -18,10 +21,14 @@ class AdaptiveController:
 
     - `on_success`: after `increase_after` consecutive successes since the
       last change (default: the current limit, i.e. about one round trip of
-      the whole window), the limit grows by one, up to `ceiling`.
+      the whole window), the limit grows by one, up to `ceiling`. The step back
+      up to the level of the last cut takes `probe_windows` times as many; once
+      a full streak passes at that level, the provider allows more and the
+      memory is dropped.
     - `on_rate_limited`: the limit is cut to `max(floor, floor(limit * decrease_factor))`,
       at most once per cool window (`max(retry_after, cool_window)` seconds from
-      the cut), because the 429s of one burst all report the same overload.
+      the cut), because the 429s of one burst all report the same overload;
+      a 429 of a call started after the cut (`fresh`) cuts again at once.
       Calls are blocked until `now + retry_after` (or `default_backoff`).
     - `on_transient` (5xx, timeouts): stops growth without cutting.
     """
@@ -37,6 +44,8 @@ class AdaptiveController:
         "_limit",
         "_streak",
         "_cut_window_end",
+        "_cut_at",
+        "probe_windows",
         "blocked_until",
     )
 
@@ -51,6 +60,7 @@ class AdaptiveController:
         clock: Clock | None = None,
         cool_window: float = 1.0,
         default_backoff: float = 1.0,
+        probe_windows: int = 16,
     ) -> None:
         if not 1 <= floor <= initial <= ceiling:
             raise ValueError(
@@ -61,6 +71,8 @@ class AdaptiveController:
             raise ValueError(f"decrease_factor must be in (0, 1), got {decrease_factor!r}")
         if increase_after is not None and increase_after < 1:
             raise ValueError(f"increase_after must be at least 1, got {increase_after!r}")
+        if probe_windows < 1:
+            raise ValueError(f"probe_windows must be at least 1, got {probe_windows!r}")
         self.floor = floor
         self.ceiling = ceiling
         self.decrease_factor = decrease_factor
@@ -71,6 +83,8 @@ class AdaptiveController:
         self._limit = initial
         self._streak = 0
         self._cut_window_end = -math.inf
+        self._cut_at: int | None = None  # the limit in force at the last cut
+        self.probe_windows = probe_windows
         self.blocked_until = -math.inf
         """Clock time before which no new call should start."""
 
@@ -93,23 +107,34 @@ class AdaptiveController:
             return False
         self._streak += 1
         threshold = self.increase_after if self.increase_after is not None else self._limit
+        cut_at = self._cut_at
+        if cut_at is not None and cut_at - 1 <= self._limit < cut_at:
+            threshold *= self.probe_windows  # growing back into the level that drew the last cut
         if self._streak < threshold:
             return False
         self._streak = 0
+        if cut_at is not None and self._limit >= cut_at:
+            self._cut_at = None  # a full streak at the level that was cut: the provider allows it now
         if self._limit >= self.ceiling:
             return False
         self._limit += 1
         return True
 
-    def on_rate_limited(self, retry_after: float | None = None) -> bool:
-        """Record a 429; return True if it cut the limit."""
+    def on_rate_limited(self, retry_after: float | None = None, *, fresh: bool = False) -> bool:
+        """Record a 429; return True if it cut the limit.
+
+        `fresh`: the call was started after the last cut (the lane knows), so the 429 is new
+        evidence that the cut limit is still too high, not an echo of the burst that was cut:
+        it cuts again without waiting for the cool window.
+        """
         now = self._clock.now()
         backoff = self.default_backoff if retry_after is None else max(0.0, retry_after)
         self.blocked_until = max(self.blocked_until, now + backoff)
         self._streak = 0
-        if now < self._cut_window_end:
+        if now < self._cut_window_end and not fresh:
             return False
         self._cut_window_end = now + max(backoff, self.cool_window)
+        self._cut_at = self._limit
         cut = max(self.floor, math.floor(self._limit * self.decrease_factor))
         changed = cut != self._limit
         self._limit = cut

@@ -94,6 +94,7 @@ class Lane:
         )
 
         self._in_flight = 0
+        self._burst_left = 0  # calls that were in flight at the last cut and have not come back
         self._outstanding_tokens = 0.0
         self._cooldown_until = -math.inf
         self._parked_until = -math.inf
@@ -285,6 +286,9 @@ class Lane:
         self._in_flight -= 1
         if self._in_flight == 0:
             self._outstanding_tokens = 0.0
+        from_burst = self._burst_left > 0  # (as near as counting can tell) started before the last cut
+        if from_burst:
+            self._burst_left -= 1
 
         if tokens_used is not None:
             self.tokens += tokens_used
@@ -305,7 +309,8 @@ class Lane:
         elif outcome == "rate_limited":
             self.rate_limited += 1
             if controller is not None:
-                controller.on_rate_limited(retry_after)
+                if controller.on_rate_limited(retry_after, fresh=not from_burst):
+                    self._burst_left = self._in_flight
                 self._cooldown_until = max(self._cooldown_until, controller.blocked_until)
             elif retry_after is not None:
                 self._cooldown_until = max(

@@ -38,7 +38,7 @@ import math
 import re
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, overload
 
 import httpx
 import openai
@@ -245,6 +245,23 @@ def _count(value: Any) -> int:
         return 0
 
 
+@overload
+def _utf8(text: str) -> str: ...
+@overload
+def _utf8(text: None) -> None: ...
+def _utf8(text: str | None) -> str | None:
+    """`text` with lone surrogates (JSON "\\ud800" escapes) replaced by U+FFFD. The SDK encodes
+    request bodies as strict UTF-8, so one such character in a reply made every later request of
+    the conversation fail."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+
+
 def _to_output(response: Any) -> ModelOutput:
     choices = _field(response, "choices")
     if not choices:
@@ -262,9 +279,9 @@ def _to_output(response: Any) -> ModelOutput:
             arguments = _field(function, "input")
         calls.append(
             ToolCall(
-                id=str(_field(tc, "id") or f"call_{i}"),
-                name=str(_field(function, "name") or ""),
-                arguments=_arguments(arguments),
+                id=_utf8(str(_field(tc, "id") or f"call_{i}")),
+                name=_utf8(str(_field(function, "name") or "")),
+                arguments=_utf8(_arguments(arguments)),
             )
         )
 
@@ -272,9 +289,9 @@ def _to_output(response: Any) -> ModelOutput:
     usage = _field(response, "usage")
     finish = _field(choice, "finish_reason")
     return ModelOutput(
-        content=_text(_field(message, "content")),
+        content=_utf8(_text(_field(message, "content"))),
         tool_calls=tuple(calls),
-        reasoning=_text(reasoning) or None,
+        reasoning=_utf8(_text(reasoning)) or None,
         usage=Usage(_count(_field(usage, "prompt_tokens")), _count(_field(usage, "completion_tokens"))),
         finish_reason=str(finish) if finish is not None else None,
     )

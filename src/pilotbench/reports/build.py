@@ -39,6 +39,17 @@ FLAWED_PREFIX = "flawed_"
 DONE = "status = 'done'"
 
 Filter = str | Iterable[str] | None
+NOTHING = "1 = 0"  # a portable false condition (SQLite and PostgreSQL)
+
+
+def count_if(cond: str) -> str:
+    """The portable form of SQLite's `SUM(cond)`: how many rows satisfy `cond`."""
+    return f"COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0)"
+
+
+def total(expr: str) -> str:
+    """The portable form of SQLite's `TOTAL(expr)`: a sum that is 0 over no rows."""
+    return f"COALESCE(SUM({expr}), 0)"
 
 
 # ---------------------------------------------------------------------------- filters
@@ -74,16 +85,16 @@ def where_clause(
         if vals is None:
             continue
         if not vals:
-            parts.append("0")
+            parts.append(NOTHING)
             continue
         parts.append(f"{column} IN ({', '.join('?' * len(vals))})")
         params.extend(str(v) for v in vals)
     rates = _as_list(tool_success_rates)
     if rates is not None:
         if not rates:
-            parts.append("0")
+            parts.append(NOTHING)
         else:
-            parts.append(f"ROUND(tool_success_rate, 6) IN ({', '.join('?' * len(rates))})")
+            parts.append(f"ROUND(CAST(tool_success_rate AS NUMERIC), 6) IN ({', '.join('?' * len(rates))})")
             params.extend(round(float(r), 6) for r in rates)
     return " AND ".join(parts), params
 
@@ -179,16 +190,16 @@ class Agg:
 
 
 _CELL_KEYS = ("model", "prompt_type", "task_type", "difficulty", "tool_success_rate")
-_CELL_SQL = """
+_CELL_SQL = f"""
 SELECT model, prompt_type, task_type, difficulty, tool_success_rate,
        COUNT(*),
-       TOTAL(success_level = 'full_success'), TOTAL(success_level = 'partial_success'),
-       COUNT(weighted_score), TOTAL(weighted_score), TOTAL(weighted_score * weighted_score),
-       TOTAL(turns), TOTAL(tool_calls),
-       COUNT(workflow_adherence), TOTAL(workflow_adherence),
-       COUNT(tool_coverage), TOTAL(tool_coverage),
-       COUNT(efficiency), TOTAL(efficiency)
-FROM results {where}
+       {count_if("success_level = 'full_success'")}, {count_if("success_level = 'partial_success'")},
+       COUNT(weighted_score), {total("weighted_score")}, {total("weighted_score * weighted_score")},
+       {total("turns")}, {total("tool_calls")},
+       COUNT(workflow_adherence), {total("workflow_adherence")},
+       COUNT(tool_coverage), {total("tool_coverage")},
+       COUNT(efficiency), {total("efficiency")}
+FROM results {{where}}
 GROUP BY model, prompt_type, task_type, difficulty, tool_success_rate
 """
 
@@ -353,23 +364,31 @@ def _error_categories(store: Any, cond: str, params: Sequence[Any], models: list
     return out
 
 
-_LAT_FROM = "FROM results AS r, json_each(r.call_latencies) AS j"
 _LAT_GROUP = "COALESCE(r.provider, ''), COALESCE(r.key_label, '')"
+# Each stored call_latencies (a JSON list) as rows of `j.value`, in each backend's dialect.
+_LAT_FROM = {
+    "sqlite": "FROM results AS r, json_each(r.call_latencies) AS j",
+    "postgres": "FROM results AS r, jsonb_array_elements_text(CAST(r.call_latencies AS jsonb)) AS j(value)",
+}
+_LAT_VALID = {"sqlite": "json_valid(r.call_latencies)", "postgres": "r.call_latencies LIKE '[%'"}
 
 
 def _sql_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence[int]) -> dict[tuple[str, str], dict[str, Any]]:
     """Per (provider, key): the number of call latencies and their q-th percentiles (integer q),
-    computed in SQLite with json_each and a window sort, so no latency list is held in memory."""
-    base = _and("r.call_latencies IS NOT NULL", "json_valid(r.call_latencies)", cond)
-    # The filter columns are unambiguous (json_each has no such columns), so cond applies as is.
+    computed in the database (json_each or jsonb_array_elements_text, and a window sort), so no
+    latency list is held in memory. Both backends pick the same values, so reports agree."""
+    backend = getattr(store, "backend", "sqlite")
+    base = _and("r.call_latencies IS NOT NULL", _LAT_VALID[backend], cond)
+    # The filter columns are unambiguous (the JSON rows have no such columns), so cond applies as is.
     wanted = ", ".join(f"(cnt - 1) * {int(q)} / 100, (cnt - 1) * {int(q)} / 100 + 1" for q in qs)
+    value = "CAST(j.value AS DOUBLE PRECISION)"
     sql = f"""
         SELECT g1, g2, cnt, rn, v FROM (
-            SELECT COALESCE(r.provider, '') AS g1, COALESCE(r.key_label, '') AS g2, CAST(j.value AS REAL) AS v,
-                   ROW_NUMBER() OVER (PARTITION BY {_LAT_GROUP} ORDER BY CAST(j.value AS REAL)) - 1 AS rn,
+            SELECT COALESCE(r.provider, '') AS g1, COALESCE(r.key_label, '') AS g2, {value} AS v,
+                   ROW_NUMBER() OVER (PARTITION BY {_LAT_GROUP} ORDER BY {value}) - 1 AS rn,
                    COUNT(*) OVER (PARTITION BY {_LAT_GROUP}) AS cnt
-            {_LAT_FROM} {_where(base)}
-        ) WHERE rn IN ({wanted})
+            {_LAT_FROM[backend]} {_where(base)}
+        ) AS q WHERE rn IN ({wanted})
     """
     picked: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     counts: dict[tuple[str, str], int] = {}
@@ -408,19 +427,24 @@ def _python_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence
 
 
 def _latency_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence[int] = (50, 95)) -> dict[tuple[str, str], dict[str, Any]]:
+    if getattr(store, "backend", "sqlite") not in _LAT_FROM:
+        return _python_quantiles(store, cond, params, qs)
     try:
         return _sql_quantiles(store, cond, params, qs)
     except sqlite3.OperationalError:  # no json_each in this SQLite build
         return _python_quantiles(store, cond, params, qs)
 
 
+_ERRORS = count_if("status = 'error'")
+
+
 def _operations(
     store: Any, cond: str, params: Sequence[Any], prices: dict[str, tuple[float, float]] | None
 ) -> list[dict[str, Any]]:
     sql = (
-        "SELECT provider, key_label, model, COUNT(DISTINCT test_id), COUNT(*), TOTAL(model_calls), "
-        "TOTAL(rate_limited), TOTAL(retries), TOTAL(status = 'error'), TOTAL(prompt_tokens), "
-        "TOTAL(completion_tokens) FROM results " + _where(cond) + " GROUP BY provider, key_label, model"
+        f"SELECT provider, key_label, model, COUNT(DISTINCT test_id), COUNT(*), {total('model_calls')}, "
+        f"{total('rate_limited')}, {total('retries')}, {_ERRORS}, {total('prompt_tokens')}, "
+        f"{total('completion_tokens')} FROM results " + _where(cond) + " GROUP BY provider, key_label, model"
     )
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for provider, key, model, tests, attempts, calls, limited, retries, errors, ptok, ctok in store.query(sql, params):
@@ -541,7 +565,8 @@ def build_report(
     ):
         if lvl is not None:
             by_level[lvl] = int(c)
-    model_list = [r[0] for r in store.query(f"SELECT DISTINCT model FROM results {_where(cond)} ORDER BY model", params)]
+    # Sorted here, not by ORDER BY: PostgreSQL may collate by locale, SQLite compares bytes.
+    model_list = sorted(r[0] for r in store.query(f"SELECT DISTINCT model FROM results {_where(cond)}", params))
     cells = done_cells(store, cond, params)
     done_models = sorted({c.model for c, _ in cells})
     flaws = _flaw_robustness(cells, done_models)

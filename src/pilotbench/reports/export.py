@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from ..plan import rate_label
 from ..store.records import COLUMNS, TestRecord
-from .build import DONE, Filter, _and, _where, where_clause
+from .build import DONE, Filter, _and, _where, count_if, total, where_clause
 
 EXPORT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "parquet", "legacy-json")
 PARQUET_BATCH_ROWS = 20_000
@@ -155,16 +155,21 @@ def _export_parquet(store: Any, cond: str, params: list[Any], out_path: Any) -> 
     return n
 
 
-_LEGACY_SQL = """
+_LEGACY_SQL = f"""
 SELECT model, prompt_type, tool_success_rate, difficulty, task_type,
        COUNT(*),
-       TOTAL(success_level = 'full_success'), TOTAL(success_level = 'partial_success'),
-       TOTAL(weighted_score), TOTAL(turns), TOTAL(tool_calls),
+       {count_if("success_level = 'full_success'")}, {count_if("success_level = 'partial_success'")},
+       {total("weighted_score")}, {total("turns")}, {total("tool_calls")},
        AVG(workflow_adherence), AVG(tool_coverage), AVG(efficiency)
-FROM results {where}
+FROM results {{where}}
 GROUP BY model, prompt_type, tool_success_rate, difficulty, task_type
-ORDER BY model, prompt_type, tool_success_rate DESC, difficulty, task_type
 """
+
+
+def _legacy_order(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """model, prompt type, tool success rate (high first), difficulty, task type; sorted here
+    rather than by ORDER BY so every backend's collation gives the same tree."""
+    return (row[0], row[1], -float(row[2]), row[3], row[4])
 
 
 def legacy_summary(store: Any, cond: str = "", params: Iterable[Any] = ()) -> dict[str, Any]:
@@ -172,9 +177,8 @@ def legacy_summary(store: Any, cond: str = "", params: Iterable[Any] = ()) -> di
     models -> by_prompt_type -> by_tool_success_rate -> by_difficulty -> by_task_type -> figures."""
     models: dict[str, Any] = {}
     total = 0
-    for (model, prompt, tsr, diff, task, n, full, partial, ws, turns, calls, wa, cov, eff) in store.query(
-        _LEGACY_SQL.format(where=_where(_and(DONE, cond))), list(params)
-    ):
+    rows = store.query(_LEGACY_SQL.format(where=_where(_and(DONE, cond))), list(params))
+    for (model, prompt, tsr, diff, task, n, full, partial, ws, turns, calls, wa, cov, eff) in sorted(rows, key=_legacy_order):
         n, full, partial = int(n), int(full), int(partial)
         success = full + partial
         total += n

@@ -107,7 +107,7 @@ async def call_model(
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is classified below
             stats.latencies.append(clock.now() - started)
-            err = exc if isinstance(exc, ProviderError) else _classify(provider, exc)
+            err = _storable(exc if isinstance(exc, ProviderError) else _classify(provider, exc))
             lane.release(_OUTCOME[err.kind], retry_after=err.retry_after, tokens_estimated=tokens)
             if err.kind == "rate_limit":
                 rate_limits += 1
@@ -126,7 +126,7 @@ async def call_model(
                 if err.scope == "model":
                     rt.dead = rt.dead or f"{rt.name}: {err}"
                     raise ModelStopped(rt.dead) from None
-                lane.disable(f"key {lane.key_label} refused: {err}")
+                lane.disable(str(err) if lane.key_label in str(err) else f"key {lane.key_label} refused: {err}")
                 continue
             transient_failures += 1
             if transient_failures > rt.max_retries:
@@ -137,6 +137,21 @@ async def call_model(
         stats.latencies.append(clock.now() - started)
         lane.release("ok", tokens_used=output.usage.total_tokens or None, tokens_estimated=tokens)
         return output
+
+
+def _storable(err: ProviderError) -> ProviderError:
+    """`err` with a message that can be stored and logged. A server's JSON may carry lone
+    surrogates ("\\ud800" escapes) that UTF-8 cannot encode; in an infrastructure error they made
+    SQLite refuse the whole batch of results. Each becomes U+FFFD."""
+    text = str(err)
+    if text.isascii():
+        return err
+    try:
+        text.encode("utf-8")
+        return err
+    except UnicodeEncodeError:
+        clean = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+        return ProviderError(err.kind, clean, status=err.status, retry_after=err.retry_after, scope=err.scope)
 
 
 def _classify(provider: object, exc: BaseException) -> ProviderError:

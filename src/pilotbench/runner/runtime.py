@@ -57,7 +57,8 @@ class Runtime:
                     await p.aclose()
 
 
-def _make_provider(kind: str, base_url: str | None, secret: str, api_version: str | None, drop: Sequence[str], model: str) -> Provider:
+def _make_provider(kind: str, base_url: str | None, secret: str, api_version: str | None, drop: Sequence[str], model: str,
+                   client: str = "sdk") -> Provider:
     if kind == "simulated":
         from ..models.simulated import get_simulated_model
 
@@ -65,6 +66,10 @@ def _make_provider(kind: str, base_url: str | None, secret: str, api_version: st
             return get_simulated_model(model)
         except KeyError as e:
             raise ConfigError(str(e.args[0])) from None
+    if client == "lean":
+        from ..models.lean import LeanOpenAIProvider
+
+        return LeanOpenAIProvider(kind=kind, base_url=base_url or "", api_key=secret, api_version=api_version, drop_params=drop)
     from ..models.openai_compat import OpenAICompatProvider
 
     return OpenAICompatProvider(kind=kind, base_url=base_url or "", api_key=secret, api_version=api_version, drop_params=drop)
@@ -141,7 +146,7 @@ def build_runtime(
                 ck = (m.provider, secret, name)
                 client = clients.get(ck)
                 if client is None:
-                    client = _make_provider(p.kind, base_url, secret, p.api_version, m.drop_params, name)
+                    client = _make_provider(p.kind, base_url, secret, p.api_version, m.drop_params, name, p.client)
                     clients[ck] = client
                 providers[lane_name] = client
         rt.models[name] = ModelRuntime(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -67,14 +68,17 @@ class BatchWriter:
             try:
                 await asyncio.to_thread(self.store.write, batch)
             except Exception as exc:  # noqa: BLE001 - a failed commit must never lose the batch
-                if not final:
-                    self._buffer[:0] = batch  # keep it; the next tick tries again
-                    self.failures += 1
-                    return
-                rescue = self._rescue(batch)
-                raise StoreError(
-                    f"could not commit {len(batch)} results ({exc}); they were saved to {rescue}"
-                ) from None
+                batch = await asyncio.to_thread(self._isolate, batch)
+                if batch:  # the store refuses everything: a store-wide problem, so keep and retry
+                    if not final:
+                        self._buffer[:0] = batch
+                        self.failures += 1
+                        return
+                    rescue = self._rescue(batch)
+                    raise StoreError(
+                        f"could not commit {len(batch)} results ({exc}); they were saved to {rescue}"
+                    ) from None
+                return
             self.committed += len(batch)
             self._last = time.monotonic()
             if self.on_commit:
@@ -90,6 +94,28 @@ class BatchWriter:
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
         await self.flush(final=True)
+
+    def _isolate(self, batch: list[TestRecord]) -> list[TestRecord]:
+        """After a failed batch, write record by record. Records the store refuses while it takes
+        others cannot be stored at all: they go to the rescue file instead of blocking every later
+        commit. Returns the batch unchanged when the store takes none of it (retry later)."""
+        stored: list[TestRecord] = []
+        refused: list[TestRecord] = []
+        for record in batch:
+            try:
+                self.store.write([record])
+                stored.append(record)
+            except Exception:  # noqa: BLE001 - sorted into refused, rescued below
+                refused.append(record)
+        if not stored:
+            return batch
+        self.committed += len(stored)
+        if self.on_commit:
+            self.on_commit(len(stored))
+        if refused:
+            path = self._rescue(refused)
+            print(f"warning: {len(refused)} result(s) could not be stored; saved to {path}", file=sys.stderr)
+        return []
 
     def _rescue(self, batch: list[TestRecord]) -> Path:
         """Write records that could not be committed to a JSONL file beside the store."""

@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS results (
 CREATE UNIQUE INDEX IF NOT EXISTS results_done_once ON results(test_id) WHERE status = 'done';
 CREATE INDEX IF NOT EXISTS results_test ON results(test_id, status);
 CREATE INDEX IF NOT EXISTS results_cell ON results(model, prompt_type, task_type, difficulty, tool_success_rate);
+CREATE INDEX IF NOT EXISTS results_status ON results(model, prompt_type, status, success);
+CREATE INDEX IF NOT EXISTS results_run ON results(run_id, status);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     started_at REAL NOT NULL,
@@ -74,14 +76,23 @@ class SQLiteStore:
             if not create:
                 raise StoreError(f"no results database at {self.path}")
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False)
         try:
-            self._db = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False)
+            self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            # The schema is checked before anything is written: a file this store refuses
+            # (a foreign database, a newer schema) is left exactly as it was.
+            self._migrate(create)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            self._migrate(create)
+            # Checkpoint every ~40 MB of WAL rather than 4 MB: each checkpoint syncs, and at the
+            # default a store taking results in bulk spent a third of its write time on them.
+            self._db.execute("PRAGMA wal_autocheckpoint=10000")
         except sqlite3.DatabaseError as e:
+            self._db.close()
             raise StoreError(f"{self.path} cannot be used as a results database: {e}") from None
+        except BaseException:
+            self._db.close()
+            raise
 
     def _migrate(self, create: bool) -> None:
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -94,6 +105,8 @@ class SQLiteStore:
                     f"({SCHEMA_VERSION}); upgrade pilotbench"
                 )
             if version == SCHEMA_VERSION:
+                if create:
+                    self._ensure_indexes()
                 return
         elif tables:
             raise StoreError(f"{self.path} is a SQLite database but not a pilotbench results store")
@@ -110,6 +123,14 @@ class SQLiteStore:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def _ensure_indexes(self) -> None:
+        """Indexes added after a store was created (same schema version): built once, by a writer."""
+        have = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        for stmt in filter(str.strip, _SCHEMA.split(";")):
+            words = stmt.split()
+            if words[:2] == ["CREATE", "INDEX"] and words[5] not in have:
+                self._db.execute(stmt)
 
     # ------------------------------------------------------------------ writing
 
@@ -148,10 +169,12 @@ class SQLiteStore:
 
     def done_ids(self, models: Iterable[str] | None = None) -> set[str]:
         """Ids of tests finished with a model result (status `done`)."""
-        if models is None:
+        ms = None if models is None else list(models)
+        if ms is not None and {r[0] for r in self._db.execute("SELECT DISTINCT model FROM results")} <= set(ms):
+            ms = None  # every row is one of these models: the partial index answers without the table
+        if ms is None:
             cur = self._db.execute("SELECT test_id FROM results WHERE status='done'")
         else:
-            ms = list(models)
             cur = self._db.execute(
                 f"SELECT test_id FROM results WHERE status='done' AND model IN ({','.join('?' * len(ms))})", ms
             )
@@ -187,9 +210,8 @@ class SQLiteStore:
         self.close()
 
 
-def open_store(target: str | os.PathLike[str] | None = None, *, create: bool = True) -> SQLiteStore:
-    """Open the store named by `--db`: a SQLite path (PostgreSQL URLs are not supported yet)."""
-    text = str(target) if target is not None else str(DEFAULT_DB)
-    if text.startswith(("postgresql://", "postgres://")):
-        raise StoreError("PostgreSQL stores are not supported yet; use a SQLite path")
-    return SQLiteStore(text, create=create)
+def open_store(target: str | os.PathLike[str] | None = None, *, create: bool = True) -> Any:
+    """Open the store named by `--db` (a SQLite path or a `postgresql://` URL); see `pilotbench.store`."""
+    from . import open_store as _open
+
+    return _open(target, create=create)
