@@ -125,6 +125,10 @@ def run_worker(spec: dict[str, Any], *, timeout: float, env: dict[str, str] | No
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         raise RuntimeError(f"worker {spec.get('kind')} timed out after {timeout:.0f} s") from None
+    except BaseException:  # interrupted: the worker (its own session) must not outlive us
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        raise
     if proc.returncode != 0:
         raise RuntimeError(f"worker {spec.get('kind')} failed ({proc.returncode}):\n{err[-3000:]}")
     return json.loads(out.strip().splitlines()[-1])

@@ -442,6 +442,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile and "profile" not in only:
         only.append("profile")
     RESULTS.mkdir(parents=True, exist_ok=True)
+
+    def _terminate(signum: int, frame: Any) -> None:  # SIGTERM: unwind, so servers and workers are stopped
+        raise KeyboardInterrupt
+
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     results: dict[str, Any] = {"argv": argv, "started": time.time()}
     benches = {"util": bench_util, "scale": bench_scale, "conc": bench_conc, "store": bench_store, "profile": bench_profile}
     with tempfile.TemporaryDirectory(prefix="pilotbench-bench-") as tmp:

@@ -56,6 +56,19 @@ def _open_existing(db: str | None):  # type: ignore[no-untyped-def]
     return open_store(_db(db), create=False)
 
 
+def _check_creatable_dir(path: Path) -> None:
+    """Fail early, creating nothing, if `path` could not be made into a writable directory."""
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            return
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"cannot create directory {path}: {probe} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot create directory {path}: {probe} is not writable")
+
+
 def _log_root(db_path: str) -> Path:
     """Logs go next to a SQLite database, or under ./pilotbench-results for a PostgreSQL store."""
     from .store import is_postgres_url
@@ -144,6 +157,7 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
             info=info,
         )
     else:
+        _check_creatable_dir(options.log_dir)  # before the store: a bad path writes nothing
         summary = asyncio.run(_run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info))
     _print_summary(summary, db_path)
     if summary.interrupted:

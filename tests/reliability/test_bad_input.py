@@ -326,8 +326,6 @@ def test_unwritable_log_dir_is_one_line(workdir: Path, capsys: pytest.CaptureFix
     expect_one_line_error(capsys, run_argv("--log-dir", "blocker/logs"), "blocker")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Runner.run creates the store and records a 'running' run before it opens "
-                   "the log directory; an unwritable --log-dir leaves that run row behind, forever 'running'")
 def test_unwritable_log_dir_writes_no_store(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (workdir / "blocker").write_text("x\n")
     before = snapshot(workdir)

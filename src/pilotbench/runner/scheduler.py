@@ -54,6 +54,7 @@ class RunOptions:
     live: bool | None = None
     log_dir: Path | None = None
     handle_signals: bool = True
+    record_run: bool = True  # write the run's row in the runs table (off for a distributed run's owners)
 
 
 @dataclass
@@ -127,8 +128,9 @@ class Runner:
         done = await asyncio.to_thread(self.store.done_ids, self._plan_models(plan))
         streams = self._streams(plan, done)
         self.summary.planned = self.progress.planned + self.summary.skipped
-        self.store.start_run(self.run_id, self.summary.planned, self.info)
-        self._open_logs()
+        self._open_logs()  # first: an unusable log directory must not leave a run marked running
+        if self.options.record_run:
+            self.store.start_run(self.run_id, self.summary.planned, self.info)
         writer = BatchWriter(
             self.store,
             batch_size=self.options.checkpoint_interval,
@@ -157,7 +159,8 @@ class Runner:
             self.summary.elapsed = time.monotonic() - started
             self.summary.stopped_models = {m: rt.dead for m, rt in self.runtime.models.items() if rt.dead}
             status = "interrupted" if self.summary.interrupted else "finished"
-            await asyncio.to_thread(self.store.finish_run, self.run_id, status)
+            if self.options.record_run:
+                await asyncio.to_thread(self.store.finish_run, self.run_id, status)
             self._close_logs()
         return self.summary
 
