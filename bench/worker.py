@@ -22,7 +22,33 @@ from typing import Any
 
 
 def _maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Peak resident memory of this process: the sampled peak (see _PeakRSS), because Linux carries
+    ru_maxrss over from the forking parent across exec, so a small worker can report the size of
+    whatever process started it."""
+    return max(_PEAK.peak_mb, _rss_mb())
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+class _PeakRSS:
+    """Samples this process's resident memory every 20 ms in a daemon thread."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_mb = 0.0
+        threading.Thread(target=self._run, daemon=True, name="peak-rss").start()
+
+    def _run(self) -> None:
+        while True:
+            self.peak_mb = max(self.peak_mb, _rss_mb())
+            time.sleep(0.02)
+
+
+_PEAK: _PeakRSS
 
 
 class LagTicker:
@@ -213,7 +239,8 @@ async def _pilotbench(spec: dict[str, Any]) -> dict[str, Any]:
     calls = sum(l["calls"] for l in result.lane_stats.values())
     limited = sum(l["rate_limited"] for l in result.lane_stats.values())
     return {"wall": wall, "cpu": cpu, "calls": calls, "client_429": limited, "tests": s.completed, "errors": s.errors,
-            "lag": lag, "maxrss_mb": _maxrss_mb(), "limits": {n: l["limit"] for n, l in result.lane_stats.items()}}
+            "lag": lag, "maxrss_mb": _maxrss_mb(), "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "limits": {n: l["limit"] for n, l in result.lane_stats.items()}}
 
 
 async def _idle(spec: dict[str, Any]) -> dict[str, Any]:
@@ -233,6 +260,8 @@ async def _idle(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
+    global _PEAK
+    _PEAK = _PeakRSS()
     spec = json.loads(sys.argv[1])
     kind = spec["kind"]
     if kind == "ideal":

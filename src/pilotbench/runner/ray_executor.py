@@ -146,22 +146,6 @@ def portable_config(config: Config, models: Iterable[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------------- the owner (runs on a node)
 
 
-class _OwnerStore:
-    """The store as an owner sees it: the run's row belongs to the driver."""
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-
-    def start_run(self, run_id: str, planned: int, info: dict[str, Any]) -> None:
-        pass
-
-    def finish_run(self, run_id: str, status: str) -> None:
-        pass
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-
 @dataclass(frozen=True)
 class OwnerJob:
     """Everything an owner needs, none of it secret."""
@@ -256,10 +240,10 @@ class KeyOwner:
             options = RunOptions(
                 checkpoint_interval=job.checkpoint_interval, flush_seconds=job.flush_seconds,
                 grace_seconds=job.grace_seconds, serial_by=job.serial_by, max_in_flight=job.max_in_flight,
-                progress_interval=3600.0, live=False, handle_signals=False,
+                progress_interval=3600.0, live=False, handle_signals=False, record_run=False,
                 log_dir=Path(job.log_dir) / job.owner.label.replace("#", "-") if job.log_dir else None,
             )
-            runner = Runner(runtime, _OwnerStore(store), options=options, run_id=job.run_id)
+            runner = Runner(runtime, store, options=options, run_id=job.run_id)  # the run's row is the driver's
             self._runner = runner
             # A Ray worker carries Ray's large heap; the runner makes many short-lived objects.
             # Freezing what exists now keeps the collector from walking Ray's objects again and again.
