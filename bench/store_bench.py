@@ -78,11 +78,12 @@ def write_rate(path: Path, records: list[Any], batch: int) -> dict[str, float]:
     from pilotbench.store.sqlite import SQLiteStore
 
     with SQLiteStore(path) as store:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for i in range(0, len(records), batch):
             store.write(records[i : i + batch])
-        wall = time.perf_counter() - t0
-    return {"batch": batch, "records": len(records), "seconds": wall, "per_s": len(records) / wall}
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"batch": batch, "records": len(records), "seconds": wall, "per_s": len(records) / wall,
+            "cpu_us_per_record": cpu / len(records) * 1e6, "per_cpu_s": len(records) / cpu}
 
 
 def fill(path: Path, instances: int, templates_: list[Any], error_every: int = 20, batch: int = 5000) -> dict[str, Any]:

@@ -72,3 +72,16 @@ def test_attempt_ids_are_unique_hex_and_time_ordered() -> None:
     assert len(set(ids)) == len(ids)
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
     assert [i[:14] for i in ids] == sorted(i[:14] for i in ids)  # the time prefix never goes back
+
+
+def test_batches_larger_than_one_statement_keep_insert_or_ignore_semantics(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "s.db") as store:
+        per = store._rows_per_insert
+        batch = [rec(f"t{i}") for i in range(per * 2 + 7)]
+        batch.append(rec("t0"))  # a second `done` for t0 in the same batch: ignored
+        batch.append(batch[5])  # the same attempt twice: ignored
+        batch.append(rec("t1", status="error"))  # an error attempt is appended
+        assert store.write(batch) == per * 2 + 7 + 1
+        assert store.write(batch) == 0
+        assert store.count() == per * 2 + 8
+        assert [r["test_id"] for r in store.iter_rows(columns=("test_id",))][:3] == ["t0", "t1", "t2"]

@@ -337,6 +337,8 @@ class Runner:
         record.lane = stats.lane
         record.finished_at = time.time()
         self._finish(record)
+        if self._writer.backlogged:  # the store is behind: hold this slot until it catches up
+            await self._writer.drain()
 
     def _finish(self, record: TestRecord) -> None:
         ok = record.status == "done"

@@ -43,16 +43,41 @@ class BatchWriter:
         self._last = time.monotonic()
         self._ticker: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
+        self._scheduled: asyncio.Task[None] | None = None
+        # Past this many buffered records, finishing tests wait for a commit (see `drain`).
+        self.max_buffered = max(10 * batch_size, 1000)
 
     def start(self) -> None:
         self._ticker = asyncio.create_task(self._tick())
 
     def add(self, record: TestRecord) -> None:
         self._buffer.append(record)
-        if len(self._buffer) >= self.batch_size:
-            task = asyncio.create_task(self.flush())
+        if len(self._buffer) >= self.batch_size and self._scheduled is None:
+            # One flush in flight at a time, taking everything buffered when it starts. (A task per
+            # record past the threshold made thousands of one-record commits queue up behind each
+            # other under load: the buffer, and memory, grew with the run; BENCHMARKS.md.)
+            task = self._scheduled = asyncio.create_task(self._flush_while_due())
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
+
+    async def _flush_while_due(self) -> None:
+        try:
+            while len(self._buffer) >= self.batch_size:
+                failures = self.failures
+                await self.flush()
+                if self.failures != failures:
+                    break  # the store refused the batch; the ticker retries it
+        finally:
+            self._scheduled = None
+
+    @property
+    def backlogged(self) -> bool:
+        """More records wait than a few commits' worth: the store is not keeping up."""
+        return len(self._buffer) >= self.max_buffered
+
+    async def drain(self) -> None:
+        """Commit what is buffered, waiting behind a commit in progress (backpressure for producers)."""
+        await self.flush()
 
     async def _tick(self) -> None:
         while True:

@@ -7,6 +7,8 @@ row. Aggregates are always computed by queries over these rows.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import os
 import sqlite3
@@ -52,6 +54,14 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 _INSERT = f"INSERT OR IGNORE INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+_ROW_PLACEHOLDERS = f"({', '.join('?' * len(COLUMNS))})"
+_MAX_ROWS_PER_INSERT = 200
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_sql(rows: int) -> str:
+    """INSERT OR IGNORE of `rows` rows in one statement."""
+    return f"INSERT OR IGNORE INTO results ({', '.join(COLUMNS)}) VALUES " + ", ".join([_ROW_PLACEHOLDERS] * rows)
 
 
 def _check_file(path: Path) -> None:
@@ -144,7 +154,7 @@ class SQLiteStore:
             try:
                 db.execute("BEGIN IMMEDIATE")
                 before = db.total_changes
-                db.executemany(_INSERT, rows)
+                self._insert(rows)
                 new = db.total_changes - before
                 db.execute("COMMIT")
                 return new
@@ -155,6 +165,28 @@ class SQLiteStore:
                     raise StoreError(f"cannot write to {self.path}: {e}") from None
                 time.sleep(min(0.05 * (attempt + 1), 1.0))
         raise StoreError(f"{self.path} stayed locked by another writer")
+
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        """INSERT OR IGNORE the rows, many per statement.
+
+        Row by row (executemany), each row's step gives up the GIL and must win it back; when the
+        event loop's thread keeps the GIL busy, every row then waits out a thread switch interval
+        and a writer thread fell to a few hundred rows a second (BENCHMARKS.md). A statement of
+        many rows steps once. Rows are still inserted in order, each ignored on its own conflict.
+        """
+        db = self._db
+        n = self._rows_per_insert
+        for i in range(0, len(rows), n):
+            chunk = rows[i : i + n]
+            db.execute(_insert_sql(len(chunk)), list(itertools.chain.from_iterable(chunk)))
+
+    @functools.cached_property
+    def _rows_per_insert(self) -> int:
+        try:
+            variables = self._db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        except (AttributeError, sqlite3.Error):  # pragma: no cover - SQLite's compiled-in default
+            variables = 32766
+        return max(1, min(_MAX_ROWS_PER_INSERT, variables // len(COLUMNS)))
 
     def start_run(self, run_id: str, planned: int, info: dict[str, Any]) -> None:
         self._db.execute(
