@@ -29,16 +29,14 @@ from ..benchmark.types import ModelOutput
 from ..errors import ConfigError, ProviderError
 from .base import ModelRequest
 from .openai_compat import (
-    _RESERVED,
     PROVIDER_KINDS,
+    ParameterMemory,
     _is_request_specific,
-    _renamed_to,
     _short,
     _to_output,
     key_label,
     parse_retry_after,
     redact,
-    rejected_parameter,
 )
 
 __all__ = ["LeanOpenAIProvider"]
@@ -83,8 +81,7 @@ class LeanOpenAIProvider:
         self.key_label = key_label(api_key)
         self._secrets = (api_key,)
         self._headers = {**_JSON_HEADERS, **({"api-key": api_key} if kind == "azure" else {"Authorization": f"Bearer {api_key}"})}
-        self._dropped: set[str] = set(drop_params)
-        self._renamed: dict[str, str] = {}
+        self._memory = ParameterMemory(drop_params)
         self._urls: dict[str, str] = {}
         self._max_connections = max_connections
         self._default_timeout = default_timeout
@@ -97,7 +94,7 @@ class LeanOpenAIProvider:
     @property
     def rejected_params(self) -> frozenset[str]:
         """Parameters not sent: configured drops plus those the server rejected so far."""
-        return frozenset(self._dropped)
+        return frozenset(self._memory.dropped)
 
     # ---- plumbing ---------------------------------------------------------------------------
 
@@ -120,15 +117,7 @@ class LeanOpenAIProvider:
         return self._session
 
     def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        dropped, renamed = self._dropped, self._renamed
-        for name, value in params.items():
-            if name in _RESERVED:
-                continue
-            name = renamed.get(name, name)
-            if name not in dropped:
-                out[name] = value
-        return out
+        return self._memory.outgoing(params)
 
     def _body(self, request: ModelRequest, params: Mapping[str, Any]) -> bytes:
         """The JSON body: exactly `json.dumps` of model, messages, parameters, tools, extra_body."""
@@ -195,28 +184,10 @@ class LeanOpenAIProvider:
 
     def _accept_rejection(self, error: dict[str, Any], params: dict[str, Any], retried: set[str]) -> str | None:
         """If the 400 rejects a parameter we sent, remember it and return its name."""
-        message = str(error.get("message") or "")
-        name = rejected_parameter(message)
-        if name is None:
-            code, param = error.get("code"), error.get("param")
-            if code in ("unsupported_parameter", "unsupported_value") and isinstance(param, str):
-                name = param
-        if name is None or name not in params or name in retried:
-            return None
-        original = next((k for k, v in self._renamed.items() if v == name), name)
-        replacement = _renamed_to(message, name)
-        if replacement is not None and replacement not in self._dropped:
-            self._renamed[original] = replacement
-        else:
-            self._dropped.add(name)
-        log.warning(
-            "%s (%s): the server rejected parameter %r; %s from now on",
-            self.base_url,
-            self.key_label,
-            name,
-            f"sending it as {replacement!r}" if replacement else "no longer sending it",
+        return self._memory.learn(
+            str(error.get("message") or ""), error.get("code"), error.get("param"), params, retried,
+            f"{self.base_url} ({self.key_label})",
         )
-        return name
 
     # ---- classify ---------------------------------------------------------------------------
 

@@ -351,6 +351,51 @@ def _sdk_parameters(create: Any) -> frozenset[str]:
     return _create_parameters
 
 
+class ParameterMemory:
+    """The request parameters a server refuses, for both HTTP paths: the configured drops, and those
+    learned from its 400s (dropped, or renamed where the message names the replacement)."""
+
+    __slots__ = ("dropped", "renamed")
+
+    def __init__(self, drop_params: Iterable[str] = ()) -> None:
+        self.dropped: set[str] = set(drop_params)
+        self.renamed: dict[str, str] = {}
+
+    def outgoing(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """`params` as they are sent now: reserved names out, renames applied, drops left out."""
+        out: dict[str, Any] = {}
+        dropped, renamed = self.dropped, self.renamed
+        for name, value in params.items():
+            if name in _RESERVED:
+                continue
+            name = renamed.get(name, name)
+            if name not in dropped:
+                out[name] = value
+        return out
+
+    def learn(self, message: str, code: Any, param: Any, sent: Mapping[str, Any], retried: set[str], where: str) -> str | None:
+        """If a 400 (`message`, error `code` and `param`) rejects a parameter we sent and have not
+        retried yet, remember it and return its name."""
+        name = rejected_parameter(message)
+        if name is None and code in ("unsupported_parameter", "unsupported_value") and isinstance(param, str):
+            name = param
+        if name is None or name not in sent or name in retried:
+            return None
+        original = next((k for k, v in self.renamed.items() if v == name), name)
+        replacement = _renamed_to(message, name)
+        if replacement is not None and replacement not in self.dropped:
+            self.renamed[original] = replacement
+        else:
+            self.dropped.add(name)
+        log.warning(
+            "%s: the server rejected parameter %r; %s from now on",
+            where,
+            name,
+            f"sending it as {replacement!r}" if replacement else "no longer sending it",
+        )
+        return name
+
+
 class OpenAICompatProvider:
     """An OpenAI-protocol endpoint reached with one API key (implements `models.base.Provider`).
 
@@ -389,8 +434,7 @@ class OpenAICompatProvider:
         self.base_url = base_url
         self.key_label = key_label(api_key)
         self._secrets = (api_key,)
-        self._dropped: set[str] = set(drop_params)
-        self._renamed: dict[str, str] = {}
+        self._memory = ParameterMemory(drop_params)
         if http_client is None:
             http_client = httpx.AsyncClient(
                 limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
@@ -417,20 +461,12 @@ class OpenAICompatProvider:
     @property
     def rejected_params(self) -> frozenset[str]:
         """Parameters not sent: configured drops plus those the server rejected so far."""
-        return frozenset(self._dropped)
+        return frozenset(self._memory.dropped)
 
     # ---- generate -------------------------------------------------------------------------
 
     def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        dropped, renamed = self._dropped, self._renamed
-        for name, value in params.items():
-            if name in _RESERVED:
-                continue
-            name = renamed.get(name, name)
-            if name not in dropped:
-                out[name] = value
-        return out
+        return self._memory.outgoing(params)
 
     def _kwargs(self, request: ModelRequest, params: dict[str, Any], timeout: float) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
@@ -470,30 +506,11 @@ class OpenAICompatProvider:
 
     def _accept_rejection(self, exc: openai.APIError, params: dict[str, Any], retried: set[str]) -> str | None:
         """If `exc` rejects a parameter we sent, remember it and return its name."""
-        message = _reason(exc)
-        name = rejected_parameter(message)
-        if name is None:
-            err = _error_dict(exc)
-            code = err.get("code") or exc.code
-            param = err.get("param") or exc.param
-            if code in ("unsupported_parameter", "unsupported_value") and isinstance(param, str):
-                name = param
-        if name is None or name not in params or name in retried:
-            return None
-        original = next((k for k, v in self._renamed.items() if v == name), name)
-        replacement = _renamed_to(message, name)
-        if replacement is not None and replacement not in self._dropped:
-            self._renamed[original] = replacement
-        else:
-            self._dropped.add(name)
-        log.warning(
-            "%s (%s): the server rejected parameter %r; %s from now on",
-            self.base_url,
-            self.key_label,
-            name,
-            f"sending it as {replacement!r}" if replacement else "no longer sending it",
+        err = _error_dict(exc)
+        return self._memory.learn(
+            _reason(exc), err.get("code") or exc.code, err.get("param") or exc.param, params, retried,
+            f"{self.base_url} ({self.key_label})",
         )
-        return name
 
     # ---- classify -------------------------------------------------------------------------
 
