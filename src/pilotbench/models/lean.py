@@ -37,6 +37,7 @@ from .openai_compat import (
     key_label,
     parse_retry_after,
     redact,
+    request_body,
 )
 
 __all__ = ["LeanOpenAIProvider"]
@@ -120,24 +121,17 @@ class LeanOpenAIProvider:
         return self._memory.outgoing(params)
 
     def _body(self, request: ModelRequest, params: Mapping[str, Any]) -> bytes:
-        """The JSON body: exactly `json.dumps` of model, messages, parameters, tools, extra_body."""
-        body: dict[str, Any] = {"model": request.deployment, "messages": request.messages}
-        extra: Mapping[str, Any] | None = None
-        for name, value in params.items():
-            if name == "extra_body" and isinstance(value, Mapping):
-                extra = value
-            else:
-                body[name] = value
-        tools = request.tools
-        if tools and not extra and "tools" not in body:
+        """The JSON body: exactly `json.dumps` of `request_body` (model, messages, parameters, tools,
+        extra_body)."""
+        body = request_body(request, params)
+        extra = params.get("extra_body")
+        if request.tools and not (isinstance(extra, Mapping) and extra):
             # The same tool schemas go with every call of a run (the benchmark hands out one shared
             # set); serialising them was a third of this provider's CPU. Reuse their JSON while the
-            # very same schema objects come back, and splice it in where json.dumps would put it.
-            return f'{json.dumps(body)[:-1]}, "tools": {self._tools_json(tools)}}}'.encode()
-        if tools:
-            body["tools"] = tools
-        if extra:
-            body.update(extra)
+            # very same schema objects come back, and splice it in where json.dumps would put it
+            # (the last field: only extra_body comes after the tools).
+            del body["tools"]
+            return f'{json.dumps(body)[:-1]}, "tools": {self._tools_json(request.tools)}}}'.encode()
         return json.dumps(body).encode()
 
     def _tools_json(self, tools: Sequence[Any]) -> str:
