@@ -620,3 +620,20 @@ def test_parse_retry_after(headers: Any, expected: float | None) -> None:
 )
 def test_redact(text: str, secrets: list[Any], expected: str) -> None:
     assert redact(text, secrets) == expected
+
+
+def test_default_client_keeps_hundreds_of_calls_in_flight_on_one_provider() -> None:
+    """The default HTTP client is not capped at a library's default pool (100 connections): 300
+    concurrent calls on one provider are all in flight at the server at once."""
+
+    async def body(server: MockServer) -> int:
+        provider = openai_provider(server)
+        try:
+            outs = await asyncio.gather(*(provider.generate(request(), timeout=10.0) for _ in range(300)))
+        finally:
+            await provider.aclose()
+        assert all(o.tool_calls for o in outs)
+        return max(server.stats.max_in_flight.values())
+
+    peak = with_server(body, MockConfig(keys={KEY: KeyLimits()}, latency=0.5))
+    assert peak == 300

@@ -39,6 +39,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, overload
 
+import aiohttp
 import httpx
 import openai
 import pydantic
@@ -354,6 +355,26 @@ def request_body(request: ModelRequest, params: Mapping[str, Any]) -> dict[str, 
     return body
 
 
+def _default_http_client(max_connections: int, timeout: float) -> Any:
+    """The SDK's own aiohttp-backed client where the SDK has one (``DefaultAioHttpClient``, which it
+    recommends for concurrency; aiohttp is a pilotbench dependency anyway), else plain httpx.
+
+    With hundreds of calls in flight the default httpx transport cost 8 ms of CPU per call against
+    3 ms at a few dozen (BENCHMARKS.md); over aiohttp the cost stays flat."""
+    aio = getattr(openai, "DefaultAioHttpClient", None)
+    module = _httpx2 if _httpx2 is not None else httpx
+    limits = module.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    if aio is not None:
+        try:
+            return aio(limits=limits, timeout=module.Timeout(timeout))
+        except RuntimeError:  # pragma: no cover - an SDK whose aiohttp support is not installed
+            pass
+    return httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        timeout=httpx.Timeout(timeout),
+    )
+
+
 class ParameterMemory:
     """The request parameters a server refuses, for both HTTP paths: the configured drops, and those
     learned from its 400s (dropped, or renamed where the message names the replacement)."""
@@ -439,10 +460,7 @@ class OpenAICompatProvider:
         self._secrets = (api_key,)
         self._memory = ParameterMemory(drop_params)
         if http_client is None:
-            http_client = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-                timeout=httpx.Timeout(default_timeout),
-            )
+            http_client = _default_http_client(max_connections, default_timeout)
         client: openai.AsyncOpenAI
         if kind == "azure":
             client = openai.AsyncAzureOpenAI(
@@ -516,6 +534,9 @@ class OpenAICompatProvider:
         if isinstance(error, openai.APIStatusError):
             return self._classify_status(error)
         if isinstance(error, openai.APITimeoutError):
+            dropped = _dropped_connection(error)
+            if dropped is not None:  # the aiohttp transport reports every lost connection as a timeout
+                return ProviderError("transient", f"connection error ({type(dropped).__name__}: {self._clean(str(dropped))})")
             return ProviderError("transient", "timeout: no answer within the request timeout")
         if isinstance(error, openai.APIConnectionError):
             cause = error.__cause__ or error.__context__
@@ -559,6 +580,18 @@ class OpenAICompatProvider:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _dropped_connection(error: BaseException) -> BaseException | None:
+    """The aiohttp connection failure behind an SDK timeout, unless it was a timeout itself."""
+    cause = error.__cause__ or error.__context__
+    for _ in range(8):
+        if cause is None:
+            return None
+        if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, (aiohttp.ServerTimeoutError, TimeoutError)):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 _REQUEST_SPECIFIC = (
