@@ -32,13 +32,13 @@ from .base import ModelRequest
 from .openai_compat import (
     PROVIDER_KINDS,
     ParameterMemory,
-    _is_request_specific,
+    _is_quota,
     _short,
     _to_output,
     key_label,
-    parse_retry_after,
     redact,
     request_body,
+    status_error,
 )
 
 __all__ = ["LeanOpenAIProvider"]
@@ -190,27 +190,13 @@ class LeanOpenAIProvider:
         return _short(redact(text, self._secrets))
 
     def _status_error(self, status: int, error: dict[str, Any], raw: bytes, headers: Any) -> ProviderError:
-        """The classification of an HTTP error answer (the table in `openai_compat`)."""
+        """The classification of an HTTP error answer (`openai_compat.status_error`)."""
         reason = error.get("message")
         if not isinstance(reason, str) or not reason:
             reason = raw.decode("utf-8", "replace") or f"Error code: {status}"
         reason = self._clean(reason)
-        message = f"HTTP {status}: {reason}"
-        if status == 429:
-            if _is_quota(error, reason):
-                return ProviderError("quota", f"quota exhausted for key {self.key_label}: {message}", status=status)
-            return ProviderError("rate_limit", message, status=status, retry_after=parse_retry_after(headers))
-        if status == 402:
-            return ProviderError("quota", f"payment required for key {self.key_label}: {message}", status=status)
-        if status in (401, 403):
-            return ProviderError("fatal", f"key {self.key_label} refused: {message}", status=status, scope="lane")
-        if status == 404:
-            return ProviderError("fatal", f"no such model or deployment: {message}", status=status, scope="model")
-        if status == 413 or (status in (400, 422) and _is_request_specific(reason)):
-            return ProviderError("fatal", f"request refused: {message}", status=status, scope="test")
-        if status in (400, 422):
-            return ProviderError("fatal", f"invalid request: {message}", status=status, scope="model")
-        return ProviderError("transient", message, status=status)
+        quota = status == 429 and _is_quota(error, reason)
+        return status_error(status, reason, key=self.key_label, quota=quota, headers=headers)
 
     def classify(self, error: BaseException) -> ProviderError:
         """Translate an exception from generate() into a ProviderError."""
@@ -242,10 +228,3 @@ def _error_object(raw: bytes) -> dict[str, Any]:
         inner = body.get("error")
         return dict(inner) if isinstance(inner, Mapping) else dict(body)
     return {}
-
-
-def _is_quota(error: Mapping[str, Any], reason: str) -> bool:
-    if any(isinstance(m, str) and m.lower() == "insufficient_quota" for m in (error.get("code"), error.get("type"))):
-        return True
-    text = reason.lower()
-    return "insufficient_quota" in text or "exceeded your current quota" in text

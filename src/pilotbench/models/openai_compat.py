@@ -60,6 +60,7 @@ __all__ = [
     "redact",
     "rejected_parameter",
     "request_body",
+    "status_error",
 ]
 
 log = logging.getLogger(__name__)
@@ -320,13 +321,36 @@ def _reason(exc: openai.APIError) -> str:
     return message
 
 
-def _is_quota(exc: openai.APIError) -> bool:
-    err = _error_dict(exc)
-    markers = (err.get("code"), err.get("type"), exc.code, exc.type)
-    if any(isinstance(m, str) and m.lower() == "insufficient_quota" for m in markers):
+def _is_quota(error: Mapping[str, Any], reason: str, *markers: Any) -> bool:
+    """A 429 that means the key's quota is spent (not a rate limit): by the error's code or type
+    (and any further `markers`), or by its message."""
+    if any(isinstance(m, str) and m.lower() == "insufficient_quota" for m in (error.get("code"), error.get("type"), *markers)):
         return True
-    text = _reason(exc).lower()
+    text = reason.lower()
     return "insufficient_quota" in text or "exceeded your current quota" in text
+
+
+def status_error(status: int, reason: str, *, key: str, quota: bool, headers: Any) -> ProviderError:
+    """The classification of an HTTP error answer (the table in the module docstring), for both
+    HTTP paths. `reason` is the server's message, already redacted; `key` the key's label;
+    `quota` whether a 429 is about quota; `headers` the answer's, for Retry-After."""
+    message = f"HTTP {status}: {reason}"
+    if status == 429:
+        if quota:
+            return ProviderError("quota", f"quota exhausted for key {key}: {message}", status=status)
+        return ProviderError("rate_limit", message, status=status, retry_after=parse_retry_after(headers))
+    if status == 402:
+        return ProviderError("quota", f"payment required for key {key}: {message}", status=status)
+    if status in (401, 403):
+        return ProviderError("fatal", f"key {key} refused: {message}", status=status, scope="lane")
+    if status == 404:
+        return ProviderError("fatal", f"no such model or deployment: {message}", status=status, scope="model")
+    if status == 413 or (status in (400, 422) and _is_request_specific(reason)):
+        # Content filters and context-length errors concern this conversation, not the model.
+        return ProviderError("fatal", f"request refused: {message}", status=status, scope="test")
+    if status in (400, 422):
+        return ProviderError("fatal", f"invalid request: {message}", status=status, scope="model")
+    return ProviderError("transient", message, status=status)
 
 
 def _short(text: str) -> str:
@@ -557,26 +581,9 @@ class OpenAICompatProvider:
 
     def _classify_status(self, error: openai.APIStatusError) -> ProviderError:
         status = error.status_code
-        reason = self._clean(_reason(error))
-        message = f"HTTP {status}: {reason}"
-        if status == 429:
-            if _is_quota(error):
-                return ProviderError("quota", f"quota exhausted for key {self.key_label}: {message}", status=status)
-            return ProviderError(
-                "rate_limit", message, status=status, retry_after=parse_retry_after(error.response.headers)
-            )
-        if status == 402:
-            return ProviderError("quota", f"payment required for key {self.key_label}: {message}", status=status)
-        if status in (401, 403):
-            return ProviderError("fatal", f"key {self.key_label} refused: {message}", status=status, scope="lane")
-        if status == 404:
-            return ProviderError("fatal", f"no such model or deployment: {message}", status=status, scope="model")
-        if status == 413 or (status in (400, 422) and _is_request_specific(reason)):
-            # Content filters and context-length errors concern this conversation, not the model.
-            return ProviderError("fatal", f"request refused: {message}", status=status, scope="test")
-        if status in (400, 422):
-            return ProviderError("fatal", f"invalid request: {message}", status=status, scope="model")
-        return ProviderError("transient", message, status=status)
+        raw_reason = _reason(error)
+        quota = status == 429 and _is_quota(_error_dict(error), raw_reason, error.code, error.type)
+        return status_error(status, self._clean(raw_reason), key=self.key_label, quota=quota, headers=error.response.headers)
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -481,22 +481,15 @@ class RayDriver:
             result = ray.get(obj)
         except ray.exceptions.RayActorError as e:
             o.failures += 1
-            self._carry(o)
-            self._say(f"owner {o.ref.label} ({o.key or 'key ?'}) lost{self._node(o)}: {type(e).__name__}; "
-                      "resubmitting its unfinished tests")
+            message = (f"owner {o.ref.label} ({o.key or 'key ?'}) lost{self._node(o)}: {type(e).__name__}; "
+                       "resubmitting its unfinished tests")
             if o.failures > self.ray_options.max_restarts + 1:
                 self._replace(o)
-            o.resubmits += 1
-            o.not_before = time.monotonic() + min(0.25 * o.failures, 5.0)  # while Ray restarts it
-            self._give_up_if_needed(o, active)
+            self._resubmit_later(o, active, min(0.25 * o.failures, 5.0), message)  # while Ray restarts it
             return
         except ray.exceptions.RayError as e:
             o.failures += 1
-            self._carry(o)
-            self._say(f"owner {o.ref.label}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-            o.resubmits += 1
-            o.not_before = time.monotonic() + 1.0
-            self._give_up_if_needed(o, active)
+            self._resubmit_later(o, active, 1.0, f"owner {o.ref.label}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
             return
         o.failures = 0
         status = result.get("status")
@@ -513,11 +506,7 @@ class RayDriver:
             self._retire(o)
             return
         if status == "error":
-            self._carry(o)
-            self._say(f"owner {o.ref.label}: {result.get('message', '')[:500]}; resubmitting")
-            o.resubmits += 1
-            o.not_before = time.monotonic() + 1.0
-            self._give_up_if_needed(o, active)
+            self._resubmit_later(o, active, 1.0, f"owner {o.ref.label}: {result.get('message', '')[:500]}; resubmitting")
             return
         o.said_locked = False
         o.key = result.get("key", o.key)
@@ -539,6 +528,15 @@ class RayDriver:
         else:
             active.discard(o.ref)
             self._retire(o)
+
+    def _resubmit_later(self, o: _Owner, active: set[OwnerRef], delay: float, message: str) -> None:
+        """A call that failed: keep its progress counts, say why, and resubmit after `delay` seconds
+        (or give up after too many resubmissions)."""
+        self._carry(o)
+        self._say(message)
+        o.resubmits += 1
+        o.not_before = time.monotonic() + delay
+        self._give_up_if_needed(o, active)
 
     def _give_up_if_needed(self, o: _Owner, active: set[OwnerRef]) -> None:
         if o.resubmits > self.ray_options.max_resubmits:
