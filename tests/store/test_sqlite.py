@@ -128,3 +128,24 @@ def test_a_failed_commit_keeps_the_batch_and_rescues_it_at_the_end(tmp_path: Pat
         asyncio.run(scenario(FlakyStore(), True))
     rescue = Path(str(info.value).rsplit("saved to ", 1)[1])
     assert [json.loads(line)["test_id"] for line in rescue.read_text().splitlines()] == ["t0", "t1", "t2"]
+
+
+def test_an_older_store_gains_new_columns_and_keeps_its_rows(tmp_path: Path) -> None:
+    """A schema-1 store (written before `precision` and `required_tools` existed) is upgraded in place."""
+    path = tmp_path / "old.db"
+    with SQLiteStore(path) as store:
+        store.write([rec("old1")])
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE results DROP COLUMN precision")
+    db.execute("ALTER TABLE results DROP COLUMN required_tools")
+    db.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    with SQLiteStore(path) as store:
+        store.write([rec("new1", precision=0.5, required_tools='["a", "b"]')])
+        assert store.done_ids() == {"old1", "new1"}
+    db = sqlite3.connect(path)
+    rows = dict(db.execute("SELECT test_id, precision FROM results").fetchall())
+    assert rows == {"old1": None, "new1": 0.5}
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+    db.close()

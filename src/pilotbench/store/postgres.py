@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ..errors import StoreError, UsageError
 from .records import COLUMNS, TestRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: columns added since 1 are added in place (ALTER TABLE ADD COLUMN)
 INSTALL_HINT = "PostgreSQL stores need psycopg: pip install 'pilotbench[postgres]'"
 
 _INT_COLUMNS = {
@@ -33,7 +33,7 @@ _INT_COLUMNS = {
     "model_calls", "prompt_tokens", "completion_tokens", "rate_limited", "retries",
 }
 _FLOAT_COLUMNS = {
-    "tool_success_rate", "weighted_score", "workflow_adherence", "tool_coverage", "efficiency", "latency_s",
+    "tool_success_rate", "weighted_score", "workflow_adherence", "tool_coverage", "efficiency", "precision", "latency_s",
     "started_at", "finished_at",
 }
 
@@ -182,7 +182,8 @@ class PostgresStore:
                 f"{self.path} has schema version {version}, newer than this pilotbench understands "
                 f"({SCHEMA_VERSION}); upgrade pilotbench"
             )
-        if version == SCHEMA_VERSION:
+        if version is not None and version >= 1 and "results" in self._tables():
+            self._add_missing_columns()
             return
         if version is None and "results" in self._tables():
             raise StoreError(f"{self.path} has a results table but is not a pilotbench results store")
@@ -192,6 +193,27 @@ class PostgresStore:
             self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
             for stmt in _SCHEMA:
                 self._db.execute(stmt)
+            self._db.execute(
+                "INSERT INTO meta(key, value) VALUES ('schema_version', %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                (str(SCHEMA_VERSION),),
+            )
+
+    def _add_missing_columns(self) -> None:
+        """Bring an older store up to this schema: new record fields become NULL columns."""
+        have = {
+            r[0]
+            for r in self._db.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'results'"
+            ).fetchall()
+        }
+        missing = [c for c in COLUMNS if c not in have]
+        if not missing and self._version() == SCHEMA_VERSION:
+            return
+        with self._db.transaction():
+            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
+            for c in missing:
+                self._db.execute(f"ALTER TABLE results ADD COLUMN IF NOT EXISTS {c} {_column_type(c)}")
             self._db.execute(
                 "INSERT INTO meta(key, value) VALUES ('schema_version', %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
                 (str(SCHEMA_VERSION),),

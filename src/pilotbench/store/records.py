@@ -50,6 +50,7 @@ class TestRecord:
     workflow_adherence: float | None = None
     tool_coverage: float | None = None
     efficiency: float | None = None
+    precision: float | None = None
     error_category: str | None = None
     infra_error: str | None = None
     turns: int = 0
@@ -68,6 +69,7 @@ class TestRecord:
     started_at: float = 0.0
     finished_at: float = 0.0
     trajectory: dict[str, Any] | None = None
+    required_tools: str | None = None  # the task's chain, JSON list text (exports give a list)
 
     def to_row(self) -> tuple[Any, ...]:
         """The values in COLUMNS order; latencies and trajectory as compact JSON text."""

@@ -20,13 +20,13 @@ from typing import Any
 from ..errors import StoreError
 from .records import COLUMNS, TestRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: columns added since 1 are added in place (ALTER TABLE ADD COLUMN)
 DEFAULT_DB = Path("pilotbench-results") / "results.db"
 
 _COLUMN_TYPES = {
     "tool_success_rate": "REAL", "instance": "INTEGER", "seed": "INTEGER", "max_turns": "INTEGER",
     "success": "INTEGER", "weighted_score": "REAL", "workflow_adherence": "REAL", "tool_coverage": "REAL",
-    "efficiency": "REAL", "turns": "INTEGER", "tool_calls": "INTEGER", "format_errors": "INTEGER",
+    "efficiency": "REAL", "precision": "REAL", "turns": "INTEGER", "tool_calls": "INTEGER", "format_errors": "INTEGER",
     "assistance_turns": "INTEGER", "model_calls": "INTEGER", "prompt_tokens": "INTEGER",
     "completion_tokens": "INTEGER", "rate_limited": "INTEGER", "retries": "INTEGER", "latency_s": "REAL",
     "started_at": "REAL", "finished_at": "REAL",
@@ -114,10 +114,11 @@ class SQLiteStore:
                     f"{self.path} has schema version {version}, newer than this pilotbench understands "
                     f"({SCHEMA_VERSION}); upgrade pilotbench"
                 )
-            if version == SCHEMA_VERSION:
-                if create:
-                    self._ensure_indexes()
-                return
+            if version < SCHEMA_VERSION or self._missing_columns():
+                self._add_missing_columns(version)
+            if create:
+                self._ensure_indexes()
+            return
         elif tables:
             raise StoreError(f"{self.path} is a SQLite database but not a pilotbench results store")
         if not create:
@@ -126,6 +127,24 @@ class SQLiteStore:
         try:
             for stmt in filter(str.strip, _SCHEMA.split(";")):
                 self._db.execute(stmt)
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _missing_columns(self) -> list[str]:
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(results)")}
+        return [c for c in COLUMNS if c not in have]
+
+    def _add_missing_columns(self, version: int) -> None:
+        """Bring an older store up to this schema: new record fields become NULL columns."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for c in self._missing_columns():
+                self._db.execute(f"ALTER TABLE results ADD COLUMN {c} {_COLUMN_TYPES.get(c, 'TEXT')}")
             self._db.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
