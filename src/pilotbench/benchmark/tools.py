@@ -1,12 +1,15 @@
 """The catalog of the 30 simulated tools (SPEC 1.1): pure data, no I/O.
 
-Each tool is a :class:`ToolSpec`: its typed parameters (rendered as an OpenAI function schema),
-the fields of a successful output, the error codes it can return, the tools whose output it
-usually consumes, and the wording used to describe it at each task difficulty (`verbs` for
-medium descriptions, `goal_phrases` for hard and very hard ones).
+Every tool has typed inputs and one typed output. A *data* parameter (``Param.accepts``) takes
+an opaque handle that an earlier call of the same episode returned, of one of the accepted data
+types, or, where ``Param.literal`` names a role, the task's own declared value for that role (the
+source file a reader starts from, the URL a fetcher starts from, ...). Every other parameter is
+checked for meaning by the simulator (``Param.check``): a filter condition must parse and name
+fields the data has, a path must be one the task names, a number must be in range.
 
-Every success output carries a data ``handle`` that later steps pass as their ``input``, and a
-``record_count``; the simulator (``benchmark.simulator``) produces these outputs.
+Everything a model needs to use a tool is in its schema: the description says what the tool is
+for (including the everyday wording a task may use for it), which data types it takes and which
+it returns. The simulated models read tasks with nothing else.
 """
 
 from __future__ import annotations
@@ -37,15 +40,8 @@ CATEGORY_ERRORS: dict[str, tuple[str, ...]] = {
     "utility": (),
 }
 ERROR_CODES: tuple[str, ...] = (
-    INVALID_INPUT,
-    OPERATION_FAILED,
-    TIMEOUT,
-    FILE_NOT_FOUND,
-    PERMISSION_DENIED,
-    NETWORK_ERROR,
-    INVALID_RESPONSE,
-    CALCULATION_ERROR,
-    OVERFLOW,
+    INVALID_INPUT, OPERATION_FAILED, TIMEOUT, FILE_NOT_FOUND, PERMISSION_DENIED, NETWORK_ERROR,
+    INVALID_RESPONSE, CALCULATION_ERROR, OVERFLOW,
 )
 
 JSON_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "array", "object")
@@ -59,8 +55,45 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "utility": ("logger", "cache", "tracker", "notifier", "helper"),
 }
 
+# --------------------------------------------------------------------------- data types
 
-# --------------------------------------------------------------------------- types
+DATA_TYPES: dict[str, str] = {
+    "raw": "unparsed content in a known format (csv, json, xml or yaml)",
+    "records": "structured records with named, typed fields",
+    "summary": "one row per group with an aggregate metric",
+    "file_list": "a list of files found in a directory",
+    "file": "a file written to storage",
+    "archive": "a compressed archive",
+    "response": "an HTTP response body with its status",
+    "session": "an authenticated session with an external service",
+    "connection": "an open connection to an external system",
+    "number": "a single computed value",
+    "analysis": "statistical findings about a dataset",
+    "forecast": "predicted future values of a field",
+    "optimum": "the best parameter values found under constraints",
+    "simulation": "outcomes of simulated scenarios",
+    "status": "availability and latency of a service",
+    "queued": "messages waiting on a queue",
+    "job": "a scheduled recurring job",
+    "log": "an entry in the run log",
+    "event": "a tracked progress event",
+    "notification": "a delivered notification",
+    "value": "a small derived value (an id, a slug, a hash)",
+}
+ANY = "any"  # a data parameter that takes a handle of any type
+SAME = "same"  # an output of the same type as the input (a pass-through such as a cache)
+
+# Literal roles: values the task itself declares in its inputs, that a parameter may take instead of a handle.
+LITERAL_ROLES: tuple[str, ...] = (
+    "source_path", "source_directory", "source_url", "service", "credential", "endpoint",
+    "target_system", "recipient", "queue_name", "output_path",
+)
+
+# Semantic checks a non-data parameter is held to (see benchmark.simulator for each rule).
+CHECKS: tuple[str, ...] = (
+    "condition", "expression", "fields", "field", "numeric_field", "operations", "rules", "mapping",
+    "scenario", "constraints", "cron", "identifier", "text", "format_of_input", "other_format",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +103,15 @@ class Param:
     description: str
     required: bool = True
     enum: tuple[str, ...] | None = None
+    accepts: tuple[str, ...] | None = None  # data types of the handles it takes (a data parameter)
+    literal: str | None = None  # a literal role (LITERAL_ROLES) whose task value it also takes
+    check: str | None = None  # semantic check (CHECKS)
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def is_data(self) -> bool:
+        return self.accepts is not None
 
     def schema(self) -> dict[str, Any]:
         prop: dict[str, Any] = {"type": self.type, "description": self.description}
@@ -77,6 +119,10 @@ class Param:
             prop["enum"] = list(self.enum)
         if self.type == "array":
             prop["items"] = {"type": "string"}
+        if self.minimum is not None:
+            prop["minimum"] = self.minimum
+        if self.maximum is not None:
+            prop["maximum"] = self.maximum
         return prop
 
 
@@ -90,13 +136,12 @@ class ToolSpec:
     name: str  # f"{category}_{operation}"
     category: str
     operation: str
-    description: str
+    purpose: str  # one sentence: what the tool does
     parameters: tuple[Param, ...]
-    returns: tuple[tuple[str, str], ...]  # (field, JSON type) of a success output
+    output: str  # data type of the handle a success returns (DATA_TYPES, or SAME)
+    returns: tuple[tuple[str, str], ...]  # (field, JSON type) of the summary beyond handle and type
     errors: tuple[str, ...]
-    dependencies: tuple[str, ...]
-    verbs: tuple[str, ...]
-    goal_phrases: tuple[str, ...]
+    uses: tuple[str, ...]  # everyday wording for what it is used for (part of the public description)
 
     @property
     def param_names(self) -> frozenset[str]:
@@ -109,6 +154,27 @@ class ToolSpec:
     @property
     def optional_params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.parameters if not p.required)
+
+    @property
+    def data_params(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.parameters if p.is_data)
+
+    @property
+    def description(self) -> str:
+        """The description every model receives: purpose, typed inputs and output, typical uses."""
+        takes = []
+        for p in self.data_params:
+            kinds = "any handle" if p.accepts == (ANY,) else " or ".join(f"`{t}`" for t in p.accepts or ())
+            if p.literal:
+                kinds += f" handle, or the task's {p.literal.replace('_', ' ')}"
+            elif p.accepts != (ANY,):
+                kinds += " handle"
+            takes.append(f"`{p.name}` ({kinds}{'' if p.required else ', optional'})")
+        literal_only = [p for p in self.parameters if p.literal and not p.is_data]
+        takes.extend(f"`{p.name}` (the task's {p.literal.replace('_', ' ')})" for p in literal_only)
+        output = "a handle of the same type as its input" if self.output == SAME else f"a `{self.output}` handle"
+        text = f"{self.purpose} Takes: {', '.join(takes) or 'no data'}. Returns: {output}."
+        return f"{text} Typical uses: {'; '.join(self.uses)}."
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI ``tools`` entry for this tool. Cached and shared: do not mutate it."""
@@ -124,6 +190,7 @@ class ToolSpec:
                     "type": "object",
                     "properties": {p.name: p.schema() for p in self.parameters},
                     "required": [p.name for p in self.parameters if p.required],
+                    "additionalProperties": False,
                 },
             },
         }
@@ -133,40 +200,45 @@ class ToolSpec:
 
 # --------------------------------------------------------------------------- helpers
 
-
-def _input(what: str = "data") -> Param:
-    return Param("input", "string", f"Data handle of the {what} produced by an earlier step (e.g. 'dh_1a2b3c4d').")
+_HANDLE_HINT = "the `handle` an earlier result returned"
 
 
-_OUT = (("handle", "string"), ("record_count", "integer"))
+def _data(name: str, accepts: Iterable[str], what: str, *, required: bool = True, literal: str | None = None) -> Param:
+    accepts = tuple(accepts)
+    kinds = "any type" if accepts == (ANY,) else "type " + " or ".join(accepts)
+    extra = f", or the task's {literal.replace('_', ' ')}" if literal else ""
+    return Param(name, "string", f"{what}: {_HANDLE_HINT} ({kinds}){extra}.", required=required, accepts=accepts, literal=literal)
+
+
+def _lit(name: str, role: str, what: str) -> Param:
+    return Param(name, "string", f"{what}: exactly the {role.replace('_', ' ')} the task names.", literal=role)
 
 
 def _tool(
     category: str,
     operation: str,
-    description: str,
+    purpose: str,
     parameters: Iterable[Param],
+    output: str,
     returns: Iterable[tuple[str, str]],
-    dependencies: Iterable[str],
-    verbs: Iterable[str],
-    goal_phrases: Iterable[str],
+    uses: Iterable[str],
 ) -> ToolSpec:
     return ToolSpec(
         name=f"{category}_{operation}",
         category=category,
         operation=operation,
-        description=description,
+        purpose=purpose,
         parameters=tuple(parameters),
-        returns=_OUT + tuple(returns),
+        output=output,
+        returns=tuple(returns),
         errors=COMMON_ERRORS + CATEGORY_ERRORS[category],
-        dependencies=tuple(dependencies),
-        verbs=tuple(verbs),
-        goal_phrases=tuple(goal_phrases),
+        uses=tuple(uses),
     )
 
 
-_ENCODINGS = ("utf-8", "utf-16", "latin-1", "ascii")
-_DATA_FORMATS = ("json", "csv", "xml", "yaml", "parquet")
+_FORMATS = ("json", "csv", "xml", "yaml")
+_TABULAR = ("records", "summary")
+_RESULTS = ("records", "summary", "analysis", "forecast", "number", "optimum", "simulation", "response")
 
 # --------------------------------------------------------------------------- the catalog
 
@@ -174,540 +246,353 @@ _CATALOG: tuple[ToolSpec, ...] = (
     # ----------------------------------------------------------------- data_processing
     _tool(
         "data_processing", "parser",
-        "Parses raw text or bytes into structured records. Detects fields and reports lines it could not parse.",
+        "Parses raw content into structured records with named, typed fields.",
         (
-            _input("raw content"),
-            Param("format", "string", "Format of the raw content.", enum=("json", "csv", "xml", "yaml")),
+            _data("input", ("raw", "response"), "Content to parse"),
+            Param("format", "string", "Format of the content; must match the format the input reports.",
+                  enum=_FORMATS, check="format_of_input"),
             Param("strict", "boolean", "Fail on the first malformed record instead of skipping it.", required=False),
-            Param("delimiter", "string", "Field delimiter for CSV input (default ',').", required=False),
         ),
-        (("fields", "array"), ("parse_warnings", "integer")),
-        ("file_operations_reader",),
-        ("parse", "parse the raw input", "extract structured records"),
-        (
-            "turn the raw export into something we can work with",
-            "make sense of the vendor's dump before anyone looks at it",
-            "get the incoming feed into a usable shape",
-        ),
+        "records", (("parse_warnings", "integer"),),
+        ("parse raw exports into records", "turn a raw dump or feed into usable rows", "extract structured entries"),
     ),
     _tool(
         "data_processing", "transformer",
-        "Applies an ordered list of transformations (rename, cast, derive, normalise) to every record.",
+        "Applies an ordered list of transformations (rename, cast, derive, drop) to every record.",
         (
-            _input("records"),
-            Param("operations", "array", "Transformations in order, e.g. ['rename:amt->amount', 'cast:amount:float']."),
-            Param("preserve_original", "boolean", "Keep the untransformed fields next to the new ones.", required=False),
+            _data("input", ("records",), "Records to transform"),
+            Param("operations", "array",
+                  "Transformations in order, each one of 'rename:OLD->NEW', 'cast:FIELD:int|float|str|date', "
+                  "'derive:NEW=EXPRESSION' or 'drop:FIELD', over fields the records have.", check="operations"),
         ),
-        (("fields_changed", "integer"),),
-        ("data_processing_parser",),
-        ("transform", "reshape the records", "apply the transformations"),
-        (
-            "bring the records in line with our reporting layout",
-            "normalise the figures into the house conventions",
-            "prepare the dataset the way the downstream team expects it",
-        ),
+        "records", (("fields_changed", "integer"),),
+        ("reshape or normalise records", "bring figures in line with house conventions", "rename, convert or derive fields"),
     ),
     _tool(
         "data_processing", "filter",
         "Keeps the records that match a condition and drops the rest.",
         (
-            _input("records"),
-            Param("condition", "string", "Boolean expression over record fields, e.g. \"status == 'active' and amount > 100\"."),
-            Param("limit", "integer", "Maximum number of records to keep.", required=False),
-            Param("case_sensitive", "boolean", "Compare strings case-sensitively (default true).", required=False),
+            _data("input", ("records",), "Records to filter"),
+            Param("condition", "string",
+                  "Condition over the records' fields: FIELD OP VALUE joined by 'and'/'or', OP one of == != > >= < <=; "
+                  "strings quoted, e.g. \"FIELD == 'x' and OTHER > 10\".", check="condition"),
+            Param("limit", "integer", "Maximum number of records to keep.", required=False, minimum=1, maximum=1_000_000),
         ),
-        (("dropped_count", "integer"),),
-        ("data_processing_parser",),
-        ("filter", "filter out unwanted records", "keep only the matching rows"),
-        (
-            "narrow the data down to what matters for this review",
-            "discard the noise so only relevant entries remain",
-            "focus on the customers who meet the campaign criteria",
-        ),
+        "records", (("dropped_count", "integer"),),
+        ("keep only the relevant entries", "narrow data down to what matters", "drop rows that do not meet criteria"),
     ),
     _tool(
         "data_processing", "validator",
-        "Checks every record against a set of rules (required fields, types, ranges) and reports violations.",
+        "Checks every record against rules per field and keeps the records that pass.",
         (
-            _input("records"),
-            Param("rules", "object", "Validation rules keyed by field, e.g. {\"amount\": {\"type\": \"number\", \"min\": 0}}."),
-            Param("fail_fast", "boolean", "Stop at the first violation.", required=False),
+            _data("input", ("records",), "Records to validate"),
+            Param("rules", "object",
+                  "Rules keyed by an existing field, each an object with any of 'type', 'min', 'max', 'required', "
+                  "e.g. {\"FIELD\": {\"required\": true}}.", check="rules"),
         ),
-        (("valid", "boolean"), ("error_count", "integer")),
-        ("data_processing_parser",),
-        ("validate", "validate the records", "check the data against rules"),
-        (
-            "make sure nothing malformed slips into the books",
-            "confirm the dataset meets our quality bar",
-            "catch bad entries before they reach finance",
-        ),
+        "records", (("violations", "integer"),),
+        ("check data quality before it is used", "catch malformed or out-of-range entries", "confirm records meet the rules"),
     ),
     _tool(
         "data_processing", "aggregator",
-        "Groups records by one or more fields and computes a summary metric for each group.",
+        "Groups records by fields and computes a metric per group.",
         (
-            _input("records"),
-            Param("group_by", "array", "Fields to group by, e.g. ['region', 'month']."),
-            Param("metric", "string", "Aggregate to compute per group.", enum=("sum", "avg", "count", "min", "max")),
-            Param("field", "string", "Field the metric is computed over (not needed for count).", required=False),
+            _data("input", ("records",), "Records to aggregate"),
+            Param("group_by", "array", "Existing fields to group by.", check="fields"),
+            Param("metric", "string", "Aggregate per group.", enum=("sum", "avg", "count", "min", "max")),
+            Param("field", "string", "Numeric field the metric is computed over (not needed for count).",
+                  required=False, check="numeric_field"),
         ),
-        (("group_count", "integer"), ("summary", "object")),
-        ("data_processing_transformer",),
-        ("aggregate", "summarise by group", "roll up the totals"),
-        (
-            "produce the per-region headline numbers",
-            "give management one line per segment",
-            "condense the detail into totals leadership can digest",
-        ),
+        "summary", (("group_count", "integer"),),
+        ("produce totals per segment", "roll detail up into headline numbers", "summarise by group"),
     ),
     # ----------------------------------------------------------------- file_operations
     _tool(
         "file_operations", "reader",
-        "Reads a file from storage and returns a handle to its contents.",
+        "Reads a file from storage.",
         (
-            Param("path", "string", "Path of the file, e.g. '/data/exports/orders.csv'."),
-            Param("encoding", "string", "Text encoding of the file (default utf-8).", required=False, enum=_ENCODINGS),
-            Param("max_bytes", "integer", "Stop after this many bytes.", required=False),
+            _data("path", ("file_list",), "File to read", literal="source_path"),
+            Param("encoding", "string", "Text encoding (default utf-8).", required=False,
+                  enum=("utf-8", "utf-16", "latin-1", "ascii")),
         ),
-        (("bytes_read", "integer"), ("content_type", "string")),
-        (),
-        ("read", "read the file", "load the file contents"),
-        (
-            "get at what last night's export left on disk",
-            "open up the archived ledger from the shared drive",
-            "pull in the quarterly statement we keep locally",
-        ),
+        "raw", (("bytes_read", "integer"),),
+        ("load a file kept on disk", "open an export or ledger from storage", "read what a job left on the drive"),
     ),
     _tool(
         "file_operations", "writer",
-        "Writes a dataset to a file in the requested format, creating parent directories as needed.",
+        "Writes a dataset to a file in the format its extension names.",
         (
-            _input("dataset"),
-            Param("path", "string", "Destination path, e.g. '/data/out/report.json'."),
+            _data("input", _RESULTS + ("raw",), "Dataset to write"),
+            _lit("path", "output_path", "Destination path"),
             Param("mode", "string", "What to do if the file exists (default overwrite).", required=False,
                   enum=("overwrite", "append", "create")),
-            Param("format", "string", "Output format (default: from the file extension).", required=False, enum=_DATA_FORMATS),
         ),
-        (("bytes_written", "integer"), ("path", "string")),
-        ("data_processing_transformer",),
-        ("write", "write the file", "save the results to disk"),
-        (
-            "leave a copy of the results where the auditors can find them",
-            "persist the finished dataset for tomorrow's batch",
-            "put the cleaned output somewhere permanent",
-        ),
+        "file", (("bytes_written", "integer"),),
+        ("save results to a file", "leave a copy where others can find it", "persist the output for later"),
     ),
     _tool(
         "file_operations", "scanner",
-        "Lists the files under a directory that match a glob pattern, with their sizes.",
+        "Lists the files under a directory that match a glob pattern.",
         (
-            Param("directory", "string", "Directory to search, e.g. '/data/incoming'."),
+            _lit("directory", "source_directory", "Directory to scan"),
             Param("pattern", "string", "Glob pattern (default '*').", required=False),
             Param("recursive", "boolean", "Descend into subdirectories.", required=False),
-            Param("max_depth", "integer", "Maximum depth when recursive.", required=False),
         ),
-        (("total_bytes", "integer"),),
-        (),
-        ("scan", "scan the directory", "list matching files"),
-        (
-            "find out which drop-zone uploads arrived overnight",
-            "take stock of everything sitting in the landing folder",
-            "discover which diagnostic bundles exist for last week",
-        ),
+        "file_list", (("total_bytes", "integer"),),
+        ("find which files arrived in a folder", "take stock of a drop zone", "list the uploads waiting to be processed"),
     ),
     _tool(
         "file_operations", "converter",
-        "Converts file contents from one format to another, preserving records and field types.",
+        "Converts raw content from its format to another, keeping every record.",
         (
-            _input("file contents"),
-            Param("target_format", "string", "Format to convert to.", enum=_DATA_FORMATS),
-            Param("source_format", "string", "Format of the input (default: detected).", required=False, enum=_DATA_FORMATS),
+            _data("input", ("raw",), "Content to convert"),
+            Param("target_format", "string", "Format to convert to; must differ from the input's.",
+                  enum=_FORMATS, check="other_format"),
         ),
-        (("output_format", "string"),),
-        ("file_operations_reader",),
-        ("convert", "convert the format", "change the file format"),
-        (
-            "get the legacy export into the shape the new warehouse accepts",
-            "make the partner's files usable by our BI stack",
-            "switch the archive over to an open standard",
-        ),
+        "raw", (("output_format", "string"),),
+        ("change a file's format", "make legacy files usable by a newer system", "switch content to an open standard"),
     ),
     _tool(
         "file_operations", "compressor",
-        "Compresses a file or dataset with the chosen algorithm and reports the compression ratio.",
+        "Compresses a written file into an archive.",
         (
-            _input("file"),
+            _data("input", ("file",), "File to compress"),
             Param("algorithm", "string", "Compression algorithm (default gzip).", required=False,
                   enum=("gzip", "zip", "bzip2", "zstd")),
-            Param("level", "integer", "Compression level, 1 (fast) to 9 (small).", required=False),
+            Param("level", "integer", "Compression level, 1 (fast) to 9 (small).", required=False, minimum=1, maximum=9),
         ),
-        (("compressed_bytes", "integer"), ("ratio", "number")),
-        ("file_operations_writer",),
-        ("compress", "compress the output", "shrink the file size"),
-        (
-            "make the bundle small enough to email",
-            "cut the storage bill for the nightly archives",
-            "pack the results tightly for cold storage",
-        ),
+        "archive", (("ratio", "number"),),
+        ("shrink a file for storage or email", "pack results tightly for archiving", "cut the size of a bundle"),
     ),
     # ----------------------------------------------------------------- network
     _tool(
         "network", "fetcher",
-        "Fetches data from a remote HTTP endpoint and returns a handle to the response body.",
+        "Downloads data from a remote HTTP endpoint, optionally within an authenticated session.",
         (
-            Param("url", "string", "URL to fetch, e.g. 'https://api.partner.example/v2/rates'."),
-            Param("method", "string", "HTTP method (default GET).", required=False, enum=("GET", "HEAD")),
-            Param("headers", "object", "Extra request headers.", required=False),
-            Param("timeout_seconds", "number", "Request timeout in seconds (default 30).", required=False),
+            _lit("url", "source_url", "URL to fetch"),
+            _data("session", ("session",), "Session to fetch within, when the service needs one", required=False),
+            Param("timeout_seconds", "number", "Request timeout in seconds (default 30).", required=False,
+                  minimum=1, maximum=600),
         ),
-        (("status_code", "integer"), ("content_type", "string")),
-        (),
-        ("fetch", "fetch the remote data", "download from the URL"),
-        (
-            "pull the latest figures from the partner service",
-            "get today's exchange rates from the provider",
-            "bring in the upstream vendor catalogue",
-        ),
+        "response", (("status_code", "integer"),),
+        ("pull the latest data from a remote service", "download a feed or rates from a provider", "bring in data from an API"),
     ),
     _tool(
         "network", "poster",
-        "Sends a dataset as the body of an HTTP POST to a remote endpoint and returns the endpoint's reply.",
+        "Sends a dataset in an HTTP POST to the task's endpoint and returns the reply.",
         (
-            _input("payload"),
-            Param("url", "string", "Endpoint to post to, e.g. 'https://intake.partner.example/v1/orders'."),
-            Param("headers", "object", "Extra request headers.", required=False),
-            Param("retry", "boolean", "Retry once on a 5xx reply.", required=False),
+            _data("input", _RESULTS + ("file",), "Payload to send"),
+            _lit("url", "endpoint", "Endpoint to post to"),
+            _data("session", ("session",), "Session to post within, when the endpoint needs one", required=False),
         ),
-        (("status_code", "integer"), ("response_id", "string")),
-        ("data_processing_transformer",),
-        ("post", "post the payload", "send the data to the endpoint"),
-        (
-            "hand the results over to the partner's intake API",
-            "push our updates back to the supplier platform",
-            "submit the order batch to the fulfilment provider",
-        ),
+        "response", (("status_code", "integer"),),
+        ("hand results over to a partner's API", "submit a batch to an external platform", "push updates upstream"),
     ),
     _tool(
         "network", "monitor",
-        "Probes an endpoint repeatedly and reports its availability and latency.",
+        "Polls the service behind a response and reports its availability and latency.",
         (
-            Param("endpoint", "string", "URL or host:port to probe."),
-            Param("interval_seconds", "integer", "Seconds between probes (default 10).", required=False),
-            Param("checks", "array", "Checks to run, e.g. ['http', 'tls', 'dns'].", required=False),
+            _data("input", ("response", "connection"), "Response or connection whose service to watch"),
+            Param("interval_seconds", "integer", "Seconds between probes (default 10).", required=False,
+                  minimum=1, maximum=3600),
         ),
-        (("healthy", "boolean"), ("latency_ms", "number")),
-        (),
-        ("monitor", "monitor the endpoint", "check endpoint health"),
-        (
-            "keep an eye on whether the payment gateway stays up",
-            "know the moment the checkout service degrades",
-            "watch response times on the customer portal",
-        ),
+        "status", (("healthy", "boolean"), ("latency_ms", "number")),
+        ("keep an eye on whether a service stays up", "watch response times after a hand-over", "check a service's health"),
     ),
     _tool(
         "network", "router",
-        "Routes a batch of requests to a destination service using the chosen balancing strategy.",
+        "Routes a response's requests on to a regional destination with a balancing strategy.",
         (
-            _input("requests"),
-            Param("destination", "string", "Target service or region, e.g. 'eu-west'."),
+            _data("input", ("response", "queued"), "Requests to route"),
+            Param("destination", "string", "Region to route to.", enum=("eu-west", "us-east", "ap-south")),
             Param("strategy", "string", "Balancing strategy (default round_robin).", required=False,
-                  enum=("round_robin", "least_latency", "failover", "weighted")),
+                  enum=("round_robin", "least_latency", "failover")),
         ),
-        (("route", "string"), ("hops", "integer")),
-        ("network_fetcher",),
-        ("route", "route the traffic", "direct requests to a destination"),
-        (
-            "spread the load across the regional data centres",
-            "steer the traffic away from the failing site",
-            "get each message to the right regional backend",
-        ),
+        "response", (("hops", "integer"),),
+        ("spread traffic across regional backends", "steer requests to the right region", "balance load between sites"),
     ),
     _tool(
         "network", "validator",
-        "Verifies an HTTP response: status code, content type and body against an expected schema.",
+        "Verifies a response's status code and body, and passes it on if it is trustworthy.",
         (
-            _input("response"),
-            Param("expected_status", "integer", "Status code the response must have (default 200).", required=False),
-            Param("schema", "object", "JSON Schema the body must satisfy.", required=False),
-            Param("verify_ssl", "boolean", "Also check the server certificate chain.", required=False),
+            _data("input", ("response",), "Response to verify"),
+            Param("expected_status", "integer", "Status code the response must have (default 200).", required=False,
+                  minimum=100, maximum=599),
         ),
-        (("valid", "boolean"), ("issues", "array")),
-        ("network_fetcher",),
-        ("verify the response", "validate the API response", "check the response against its contract"),
-        (
-            "be sure the partner's reply is trustworthy before we use it",
-            "confirm the upstream service answered the way its contract promises",
-            "reject replies from the vendor that look tampered with",
-        ),
+        "response", (("issues", "array"),),
+        ("make sure a partner's reply can be trusted", "confirm an upstream answer honours its contract", "verify a response"),
     ),
     # ----------------------------------------------------------------- computation
     _tool(
         "computation", "calculator",
-        "Evaluates an arithmetic expression over the fields of a dataset and returns the result.",
+        "Evaluates an arithmetic expression over aggregates of a dataset's numeric fields.",
         (
-            _input("dataset"),
-            Param("expression", "string", "Expression to evaluate, e.g. 'sum(amount) * 1.2'."),
-            Param("precision", "integer", "Decimal places in the result (default 2).", required=False),
+            _data("input", _TABULAR, "Dataset to compute over"),
+            Param("expression", "string",
+                  "Arithmetic over sum(F), avg(F), min(F), max(F), count() of numeric fields F, numbers and + - * / ( ), "
+                  "e.g. 'sum(F) * 1.2'.", check="expression"),
         ),
-        (("result", "number"),),
-        ("data_processing_parser",),
-        ("calculate", "compute the expression", "work out the value"),
-        (
-            "figure out the total cost including tax",
-            "derive the margin for each product line",
-            "get the exact commission owed this month",
-        ),
+        "number", (("result", "number"),),
+        ("work out a total, margin or commission", "compute a figure from the data", "derive an exact amount"),
     ),
     _tool(
         "computation", "analyzer",
         "Runs a statistical analysis (descriptive, correlation, trend or anomaly) on a dataset.",
         (
-            _input("dataset"),
+            _data("input", _TABULAR, "Dataset to analyse"),
             Param("analysis_type", "string", "Kind of analysis.", enum=("descriptive", "correlation", "trend", "anomaly")),
-            Param("columns", "array", "Columns to include (default: all numeric).", required=False),
-            Param("confidence", "number", "Confidence level between 0 and 1 (default 0.95).", required=False),
+            Param("columns", "array", "Existing fields to include (default: all numeric).", required=False, check="fields"),
         ),
-        (("findings", "array"), ("confidence", "number")),
-        ("data_processing_aggregator",),
-        ("analyze", "analyse the data", "find patterns"),
-        (
-            "understand what is driving the drop in renewals",
-            "spot anything unusual in last quarter's sales",
-            "explain which factors move customer churn",
-        ),
+        "analysis", (("findings", "array"),),
+        ("understand what drives a change", "spot anything unusual in the figures", "find patterns and outliers"),
     ),
     _tool(
         "computation", "predictor",
-        "Fits a forecasting model on historical data and predicts future values of a target field.",
+        "Fits a forecasting model to historical data and predicts a numeric field.",
         (
-            _input("historical data"),
-            Param("target", "string", "Field to predict, e.g. 'units_sold'."),
-            Param("horizon", "integer", "Number of future periods to predict (default 4).", required=False),
-            Param("model", "string", "Model family (default linear).", required=False,
-                  enum=("linear", "arima", "gradient_boosting")),
+            _data("input", _TABULAR, "Historical data"),
+            Param("target", "string", "Numeric field to predict.", check="numeric_field"),
+            Param("horizon", "integer", "Future periods to predict (default 4).", required=False, minimum=1, maximum=24),
         ),
-        (("predictions", "array"), ("accuracy", "number")),
-        ("computation_analyzer",),
-        ("predict", "forecast", "project future values"),
-        (
-            "estimate next quarter's demand before the planning meeting",
-            "tell the buyers how much stock they will need in spring",
-            "anticipate how many support tickets arrive next week",
-        ),
+        "forecast", (("accuracy", "number"),),
+        ("estimate next period's demand", "anticipate future volumes", "forecast a figure ahead of planning"),
     ),
     _tool(
         "computation", "optimizer",
-        "Searches for the parameter values that minimise or maximise an objective under constraints.",
+        "Searches for the plan that minimises or maximises an objective given a forecast or findings.",
         (
-            _input("model inputs"),
+            _data("input", ("forecast", "analysis", "simulation"), "Forecast, findings or simulation to optimise"),
             Param("objective", "string", "Direction of the objective.", enum=("minimize", "maximize")),
-            Param("constraints", "object", "Constraints by variable, e.g. {\"budget\": {\"max\": 50000}}.", required=False),
-            Param("max_iterations", "integer", "Iteration budget (default 1000).", required=False),
+            Param("constraints", "object", "Bounds by name, each {\"min\": n} and/or {\"max\": n}.", required=False,
+                  check="constraints"),
         ),
-        (("optimal_value", "number"), ("iterations", "integer")),
-        ("computation_analyzer",),
-        ("optimize", "optimise the objective", "find the best configuration"),
-        (
-            "squeeze the most value out of the marketing budget",
-            "cut delivery costs as far as the constraints allow",
-            "choose the staffing plan with the lowest overtime",
-        ),
+        "optimum", (("optimal_value", "number"),),
+        ("get the most out of a budget", "cut costs as far as constraints allow", "choose the best plan"),
     ),
     _tool(
         "computation", "simulator",
-        "Runs Monte Carlo simulations of a scenario and reports the mean outcome and whether it converged.",
+        "Runs Monte Carlo simulations of scenarios over a dataset or forecast.",
         (
-            _input("baseline figures"),
-            Param("scenario", "object", "Scenario parameters, e.g. {\"price_change\": 0.05, \"demand_shock\": -0.1}."),
-            Param("runs", "integer", "Number of simulation runs (default 1000).", required=False),
-            Param("seed", "integer", "Random seed for reproducible runs.", required=False),
+            _data("input", _TABULAR + ("forecast",), "Baseline to simulate from"),
+            Param("scenario", "object", "Scenario parameters by name, numeric values, e.g. {\"price_change\": 0.05}.",
+                  check="scenario"),
+            Param("runs", "integer", "Simulation runs (default 1000).", required=False, minimum=10, maximum=100_000),
         ),
-        (("mean_outcome", "number"), ("converged", "boolean")),
-        ("computation_calculator",),
-        ("simulate", "run the simulation", "model scenarios"),
-        (
-            "see how the portfolio would fare in a downturn",
-            "try out the pricing change on paper before launch",
-            "stress-test the capacity plan against peak season",
-        ),
+        "simulation", (("mean_outcome", "number"),),
+        ("see how things would fare under a shock", "try a change on paper before launch", "stress-test a plan"),
     ),
     # ----------------------------------------------------------------- integration
     _tool(
         "integration", "authenticator",
-        "Authenticates against an external service with stored credentials and returns a session handle.",
+        "Authenticates against the task's external service with its stored credential.",
         (
-            Param("service", "string", "Service to authenticate with, e.g. 'crm'."),
-            Param("credential_ref", "string", "Reference to the stored credential, e.g. 'vault:crm/api'."),
-            Param("scopes", "array", "Permission scopes to request.", required=False),
+            _lit("service", "service", "Service to authenticate with"),
+            _lit("credential_ref", "credential", "Reference to the stored credential"),
         ),
-        (("expires_in", "integer"), ("scopes_granted", "array")),
-        (),
-        ("authenticate", "log in to the service", "obtain an access token"),
-        (
-            "prove who we are to the partner platform",
-            "get cleared to use the billing provider",
-            "get our credentials accepted by the CRM",
-        ),
+        "session", (("expires_in", "integer"),),
+        ("log in to an external platform", "get cleared to use a provider", "prove who we are to a service"),
     ),
     _tool(
         "integration", "connector",
-        "Opens a connection to an external system using an authenticated session.",
+        "Opens a connection to the task's target system within an authenticated session.",
         (
-            _input("authenticated session"),
-            Param("target", "string", "System to connect to, e.g. 'erp.internal:443'."),
+            _data("input", ("session",), "Authenticated session"),
+            _lit("target", "target_system", "System to connect to"),
             Param("protocol", "string", "Connection protocol (default https).", required=False,
                   enum=("https", "grpc", "sftp", "amqp")),
-            Param("pool_size", "integer", "Number of pooled connections (default 1).", required=False),
         ),
-        (("connection_id", "string"), ("latency_ms", "number")),
-        ("integration_authenticator",),
-        ("connect", "open a connection", "establish a link to the system"),
-        (
-            "get a live line into the ERP",
-            "hook us up to the warehouse management system",
-            "set up a session with the legacy mainframe",
-        ),
+        "connection", (("latency_ms", "number"),),
+        ("open a live line into a back-office system", "hook up to the warehouse or ERP system", "set up a link to a system"),
     ),
     _tool(
         "integration", "mapper",
-        "Maps fields from one system's schema to another's, reporting fields it could not map.",
+        "Maps records' fields onto a connected system's schema.",
         (
-            _input("records"),
-            Param("mapping", "object", "Source field to target field, e.g. {\"cust_no\": \"customer_id\"}."),
-            Param("drop_unmapped", "boolean", "Drop fields that have no mapping.", required=False),
+            _data("input", ("records",), "Records to map"),
+            _data("connection", ("connection",), "Connection to the system whose schema to map onto"),
+            Param("mapping", "object", "Existing field to target field name, e.g. {\"FIELD\": \"target_name\"}.",
+                  check="mapping"),
         ),
-        (("mapped_fields", "integer"), ("unmapped_fields", "array")),
-        ("integration_connector",),
-        ("map", "map the fields", "translate between schemas"),
-        (
-            "line up our customer fields with the CRM's layout",
-            "make the two systems agree on what each column means",
-            "match our product codes to the retailer's identifiers",
-        ),
+        "records", (("unmapped_fields", "array"),),
+        ("line our fields up with another system's layout", "translate between two systems' schemas", "match codes between systems"),
     ),
     _tool(
         "integration", "queue",
-        "Enqueues a dataset as messages on a named message queue for asynchronous processing.",
+        "Enqueues a dataset as messages on the task's queue for asynchronous processing.",
         (
-            _input("messages"),
-            Param("queue_name", "string", "Name of the queue, e.g. 'orders.inbound'."),
-            Param("priority", "integer", "Message priority, 0 (low) to 9 (high).", required=False),
-            Param("delay_seconds", "number", "Delay before the messages become visible.", required=False),
+            _data("input", ("records", "summary", "file", "response"), "Messages to enqueue"),
+            _lit("queue_name", "queue_name", "Queue name"),
+            Param("priority", "integer", "Priority, 0 (low) to 9 (high).", required=False, minimum=0, maximum=9),
         ),
-        (("message_id", "string"), ("queue_depth", "integer")),
-        ("integration_mapper",),
-        ("enqueue", "queue the job", "put the message on the queue"),
-        (
-            "hand the work off for the background workers to pick up",
-            "buffer the orders so nothing is lost during the spike",
-            "defer the heavy processing to off-peak workers",
-        ),
+        "queued", (("queue_depth", "integer"),),
+        ("hand work off to background workers", "buffer items so nothing is lost in a spike", "defer heavy processing"),
     ),
     _tool(
         "integration", "scheduler",
-        "Schedules a job to run on a cron expression and returns the job id and next run time.",
+        "Schedules the processing of queued work, a file or a connection's sync on a cron expression.",
         (
-            _input("job definition"),
-            Param("cron", "string", "Cron expression, e.g. '0 6 * * 1'."),
+            _data("input", ("queued", "file", "connection"), "What the job runs on"),
+            Param("cron", "string", "Five-field cron expression, e.g. '0 6 * * 1'.", check="cron"),
             Param("timezone", "string", "IANA time zone (default UTC).", required=False),
-            Param("enabled", "boolean", "Create the job enabled (default true).", required=False),
         ),
-        (("job_id", "string"), ("next_run", "string")),
-        ("integration_queue",),
-        ("schedule", "schedule the job", "set up a recurring run"),
-        (
-            "have this happen automatically every Monday morning",
-            "make the refresh repeat nightly without anyone starting it",
-            "set the export to kick off at the start of each month",
-        ),
+        "job", (("next_run", "string"),),
+        ("have something happen automatically on a timetable", "make a refresh repeat nightly", "set a recurring run"),
     ),
     # ----------------------------------------------------------------- utility
     _tool(
         "utility", "logger",
-        "Writes a structured entry to the run log at the given level.",
+        "Writes an entry about a result to the run log.",
         (
-            Param("message", "string", "Text of the entry."),
+            _data("input", (ANY,), "Result the entry is about"),
+            Param("message", "string", "Text of the entry.", check="text"),
             Param("level", "string", "Severity (default info).", required=False, enum=("debug", "info", "warning", "error")),
-            Param("context", "object", "Extra key-value context stored with the entry.", required=False),
         ),
-        (("log_id", "string"),),
-        (),
-        ("log", "write a log entry", "record the event in the log"),
-        (
-            "keep an audit trail of what happened during the run",
-            "leave a note for the on-call engineer about this step",
-            "make sure there is a permanent record for compliance",
-        ),
+        "log", (("log_id", "string"),),
+        ("keep an audit trail of a result", "leave a permanent record for compliance", "note what happened in the log"),
     ),
     _tool(
         "utility", "cache",
-        "Stores a dataset under a key for fast reuse, or returns the stored copy if the key is present.",
+        "Stores a result under a key for fast reuse and returns the cached copy.",
         (
-            _input("dataset"),
-            Param("key", "string", "Cache key, e.g. 'rates:2024-06-01'."),
-            Param("ttl_seconds", "integer", "Time to live (default 3600).", required=False),
+            _data("input", _RESULTS, "Result to cache"),
+            Param("key", "string", "Cache key: letters, digits and . _ : - only.", check="identifier"),
+            Param("ttl_seconds", "integer", "Time to live (default 3600).", required=False, minimum=1, maximum=604_800),
         ),
-        (("cache_key", "string"), ("hit", "boolean")),
-        (),
-        ("cache", "cache the result", "store for reuse"),
-        (
-            "avoid recomputing the expensive lookup next time",
-            "keep the intermediate results handy for quick reuse",
-            "spare the upstream service repeated identical requests",
-        ),
+        SAME, (("hit", "boolean"),),
+        ("keep intermediate results handy for reuse", "avoid recomputing an expensive lookup", "spare a service repeat requests"),
     ),
     _tool(
         "utility", "tracker",
-        "Records a progress event for a dataset or job and returns the running event count.",
+        "Records a progress event for a result or job.",
         (
-            _input("dataset or job"),
-            Param("event", "string", "Event name, e.g. 'stage_completed'."),
-            Param("tags", "array", "Tags attached to the event.", required=False),
+            _data("input", (ANY,), "Result or job the event is about"),
+            Param("event", "string", "Event name: letters, digits and . _ : - only.", check="identifier"),
         ),
-        (("event_id", "string"), ("total_events", "integer")),
-        (),
-        ("track", "track the progress", "record a tracking event"),
-        (
-            "follow how far the migration has progressed",
-            "keep tabs on each shipment's status",
-            "measure how many steps have finished so far",
-        ),
+        "event", (("total_events", "integer"),),
+        ("follow how far work has progressed", "keep tabs on a job's status", "record a milestone"),
     ),
     _tool(
         "utility", "notifier",
-        "Sends a notification to a person or channel by email, chat, SMS or webhook.",
+        "Sends a result to the task's recipient by email, chat, SMS or webhook.",
         (
-            Param("recipient", "string", "Address, user or channel, e.g. 'finance-team@example.com'."),
-            Param("message", "string", "Text of the notification."),
+            _data("input", (ANY,), "Result to send"),
+            _lit("recipient", "recipient", "Who to notify"),
+            Param("message", "string", "Text of the notification.", check="text"),
             Param("channel", "string", "Delivery channel (default email).", required=False,
                   enum=("email", "slack", "sms", "webhook")),
-            Param("input", "string", "Optional data handle to attach.", required=False),
         ),
-        (("notification_id", "string"), ("delivered", "boolean")),
-        (),
-        ("notify", "send a notification", "alert the recipient"),
-        (
-            "let the finance team know when the numbers are in",
-            "tell the on-call engineer the job has finished",
-            "ping the account manager about the result",
-        ),
+        "notification", (("delivered", "boolean"),),
+        ("let a team know a result is in", "tell someone a job has finished", "ping a colleague with the outcome"),
     ),
     _tool(
         "utility", "helper",
-        "Performs a small formatting task on a value: date formatting, id generation, slugs or hashes.",
+        "Derives a small value from a result: a content hash, a unique id or a slug.",
         (
-            Param("operation", "string", "What to do with the value.",
-                  enum=("format_date", "generate_id", "slugify", "hash")),
-            Param("value", "string", "The value to work on."),
+            _data("input", (ANY,), "Result to derive the value from"),
+            Param("operation", "string", "What to derive.", enum=("hash", "generate_id", "slugify")),
         ),
-        (("output_value", "string"),),
-        (),
-        ("format the value", "generate an identifier", "apply a small helper function"),
-        (
-            "tidy up the date strings for the report header",
-            "come up with a unique reference for this batch",
-            "produce a URL-friendly slug for the product title",
-        ),
+        "value", (("output_value", "string"),),
+        ("fingerprint a result", "come up with a unique reference for a batch", "produce a URL-friendly label"),
     ),
 )
 
@@ -728,14 +613,28 @@ def tool_schemas(names: Iterable[str]) -> list[dict[str, Any]]:
     return [get_tool(n).schema() for n in names]
 
 
+def output_type(spec: ToolSpec, input_type: str | None) -> str:
+    """The data type a success returns, given the type of the handle in its `input` (for SAME)."""
+    if spec.output == SAME:
+        return input_type or "records"
+    return spec.output
+
+
+def accepts(param: Param, data_type: str) -> bool:
+    return param.accepts is not None and (ANY in param.accepts or data_type in param.accepts)
+
+
 def _check_catalog() -> None:
     expected = [f"{c}_{o}" for c, ops in CATEGORIES.items() for o in ops]
     assert list(TOOLS) == expected, "catalog does not follow CATEGORIES"
     for t in _CATALOG:
-        for d in t.dependencies:
-            assert d in TOOLS and d != t.name, f"{t.name}: bad dependency {d}"
+        assert t.output in DATA_TYPES or t.output == SAME, f"{t.name}: bad output {t.output}"
         for p in t.parameters:
             assert p.type in JSON_TYPES, f"{t.name}.{p.name}: bad type {p.type}"
+            assert p.check is None or p.check in CHECKS, f"{t.name}.{p.name}: bad check {p.check}"
+            assert p.literal is None or p.literal in LITERAL_ROLES, f"{t.name}.{p.name}: bad role {p.literal}"
+            for a in p.accepts or ():
+                assert a in DATA_TYPES or a == ANY, f"{t.name}.{p.name}: bad data type {a}"
 
 
 _check_catalog()
