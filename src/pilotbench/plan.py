@@ -67,6 +67,14 @@ def test_id(
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=10).hexdigest()
 
 
+def world_id(spec: TestSpec) -> str:
+    """The test without the model, prompt type and wording: suite, seed, task instance and tool success
+    rate. Tool failures are drawn from it, so every model and prompt meets the same failures on the same
+    task, and paired comparisons compare like with like."""
+    parts = ["world", spec.suite_version, str(spec.seed), spec.task_type, str(spec.instance), rate_label(spec.tool_success_rate)]
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=10).hexdigest()
+
+
 def make_spec(
     model: str,
     prompt_type: str,

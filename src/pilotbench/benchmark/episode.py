@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .prompts import RenderedPrompt
-from .protocol import declares_completion, format_help, parse_arguments, parse_native_reply, parse_text_reply
+from .protocol import format_help, parse_arguments, parse_native_reply, parse_text_reply, result_handle
 from .simulator import ToolSimulator
 from .tasks import TaskInstance
 from .tools import TOOLS
@@ -47,7 +47,10 @@ class Episode:
         tool_success_rate: float,
         *,
         rules: StopRules | None = None,
+        world_id: str | None = None,
     ) -> None:
+        """`world_id` identifies the test without the model (plan.world_id): tool failures are drawn
+        from it, so every model meets the same failures on the same test. Defaults to `test_id`."""
         self.test_id = test_id
         self.task = task
         self.mode = "native" if prompt.tools is not None else "text"
@@ -56,7 +59,10 @@ class Episode:
         self.tools = list(prompt.tools) if prompt.tools is not None else None
         self.trajectory = Trajectory()
         self.done = False
-        self._sim = ToolSimulator(test_id, tool_success_rate, task.dependencies)
+        self._sim = ToolSimulator(
+            world_id or test_id, tool_success_rate, literals=task.inputs, fields=task.fields,
+            source_format=task.source_format, salt=test_id,
+        )
         self._consecutive_failures = 0
         self._call_counts: dict[str, int] = {}
 
@@ -76,7 +82,8 @@ class Episode:
         elif parsed.final is not None:
             self.messages.append({"role": "assistant", "content": parsed.final})
             traj.final_answer = parsed.final
-            traj.declared_completion = declares_completion(parsed.final)
+            traj.result_handle = result_handle(parsed.final)
+            traj.declared_completion = traj.result_handle is not None
             return self._finish("final_answer")
         else:
             traj.format_errors += 1
@@ -123,7 +130,10 @@ class Episode:
             else:
                 result = self._sim.execute(call.name, args)
             traj.calls.append(
-                CallRecord(turn, call.name, args, result.success, result.error_code, known_tool=call.name in TOOLS)
+                CallRecord(
+                    turn, call.name, args, result.success, result.error_code, known_tool=call.name in TOOLS,
+                    handle=result.handle, inputs=result.inputs, refused=result.refused, data_refusal=result.data_refusal,
+                )
             )
             body = json.dumps(result.as_observation(), separators=(",", ":"))
             if self.mode == "native":

@@ -1,28 +1,44 @@
-"""Workflow plans: the ordered steps the `optimal` prompt hands the model.
+"""Workflow plans: the ordered steps the `optimal` prompt hands the model (flawed plans derive from them).
 
-The clean plan is also what workflow adherence is scored against; flawed plans are derived from
-it in `flaws`.
+A plan step names its tool, its inputs (a reference to an earlier step's output handle, or one of
+the task's literal values) and the settings to use. The settings are worked out by running the
+plan on a private simulator that never fails, so the optimal plan is known to be executable as
+written: a model that follows it to the letter, passing each step's handle on, reaches full success
+whenever the tools do not fail.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
+from .simulator import Artifact, ToolSimulator
 from .tasks import TaskInstance
-from .tools import TOOLS
+from .tools import TOOLS, Param
 
 HANDLE_REF = "<handle from step {n}>"
+
+Ref = int | str  # a 1-based step number whose output handle to pass, or a literal value
 
 
 @dataclass(frozen=True, slots=True)
 class PlanStep:
     tool: str
     purpose: str
-    key_args: tuple[tuple[str, str], ...]
+    inputs: tuple[tuple[str, Ref], ...]  # data and literal parameters
+    args: tuple[tuple[str, Any], ...]  # settings (non-data parameters), JSON values
     depends_on: tuple[int, ...]  # 1-based step numbers
 
     def with_(self, **changes: object) -> PlanStep:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    def rendered_inputs(self) -> str:
+        return "; ".join(f"{k}={HANDLE_REF.format(n=v) if isinstance(v, int) else v}" for k, v in self.inputs) or "none"
+
+    def arguments(self) -> dict[str, Any]:
+        return dict(self.args)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,35 +52,116 @@ class Plan:
         return tuple(s.tool for s in self.steps)
 
 
-def first_argument(tool: str, task: TaskInstance) -> tuple[str, str] | None:
-    """The argument a source step is given from the task's inputs (its first required string)."""
-    for p in TOOLS[tool].parameters:
-        if p.required and p.name != "input" and p.type == "string" and not p.enum:
-            return (p.name, str(task.inputs["source"]))
-    return None
+# --------------------------------------------------------------------------- settings
 
 
-def key_args_for(tool: str, step_number: int, task: TaskInstance) -> tuple[tuple[str, str], ...]:
-    names = {p.name for p in TOOLS[tool].parameters if p.required}
-    args: list[tuple[str, str]] = []
-    if "input" in names and step_number > 1:
-        args.append(("input", HANDLE_REF.format(n=step_number - 1)))
-    elif (first := first_argument(tool, task)) is not None:
-        args.append(first)
-    return tuple(args)
+def _numeric(fields: Sequence[tuple[str, str]]) -> str | None:
+    return next((n for n, t in fields if t in ("number", "integer")), None)
+
+
+def _text(fields: Sequence[tuple[str, str]]) -> str | None:
+    return next((n for n, t in fields if t == "string"), None)
+
+
+def settings_for(tool: str, source: Artifact | None, task: TaskInstance, step_number: int) -> dict[str, Any]:
+    """Values for a tool's required settings that are right for data shaped like `source`."""
+    fields = source.fields if source is not None else task.fields
+    num = _numeric(fields) or "value"
+    txt = _text(fields) or (fields[0][0] if fields else "id")
+    out: dict[str, Any] = {}
+    spec = TOOLS[tool]
+    for p in spec.parameters:
+        if not p.required or p.is_data or p.literal:
+            continue
+        out[p.name] = _setting(p, tool, source, num, txt, task, step_number)
+    if tool == "data_processing_aggregator":
+        out["field"] = num
+    return out
+
+
+def _setting(p: Param, tool: str, source: Artifact | None, num: str, txt: str, task: TaskInstance, n: int) -> Any:
+    check = p.check
+    if check == "format_of_input":
+        return (source.format if source is not None else None) or task.source_format
+    if check == "other_format":
+        current = (source.format if source is not None else None) or task.source_format
+        return next(f for f in (p.enum or ()) if f != current)
+    if check == "condition":
+        return f"{num} > 0"
+    if check == "expression":
+        return f"sum({num}) * 1.2"
+    if check == "fields":
+        return [txt]
+    if check in ("field", "numeric_field"):
+        return num
+    if check == "operations":
+        return [f"cast:{num}:float"]
+    if check == "rules":
+        return {num: {"required": True, "min": 0}}
+    if check == "mapping":
+        return {txt: f"{txt}_ref"}
+    if check == "scenario":
+        return {"demand_change": -0.1}
+    if check == "constraints":
+        return {"budget": {"max": 50000}}
+    if check == "cron":
+        return "0 6 * * 1"
+    if check == "identifier":
+        return f"{task.domain}.step{n}"
+    if check == "text":
+        return f"{TOOLS[tool].operation} step {n} of {task.id} finished"
+    if p.enum:
+        return {"metric": "sum", "analysis_type": "descriptive", "objective": "maximize", "destination": "eu-west",
+                "operation": "hash"}.get(p.name, p.enum[0])
+    return {"integer": 1, "number": 1.0, "boolean": True, "array": [], "object": {}}.get(p.type, "")
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build_steps(
+    task: TaskInstance,
+    tools: Sequence[str],
+    feeds: Sequence[Sequence[tuple[str, Ref]]],
+    purposes: Sequence[str] | None = None,
+) -> tuple[PlanStep, ...]:
+    """Plan steps for `tools` with the given inputs (step refs are 1-based), settings worked out by a
+    dry run: each step's settings fit the data its inputs would carry if the plan were followed."""
+    sim = ToolSimulator(f"plan|{task.id}", 1.0, literals=task.inputs, fields=task.fields, source_format=task.source_format)
+    handles: dict[int, str] = {}
+    steps: list[PlanStep] = []
+    for n, (tool, step_feeds) in enumerate(zip(tools, feeds), 1):
+        args: dict[str, Any] = {}
+        source: Artifact | None = None
+        for param, ref in step_feeds:
+            if isinstance(ref, int):
+                handle = handles.get(ref)
+                args[param] = handle if handle is not None else "missing"
+                if handle is not None and param in ("input", "path") and source is None:
+                    source = sim.artifacts.get(handle)
+            else:
+                args[param] = ref
+        settings = settings_for(tool, source, task, n)
+        result = sim.execute(tool, {**args, **settings})
+        if result.success and result.handle:
+            handles[n] = result.handle
+        purpose = purposes[n - 1] if purposes else TOOLS[tool].purpose.rstrip(".")
+        depends = tuple(sorted({r for _, r in step_feeds if isinstance(r, int)}))
+        steps.append(PlanStep(tool, purpose, tuple((k, v) for k, v in step_feeds), tuple(settings.items()), depends))
+    return tuple(steps)
+
+
+def task_feeds(task: TaskInstance) -> list[list[tuple[str, Ref]]]:
+    """The task's feeds as plan refs: upstream steps 1-based, literal roles replaced by their values."""
+    return [
+        [(param, src + 1 if isinstance(src, int) else task.inputs[src]) for param, src in step.feeds]
+        for step in task.steps
+    ]
 
 
 def optimal_plan(task: TaskInstance) -> Plan:
-    steps = []
-    for n, tool in enumerate(task.required_tools, 1):
-        spec = TOOLS[tool]
-        subject = "the task's input" if n == 1 else f"the output of step {n - 1}"
-        steps.append(
-            PlanStep(
-                tool=tool,
-                purpose=f"{spec.verbs[0].capitalize()} {subject}",
-                key_args=key_args_for(tool, n, task),
-                depends_on=(n - 1,) if n > 1 else (),
-            )
-        )
-    return Plan(steps=tuple(steps), goal=task.goal)
+    return Plan(steps=build_steps(task, task.required_tools, task_feeds(task)), goal=task.goal)
+
+
+def render_arguments(args: Sequence[tuple[str, Any]]) -> str:
+    return json.dumps(dict(args), separators=(", ", ": ")) if args else "none"

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .flaws import DEFAULT_SEVERITY, inject_flaw
-from .plans import Plan, optimal_plan
-from .protocol import FINAL_MARKER, TEXT_PROTOCOL_INSTRUCTIONS
+from .plans import Plan, optimal_plan, render_arguments
+from .protocol import FINAL_MARKER, RESULT_MARKER, TEXT_PROTOCOL_INSTRUCTIONS
 from .tasks import TaskInstance
 from .tools import TOOL_NAMES, TOOLS, tool_schemas
 from .types import BASE_PROMPT_TYPES, DIFFICULTIES, FLAWED_PROMPT_TYPES, PROMPT_TYPES, SEVERITIES, Message, ToolSchema
@@ -21,10 +21,12 @@ TOOL_MODES = ("native", "text")
 
 _SYSTEM = (
     "You are a workflow agent. You complete data and integration tasks by calling the tools you are "
-    "given, one step at a time, passing the `handle` each tool returns on to the next step. "
-    "If a call fails you may retry it or adjust its arguments. "
-    f"When the task is complete, reply without a tool call, starting with '{FINAL_MARKER}', "
-    "and summarise what was done."
+    "given, one step at a time. Each successful call returns a `handle` to its output and a summary of "
+    "the data; pass handles on to the steps that need them, and use the task's inputs exactly as given. "
+    "Call only the tools the task needs. If a call fails you may retry it or adjust its arguments. "
+    f"When the task is complete, reply without a tool call, starting with '{FINAL_MARKER}', summarise "
+    f"what was done, and end with a line '{RESULT_MARKER} <handle>' giving the handle of the final "
+    "step's output. If the task could not be completed, say so and give no result line."
 )
 _COT = (
     "Think step by step. Before each tool call, state briefly which step of the workflow you are on, "
@@ -72,9 +74,11 @@ def render_plan(plan: Plan) -> str:
     if plan.goal:
         lines.append(f"Goal: {plan.goal}.")
     for n, step in enumerate(plan.steps, 1):
-        args = "; ".join(f"{k}={v}" for k, v in step.key_args) or "none"
         deps = ", ".join(f"step {d}" for d in step.depends_on) or "none"
-        lines.append(f"Step {n}: {step.tool} - {step.purpose}. Key arguments: {args}. Depends on: {deps}.")
+        lines.append(
+            f"Step {n}: {step.tool} - {step.purpose}. Inputs: {step.rendered_inputs()}. "
+            f"Arguments: {render_arguments(step.args)}. Depends on: {deps}."
+        )
     lines.extend(f"Note: {note}" for note in plan.notes)
     return "\n".join(lines)
 
@@ -92,6 +96,7 @@ def _native_tools() -> tuple[ToolSchema, ...]:
     return tuple(tool_schemas(TOOL_NAMES))
 
 
+@lru_cache(maxsize=4096)
 def plan_for(task: TaskInstance, prompt_type: str, severity: str = DEFAULT_SEVERITY) -> Plan | None:
     if prompt_type in ("baseline", "cot"):
         return None

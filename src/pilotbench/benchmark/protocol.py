@@ -16,20 +16,20 @@ from .types import ModelOutput, ToolCall
 TOOL_CALL_OPEN = "<tool_call>"
 TOOL_CALL_CLOSE = "</tool_call>"
 FINAL_MARKER = "FINAL ANSWER:"
+RESULT_MARKER = "RESULT:"
 
 TEXT_PROTOCOL_INSTRUCTIONS = (
     "You call tools by writing, for each call, a block of the form\n"
     '<tool_call>{"name": "TOOL_NAME", "arguments": {...}}</tool_call>\n'
     "and nothing else in that reply. Each result comes back in a <tool_result> block. "
-    f"When the task is complete, reply without any tool call, starting with '{FINAL_MARKER}'."
+    f"When the task is complete, reply without any tool call, starting with '{FINAL_MARKER}' and ending with "
+    f"a line '{RESULT_MARKER} <handle>' that gives the handle of the final step's output."
 )
 
 _BLOCK = re.compile(re.escape(TOOL_CALL_OPEN) + r"(.*?)(?:" + re.escape(TOOL_CALL_CLOSE) + r"|$)", re.S)
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
-_GIVE_UP = re.compile(
-    r"\b(cannot|can't|can not|unable to|could not|couldn't|failed to)\s+(complete|finish|proceed|do)\b|\btask failed\b",
-    re.I,
-)
+_RESULT_LINE = re.compile(r"^[ \t*_`>-]*RESULT[*_`]*\s*:\s*(.*?)\s*$", re.M | re.I)
+_HANDLE = re.compile(r"\bh_[0-9a-f]{8}\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +57,24 @@ def parse_arguments(raw: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def result_handle(text: str | None) -> str | None:
+    """The handle a final answer reports as its result, by the protocol: its last `RESULT:` line must
+    name exactly one handle. None when there is no such line, it names none, or it names several."""
+    if not text:
+        return None
+    lines = _RESULT_LINE.findall(text)
+    if not lines:
+        return None
+    handles = set(_HANDLE.findall(lines[-1]))
+    return handles.pop() if len(handles) == 1 else None
+
+
 def declares_completion(text: str | None) -> bool:
-    """A final answer counts as declared completion unless it says the task was not done."""
-    if not text or not text.strip():
-        return False
-    return _GIVE_UP.search(text) is None
+    """A final answer declares completion when it reports one result handle (see `result_handle`).
+
+    Completion is read from the protocol, not from wording: "the task is incomplete" with no result
+    line is not a declaration, and neither is a result line that lists several candidates."""
+    return result_handle(text) is not None
 
 
 def _text_call(body: str, index: int) -> ToolCall | None:
@@ -128,5 +141,6 @@ def format_help(mode: str) -> str:
         return "Your last reply had no usable tool call and no final answer. " + TEXT_PROTOCOL_INSTRUCTIONS
     return (
         "Your last reply had no usable tool call and no final answer. Call one of the provided tools "
-        f"with JSON arguments, or, if the task is complete, reply with text starting with '{FINAL_MARKER}'."
+        f"with JSON arguments, or, if the task is complete, reply with text starting with '{FINAL_MARKER}' "
+        f"and ending with a line '{RESULT_MARKER} <handle of the final output>'."
     )

@@ -1,38 +1,71 @@
 """Scoring, defined once: success level, scores in [0, 1], and one error category per non-full test.
 
+docs/scoring.md states the same rules with worked examples; keep the two in step.
+
+A task is a small graph of steps (``TaskInstance.steps``): each step names a tool and, for each
+data or literal parameter, where its value must come from: the output of an upstream step, or
+one of the task's declared literals. The simulator records, for every call, what each of those
+parameters resolved to and the handle a success returned.
+
+Step done
+    A step is *done* by a successful call of its tool whose every fed parameter holds the output
+    handle of a call that did the upstream step (or the task's literal for that role). So a step
+    done on an invented handle, on the wrong upstream output, or before its inputs existed does
+    not count, and nothing downstream of it can count either.
+
+Useful call
+    A call of a required tool whose fed parameters were right (as above) and which was not refused,
+    made before its step was done: the call that did the step, and its retries after a random tool
+    failure. Everything else (unneeded tools, refused calls, repeats of a done step) is not useful.
+
 Success levels
-- full_success: every required tool succeeded, each after the tools it depends on had succeeded,
-  and the model ended with a final answer that declares the task done.
-- partial_success: not full, but at least half of the required tools succeeded.
-- failure: anything less.
+- full_success: every step done, the model ended with a final answer, and that answer's
+  ``RESULT:`` line names the output handle of a call that did the final step.
+- partial_success: not full, at least half of the steps done, AND precision >= 0.5.
+- failure: anything less. "success" means full or partial.
 
-Scores (each reaches 1.0 on a perfect run)
-- workflow_adherence: longest common subsequence of the tools in the order they first succeeded
-  and the clean plan, over the plan's length.
-- tool_coverage: share of required tools that succeeded at least once.
-- efficiency: the minimum number of turns (one per required tool plus the final answer) over the
-  turns used, capped at 1.
+Scores (each in [0, 1], each reaching 1.0 on a perfect run)
+- tool_coverage: steps done over steps.
+- workflow_adherence: longest common subsequence of the steps in the order they were first done
+  and the task's step order, over the number of steps.
+- precision: useful calls over calls made (0 with no call).
+- efficiency: steps over calls made, capped at 1; 0 when no step was done.
 
-Error category (first rule that matches, for every test that is not a full success)
-1. tool_call_format_errors: no call succeeded and the model made format errors, or at least half
-   of its turns were format errors.
-2. tool_selection_errors: a required tool was never called, or a tool that does not exist was.
-3. parameter_config_errors: a required tool never succeeded and was refused for its arguments.
-4. timeout_errors: a required tool never succeeded and its last failure was a TIMEOUT.
-5. dependency_errors: a required tool never succeeded after a tool it depends on had failed to.
-6. sequence_order_errors: every required tool succeeded, but not in dependency order.
+Error category (for every test that is not a full success; the first rule that matches)
+1. tool_call_format_errors: format errors, and no step was done or half the turns were format errors.
+2. tool_selection_errors: a required tool was never called, a tool that does not exist was called,
+   or more than UNNEEDED_BUDGET(steps) calls were not useful.
+Rules 3-6 look at the first step (in step order) that was never done:
+3. sequence_order_errors: its tool was called before all its upstream steps were done.
+4. parameter_config_errors: a call of it was refused for a setting (a non-data argument).
+5. dependency_errors: a call of it was refused for a data input (an invented or wrong-typed
+   handle), or succeeded on an input that is not its upstream step's output.
+6. timeout_errors: its last failure was a TIMEOUT.
 7. max_turns_errors: the conversation ran out of turns.
-8. other_errors: anything else (tool failures not recovered, completion not declared, ...).
+8. other_errors: anything else (random tool failures not retried, no result reported, the wrong
+   result handle reported, a stop rule).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .types import Score, Trajectory
+from .types import CallRecord, Score, Trajectory
+
+if TYPE_CHECKING:
+    from .tasks import TaskInstance
+
+PARTIAL_MIN_PRECISION = 0.5
 
 
-def _lcs(a: Sequence[str], b: Sequence[str]) -> int:
+def unneeded_budget(steps: int) -> int:
+    """How many calls that are not useful a test may make before it counts as a tool-selection error."""
+    return max(3, steps)
+
+
+def _lcs(a: Sequence[int], b: Sequence[int]) -> int:
     if not a or not b:
         return 0
     prev = [0] * (len(b) + 1)
@@ -44,74 +77,104 @@ def _lcs(a: Sequence[str], b: Sequence[str]) -> int:
     return prev[-1]
 
 
-def first_successes(traj: Trajectory) -> dict[str, int]:
-    """Tool -> index of its first successful call in the trajectory."""
-    out: dict[str, int] = {}
-    for i, call in enumerate(traj.calls):
-        if call.success and call.name not in out:
-            out[call.name] = i
-    return out
+@dataclass(slots=True)
+class StepAnalysis:
+    """What the trajectory did for each step: the handles that did it and each call's verdict."""
+
+    done_handles: list[set[str]]
+    first_done: list[int | None]  # index of the call that first did each step
+    useful: list[bool]  # per call
+    feeds_ok: list[bool | None]  # per call: None for a tool the task does not need
 
 
-def dependency_order_ok(first: Mapping[str, int], dependencies: Mapping[str, Sequence[str]]) -> bool:
-    for tool, deps in dependencies.items():
-        if tool not in first:
+def analyse(task: TaskInstance, calls: Sequence[CallRecord]) -> StepAnalysis:
+    steps = task.steps
+    index = {s.tool: i for i, s in enumerate(steps)}
+    done: list[set[str]] = [set() for _ in steps]
+    first: list[int | None] = [None] * len(steps)
+    useful: list[bool] = []
+    feeds_ok: list[bool | None] = []
+    for n, call in enumerate(calls):
+        s = index.get(call.name)
+        if s is None:
+            useful.append(False)
+            feeds_ok.append(None)
             continue
-        for dep in deps:
-            if dep not in first or first[dep] > first[tool]:
-                return False
-    return True
+        inputs = call.inputs or {}
+        ok = call.error_code != "INVALID_INPUT"
+        if ok:
+            for param, source in steps[s].feeds:
+                value = inputs.get(param)
+                if isinstance(source, int):
+                    if value is None or value not in done[source]:
+                        ok = False
+                        break
+                elif value is None or value != task.inputs.get(source):
+                    ok = False
+                    break
+        feeds_ok.append(ok)
+        useful.append(ok and first[s] is None)
+        if ok and call.success and call.handle:
+            done[s].add(call.handle)
+            if first[s] is None:
+                first[s] = n
+    return StepAnalysis(done, first, useful, feeds_ok)
 
 
-def score(
-    required_tools: Sequence[str],
-    dependencies: Mapping[str, Sequence[str]],
-    traj: Trajectory,
-) -> Score:
-    """Score one finished trajectory against its task's required tools and dependencies."""
-    required = list(dict.fromkeys(required_tools))
-    first = first_successes(traj)
-    succeeded = [t for t in required if t in first]
-    coverage = len(succeeded) / len(required) if required else 1.0
-    order = [t for t, _ in sorted(first.items(), key=lambda kv: kv[1]) if t in required]
-    adherence = _lcs(order, list(required_tools)) / len(required_tools) if required_tools else 1.0
-    min_turns = len(required) + 1
-    efficiency = min(1.0, min_turns / traj.turns) if traj.turns else 0.0
-    order_ok = dependency_order_ok(first, dependencies)
+def score(task: TaskInstance, traj: Trajectory) -> Score:
+    """Score one finished trajectory against its task (see the module docstring for the rules)."""
+    n = len(task.steps)
+    a = analyse(task, traj.calls)
+    done = [f is not None for f in a.first_done]
+    k = sum(done)
+    calls = len(traj.calls)
+    coverage = k / n if n else 1.0
+    order = [s for s, _ in sorted(((s, f) for s, f in enumerate(a.first_done) if f is not None), key=lambda x: x[1])]
+    adherence = _lcs(order, list(range(n))) / n if n else 1.0
+    precision = sum(a.useful) / calls if calls else 0.0
+    efficiency = min(1.0, n / calls) if calls and k else 0.0
+    reported = traj.result_handle
+    if (
+        k == n
+        and traj.stop_reason == "final_answer"
+        and reported is not None
+        and reported in a.done_handles[n - 1]
+    ):
+        return Score("full_success", adherence, coverage, efficiency, None, precision, tuple(done))
+    level = "partial_success" if n and k * 2 >= n and precision >= PARTIAL_MIN_PRECISION else "failure"
+    category = error_category(task, traj, a)
+    return Score(level, adherence, coverage, efficiency, category, precision, tuple(done))
 
-    if coverage == 1.0 and order_ok and traj.stop_reason == "final_answer" and traj.declared_completion:
-        return Score("full_success", adherence, coverage, efficiency, None)
-    level = "partial_success" if required and len(succeeded) * 2 >= len(required) else "failure"
-    return Score(level, adherence, coverage, efficiency, error_category(required, dependencies, traj, first, order_ok))
 
-
-def error_category(
-    required: Sequence[str],
-    dependencies: Mapping[str, Sequence[str]],
-    traj: Trajectory,
-    first: Mapping[str, int] | None = None,
-    order_ok: bool | None = None,
-) -> str:
-    first = first_successes(traj) if first is None else first
-    order_ok = dependency_order_ok(first, dependencies) if order_ok is None else order_ok
-    if traj.format_errors and (not first or traj.format_errors * 2 >= max(traj.turns, 1)):
+def error_category(task: TaskInstance, traj: Trajectory, a: StepAnalysis | None = None) -> str:
+    a = analyse(task, traj.calls) if a is None else a
+    steps = task.steps
+    if traj.format_errors and (all(f is None for f in a.first_done) or traj.format_errors * 2 >= max(traj.turns, 1)):
         return "tool_call_format_errors"
     called = {c.name for c in traj.calls}
-    if any(t not in called for t in required) or any(not c.known_tool for c in traj.calls):
+    if (
+        any(s.tool not in called for s in steps)
+        or any(not c.known_tool for c in traj.calls)
+        or len(traj.calls) - sum(a.useful) > unneeded_budget(len(steps))
+    ):
         return "tool_selection_errors"
-    missing = [t for t in required if t not in first]
-    failures: dict[str, list[str]] = {}
-    for call in traj.calls:
-        if not call.success and call.name in missing:
-            failures.setdefault(call.name, []).append(call.error_code or "")
-    if any("INVALID_INPUT" in codes for codes in failures.values()):
-        return "parameter_config_errors"
-    if any(codes and codes[-1] == "TIMEOUT" for codes in failures.values()):
-        return "timeout_errors"
-    if any(dep not in first for t in missing for dep in dependencies.get(t, ())):
-        return "dependency_errors"
-    if not missing and not order_ok:
-        return "sequence_order_errors"
+    missing = next((i for i, f in enumerate(a.first_done) if f is None), None)
+    if missing is not None:
+        step = steps[missing]
+        mine = [(n, c) for n, c in enumerate(traj.calls) if c.name == step.tool]
+        upstream = [src for _, src in step.feeds if isinstance(src, int)]
+        for n, _ in mine:
+            if any(a.first_done[u] is None or a.first_done[u] > n for u in upstream):
+                return "sequence_order_errors"
+        if any(c.error_code == "INVALID_INPUT" and not c.data_refusal for _, c in mine):
+            return "parameter_config_errors"
+        if any(c.error_code == "INVALID_INPUT" and c.data_refusal for _, c in mine) or any(
+            c.success and not a.feeds_ok[n] for n, c in mine
+        ):
+            return "dependency_errors"
+        failures = [c.error_code for _, c in mine if not c.success]
+        if failures and failures[-1] == "TIMEOUT":
+            return "timeout_errors"
     if traj.stop_reason == "max_turns":
         return "max_turns_errors"
     return "other_errors"

@@ -1,327 +1,552 @@
 """Deterministic simulated execution of the catalog tools (SPEC 1.1). Pure: no I/O, no global state.
 
-Every :meth:`ToolSimulator.execute` call draws from its own generator, seeded by the string
-``f"{test_id}#{call_index}"`` (string seeds are hashed with SHA-512 by :mod:`random`, so results
-are the same in every process, unlike ``hash()``). Replaying the same calls therefore replays the
-same results.
+The episode's world is its handles. Each successful call returns a fresh opaque handle bound to
+its output's data type, fields and format; a data parameter accepts only a handle this episode
+produced, of a type the parameter takes, or the task's own declared literal for the parameter's
+role. Every other argument is checked for meaning (fields the data has, formats, ranges, syntax)
+and unknown arguments are refused. A refusal is INVALID_INPUT with a message a model can act on,
+and says which parameter it was about, so scoring can tell a wrong setting from an invented input.
 
-A call is validated first (unknown tool, arguments that are not an object, a missing required
-parameter, a parameter of the wrong JSON type or outside its enum: INVALID_INPUT naming the
-problem); otherwise it succeeds with probability ``tool_success_rate``, multiplied once by
-``DEPENDENCY_PENALTY`` while any of the tool's dependencies has not yet succeeded in this test.
-A failure returns one of the tool's error codes other than INVALID_INPUT.
+A valid call succeeds with probability ``tool_success_rate``. The draw is seeded by the *world*
+(the test without the model: suite, seed, task, instance, tool success rate), the tool and how
+many valid calls of that tool came before, so every model meets the same failures on the same
+test and replaying the same calls replays the same results. Handles also mix in the episode's own
+id, so a handle from one episode is unknown in every other.
 """
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import random
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from pilotbench.benchmark.tools import INVALID_INPUT, TOOLS, ToolSpec
-from pilotbench.benchmark.types import ToolResult
+from .tools import ANY, INVALID_INPUT, SAME, TOOLS, Param, ToolSpec, accepts, output_type
+from .types import ToolResult
 
-__all__ = ["DEPENDENCY_PENALTY", "ToolSimulator"]
+__all__ = ["Artifact", "ToolSimulator", "HANDLE_PATTERN"]
 
-DEPENDENCY_PENALTY = 0.5
+HANDLE_PATTERN = re.compile(r"\bh_[0-9a-f]{8}\b")
+NUMERIC = frozenset({"number", "integer"})
+_IDENT = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_CRON_FIELD = re.compile(r"^(\*|\d{1,2}(-\d{1,2})?)(/\d{1,2})?(,(\*|\d{1,2}(-\d{1,2})?)(/\d{1,2})?)*$")
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_COND_TERM = re.compile(
+    r"""^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=|>=|<=|>|<)\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?)\s*$"""
+)
+_AGGS = frozenset({"sum", "avg", "min", "max", "count"})
+_CASTS = {"int": "integer", "float": "number", "str": "string", "date": "date"}
+_MAX_TEXT = 2000
 
-# --------------------------------------------------------------------------- validation tables
-
-
-def _is_string(v: Any) -> bool:
-    return isinstance(v, str)
-
-
-def _is_integer(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _is_boolean(v: Any) -> bool:
-    return isinstance(v, bool)
+Fields = tuple[tuple[str, str], ...]
 
 
-def _is_array(v: Any) -> bool:
-    return isinstance(v, (list, tuple))
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """What a handle stands for: its data type, the fields and format of its data, and where it came from."""
+
+    handle: str
+    type: str
+    tool: str
+    call_index: int
+    fields: Fields = ()
+    format: str | None = None
+    records: int = 0
 
 
-def _is_object(v: Any) -> bool:
-    return isinstance(v, Mapping)
+class _Refusal(Exception):
+    def __init__(self, param: str | None, message: str, data: bool = False) -> None:
+        super().__init__(message)
+        self.param = param
+        self.message = message
+        self.data = data
 
 
-_CHECKERS: dict[str, Callable[[Any], bool]] = {
-    "string": _is_string,
-    "integer": _is_integer,
-    "number": _is_number,
-    "boolean": _is_boolean,
-    "array": _is_array,
-    "object": _is_object,
+# --------------------------------------------------------------------------- semantic checks
+
+
+def _field_names(fields: Fields) -> str:
+    return ", ".join(name for name, _ in fields) or "none"
+
+
+def _need_fields(param: str, fields: Fields) -> dict[str, str]:
+    if not fields:
+        raise _Refusal(param, f"parameter '{param}': the input has no fields to refer to")
+    return dict(fields)
+
+
+def _check_field(param: str, value: Any, fields: Fields, numeric: bool) -> str:
+    known = _need_fields(param, fields)
+    if not isinstance(value, str) or value not in known:
+        raise _Refusal(param, f"parameter '{param}': {value!r} is not a field of the input; its fields are {_field_names(fields)}")
+    if numeric and known[value] not in NUMERIC:
+        numeric_fields = ", ".join(n for n, t in fields if t in NUMERIC) or "none"
+        raise _Refusal(param, f"parameter '{param}': field {value!r} is not numeric; numeric fields: {numeric_fields}")
+    return value
+
+
+def _check_condition(param: str, value: Any, fields: Fields) -> None:
+    known = _need_fields(param, fields)
+    if not isinstance(value, str) or not value.strip():
+        raise _Refusal(param, f"parameter '{param}' must be a condition such as \"FIELD > 10\"")
+    for term in re.split(r"\s+(?:and|or)\s+", value.strip(), flags=re.I):
+        m = _COND_TERM.match(term)
+        if m is None:
+            raise _Refusal(param, f"parameter '{param}': cannot parse {term.strip()!r}; write FIELD OP VALUE, e.g. \"FIELD > 10\"")
+        name, op, literal = m.groups()
+        if name not in known:
+            raise _Refusal(param, f"parameter '{param}': {name!r} is not a field of the input; its fields are {_field_names(fields)}")
+        is_number = literal[0] not in "'\""
+        if known[name] in NUMERIC and not is_number:
+            raise _Refusal(param, f"parameter '{param}': field {name!r} is numeric; compare it with a number")
+        if known[name] not in NUMERIC and is_number and op not in ("==", "!="):
+            raise _Refusal(param, f"parameter '{param}': field {name!r} is not numeric; compare it with a quoted value")
+
+
+def _check_expression(param: str, value: Any, fields: Fields) -> None:
+    _need_fields(param, fields)
+    if not isinstance(value, str) or not value.strip() or len(value) > 500:
+        raise _Refusal(param, f"parameter '{param}' must be an expression such as 'sum(FIELD) * 1.2'")
+    try:
+        tree = ast.parse(value, mode="eval")
+    except (SyntaxError, ValueError, RecursionError):
+        raise _Refusal(param, f"parameter '{param}': {value!r} is not a valid arithmetic expression") from None
+    aggregates = 0
+    in_calls = {id(n) for c in ast.walk(tree) if isinstance(c, ast.Call) for n in (c.func, *c.args)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            fn = node.func.id if isinstance(node.func, ast.Name) else None
+            if fn not in _AGGS or node.keywords:
+                raise _Refusal(param, f"parameter '{param}': only sum, avg, min, max and count() may be called")
+            if fn == "count":
+                if node.args:
+                    raise _Refusal(param, f"parameter '{param}': count() takes no field")
+            else:
+                if len(node.args) != 1 or not isinstance(node.args[0], ast.Name):
+                    raise _Refusal(param, f"parameter '{param}': {fn}() takes one field name")
+                _check_field(param, node.args[0].id, fields, numeric=True)
+            aggregates += 1
+        elif isinstance(node, ast.Name):
+            if id(node) not in in_calls:
+                raise _Refusal(param, f"parameter '{param}': bare name {node.id!r}; wrap fields in sum(), avg(), min() or max()")
+        elif isinstance(node, ast.Constant):
+            if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):
+                raise _Refusal(param, f"parameter '{param}': only numbers may appear as constants")
+        elif not isinstance(node, (ast.Expression, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop, ast.Load)):
+            raise _Refusal(param, f"parameter '{param}': {type(node).__name__} is not allowed in an expression")
+    if aggregates == 0:
+        raise _Refusal(param, f"parameter '{param}': the expression uses no field of the input ({_field_names(fields)})")
+
+
+def _check_fields(param: str, value: Any, fields: Fields) -> None:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise _Refusal(param, f"parameter '{param}' must be a non-empty list of field names")
+    for v in value:
+        _check_field(param, v, fields, numeric=False)
+
+
+def _transform(param: str, value: Any, fields: Fields) -> Fields:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise _Refusal(param, f"parameter '{param}' must be a non-empty list of operations such as 'cast:FIELD:float'")
+    current = dict(_need_fields(param, fields))
+    for op in value:
+        if not isinstance(op, str):
+            raise _Refusal(param, f"parameter '{param}': every operation is a string")
+        kind, _, rest = op.partition(":")
+        kind = kind.strip().lower()
+        if kind == "rename" and "->" in rest:
+            old, new = (x.strip() for x in rest.split("->", 1))
+            _check_field(param, old, tuple(current.items()), numeric=False)
+            if not _NAME.match(new):
+                raise _Refusal(param, f"parameter '{param}': {new!r} is not a valid field name")
+            current[new] = current.pop(old)
+        elif kind == "cast" and rest.count(":") == 1:
+            name, target = (x.strip() for x in rest.split(":"))
+            _check_field(param, name, tuple(current.items()), numeric=False)
+            if target not in _CASTS:
+                raise _Refusal(param, f"parameter '{param}': cast target {target!r} is not one of {', '.join(_CASTS)}")
+            current[name] = _CASTS[target]
+        elif kind == "derive" and "=" in rest:
+            new, expr = (x.strip() for x in rest.split("=", 1))
+            if not _NAME.match(new):
+                raise _Refusal(param, f"parameter '{param}': {new!r} is not a valid field name")
+            names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr)
+            if not names:
+                raise _Refusal(param, f"parameter '{param}': derive {new!r} from at least one field")
+            for name in names:
+                _check_field(param, name, tuple(current.items()), numeric=True)
+            if not re.fullmatch(r"[A-Za-z0-9_.+\-*/() ]+", expr):
+                raise _Refusal(param, f"parameter '{param}': cannot parse the expression {expr!r}")
+            current[new] = "number"
+        elif kind == "drop" and rest.strip():
+            _check_field(param, rest.strip(), tuple(current.items()), numeric=False)
+            del current[rest.strip()]
+        else:
+            raise _Refusal(
+                param,
+                f"parameter '{param}': cannot parse {op!r}; use 'rename:OLD->NEW', 'cast:FIELD:float', 'derive:NEW=EXPR' or 'drop:FIELD'",
+            )
+    if not current:
+        raise _Refusal(param, f"parameter '{param}': the operations drop every field")
+    return tuple(current.items())
+
+
+def _check_rules(param: str, value: Any, fields: Fields) -> None:
+    if not isinstance(value, Mapping) or not value:
+        raise _Refusal(param, f"parameter '{param}' must be an object of rules keyed by field")
+    for name, rule in value.items():
+        _check_field(param, name, fields, numeric=False)
+        if not isinstance(rule, Mapping) or not rule or set(rule) - {"type", "min", "max", "required"}:
+            raise _Refusal(param, f"parameter '{param}': the rule for {name!r} must be an object with type, min, max or required")
+
+
+def _check_mapping(param: str, value: Any, fields: Fields) -> Fields:
+    if not isinstance(value, Mapping) or not value:
+        raise _Refusal(param, f"parameter '{param}' must be an object from field names to target names")
+    current = dict(fields)
+    for src, dst in value.items():
+        _check_field(param, src, fields, numeric=False)
+        if not isinstance(dst, str) or not _NAME.match(dst):
+            raise _Refusal(param, f"parameter '{param}': target name {dst!r} is not a valid field name")
+        current[dst] = current.pop(src)
+    return tuple(current.items())
+
+
+def _check_numbers(param: str, value: Any, nested: bool) -> None:
+    if not isinstance(value, Mapping) or not value:
+        raise _Refusal(param, f"parameter '{param}' must be a non-empty object")
+    for key, v in value.items():
+        if not _NAME.match(str(key)):
+            raise _Refusal(param, f"parameter '{param}': {key!r} is not a valid name")
+        if nested:
+            ok = isinstance(v, Mapping) and v and not set(v) - {"min", "max"} and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values()
+            )
+            if not ok:
+                raise _Refusal(param, f"parameter '{param}': {key!r} must be {{\"min\": n}} and/or {{\"max\": n}}")
+        elif not isinstance(v, (int, float)) or isinstance(v, bool):
+            raise _Refusal(param, f"parameter '{param}': {key!r} must be a number")
+
+
+def _check_cron(param: str, value: Any) -> None:
+    parts = value.split() if isinstance(value, str) else []
+    if len(parts) != 5:
+        raise _Refusal(param, f"parameter '{param}' must be a five-field cron expression such as '0 6 * * 1'")
+    for part, (lo, hi) in zip(parts, _CRON_RANGES):
+        if not _CRON_FIELD.match(part) or any(not lo <= int(n) <= hi for n in re.findall(r"(?<!/)\b\d+", part)):
+            raise _Refusal(param, f"parameter '{param}': {part!r} is not a valid cron field (range {lo}-{hi})")
+
+
+# --------------------------------------------------------------------------- type checks
+
+_CHECKERS = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, (list, tuple)),
+    "object": lambda v: isinstance(v, Mapping),
 }
 
 
 def _json_type(v: Any) -> str:
     if v is None:
         return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, int):
-        return "integer"
-    if isinstance(v, float):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, (list, tuple)):
-        return "array"
-    if isinstance(v, Mapping):
-        return "object"
+    for name in ("boolean", "integer", "number", "string", "array", "object"):
+        if _CHECKERS[name](v):
+            return name
     return type(v).__name__
 
 
-# (name, required, checker, type name, enum set or None)
-_Check = tuple[str, bool, Callable[[Any], bool], str, frozenset[str] | None]
+# --------------------------------------------------------------------------- summaries
 
-# --------------------------------------------------------------------------- output generators
-
-_Rng = random.Random
-_Args = Mapping[str, Any]
-
-_WORDS = ("customer_id", "order_id", "amount", "currency", "region", "status", "created_at", "sku", "quantity")
-_CONTENT_TYPES = ("text/csv", "application/json", "application/xml", "text/plain")
 _FINDINGS = (
-    "strong seasonal pattern in Q4",
-    "3 outliers above the 99th percentile",
-    "amount correlates with region (r=0.62)",
-    "downward trend over the last 6 periods",
-    "missing values concentrated in 'currency'",
+    "a strong seasonal pattern in the last quarter", "3 outliers above the 99th percentile",
+    "a downward trend over the last 6 periods", "two fields move together (r=0.62)",
+    "missing values concentrated in one field",
 )
-_ISSUES = ("missing field 'id' in 2 items", "unexpected content-type charset", "deprecated header 'X-Api-Version'")
 
-
-def _hexid(rng: _Rng, prefix: str) -> str:
-    return f"{prefix}_{rng.getrandbits(32):08x}"
-
-
-def _str_arg(args: _Args, key: str, default: str) -> str:
-    v = args.get(key)
-    return v if isinstance(v, str) and v else default
-
-
-_FIELD_GENERATORS: dict[str, Callable[[_Rng, _Args, int], Any]] = {
-    "fields": lambda r, a, n: r.sample(_WORDS, r.randint(3, 6)),
-    "parse_warnings": lambda r, a, n: r.choice((0, 0, 0, 1, 2, 5)),
-    "fields_changed": lambda r, a, n: r.randint(1, 8),
-    "dropped_count": lambda r, a, n: r.randint(0, n),
-    "valid": lambda r, a, n: r.random() < 0.85,
-    "error_count": lambda r, a, n: 0,  # made consistent with `valid` below
-    "group_count": lambda r, a, n: n,
-    "summary": lambda r, a, n: {"groups": n, "total": round(r.uniform(1e3, 1e6), 2), "metric": a.get("metric", "sum")},
-    "bytes_read": lambda r, a, n: n * r.randint(40, 400),
-    "content_type": lambda r, a, n: r.choice(_CONTENT_TYPES),
-    "bytes_written": lambda r, a, n: n * r.randint(40, 400),
-    "path": lambda r, a, n: _str_arg(a, "path", "/data/out/result.json"),
-    "total_bytes": lambda r, a, n: n * r.randint(2_000, 2_000_000),
-    "output_format": lambda r, a, n: _str_arg(a, "target_format", "json"),
-    "compressed_bytes": lambda r, a, n: r.randint(10_000, 5_000_000),
-    "ratio": lambda r, a, n: round(r.uniform(0.1, 0.6), 3),
-    "status_code": lambda r, a, n: r.choice((200, 200, 200, 201, 202)),
-    "response_id": lambda r, a, n: _hexid(r, "resp"),
-    "healthy": lambda r, a, n: r.random() < 0.9,
-    "latency_ms": lambda r, a, n: round(r.uniform(5.0, 450.0), 1),
-    "route": lambda r, a, n: f"{_str_arg(a, 'destination', 'default')}/node-{r.randint(1, 12)}",
-    "hops": lambda r, a, n: r.randint(1, 6),
-    "issues": lambda r, a, n: r.sample(_ISSUES, r.randint(0, 2)),
-    "result": lambda r, a, n: round(r.uniform(-1e3, 1e6), 2),
-    "findings": lambda r, a, n: r.sample(_FINDINGS, r.randint(1, 3)),
-    "confidence": lambda r, a, n: round(r.uniform(0.7, 0.99), 3),
-    "predictions": lambda r, a, n: [round(r.uniform(100.0, 10_000.0), 1) for _ in range(_horizon(a))],
-    "accuracy": lambda r, a, n: round(r.uniform(0.6, 0.97), 3),
-    "optimal_value": lambda r, a, n: round(r.uniform(10.0, 1e5), 2),
-    "iterations": lambda r, a, n: r.randint(12, 1000),
-    "mean_outcome": lambda r, a, n: round(r.uniform(-0.2, 0.4), 4),
-    "converged": lambda r, a, n: r.random() < 0.9,
-    "expires_in": lambda r, a, n: r.choice((900, 1800, 3600)),
-    "scopes_granted": lambda r, a, n: [s for s in a.get("scopes") or ("read",) if isinstance(s, str)] or ["read"],
-    "connection_id": lambda r, a, n: _hexid(r, "conn"),
-    "mapped_fields": lambda r, a, n: max(1, len(a["mapping"])) if isinstance(a.get("mapping"), Mapping) else r.randint(1, 9),
-    "unmapped_fields": lambda r, a, n: r.sample(_WORDS, r.randint(0, 2)),
-    "message_id": lambda r, a, n: _hexid(r, "msg"),
-    "queue_depth": lambda r, a, n: n + r.randint(0, 500),
-    "job_id": lambda r, a, n: _hexid(r, "job"),
-    "next_run": lambda r, a, n: f"2025-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}T{r.randint(0, 23):02d}:00:00Z",
-    "log_id": lambda r, a, n: _hexid(r, "log"),
-    "cache_key": lambda r, a, n: _str_arg(a, "key", "default"),
-    "hit": lambda r, a, n: r.random() < 0.3,
-    "event_id": lambda r, a, n: _hexid(r, "evt"),
-    "total_events": lambda r, a, n: r.randint(1, 250),
-    "notification_id": lambda r, a, n: _hexid(r, "ntf"),
-    "delivered": lambda r, a, n: r.random() < 0.95,
-    "output_value": lambda r, a, n: _hexid(r, "val"),
+_EXTRAS = {
+    "parse_warnings": lambda r, n: r.choice((0, 0, 0, 1, 2, 5)),
+    "fields_changed": lambda r, n: r.randint(1, 4),
+    "dropped_count": lambda r, n: r.randint(0, max(1, n // 3)),
+    "violations": lambda r, n: r.randint(0, max(1, n // 20)),
+    "group_count": lambda r, n: n,
+    "bytes_read": lambda r, n: n * r.randint(40, 400),
+    "bytes_written": lambda r, n: n * r.randint(40, 400),
+    "total_bytes": lambda r, n: n * r.randint(2_000, 2_000_000),
+    "ratio": lambda r, n: round(r.uniform(0.1, 0.6), 3),
+    "status_code": lambda r, n: r.choice((200, 200, 200, 201, 202)),
+    "healthy": lambda r, n: r.random() < 0.9,
+    "latency_ms": lambda r, n: round(r.uniform(5.0, 450.0), 1),
+    "hops": lambda r, n: r.randint(1, 6),
+    "issues": lambda r, n: [],
+    "result": lambda r, n: round(r.uniform(-1e3, 1e6), 2),
+    "findings": lambda r, n: r.sample(_FINDINGS, r.randint(1, 3)),
+    "accuracy": lambda r, n: round(r.uniform(0.6, 0.97), 3),
+    "optimal_value": lambda r, n: round(r.uniform(10.0, 1e5), 2),
+    "mean_outcome": lambda r, n: round(r.uniform(-0.2, 0.4), 4),
+    "expires_in": lambda r, n: r.choice((900, 1800, 3600)),
+    "unmapped_fields": lambda r, n: [],
+    "queue_depth": lambda r, n: n + r.randint(0, 500),
+    "next_run": lambda r, n: f"2026-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}T{r.randint(0, 23):02d}:00:00Z",
+    "log_id": lambda r, n: f"log_{r.getrandbits(24):06x}",
+    "hit": lambda r, n: False,
+    "total_events": lambda r, n: r.randint(1, 250),
+    "delivered": lambda r, n: True,
+    "output_value": lambda r, n: f"{r.getrandbits(48):012x}",
 }
 
-_TYPE_DEFAULTS: dict[str, Callable[[_Rng, _Args, int], Any]] = {
-    "string": lambda r, a, n: _hexid(r, "v"),
-    "integer": lambda r, a, n: r.randint(0, 1000),
-    "number": lambda r, a, n: round(r.random() * 1000, 3),
-    "boolean": lambda r, a, n: r.random() < 0.5,
-    "array": lambda r, a, n: [],
-    "object": lambda r, a, n: {},
-}
+# record count range by output type (default: a dataset of 20-5000 rows)
+_RECORDS = {"summary": (3, 60), "file_list": (1, 40), "number": (1, 1), "forecast": (4, 24), "session": (1, 1),
+            "connection": (1, 1), "job": (1, 1), "log": (1, 1), "event": (1, 1), "notification": (1, 1),
+            "value": (1, 1), "status": (1, 1), "optimum": (1, 1), "analysis": (1, 8), "simulation": (100, 10_000)}
 
-
-def _horizon(args: _Args) -> int:
-    h = args.get("horizon")
-    return min(h, 24) if isinstance(h, int) and not isinstance(h, bool) and h > 0 else 4
-
-
-# record_count range per tool (default (20, 5000)); single-item tools return 1.
-_RECORD_RANGES: dict[str, tuple[int, int]] = {
-    "data_processing_aggregator": (3, 60),
-    "data_processing_filter": (5, 2000),
-    "file_operations_scanner": (1, 120),
-    "network_monitor": (3, 30),
-    "computation_calculator": (1, 1),
-    "computation_optimizer": (1, 1),
-    "computation_simulator": (100, 10_000),
-    "computation_predictor": (4, 24),
-    "integration_authenticator": (1, 1),
-    "integration_connector": (1, 1),
-    "integration_scheduler": (1, 1),
-    "utility_logger": (1, 1),
-    "utility_notifier": (1, 1),
-    "utility_helper": (1, 1),
-    "utility_tracker": (1, 1),
-}
-
-# --------------------------------------------------------------------------- failure messages
-
-
-def _target(args: _Args, *keys: str) -> str:
-    for k in keys:
-        v = args.get(k)
-        if isinstance(v, str) and v:
-            return v
-    return "the requested resource"
-
-
-_FAILURE_MESSAGES: dict[str, Callable[[_Rng, ToolSpec, _Args], str]] = {
-    "OPERATION_FAILED": lambda r, t, a: f"{t.operation} failed: "
+_FAILURE_MESSAGES = {
+    "OPERATION_FAILED": lambda r, t: f"{t.operation} failed: "
     + r.choice(("internal error while processing the request", "backend rejected the operation", "resource busy")),
-    "TIMEOUT": lambda r, t, a: f"{t.operation} timed out after {r.choice((15, 30, 60))} s",
-    "FILE_NOT_FOUND": lambda r, t, a: f"no such file or directory: {_target(a, 'path', 'directory', 'input')}",
-    "PERMISSION_DENIED": lambda r, t, a: f"permission denied: {_target(a, 'path', 'directory', 'input')}",
-    "NETWORK_ERROR": lambda r, t, a: f"could not reach {_target(a, 'url', 'endpoint', 'destination')}: "
+    "TIMEOUT": lambda r, t: f"{t.operation} timed out after {r.choice((15, 30, 60))} s; the call may be retried",
+    "FILE_NOT_FOUND": lambda r, t: "the storage backend could not find the file right now; retry shortly",
+    "PERMISSION_DENIED": lambda r, t: "permission denied by the storage backend; retry shortly",
+    "NETWORK_ERROR": lambda r, t: "could not reach the remote host: "
     + r.choice(("connection reset by peer", "connection refused", "name resolution failed")),
-    "INVALID_RESPONSE": lambda r, t, a: "upstream returned a malformed response "
+    "INVALID_RESPONSE": lambda r, t: "upstream returned a malformed response "
     + r.choice(("(HTTP 502)", "(truncated JSON body)", "(unexpected content-type text/html)")),
-    "CALCULATION_ERROR": lambda r, t, a: "calculation error: "
-    + r.choice(("division by zero", "non-numeric value in column 'amount'", "matrix is singular")),
-    "OVERFLOW": lambda r, t, a: "numeric overflow: intermediate value exceeds the float range",
+    "CALCULATION_ERROR": lambda r, t: "calculation error: " + r.choice(("division by zero", "matrix is singular")),
+    "OVERFLOW": lambda r, t: "numeric overflow: an intermediate value exceeds the float range",
 }
-
-
-# --------------------------------------------------------------------------- per-tool tables
-
-
-class _Table:
-    __slots__ = ("spec", "checks", "required", "failure_codes", "failure_messages", "fields", "records")
-
-    def __init__(self, spec: ToolSpec) -> None:
-        self.spec = spec
-        self.checks: tuple[_Check, ...] = tuple(
-            (p.name, p.required, _CHECKERS[p.type], p.type, frozenset(p.enum) if p.enum is not None else None)
-            for p in spec.parameters
-        )
-        self.failure_codes: tuple[str, ...] = tuple(c for c in spec.errors if c != INVALID_INPUT)
-        self.failure_messages = tuple(_FAILURE_MESSAGES[c] for c in self.failure_codes)
-        self.fields: tuple[tuple[str, Callable[[_Rng, _Args, int], Any]], ...] = tuple(
-            (f, _FIELD_GENERATORS.get(f) or _TYPE_DEFAULTS[t])
-            for f, t in spec.returns
-            if f not in ("handle", "record_count")
-        )
-        self.records = _RECORD_RANGES.get(spec.name, (20, 5000))
-
-    def validate(self, args: Mapping[str, Any]) -> str | None:
-        for name, required, check, type_name, enum in self.checks:
-            if name not in args:
-                if required:
-                    return f"missing required parameter '{name}'"
-                continue
-            value = args[name]
-            if value is None and not required:
-                continue  # an explicit null for an optional parameter means "use the default"
-            if not check(value):
-                return f"parameter '{name}' must be of type {type_name}, got {_json_type(value)}"
-            if enum is not None and value not in enum:
-                return f"parameter '{name}' must be one of {', '.join(sorted(enum))}; got {value!r}"
-        return None
-
-    def output(self, rng: _Rng, args: Mapping[str, Any]) -> dict[str, Any]:
-        lo, hi = self.records
-        n = rng.randint(lo, hi)
-        out: dict[str, Any] = {"handle": f"dh_{rng.getrandbits(32):08x}", "record_count": n}
-        for f, gen in self.fields:
-            out[f] = gen(rng, args, n)
-        if "error_count" in out:
-            out["error_count"] = 0 if out.get("valid", True) else rng.randint(1, max(1, n // 10))
-        return out
-
-
-_TABLES: dict[str, _Table] = {name: _Table(spec) for name, spec in TOOLS.items()}
 
 
 # --------------------------------------------------------------------------- the simulator
 
 
 class ToolSimulator:
-    """Executes tool calls for one test. Create one per test; not thread-safe."""
+    """Executes the tool calls of one episode. Create one per test; not thread-safe.
 
-    __slots__ = ("test_id", "tool_success_rate", "dependencies", "succeeded", "calls")
+    `literals` are the task's declared inputs by role (``TaskInstance.inputs``); `fields` and
+    `source_format` describe the task's source data, which the first reading or fetching step yields.
+    """
+
+    __slots__ = ("world_id", "salt", "tool_success_rate", "literals", "fields", "source_format", "artifacts",
+                 "calls", "_valid_calls")
 
     def __init__(
         self,
-        test_id: str,
+        world_id: str,
         tool_success_rate: float,
-        dependencies: Mapping[str, Sequence[str]] | None = None,
+        *,
+        literals: Mapping[str, str] | None = None,
+        fields: Fields = (("id", "string"), ("amount", "number"), ("region", "string")),
+        source_format: str = "csv",
+        salt: str = "",
     ) -> None:
         rate = float(tool_success_rate)
         if not 0.0 <= rate <= 1.0:  # also rejects NaN
             raise ValueError(f"tool_success_rate must be in [0, 1], got {tool_success_rate!r}")
-        self.test_id = str(test_id)
+        self.world_id = str(world_id)
+        self.salt = str(salt)
         self.tool_success_rate = rate
-        if dependencies is None:
-            self.dependencies: dict[str, tuple[str, ...]] = {n: t.dependencies for n, t in TOOLS.items()}
-        else:
-            self.dependencies = {n: tuple(d) for n, d in dependencies.items()}
-        self.succeeded: set[str] = set()
+        self.literals = dict(literals or {})
+        self.fields: Fields = tuple((str(a), str(b)) for a, b in fields)
+        self.source_format = source_format
+        self.artifacts: dict[str, Artifact] = {}
         self.calls = 0
+        self._valid_calls: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ validation
+
+    def _resolve_data(self, p: Param, value: Any) -> tuple[str, Artifact | None]:
+        """A data parameter's value as (what it resolved to, the artifact or None for a literal)."""
+        kinds = "any type" if p.accepts == (ANY,) else "type " + " or ".join(p.accepts or ())
+        if isinstance(value, str):
+            art = self.artifacts.get(value)
+            if art is not None:
+                if not accepts(p, art.type):
+                    raise _Refusal(
+                        p.name,
+                        f"parameter '{p.name}': handle {value} holds `{art.type}` data, but this parameter takes {kinds}",
+                        data=True,
+                    )
+                return value, art
+            if p.literal and p.literal in self.literals and value == self.literals[p.literal]:
+                return value, None
+        shown = repr(value)[:60]
+        if p.literal:
+            role = p.literal.replace("_", " ")
+            where = (
+                f"the task's {role} exactly as given in its inputs, or a handle of {kinds}"
+                if p.literal in self.literals
+                else f"a handle of {kinds} from an earlier result (this task names no {role})"
+            )
+            raise _Refusal(p.name, f"parameter '{p.name}': {shown} is not {where}", data=True)
+        raise _Refusal(
+            p.name,
+            f"parameter '{p.name}': {shown} is not a handle this task produced; pass the `handle` of an earlier "
+            f"successful result of {kinds}",
+            data=True,
+        )
+
+    def _check_literal(self, p: Param, value: Any) -> str:
+        role = p.literal or ""
+        if role not in self.literals:
+            raise _Refusal(p.name, f"parameter '{p.name}': this task names no {role.replace('_', ' ')}; this tool is not part of it")
+        if value != self.literals[role]:
+            raise _Refusal(p.name, f"parameter '{p.name}': {str(value)[:80]!r} is not the {role.replace('_', ' ')} the task names")
+        return str(value)
+
+    def _validate(self, spec: ToolSpec, args: Mapping[str, Any]) -> tuple[dict[str, str], Artifact | None, Fields, dict]:
+        unknown = sorted(set(args) - spec.param_names)
+        if unknown:
+            raise _Refusal(unknown[0], f"unknown parameter '{unknown[0]}'; {spec.name} takes {', '.join(p.name for p in spec.parameters)}")
+        inputs: dict[str, str] = {}
+        main: Artifact | None = None
+        for p in spec.parameters:
+            if p.name not in args or (args[p.name] is None and not p.required):
+                if p.required:
+                    raise _Refusal(p.name, f"missing required parameter '{p.name}'", data=p.is_data)
+                continue
+            value = args[p.name]
+            if not _CHECKERS[p.type](value):
+                raise _Refusal(p.name, f"parameter '{p.name}' must be of type {p.type}, got {_json_type(value)}", data=p.is_data)
+            if p.is_data:
+                inputs[p.name], art = self._resolve_data(p, value)
+                if p.name in ("input", "path") and art is not None:
+                    main = art
+            elif p.literal:
+                inputs[p.name] = self._check_literal(p, value)
+            if p.enum is not None and value not in p.enum:
+                raise _Refusal(p.name, f"parameter '{p.name}' must be one of {', '.join(p.enum)}; got {value!r}")
+            if p.minimum is not None and value < p.minimum or p.maximum is not None and value > p.maximum:
+                raise _Refusal(p.name, f"parameter '{p.name}' must be between {p.minimum:g} and {p.maximum:g}; got {value!r}")
+        fields = main.fields if main is not None else ()
+        out_fields, extra = self._check_meaning(spec, args, main, fields)
+        return inputs, main, out_fields, extra
+
+    def _check_meaning(self, spec: ToolSpec, args: Mapping[str, Any], main: Artifact | None, fields: Fields) -> tuple[Fields, dict]:
+        out_fields = fields
+        extra: dict[str, Any] = {}
+        for p in spec.parameters:
+            if p.check is None or p.name not in args or args[p.name] is None:
+                continue
+            value = args[p.name]
+            check = p.check
+            if check == "format_of_input":
+                actual = main.format if main is not None else None
+                if actual and value != actual:
+                    raise _Refusal(p.name, f"parameter '{p.name}': the input is {actual}, not {value}")
+            elif check == "other_format":
+                if main is not None and value == main.format:
+                    raise _Refusal(p.name, f"parameter '{p.name}': the input is already {value}; choose another format")
+                extra["format"] = value
+            elif check == "condition":
+                _check_condition(p.name, value, fields)
+            elif check == "expression":
+                _check_expression(p.name, value, fields)
+            elif check == "fields":
+                _check_fields(p.name, value, fields)
+            elif check in ("field", "numeric_field"):
+                numeric = check == "numeric_field" and not (spec.operation == "aggregator" and args.get("metric") == "count")
+                _check_field(p.name, value, fields, numeric=numeric)
+            elif check == "operations":
+                out_fields = _transform(p.name, value, fields)
+            elif check == "rules":
+                _check_rules(p.name, value, fields)
+            elif check == "mapping":
+                out_fields = _check_mapping(p.name, value, fields)
+            elif check == "scenario":
+                _check_numbers(p.name, value, nested=False)
+            elif check == "constraints":
+                _check_numbers(p.name, value, nested=True)
+            elif check == "cron":
+                _check_cron(p.name, value)
+            elif check == "identifier":
+                if not isinstance(value, str) or not _IDENT.match(value):
+                    raise _Refusal(p.name, f"parameter '{p.name}': use letters, digits and . _ : - only (1-64 characters)")
+            elif check == "text":
+                if not isinstance(value, str) or not value.strip() or len(value) > _MAX_TEXT:
+                    raise _Refusal(p.name, f"parameter '{p.name}' must be non-empty text of at most {_MAX_TEXT} characters")
+        if spec.operation == "aggregator" and args.get("metric") != "count" and "field" not in args:
+            raise _Refusal("field", f"parameter 'field' is required for metric {args.get('metric')!r}")
+        return out_fields, extra
+
+    # ------------------------------------------------------------------ outputs
+
+    def _output_fields(self, spec: ToolSpec, args: Mapping[str, Any], main: Artifact | None, fields: Fields) -> tuple[Fields, str | None]:
+        """Fields and format of the data a success returns."""
+        out = spec.output
+        if spec.name in ("file_operations_reader", "network_fetcher"):
+            return self.fields, (self.source_format if spec.name == "file_operations_reader" else "json")
+        if out == "raw":  # converter
+            return fields, None
+        if out == "records" or out == SAME:
+            return fields, (main.format if main is not None and out == SAME else None)
+        if out == "summary":
+            known = dict(fields)
+            groups = tuple((g, known.get(g, "string")) for g in args.get("group_by") or ())
+            metric = args.get("metric", "count")
+            column = "count" if metric == "count" else f"{metric}_{args.get('field')}"
+            return groups + ((column, "number"),), None
+        if out == "number":
+            return (("result", "number"),), None
+        if out == "analysis":
+            return (("finding", "string"), ("strength", "number")), None
+        if out == "forecast":
+            return (("period", "integer"), (f"predicted_{args.get('target', 'value')}", "number")), None
+        if out == "simulation":
+            return (("scenario", "string"), ("outcome", "number")), None
+        if out == "optimum":
+            return (("parameter", "string"), ("value", "number")), None
+        if out == "response" and main is not None and spec.name in ("network_validator", "network_router"):
+            return main.fields, main.format
+        if out == "response":
+            return (("status", "string"), ("receipt_id", "string")), "json"
+        return (), None
 
     def execute(self, name: str, arguments: Mapping[str, Any] | None) -> ToolResult:
         index = self.calls
         self.calls += 1
-        table = _TABLES.get(name)
-        if table is None:
-            return ToolResult(success=False, error_code=INVALID_INPUT, message=f"unknown tool '{name}'")
+        spec = TOOLS.get(name)
+        if spec is None:
+            return ToolResult(False, error_code=INVALID_INPUT, message=f"unknown tool '{name}'")
         if arguments is None or not isinstance(arguments, Mapping):
-            return ToolResult(success=False, error_code=INVALID_INPUT, message="arguments are not a JSON object")
-        problem = table.validate(arguments)
-        if problem is not None:
-            return ToolResult(success=False, error_code=INVALID_INPUT, message=f"{name}: {problem}")
-
-        rng = random.Random(f"{self.test_id}#{index}")
-        p = self.tool_success_rate
-        deps = self.dependencies.get(name)
-        if deps:
-            succeeded = self.succeeded
-            for d in deps:
-                if d not in succeeded:
-                    p *= DEPENDENCY_PENALTY
-                    break
-        if rng.random() < p:
-            self.succeeded.add(name)
-            return ToolResult(success=True, output=table.output(rng, arguments))
-        k = rng.randrange(len(table.failure_codes))
-        code = table.failure_codes[k]
-        return ToolResult(success=False, error_code=code, message=table.failure_messages[k](rng, table.spec, arguments))
+            return ToolResult(False, error_code=INVALID_INPUT, message="arguments are not a JSON object")
+        try:
+            inputs, main, fields, extra = self._validate(spec, arguments)
+        except _Refusal as r:
+            return ToolResult(
+                False, error_code=INVALID_INPUT, message=f"{name}: {r.message}", refused=r.param, data_refusal=r.data,
+            )
+        k = self._valid_calls.get(name, 0)
+        self._valid_calls[name] = k + 1
+        rng = random.Random(f"{self.world_id}|{name}|{k}")
+        if rng.random() >= self.tool_success_rate:
+            codes = tuple(c for c in spec.errors if c != INVALID_INPUT)
+            code = codes[rng.randrange(len(codes))]
+            return ToolResult(False, error_code=code, message=f"{name}: {_FAILURE_MESSAGES[code](rng, spec)}", inputs=inputs)
+        data_type = output_type(spec, main.type if main is not None else None)
+        out_fields, fmt = self._output_fields(spec, arguments, main, fields)
+        if spec.name == "file_operations_converter":
+            fmt = extra.get("format")
+        lo, hi = _RECORDS.get(data_type, (20, 5000))
+        records = main.records if main is not None and data_type in ("records", "raw") and main.records > 1 else rng.randint(lo, hi)
+        if spec.operation in ("filter", "validator"):
+            records = max(1, records - rng.randint(0, records // 3))
+        digest = hashlib.blake2b(f"{self.world_id}|{self.salt}|{index}".encode(), digest_size=4).hexdigest()
+        handle = f"h_{digest}"
+        while handle in self.artifacts:  # a 32-bit collision within one episode: step to the next value
+            handle = f"h_{(int(handle[2:], 16) + 1) % 2**32:08x}"
+        self.artifacts[handle] = Artifact(handle, data_type, name, index, out_fields, fmt, records)
+        summary: dict[str, Any] = {"records": records}
+        if out_fields:
+            summary["fields"] = dict(out_fields)
+        if fmt:
+            summary["format"] = fmt
+        for f, _ in spec.returns:
+            gen = _EXTRAS.get(f)
+            if gen is not None:
+                summary[f] = gen(rng, records)
+        return ToolResult(True, output={"type": data_type, "summary": summary}, handle=handle, inputs=inputs)

@@ -94,16 +94,26 @@ class ModelOutput:
 
 @dataclass(frozen=True, slots=True)
 class ToolResult:
-    """The simulator's answer to one call: an observation for the model, never an exception."""
+    """The simulator's answer to one call: an observation for the model, never an exception.
+
+    `inputs` is what the call's data and literal parameters resolved to (handles, literal values);
+    `refused` names the parameter an INVALID_INPUT was about and `data_refusal` says whether it was a
+    data parameter (an invented or wrong-typed handle) rather than a setting.
+    """
 
     success: bool
     output: dict[str, Any] | None = None
     error_code: str | None = None
     message: str = ""
+    handle: str | None = None
+    inputs: dict[str, str] | None = None
+    refused: str | None = None
+    data_refusal: bool = False
 
     def as_observation(self) -> dict[str, Any]:
         if self.success:
-            return {"status": "success", "output": self.output}
+            out = self.output or {}
+            return {"status": "success", "handle": self.handle, "type": out.get("type"), "summary": out.get("summary")}
         return {"status": "error", "error_code": self.error_code, "message": self.message}
 
 
@@ -117,6 +127,10 @@ class CallRecord:
     success: bool
     error_code: str | None = None
     known_tool: bool = True
+    handle: str | None = None  # the output handle of a success
+    inputs: dict[str, str] | None = None  # data/literal parameters as resolved by the simulator
+    refused: str | None = None  # the parameter an INVALID_INPUT named
+    data_refusal: bool = False  # the refusal was about a data input (invented or wrong-typed handle)
 
 
 @dataclass(slots=True)
@@ -128,7 +142,8 @@ class Trajectory:
     format_errors: int = 0
     assistance_turns: int = 0
     final_answer: str | None = None
-    declared_completion: bool = False
+    declared_completion: bool = False  # the final answer reported a result handle (protocol.result_handle)
+    result_handle: str | None = None
     stop_reason: str = ""  # final_answer | max_turns | consecutive_failures | repeated_call | format_errors
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -141,6 +156,7 @@ class Trajectory:
             "assistance_turns": self.assistance_turns,
             "final_answer": self.final_answer,
             "declared_completion": self.declared_completion,
+            "result_handle": self.result_handle,
             "stop_reason": self.stop_reason,
             "calls": [
                 {
@@ -150,6 +166,10 @@ class Trajectory:
                     "success": c.success,
                     "error_code": c.error_code,
                     "known_tool": c.known_tool,
+                    "handle": c.handle,
+                    "inputs": c.inputs,
+                    "refused": c.refused,
+                    "data_refusal": c.data_refusal,
                 }
                 for c in self.calls
             ],
@@ -165,6 +185,8 @@ class Score:
     tool_coverage: float
     efficiency: float
     error_category: str | None
+    precision: float = 0.0
+    steps_done: tuple[bool, ...] = ()
 
     @property
     def success(self) -> bool:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import heapq
+import json
 import logging
 import random
 import signal
@@ -31,7 +32,7 @@ from ..benchmark.tasks import generate_instance
 from ..benchmark.types import TASK_TYPES
 from ..limits import Clock, MonotonicClock
 from ..models.base import ModelRequest
-from ..plan import PlanSpec, TestSpec
+from ..plan import PlanSpec, TestSpec, world_id
 from ..store.records import TestRecord, new_attempt_id
 from ..store.sqlite import SQLiteStore
 from .calls import CallStats, InfraError, ModelStopped, call_model, estimate_tokens
@@ -287,6 +288,7 @@ class Runner:
             seed=spec.seed,
             suite_version=spec.suite_version,
             task_hash=task.content_hash,
+            required_tools=json.dumps(list(task.required_tools)),
             severity=spec.severity,
             max_turns=spec.max_turns,
             status="error",
@@ -294,7 +296,10 @@ class Runner:
         )
         try:
             prompt = render_prompt(task, spec.difficulty, spec.prompt_type, severity=spec.severity, tool_mode=rt.tool_mode)
-            episode = Episode(spec.id, task, prompt, spec.tool_success_rate, rules=StopRules(max_turns=spec.max_turns))
+            episode = Episode(
+                spec.id, task, prompt, spec.tool_success_rate, rules=StopRules(max_turns=spec.max_turns),
+                world_id=world_id(spec),
+            )
             while not episode.done:
                 request = ModelRequest(rt.deployment, episode.messages, episode.tools, rt.params)
                 tokens = estimate_tokens(request) if rt.uses_tpm else 0
@@ -302,7 +307,7 @@ class Runner:
                     rt, spec.prompt_type, request, stats, clock=self.clock, rng=self._rng, tokens=tokens
                 )
                 episode.step(output)
-            s = score(task.required_tools, task.dependencies, episode.trajectory)
+            s = score(task, episode.trajectory)
             record.status = "done"
             record.success_level = s.success_level
             record.success = int(s.success)
@@ -310,6 +315,7 @@ class Runner:
             record.workflow_adherence = s.workflow_adherence
             record.tool_coverage = s.tool_coverage
             record.efficiency = s.efficiency
+            record.precision = s.precision
             record.error_category = s.error_category
         except asyncio.CancelledError:
             return  # interrupted: not recorded, so the next run repeats it
