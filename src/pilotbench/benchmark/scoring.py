@@ -19,8 +19,9 @@ Useful call
     failure. Everything else (unneeded tools, refused calls, repeats of a done step) is not useful.
 
 Success levels
-- full_success: every step done, the model ended with a final answer, and that answer's
-  ``RESULT:`` line names the output handle of a call that did the final step.
+- full_success: every step done, the model ended with a final answer, that answer's ``RESULT:``
+  line names the output handle of a call that did the final step, and at most UNNEEDED_BUDGET(steps)
+  calls were not useful (a run that tries everything to stumble on the result is not a success).
 - partial_success: not full, at least half of the steps done, AND precision >= 0.5.
 - failure: anything less. "success" means full or partial.
 
@@ -136,6 +137,7 @@ def score(task: TaskInstance, traj: Trajectory) -> Score:
     reported = traj.result_handle
     if (
         k == n
+        and calls - sum(a.useful) <= unneeded_budget(n)
         and traj.stop_reason == "final_answer"
         and reported is not None
         and reported in a.done_handles[n - 1]

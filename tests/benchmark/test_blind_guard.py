@@ -1,0 +1,60 @@
+"""The blind-model guard (issue: benchmark validity): a model that never reads the task earns almost nothing.
+
+Each adversary in tests/benchmark/blind.py plays 100 tests spread over every task type and difficulty
+(baseline prompt, default tool success rate) through the real episode and scorer. Thresholds: success
+(full or partial) <= 0.10, full success <= 0.02, mean weighted score <= 0.25.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from pilotbench.benchmark.episode import Episode
+from pilotbench.benchmark.prompts import render_prompt
+from pilotbench.benchmark.scoring import score
+from pilotbench.benchmark.tasks import generate_instance
+from pilotbench.benchmark.types import DIFFICULTIES, TASK_TYPES
+from pilotbench.plan import make_spec, world_id
+
+from .blind import STRATEGIES, Strategy
+
+INSTANCES = 4  # x 5 task types x 5 difficulties = 100 tests per strategy
+
+
+def play(strategy: Strategy, name: str, *, prompt_type: str = "baseline", seed: int = 42) -> list:
+    scores = []
+    for task_type in TASK_TYPES:
+        for difficulty in DIFFICULTIES:
+            for i in range(INSTANCES):
+                spec = make_spec(f"blind/{name}", prompt_type, task_type, difficulty, 0.8, i, seed=seed)
+                task = generate_instance(task_type, i, seed)
+                prompt = render_prompt(task, difficulty, prompt_type)
+                ep = Episode(spec.id, task, prompt, 0.8, world_id=world_id(spec))
+                rng = random.Random(spec.id)
+                while not ep.done:
+                    ep.step(strategy(ep.messages, ep.tools, rng))
+                scores.append(score(task, ep.trajectory))
+    return scores
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_a_model_that_never_reads_the_task_scores_near_zero(name: str) -> None:
+    scores = play(STRATEGIES[name], name)
+    n = len(scores)
+    assert n >= 100
+    success = sum(s.success for s in scores) / n
+    full = sum(s.success_level == "full_success" for s in scores) / n
+    weighted = sum(s.weighted_score for s in scores) / n
+    assert success <= 0.10, (name, success, full, weighted)
+    assert full <= 0.02, (name, success, full, weighted)
+    assert weighted <= 0.25, (name, success, full, weighted)
+
+
+def test_blind_models_make_calls_that_are_not_useful() -> None:
+    """The adversaries do call tools (the guard is not passing because nothing happens): their calls are
+    refused or unneeded, which precision shows."""
+    scores = play(STRATEGIES["spam_every_tool_x1"], "spam_every_tool_x1")
+    assert all(s.precision <= 0.2 for s in scores)
+    assert all(s.error_category is not None for s in scores)
