@@ -1,170 +1,261 @@
-"""Scoring (SPEC 1.5): success level, the three scores and the error category, on hand-built trajectories."""
+"""Scoring rules, case by case: steps count only on their upstream outputs; completion is the result handle."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
-from pilotbench.benchmark.scoring import dependency_order_ok, error_category, first_successes, score
-from pilotbench.benchmark.tasks import generate_instance
-from pilotbench.benchmark.types import ERROR_CATEGORIES, CallRecord, Score, Trajectory
+from pilotbench.benchmark.scoring import score, unneeded_budget
+from pilotbench.benchmark.simulator import ToolSimulator
+from pilotbench.benchmark.types import CallRecord, Trajectory
 
-R, P, W = "file_operations_reader", "data_processing_parser", "file_operations_writer"
-REQ3 = (R, P, W)
-DEP3 = {P: (R,), W: (P,)}
-REQ2 = (R, P)
-DEP2 = {P: (R,)}
-
-
-def ok(name: str, turn: int = 0) -> CallRecord:
-    return CallRecord(turn, name, {"x": 1}, True)
-
-
-def fail(name: str, code: str = "OPERATION_FAILED", turn: int = 0, *, known: bool = True) -> CallRecord:
-    return CallRecord(turn, name, {"x": 1}, False, code, known_tool=known)
-
-
-def traj(
-    calls: list[CallRecord],
-    turns: int,
-    *,
-    stop: str = "final_answer",
-    declared: bool = True,
-    format_errors: int = 0,
-) -> Trajectory:
-    return Trajectory(
-        calls=calls,
-        turns=turns,
-        format_errors=format_errors,
-        assistance_turns=format_errors,
-        final_answer="FINAL ANSWER: done" if stop == "final_answer" else None,
-        declared_completion=declared if stop == "final_answer" else False,
-        stop_reason=stop,
-    )
+FIELDS = (("region", "string"), ("amount", "number"))
+INPUTS = {"source_path": "/srv/in/ledger.csv", "output_path": "/srv/out/totals.json"}
 
 
 @dataclass(frozen=True)
-class Case:
-    name: str
-    required: tuple[str, ...]
-    deps: dict[str, tuple[str, ...]]
-    traj: Trajectory
-    level: str
-    category: str | None
-    adherence: float
-    coverage: float
-    efficiency: float
+class Step:
+    tool: str
+    feeds: tuple[tuple[str, Any], ...]
 
 
-CASES = [
-    # ---------------------------------------------------------------- full success
-    Case("perfect run", REQ3, DEP3, traj([ok(R, 1), ok(P, 2), ok(W, 3)], 4),
-         "full_success", None, 1.0, 1.0, 1.0),
-    Case("full after a retry", REQ3, DEP3, traj([fail(R, turn=1), ok(R, 2), ok(P, 3), ok(W, 4)], 5),
-         "full_success", None, 1.0, 1.0, 4 / 5),
-    Case("full with an extra call and a format error", REQ3, DEP3,
-         traj([ok(R), ok("utility_logger"), ok(P), ok(W)], 8, format_errors=1),
-         "full_success", None, 1.0, 1.0, 0.5),
-    # ---------------------------------------------------------------- tool_call_format_errors
-    Case("only format errors", REQ3, DEP3, traj([], 10, stop="max_turns", format_errors=10),
-         "failure", "tool_call_format_errors", 0.0, 0.0, 0.4),
-    Case("half the turns format errors", REQ3, DEP3,
-         traj([ok(R), ok(P)], 6, stop="max_turns", format_errors=3),
-         "partial_success", "tool_call_format_errors", 2 / 3, 2 / 3, 4 / 6),
-    Case("invalid-JSON call only", REQ3, DEP3,
-         traj([CallRecord(1, R, None, False, "INVALID_INPUT")], 2, format_errors=1),
-         "failure", "tool_call_format_errors", 0.0, 0.0, 1.0),
-    # ---------------------------------------------------------------- tool_selection_errors
-    Case("below half the format-error threshold: selection", REQ3, DEP3,
-         traj([ok(R), ok(P)], 6, stop="max_turns", format_errors=2),
-         "partial_success", "tool_selection_errors", 2 / 3, 2 / 3, 4 / 6),
-    Case("last required tool never called", REQ3, DEP3, traj([ok(R), ok(P)], 3),
-         "partial_success", "tool_selection_errors", 2 / 3, 2 / 3, 1.0),
-    Case("a tool that does not exist", REQ3, DEP3,
-         traj([ok(R), fail("file_reader_pro", "INVALID_INPUT", known=False), ok(P), ok(W)], 10, stop="max_turns"),
-         "partial_success", "tool_selection_errors", 1.0, 1.0, 0.4),
-    Case("wrong sibling tool instead of the parser", REQ3, DEP3,
-         traj([ok(R), ok("data_processing_transformer"), ok(W)], 4),
-         "partial_success", "tool_selection_errors", 2 / 3, 2 / 3, 1.0),
-    # ---------------------------------------------------------------- parameter_config_errors
-    Case("parser refused for its arguments", REQ3, DEP3,
-         traj([ok(R), fail(P, "INVALID_INPUT"), fail(P, "INVALID_INPUT"), fail(W)], 5),
-         "failure", "parameter_config_errors", 1 / 3, 1 / 3, 4 / 5),
-    # ---------------------------------------------------------------- timeout_errors
-    Case("writer timed out last", REQ3, DEP3, traj([ok(R), ok(P), fail(W, "TIMEOUT")], 4),
-         "partial_success", "timeout_errors", 2 / 3, 2 / 3, 1.0),
-    Case("timeout then another failure: not a timeout", REQ3, DEP3,
-         traj([ok(R), ok(P), fail(W, "TIMEOUT"), fail(W, "PERMISSION_DENIED")], 5),
-         "partial_success", "other_errors", 2 / 3, 2 / 3, 4 / 5),
-    # ---------------------------------------------------------------- dependency_errors
-    Case("reader never succeeded, so nothing after it did", REQ3, DEP3,
-         traj([fail(R, "FILE_NOT_FOUND"), fail(P), fail(W)], 4),
-         "failure", "dependency_errors", 0.0, 0.0, 1.0),
-    # ---------------------------------------------------------------- sequence_order_errors
-    Case("all succeeded, out of dependency order", REQ3, DEP3, traj([ok(P), ok(R), ok(W)], 4),
-         "partial_success", "sequence_order_errors", 2 / 3, 1.0, 1.0),
-    Case("reversed two-step workflow", REQ2, DEP2, traj([ok(P), ok(R)], 3),
-         "partial_success", "sequence_order_errors", 1 / 2, 1.0, 1.0),
-    # ---------------------------------------------------------------- max_turns_errors
-    Case("all done in order, but no final answer", REQ3, DEP3,
-         traj([ok(R), ok(P), ok(W)], 10, stop="max_turns"),
-         "partial_success", "max_turns_errors", 1.0, 1.0, 0.4),
-    # ---------------------------------------------------------------- other_errors
-    Case("gave up in the final answer", REQ3, DEP3, traj([ok(R), ok(P), ok(W)], 4, declared=False),
-         "partial_success", "other_errors", 1.0, 1.0, 1.0),
-    Case("last step failed, dependency met", REQ3, DEP3, traj([ok(R), ok(P), fail(W), fail(W)], 5),
-         "partial_success", "other_errors", 2 / 3, 2 / 3, 4 / 5),
-    Case("stopped on repeated calls", REQ3, DEP3,
-         traj([ok(R), ok(P), ok(W)], 6, stop="repeated_call"),
-         "partial_success", "other_errors", 1.0, 1.0, 4 / 6),
-    # ---------------------------------------------------------------- partial / failure boundary
-    Case("two-step: one of two is half: partial", REQ2, DEP2, traj([ok(R), fail(P)], 3),
-         "partial_success", "other_errors", 1 / 2, 1 / 2, 1.0),
-    Case("three-step: one of three is failure", REQ3, DEP3, traj([ok(R), fail(P), fail(P), fail(W)], 5),
-         "failure", "dependency_errors", 1 / 3, 1 / 3, 4 / 5),
-    Case("no turns at all", REQ3, DEP3, traj([], 0, stop="max_turns"),
-         "failure", "tool_selection_errors", 0.0, 0.0, 0.0),
-]
+@dataclass(frozen=True)
+class Task:
+    """The shape scoring reads: steps with feeds, and the task's literal inputs."""
+
+    steps: tuple[Step, ...]
+    inputs: dict[str, str] = field(default_factory=lambda: dict(INPUTS))
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_score_table(case: Case) -> None:
-    got = score(case.required, case.deps, case.traj)
-    assert got == Score(case.level, case.adherence, case.coverage, case.efficiency, case.category)
-    for value in (got.workflow_adherence, got.tool_coverage, got.efficiency):
-        assert 0.0 <= value <= 1.0
-    assert got.success == (case.level != "failure")
-    assert got.weighted_score == {"full_success": 1.0, "partial_success": 0.5, "failure": 0.0}[case.level]
-    if case.category is not None:
-        # error_category on its own agrees with score()
-        assert error_category(list(dict.fromkeys(case.required)), case.deps, case.traj) == case.category
+# read -> parse -> aggregate -> write
+TASK = Task((
+    Step("file_operations_reader", (("path", "source_path"),)),
+    Step("data_processing_parser", (("input", 0),)),
+    Step("data_processing_aggregator", (("input", 1),)),
+    Step("file_operations_writer", (("input", 2), ("path", "output_path"))),
+))
 
 
-def test_table_covers_every_error_category_and_level() -> None:
-    assert {c.category for c in CASES} - {None} == set(ERROR_CATEGORIES)
-    assert {c.level for c in CASES} == {"full_success", "partial_success", "failure"}
+class Run:
+    """Plays calls through a real simulator and keeps the trajectory the episode would keep."""
+
+    def __init__(self, rate: float = 1.0, world: str = "score") -> None:
+        self.sim = ToolSimulator(world, rate, literals=INPUTS, fields=FIELDS, source_format="csv")
+        self.traj = Trajectory()
+        self.handles: list[str | None] = []
+
+    def call(self, tool: str, **args: Any) -> str | None:
+        self.traj.turns += 1
+        r = self.sim.execute(tool, args)
+        self.traj.calls.append(CallRecord(self.traj.turns, tool, args, r.success, r.error_code, handle=r.handle,
+                                          inputs=r.inputs, refused=r.refused, data_refusal=r.data_refusal))
+        self.handles.append(r.handle)
+        return r.handle
+
+    def perfect(self) -> str:
+        raw = self.call("file_operations_reader", path=INPUTS["source_path"])
+        rec = self.call("data_processing_parser", input=raw, format="csv")
+        agg = self.call("data_processing_aggregator", input=rec, group_by=["region"], metric="sum", field="amount")
+        out = self.call("file_operations_writer", input=agg, path=INPUTS["output_path"])
+        assert out is not None
+        return out
+
+    def answer(self, text: str, stop: str = "final_answer") -> Trajectory:
+        from pilotbench.benchmark.protocol import result_handle
+
+        self.traj.turns += 1
+        self.traj.final_answer = text
+        self.traj.result_handle = result_handle(text)
+        self.traj.declared_completion = self.traj.result_handle is not None
+        self.traj.stop_reason = stop
+        return self.traj
 
 
-def test_first_successes_and_dependency_order() -> None:
-    t = traj([fail(R), ok(P), ok(R), ok(P), ok(W)], 6)
-    first = first_successes(t)
-    assert first == {P: 1, R: 2, W: 4}
-    assert not dependency_order_ok(first, DEP3)
-    assert dependency_order_ok({R: 0, P: 1, W: 2}, DEP3)
-    # A tool that never succeeded is not an order violation by itself.
-    assert dependency_order_ok({R: 0, P: 1}, DEP3)
-    # ... but a success whose dependency never succeeded is.
-    assert not dependency_order_ok({P: 0, W: 1}, DEP3)
+def test_a_perfect_run_scores_one_everywhere() -> None:
+    run = Run()
+    out = run.perfect()
+    s = score(TASK, run.answer(f"FINAL ANSWER: totals written.\nRESULT: {out}"))
+    assert s.success_level == "full_success" and s.error_category is None
+    assert (s.tool_coverage, s.workflow_adherence, s.precision, s.efficiency) == (1.0, 1.0, 1.0, 1.0)
+    assert s.steps_done == (True, True, True, True)
 
 
-def test_score_with_a_generated_task() -> None:
-    task = generate_instance("multi_stage_pipeline", 3)
-    calls = [ok(t, n) for n, t in enumerate(task.required_tools, 1)]
-    perfect = score(task.required_tools, task.dependencies, traj(calls, len(calls) + 1))
-    assert perfect == Score("full_success", 1.0, 1.0, 1.0, None)
-    swapped = [calls[1], calls[0], *calls[2:]]
-    s = score(task.required_tools, task.dependencies, traj(swapped, len(calls) + 1))
-    assert s.success_level == "partial_success" and s.error_category == "sequence_order_errors"
-    n = len(task.required_tools)
-    assert s.workflow_adherence == (n - 1) / n
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "FINAL ANSWER: totals written.",  # no result line
+        "FINAL ANSWER: step 3 did not succeed; the task is incomplete.",
+        "FINAL ANSWER: done.\nRESULT: h_00000000",  # a handle that is not the final output
+        "FINAL ANSWER: done.\nRESULT: {prev}",  # an earlier step's output
+        "FINAL ANSWER: done.\nRESULT: {prev}, {out}",  # several candidates
+    ],
+)
+def test_completion_is_the_reported_result_handle(answer: str) -> None:
+    run = Run()
+    out = run.perfect()
+    s = score(TASK, run.answer(answer.format(out=out, prev=run.handles[2])))
+    assert s.success_level == "partial_success"
+    assert s.error_category == "other_errors"
+
+
+def test_a_step_on_an_invented_handle_does_not_count_nor_anything_after_it() -> None:
+    run = Run()
+    run.call("file_operations_reader", path=INPUTS["source_path"])
+    run.call("data_processing_parser", input="h_12345678", format="csv")  # refused: invented
+    s = score(TASK, run.answer("FINAL ANSWER: done."))
+    assert s.steps_done == (True, False, False, False)
+    assert s.success_level == "failure"
+    assert s.error_category == "tool_selection_errors"  # aggregator and writer were never called
+
+
+def test_dependency_error_when_a_step_is_fed_an_invented_handle() -> None:
+    run = Run()
+    raw = run.call("file_operations_reader", path=INPUTS["source_path"])
+    run.call("data_processing_parser", input=raw, format="csv")
+    run.call("data_processing_aggregator", input="h_deadbeef", group_by=["region"], metric="count")
+    run.call("file_operations_writer", input="h_deadbeef", path=INPUTS["output_path"])
+    s = score(TASK, run.answer("FINAL ANSWER: done."))
+    assert s.error_category == "dependency_errors"
+    assert s.steps_done == (True, True, False, False)
+    assert s.success_level == "partial_success"  # half the steps, precision 2/4
+
+
+def test_a_step_on_the_wrong_upstream_output_does_not_count() -> None:
+    """The writer takes the parser's records instead of the aggregator's summary: a valid call, but not the step."""
+    run = Run()
+    raw = run.call("file_operations_reader", path=INPUTS["source_path"])
+    rec = run.call("data_processing_parser", input=raw, format="csv")
+    run.call("data_processing_aggregator", input=rec, group_by=["region"], metric="count")
+    out = run.call("file_operations_writer", input=rec, path=INPUTS["output_path"])
+    s = score(TASK, run.answer(f"FINAL ANSWER: done.\nRESULT: {out}"))
+    assert s.steps_done == (True, True, True, False)
+    assert s.success_level != "full_success"
+    assert s.error_category == "dependency_errors"
+
+
+def test_sequence_order_error_when_a_step_is_tried_before_its_input_exists() -> None:
+    run = Run()
+    run.call("data_processing_parser", input="h_00000001", format="csv")
+    raw = run.call("file_operations_reader", path=INPUTS["source_path"])
+    run.call("file_operations_writer", input=raw, path=INPUTS["output_path"])
+    run.call("data_processing_aggregator", input=raw, group_by=["region"], metric="count")
+    s = score(TASK, run.answer("FINAL ANSWER: done."))
+    assert s.error_category == "sequence_order_errors"
+
+
+def test_parameter_error_when_a_setting_is_refused() -> None:
+    run = Run()
+    raw = run.call("file_operations_reader", path=INPUTS["source_path"])
+    run.call("data_processing_parser", input=raw, format="json")  # the content is csv
+    run.call("data_processing_aggregator", input="h_00000002", group_by=["region"], metric="count")
+    run.call("file_operations_writer", input="h_00000002", path=INPUTS["output_path"])
+    s = score(TASK, run.answer("FINAL ANSWER: done."))
+    assert s.error_category == "parameter_config_errors"
+
+
+def test_timeout_error_when_the_last_failure_was_a_timeout() -> None:
+    for world in range(200):  # find a world where the parser's first valid call times out
+        run = Run(rate=0.5, world=f"t{world}")
+        raw = run.call("file_operations_reader", path=INPUTS["source_path"])
+        if raw is None:
+            continue
+        run.call("data_processing_parser", input=raw, format="csv")
+        if run.traj.calls[-1].error_code == "TIMEOUT":
+            break
+    else:
+        pytest.fail("no world with a parser timeout")
+    run.call("data_processing_aggregator", input="h_00000003", group_by=["region"], metric="count")
+    run.call("file_operations_writer", input="h_00000003", path=INPUTS["output_path"])
+    s = score(TASK, run.answer("FINAL ANSWER: the parser timed out."))
+    assert s.error_category == "timeout_errors"
+
+
+def test_retries_after_a_random_failure_are_useful_calls() -> None:
+    for world in range(200):
+        run = Run(rate=0.5, world=f"r{world}")
+        raw = None
+        while raw is None and len(run.traj.calls) < 6:
+            raw = run.call("file_operations_reader", path=INPUTS["source_path"])
+        if raw is not None and len(run.traj.calls) >= 2:
+            break
+    retries = len(run.traj.calls)
+    rec = agg = out = None
+    while rec is None:
+        rec = run.call("data_processing_parser", input=raw, format="csv")
+    while agg is None:
+        agg = run.call("data_processing_aggregator", input=rec, group_by=["region"], metric="count")
+    while out is None:
+        out = run.call("file_operations_writer", input=agg, path=INPUTS["output_path"])
+    s = score(TASK, run.answer(f"FINAL ANSWER: ok\nRESULT: {out}"))
+    assert retries >= 2
+    assert s.success_level == "full_success"
+    assert s.precision == 1.0
+    assert s.efficiency == pytest.approx(4 / len(run.traj.calls))
+
+
+def test_unneeded_calls_cost_precision_and_beyond_the_budget_full_success() -> None:
+    run = Run()
+    raw = run.call("file_operations_reader", path=INPUTS["source_path"])
+    rec = run.call("data_processing_parser", input=raw, format="csv")
+    for _ in range(unneeded_budget(4)):
+        run.call("data_processing_filter", input=rec, condition="amount > 0")
+    agg = run.call("data_processing_aggregator", input=rec, group_by=["region"], metric="count")
+    out = run.call("file_operations_writer", input=agg, path=INPUTS["output_path"])
+    within = score(TASK, run.answer(f"FINAL ANSWER: ok\nRESULT: {out}"))
+    assert within.success_level == "full_success"
+    assert within.precision == pytest.approx(4 / (4 + unneeded_budget(4)))
+    run2 = Run()
+    raw = run2.call("file_operations_reader", path=INPUTS["source_path"])
+    rec = run2.call("data_processing_parser", input=raw, format="csv")
+    for _ in range(unneeded_budget(4) + 1):
+        run2.call("data_processing_filter", input=rec, condition="amount > 0")
+    agg = run2.call("data_processing_aggregator", input=rec, group_by=["region"], metric="count")
+    out = run2.call("file_operations_writer", input=agg, path=INPUTS["output_path"])
+    over = score(TASK, run2.answer(f"FINAL ANSWER: ok\nRESULT: {out}"))
+    assert over.success_level == "failure"  # and 4 useful calls of 9 is below half: not even partial
+    assert over.error_category == "tool_selection_errors"
+
+
+def test_partial_needs_half_the_steps_and_half_the_calls_useful() -> None:
+    run = Run()
+    raw = run.call("file_operations_reader", path=INPUTS["source_path"])
+    run.call("data_processing_parser", input=raw, format="csv")
+    for _ in range(3):
+        run.call("utility_logger", input=raw, message="read")
+    s = score(TASK, run.answer("FINAL ANSWER: stopped."))
+    assert s.tool_coverage == 0.5 and s.precision == pytest.approx(2 / 5)
+    assert s.success_level == "failure"
+
+
+def test_an_immediate_answer_scores_zero() -> None:
+    run = Run()
+    s = score(TASK, run.answer("FINAL ANSWER: done.\nRESULT: h_00000000"))
+    assert s.success_level == "failure"
+    assert (s.tool_coverage, s.workflow_adherence, s.precision, s.efficiency) == (0.0, 0.0, 0.0, 0.0)
+    assert s.error_category == "tool_selection_errors"
+
+
+def test_repeating_a_done_step_is_not_useful() -> None:
+    run = Run()
+    out = run.perfect()
+    run.call("file_operations_writer", input=run.handles[2], path=INPUTS["output_path"])
+    s = score(TASK, run.answer(f"FINAL ANSWER: ok\nRESULT: {out}"))
+    assert s.success_level == "full_success"
+    assert s.precision == pytest.approx(4 / 5) and s.efficiency == pytest.approx(4 / 5)
+
+
+def test_max_turns_error_when_the_conversation_runs_out() -> None:
+    run = Run()
+    run.perfect()
+    run.traj.stop_reason = "max_turns"
+    s = score(TASK, run.traj)
+    assert s.success_level == "partial_success" and s.error_category == "max_turns_errors"
+
+
+def test_format_errors_dominate_when_nothing_was_done() -> None:
+    run = Run()
+    run.traj.format_errors = 3
+    s = score(TASK, run.answer("FINAL ANSWER: ?"))
+    assert s.error_category == "tool_call_format_errors"
