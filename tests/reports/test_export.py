@@ -106,3 +106,29 @@ def test_legacy_json(store, tmp_path):
 def test_unknown_format(store, tmp_path):
     with pytest.raises(ValueError):
         export(store, "xml", tmp_path / "x")
+
+
+def test_required_tools_export_as_a_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Each exported row carries its task's tool chain as a list, so results break down by workflow."""
+    import json as _json
+
+    import pyarrow.parquet as pq
+
+    from pilotbench.reports.export import export
+    from pilotbench.store.records import TestRecord
+    from pilotbench.store.sqlite import SQLiteStore
+
+    chain = ["file_operations_reader", "data_processing_parser"]
+    db = tmp_path / "r.db"
+    with SQLiteStore(db) as store:
+        store.write([TestRecord(
+            attempt_id="a1", test_id="t1", run_id="r", model="sim/weak", provider="sim", prompt_type="baseline",
+            task_type="simple_task", difficulty="easy", tool_success_rate=0.8, instance=0, seed=42,
+            suite_version="v", task_hash="h", severity="severe", max_turns=10, status="done",
+            required_tools=_json.dumps(chain),
+        )])
+        export(store, "jsonl", tmp_path / "r.jsonl")
+        export(store, "parquet", tmp_path / "r.parquet")
+    row = _json.loads((tmp_path / "r.jsonl").read_text().splitlines()[0])
+    assert row["required_tools"] == chain
+    assert pq.read_table(tmp_path / "r.parquet").column("required_tools").to_pylist() == [chain]

@@ -29,8 +29,14 @@ CSV_COLUMNS: tuple[str, ...] = ("id",) + tuple(c for c in COLUMNS if c != "traje
 ROW_COLUMNS: tuple[str, ...] = ("id",) + COLUMNS
 
 
+# Stored as JSON text, exported as a list of strings (JSONL, Parquet); CSV keeps the JSON text.
+_STRING_LISTS = frozenset({"required_tools"})
+
+
 def _column_kind(name: str) -> str:
-    """int | float | list | json | str, from the TestRecord annotation of a stored column."""
+    """int | float | list | strlist | json | str, from the TestRecord annotation of a stored column."""
+    if name in _STRING_LISTS:
+        return "strlist"
     annotation = str(TestRecord.__dataclass_fields__[name].type).replace(" ", "")  # type: ignore[attr-defined]
     if annotation.startswith("list"):
         return "list"
@@ -83,6 +89,8 @@ def _export_jsonl(store: Any, cond: str, params: list[Any], out_path: Any) -> in
         for row in _rows(store, cond, params):
             row["call_latencies"] = _loads(row["call_latencies"]) or []
             row["trajectory"] = _loads(row["trajectory"])
+            for name in _STRING_LISTS:
+                row[name] = _loads(row.get(name))
             f.write(json.dumps(row, separators=(",", ":"), default=str))
             f.write("\n")
             n += 1
@@ -103,7 +111,8 @@ def _export_csv(store: Any, cond: str, params: list[Any], out_path: Any) -> int:
 def parquet_schema() -> Any:
     import pyarrow as pa
 
-    types = {"int": pa.int64(), "float": pa.float64(), "list": pa.list_(pa.float64()), "json": pa.string(), "str": pa.string()}
+    types = {"int": pa.int64(), "float": pa.float64(), "list": pa.list_(pa.float64()), "strlist": pa.list_(pa.string()),
+             "json": pa.string(), "str": pa.string()}
     return pa.schema([pa.field("id", pa.string())] + [pa.field(c, types[_column_kind(c)]) for c in COLUMNS])
 
 
@@ -134,6 +143,8 @@ def _export_parquet(store: Any, cond: str, params: list[Any], out_path: Any) -> 
                     kind = kinds.get(name, "str")
                     if kind == "list":
                         v = [float(x) for x in (_loads(v) or [])]
+                    elif kind == "strlist":
+                        v = None if v is None else [str(x) for x in (_loads(v) or [])]
                     elif kind == "float" and v is not None:
                         v = float(v)
                     elif kind == "int" and v is not None:
