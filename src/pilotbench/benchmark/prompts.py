@@ -96,14 +96,24 @@ def _native_tools() -> tuple[ToolSchema, ...]:
     return tuple(tool_schemas(TOOL_NAMES))
 
 
-@lru_cache(maxsize=4096)
+_PLANS: dict[tuple[str, str, str], Plan] = {}
+_PLANS_MAX = 8192
+
+
 def plan_for(task: TaskInstance, prompt_type: str, severity: str = DEFAULT_SEVERITY) -> Plan | None:
+    """The plan a prompt type hands the model (None for baseline and cot); cached per task instance."""
     if prompt_type in ("baseline", "cot"):
         return None
-    plan = optimal_plan(task)
-    if prompt_type == "optimal":
-        return plan
-    return inject_flaw(plan, task, prompt_type.removeprefix("flawed_"), severity)
+    key = (task.id, prompt_type, severity)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = optimal_plan(task)
+        if prompt_type != "optimal":
+            plan = inject_flaw(plan, task, prompt_type.removeprefix("flawed_"), severity)
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    return plan
 
 
 def render_prompt(
