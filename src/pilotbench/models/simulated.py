@@ -1,16 +1,32 @@
-"""Built-in offline models: `sim/weak`, `sim/medium`, `sim/strong`.
+"""Built-in offline models: `sim/weak`, `sim/medium`, `sim/strong` and the size family `sim/family-*b`.
 
-A simulated model sees only what a real model sees, the messages and the tool schemas, and
-reads them the way a model would: it recognises tools named in the task, or implied by their
-operation verbs or by business phrases, follows a workflow plan if one is given (and may be
-misled by its flaw), calls tools with arguments built from their schemas, retries failures and
-ends with a final answer. Skill parameters make it miss tools on abstract wording, trust bad
-plans, and make format and argument errors.
+A simulated model sees only what a real model sees: the messages (the task text, its inputs, a
+workflow plan if one is given, the tool results) and the tool schemas it is offered (names,
+descriptions, parameters; in text mode the JSON listing in the system message). Nothing else: it
+builds its reading lexicon from the schemas it receives, at run time.
 
-It is stateless and deterministic: every decision is drawn from a generator seeded by the model
-name, the conversation's opening user message and a decision key, and the conversation so far
-is re-read on every call. The same conversation therefore gets the same reply in process and
-behind the mock server.
+How it works, like a model would:
+- It reads the task clause by clause and scores every offered tool by word overlap with the tool's
+  public description: a tool named literally, implied by its operation verb ("parse", "filter"),
+  or implied by a paraphrase of its purpose or typical uses. The task's declared inputs point at
+  the tools that take them ("exactly the recipient the task names"), and the typed descriptions
+  ("Takes: `input` (`records` handle) ... Returns: a `summary` handle") show a missing step whose
+  output another step needs. Skill knobs decide which of these it catches.
+- It orders its steps so that each one's inputs exist (a skilled model from the types, a weak one
+  in the order of the text), passes each step the handle of an accepted type from the step that
+  feeds it, takes literal values from the task's inputs by role, and fills settings from the data
+  it has seen in the tool results (fields, format).
+- Given a workflow plan it follows it (plan trust), unless it notices a flaw: a step that reads a
+  later one, an input of the wrong type, a setting naming a field the data lacks, a tool or step
+  the task does not ask for, a goal that is not the task's. Noticing is judged against its own
+  imperfect reading, and a noticed flaw sends it back to that reading.
+- It retries random tool failures, repairs its arguments after INVALID_INPUT (skill), gives up after
+  `max_attempts`, and ends with "FINAL ANSWER: ..." and a line "RESULT: <handle>" naming the output
+  of its last step (a careless model forgets the line).
+
+It is stateless and deterministic: every decision is drawn from a generator seeded by the model name,
+a digest of the opening user message and a decision key, and the conversation so far is re-read on
+every call. The same conversation gets the same reply in process and behind the mock server.
 """
 
 from __future__ import annotations
@@ -24,7 +40,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..benchmark.protocol import FINAL_MARKER, TOOL_CALL_CLOSE, TOOL_CALL_OPEN
-from ..benchmark.tools import TOOLS, ToolSpec
 from ..benchmark.types import Message, ModelOutput, ToolCall, ToolSchema, Usage
 from ..errors import ProviderError
 from .base import ModelRequest
@@ -36,32 +51,34 @@ class Skill:
 
     recognize_name: float  # a tool named literally in the task
     recognize_verb: float  # a tool implied by its operation verb
-    recognize_phrase: float  # a tool implied only by a business phrase
+    recognize_phrase: float  # a tool implied only by a paraphrase of its purpose or uses
+    recognize_goal: float  # a tool implied by the task's inputs or by a step that needs its output type
     cot_bonus: float  # added recognition when asked to reason step by step
+    type_order: float  # orders its steps by their data types rather than by the text
     plan_trust: float  # follows a workflow plan when one is given
-    flaw_detection: float  # notices a plan that disagrees with the task and uses its own reading
+    flaw_detection: float  # notices a flaw in a plan (judged against its own reading)
     wrong_tool: float  # picks a sibling tool instead of the one it meant
     format_error: float  # a malformed reply on a turn
-    arg_error: float  # leaves out a required argument on a call
-    retry: float  # retries a failed call (up to max_attempts)
+    arg_error: float  # a wrong or missing argument on a first attempt
+    retry: float  # retries a call that failed at random
     fix_args: float  # repairs its arguments after INVALID_INPUT
+    forget_result: float  # leaves the RESULT line out of its final answer
     max_attempts: int = 3
 
 
 SKILLS: dict[str, Skill] = {
-    "sim/strong": Skill(1.0, 0.97, 0.88, 0.05, 0.95, 0.7, 0.01, 0.01, 0.02, 0.97, 0.95),
-    "sim/medium": Skill(0.98, 0.82, 0.55, 0.08, 0.85, 0.35, 0.05, 0.05, 0.08, 0.85, 0.7),
-    "sim/weak": Skill(0.9, 0.55, 0.22, 0.08, 0.7, 0.08, 0.14, 0.14, 0.2, 0.55, 0.35, 2),
+    "sim/strong": Skill(1.0, 0.97, 0.9, 0.9, 0.04, 0.97, 0.95, 0.7, 0.01, 0.01, 0.03, 0.99, 0.95, 0.01),
+    "sim/medium": Skill(0.98, 0.85, 0.6, 0.55, 0.08, 0.7, 0.85, 0.35, 0.05, 0.04, 0.1, 0.85, 0.7, 0.05),
+    "sim/weak": Skill(0.9, 0.6, 0.25, 0.2, 0.08, 0.2, 0.7, 0.08, 0.14, 0.12, 0.22, 0.55, 0.35, 0.15, 2),
 }
-
 
 
 def _between(low: Skill, high: Skill, t: float) -> Skill:
     """A skill profile a share `t` of the way from `low` to `high` (for a simulated size family)."""
-    values = {}
+    values: dict[str, Any] = {}
     for name in Skill.__dataclass_fields__:  # type: ignore[attr-defined]
         a, b = getattr(low, name), getattr(high, name)
-        values[name] = round(a + (b - a) * t) if isinstance(a, int) and not isinstance(a, bool) and name == "max_attempts" else a + (b - a) * t
+        values[name] = round(a + (b - a) * t) if name == "max_attempts" else a + (b - a) * t
     return Skill(**values)
 
 
@@ -71,16 +88,258 @@ SKILLS.update(
      for size, t in ((3, 0.05), (7, 0.3), (14, 0.55), (72, 0.9))}
 )
 
-_STEP_LINE = re.compile(r"^Step (\d+): (\w+) - (.*?)\. Key arguments: (.*?)\. Depends on: (.*?)\.$", re.M)
-_HANDLE_REF = re.compile(r"<handle from step (\d+)>")
-_SOURCE = re.compile(r'"source": "([^"]+)"')
-_FORMAT = re.compile(r'"format": "([^"]+)"')
+ANY = "any"
+SAME = "same"
+_RANDOM_FAILURES = frozenset({"OPERATION_FAILED", "TIMEOUT", "FILE_NOT_FOUND", "PERMISSION_DENIED", "NETWORK_ERROR",
+                              "INVALID_RESPONSE", "CALCULATION_ERROR", "OVERFLOW"})
+# How sure a model is that the task asks for a tool, by how it saw it (used to weigh a plan against it).
+_EVIDENCE = {"name": 1.0, "verb": 0.7, "phrase": 0.5, "input": 0.5, "gap": 0.3}
+_WRONG_FIELD: dict[str, Any] = {  # a setting that names a field the data does not have
+    "condition": "total_value > 0", "expression": "sum(total_value)", "operations": ["cast:total_value:float"],
+    "rules": {"total_value": {"required": True}}, "mapping": {"total_value": "total_ref"},
+    "group_by": ["total_value"], "field": "total_value", "target": "total_value",
+}
+
+# --------------------------------------------------------------------------- words
+
+_WORD = re.compile(r"[a-z]+")
+_STOP = frozenset(
+    """a an the of to for and or in on by with from into onto its it is be are as at that this these those which
+    what any each every their our we you your all only one more most so than then when where who whose not no can
+    may must do does done get gets has have had use used using via per out up over after before while also there
+    here them they he she his her was were will would should could been being let lets make sure need needs
+    needed way along how work done task step steps result results data handle handles earlier returned return
+    returns takes take type types same given name names named exactly e g such new other another next first last
+    finally""".split()
+)
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ers", "er", "ors", "or", "ies", "ed", "es", "ly",
+             "s", "e")
+_BRITISH = re.compile(r"is(e|ed|es|ing|ation|ations|er|ers)$")
+
+
+def _stem(word: str) -> str:
+    w = _BRITISH.sub(r"iz\1", word) if len(word) > 5 else word
+    w = w.replace("ys", "yz") if w.startswith("analys") else w
+    for _ in range(2):
+        for suffix in _SUFFIXES:
+            if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+                w = w[: -len(suffix)]
+                break
+        else:
+            break
+    if w.endswith("y") and len(w) > 3:
+        w = w[:-1] + "i"
+    if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiou":
+        w = w[:-1]
+    return w
+
+
+def _stems(text: str) -> list[str]:
+    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1]
+
+
+def _match(a: str, b: str) -> bool:
+    """Two stems name the same thing: equal, or one a prefix (of five letters or more) of the other."""
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= 5 and long_.startswith(short)
+
+
+def _overlap(words: frozenset[str] | set[str], vocab: frozenset[str]) -> int:
+    n = 0
+    for v in vocab:
+        if v in words or any(_match(v, w) for w in words):
+            n += 1
+    return n
+
+
+# --------------------------------------------------------------------------- reading the schemas
+
+
+@dataclass(frozen=True, slots=True)
+class ParamView:
+    name: str
+    type: str
+    description: str
+    required: bool
+    enum: tuple[str, ...] | None
+    minimum: float | None
+    accepts: tuple[str, ...] | None  # data types of the handles it takes (a data parameter)
+    literal: str | None  # the task's literal role it takes
+
+
+@dataclass(frozen=True, slots=True)
+class ToolView:
+    """One offered tool as a model understands it from its schema."""
+
+    name: str
+    category: str
+    operation: str
+    params: tuple[ParamView, ...]
+    output: str  # a data type, SAME, or "" when the description does not say
+    verbs: frozenset[str]  # the operation's stem
+    use_verbs: frozenset[str]  # the first word of its purpose and of each typical use
+    uses: tuple[frozenset[str], ...]  # content stems of the purpose and of each typical use
+    vocab: frozenset[str]
+
+    @property
+    def data_params(self) -> tuple[ParamView, ...]:
+        return tuple(p for p in self.params if p.accepts is not None)
+
+    def param(self, name: str) -> ParamView | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+_TAKES = re.compile(r"Takes: (.*?)\. Returns: (.*?)\.(?: Typical uses: (.*?)\.)?\s*$", re.S)
+_TAKE_ITEM = re.compile(r"`(\w+)` \(([^)]*)\)")
+_TICKED = re.compile(r"`(\w+)`")
+_PARAM_TYPES = re.compile(r"\((any type|type [a-z_]+(?: or [a-z_]+)*)\)")
+_ROLE = re.compile(r"the task's ([a-z ]+)")
+_EXACT_ROLE = re.compile(r"exactly the ([a-z ]+?) the task names")
+
+
+def _role(text: str) -> str | None:
+    m = _EXACT_ROLE.search(text) or _ROLE.search(text)
+    return m.group(1).strip().replace(" ", "_") if m else None
+
+
+def _tool_view(name: str, description: str, parameters: dict[str, Any]) -> ToolView:
+    category, _, operation = name.rpartition("_")
+    purpose, takes, returns, uses = description, "", "", ""
+    m = _TAKES.search(description)
+    if m:
+        purpose = description[: m.start()].strip()
+        takes, returns, uses = m.group(1), m.group(2), m.group(3) or ""
+    data: dict[str, tuple[tuple[str, ...], str | None]] = {}
+    for pname, inner in _TAKE_ITEM.findall(takes):
+        kinds = tuple(_TICKED.findall(inner))
+        if "any handle" in inner:
+            kinds = (ANY,)
+        if kinds:
+            data[pname] = (kinds, _role(inner) if "task's" in inner else None)
+    props = parameters.get("properties") or {}
+    required = set(parameters.get("required") or ())
+    params = []
+    for pname, prop in props.items():
+        desc = str(prop.get("description", ""))
+        accepts, literal = data.get(pname, (None, None))
+        if accepts is None and "handle" in desc:  # "...: the `handle` an earlier result returned (type raw or response)"
+            kinds = _PARAM_TYPES.search(desc)
+            if kinds:
+                accepts = (ANY,) if kinds.group(1) == "any type" else tuple(kinds.group(1)[5:].split(" or "))
+                literal = _role(desc[kinds.end():]) if "task's" in desc[kinds.end():] else None
+        if accepts is None and "exactly the" in desc:
+            literal = _role(desc)
+        if accepts is None and not m and pname == "input":  # an undocumented tool: its input takes anything
+            accepts = (ANY,)
+        enum = tuple(prop["enum"]) if isinstance(prop.get("enum"), list) else None
+        params.append(ParamView(pname, str(prop.get("type", "string")), desc, pname in required, enum,
+                                prop.get("minimum"), accepts, literal))
+    if "same type" in returns:
+        output = SAME
+    else:
+        ticked = _TICKED.findall(returns)
+        output = ticked[0] if ticked else ""
+    verbs = frozenset([_stem(operation)])
+    phrases = [purpose, *(u for u in uses.split("; ") if u)]
+    use_verbs = frozenset(_stems(p)[0] for p in phrases if _stems(p))
+    use_sets = tuple(frozenset(_stems(p)) for p in phrases if _stems(p))
+    vocab = frozenset(s for u in use_sets for s in u) | verbs | frozenset(_stems(category.replace("_", " ")))
+    return ToolView(name, category, operation, tuple(params), output, verbs, use_verbs, use_sets, vocab)
+
+
+class Lexicon:
+    """What the offered schemas say, indexed for reading tasks."""
+
+    __slots__ = ("tools", "verb_index", "use_index", "role_index", "order", "digest")
+
+    def __init__(self, views: list[ToolView], digest: str = "") -> None:
+        self.digest = digest  # of the schemas it was built from
+        self.tools: dict[str, ToolView] = {v.name: v for v in views}
+        self.order = {v.name: i for i, v in enumerate(views)}
+        self.verb_index = self._index(views, "verbs")  # "parse" -> the parser
+        self.use_index = self._index(views, "use_verbs")  # "keep" -> filter, monitor, cache, ... (context decides)
+        roles: dict[str, list[str]] = {}
+        for v in views:
+            for p in v.params:
+                if p.literal:
+                    roles.setdefault(p.literal, []).append(v.name)
+        self.role_index = {k: tuple(t) for k, t in roles.items()}
+
+    @staticmethod
+    def _index(views: list[ToolView], attr: str) -> dict[str, tuple[str, ...]]:
+        index: dict[str, list[str]] = {}
+        for v in views:
+            for s in getattr(v, attr):
+                index.setdefault(s, []).append(v.name)
+        return {k: tuple(t) for k, t in index.items()}
+
+    @staticmethod
+    def lookup(index: dict[str, tuple[str, ...]], stem: str) -> tuple[str, ...]:
+        hit = index.get(stem)
+        if hit is not None:
+            return hit
+        found: list[str] = []
+        for s, tools in index.items():
+            if _match(s, stem):
+                found.extend(t for t in tools if t not in found)
+        return tuple(found)
+
+
+_LEXICONS: OrderedDict[Any, Lexicon] = OrderedDict()
+
+
+def _lexicon_for(tools: list[ToolSchema] | None, system: str) -> Lexicon:
+    if tools is not None:
+        key: Any = tuple((t.get("function") or {}).get("name", "") + "\x00" + (t.get("function") or {}).get("description", "")
+                         for t in tools)
+    else:
+        _, _, key = system.partition("Available tools:")
+    hit = _LEXICONS.get(key)
+    if hit is not None:
+        return hit
+    views: list[ToolView] = []
+    if tools is not None:
+        for t in tools:
+            f = t.get("function") or {}
+            if t.get("type", "function") == "function" and f.get("name"):
+                views.append(_tool_view(f["name"], f.get("description") or "", f.get("parameters") or {}))
+    else:
+        try:
+            listing = json.loads(key.strip().split("\n\n", 1)[0]) if key else []
+        except ValueError:
+            listing = []
+        for f in listing if isinstance(listing, list) else []:
+            if isinstance(f, dict) and f.get("name"):
+                views.append(_tool_view(f["name"], f.get("description") or "", f.get("parameters") or {}))
+    lex = Lexicon(views, hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest())
+    _LEXICONS[key] = lex
+    if len(_LEXICONS) > 64:
+        _LEXICONS.popitem(last=False)
+    return lex
+
+
+# --------------------------------------------------------------------------- reading the task
+
+_STEP_LINE = re.compile(r"^Step (\d+): (\S+) - (.*)$", re.M)
+_INPUTS_PART = re.compile(r"\bInputs: (.*?)\. (?:Arguments|Depends on):")
+_ARGS_PART = re.compile(r"\bArguments: (.*?)\. Depends on:")
+_DEPS_PART = re.compile(r"\bDepends on: (.*?)\.\s*$")
+_STEP_REF = re.compile(r"^<handle from step (\d+)>$")
+_CLAUSE = re.compile(r"[^.;:!?\n]+")
+_SUBCLAUSE = re.compile(r",\s*(?:and\s+)?then\s+|\s+then\s+|,\s+and\s+|\s+and\s+|,\s+")
+_PLAN_INTRO = "Follow this workflow plan."
+_FILLER = frozenset("first second third finally lastly also just please now sequence along way need will you order".split())
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     tool: str
-    key_args: tuple[tuple[str, str], ...] = ()
+    inputs: tuple[tuple[str, Any], ...] = ()  # from a plan: param -> ("step", plan number) or ("value", literal)
+    args: tuple[tuple[str, Any], ...] = ()  # from a plan: settings
+    number: int = 0  # the plan's step number (0: the model's own step)
+    depends: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,237 +347,654 @@ class Intent:
     """What the model decided, on reading the opening messages, to do."""
 
     steps: tuple[Step, ...]
-    source: str
-    data_format: str
+    feeders: tuple[tuple[tuple[str, int], ...], ...]  # per step: data param -> index of the step feeding it
+    inputs: dict[str, str]
     cot: bool
+    from_plan: bool
 
 
-def _lexicon() -> list[tuple[str, str, str]]:
-    """(phrase, tool, how) for every way the catalog's wording can point at a tool, longest first."""
-    entries: list[tuple[str, str, str]] = []
-    for spec in TOOLS.values():
-        entries.append((spec.name, spec.name, "name"))
-        entries.extend((v.lower(), spec.name, "verb") for v in spec.verbs)
-        entries.extend((p.lower(), spec.name, "phrase") for p in spec.goal_phrases)
-    entries.sort(key=lambda e: -len(e[0]))
-    return entries
+def _split_user(user: str) -> tuple[str, dict[str, str], str, bool]:
+    """(task text, declared inputs, plan text, cot) of the opening user message."""
+    body, _, plan = user.partition(_PLAN_INTRO)
+    head, _, rest = body.partition("\nInputs: ")
+    text = head.split("\n", 1)[1] if head.startswith("Task (") and "\n" in head else head
+    inputs: dict[str, str] = {}
+    if rest:
+        line = rest.split("\n", 1)[0]
+        try:
+            parsed = json.loads(line)
+            if isinstance(parsed, dict):
+                inputs = {str(k): str(v) for k, v in parsed.items()}
+        except ValueError:
+            pass
+    return text.strip(), inputs, plan, "Think step by step" in user
 
 
-_LEXICON = _lexicon()
+@dataclass(frozen=True, slots=True)
+class _Mention:
+    tool: str
+    kind: str  # name | verb | phrase | input | gap
+    pos: float
+    alt: str | None = None  # the tool it could be confused with
 
 
-def _find_mentions(text: str, offered: set[str]) -> list[tuple[int, str, str]]:
-    """(position, tool, how) of every tool mention in `text`, earliest first, each span used once."""
+def _clauses(text: str) -> list[tuple[int, str]]:
+    out = []
+    for m in _CLAUSE.finditer(text):
+        start = m.start()
+        last = 0
+        for sub in _SUBCLAUSE.finditer(m.group(0)):
+            out.append((start + last, m.group(0)[last: sub.start()]))
+            last = sub.end()
+        out.append((start + last, m.group(0)[last:]))
+    return [(p, c) for p, c in out if c.strip()]
+
+
+def _phrase_scores(words: set[str], lex: Lexicon) -> list[tuple[float, int, str]]:
+    """(score, matched words, tool) of every tool whose wording a clause paraphrases, best first."""
+    scored = []
+    for v in lex.tools.values():
+        best, hits = 0.0, 0
+        for use in v.uses:
+            n = _overlap(words, use)
+            if n and n / len(use) > best:
+                best, hits = n / len(use), n
+        if best:
+            scored.append((best, hits, v.name))
+    scored.sort(key=lambda s: (-s[0], -s[1], lex.order[s[2]]))
+    return scored
+
+
+def _read_mentions(text: str, lex: Lexicon) -> list[_Mention]:
+    """Every way the task text points at an offered tool, earliest first, one mention per tool."""
     lowered = text.lower()
-    taken: list[tuple[int, int]] = []
-    found: list[tuple[int, str, str]] = []
-    for phrase, tool, how in _LEXICON:
-        if tool not in offered:
+    found: dict[str, _Mention] = {}
+    rank = {"name": 0, "verb": 1, "phrase": 2}
+
+    def add(m: _Mention) -> None:
+        old = found.get(m.tool)
+        if old is None or rank[m.kind] < rank[old.kind] or (old.kind == m.kind and m.pos < old.pos):
+            found[m.tool] = m
+
+    for name in lex.tools:
+        pos = lowered.find(name.lower())
+        if pos >= 0:
+            add(_Mention(name, "name", pos))
+    if found:  # a task that names its tools is read by its names
+        return sorted(found.values(), key=lambda m: m.pos)
+    for pos, clause in _clauses(lowered):
+        words = set(_stems(clause))
+        if not words:
             continue
-        start = 0
-        while (pos := lowered.find(phrase, start)) != -1:
-            end = pos + len(phrase)
-            start = end
-            if how == "verb" and (pos > 0 and lowered[pos - 1].isalnum() or end < len(lowered) and lowered[end].isalpha()):
+        # The clause's verb is its first content word ("then convert it to YAML"); later words are objects
+        # ("the line monitoring log") and say nothing about the operation.
+        verb = next((m for m in _WORD.finditer(clause) if m.group(0) not in _STOP and m.group(0) not in _FILLER), None)
+        stem = _stem(verb.group(0)) if verb is not None else ""
+        tools = lex.lookup(lex.verb_index, stem) if len(stem) > 2 else ()
+        if tools:
+            if len(tools) > 1:  # "validate": which validator? the one whose wording the clause shares most
+                ranked = sorted(tools, key=lambda t: (-_overlap(words, lex.tools[t].vocab), lex.order[t]))
+                add(_Mention(ranked[0], "verb", pos + verb.start(), ranked[1]))
+            else:
+                add(_Mention(tools[0], "verb", pos + verb.start()))
+            continue
+        tools = lex.lookup(lex.use_index, stem) if len(stem) > 2 else ()
+        if len(tools) == 1:  # "download", "enqueue": a verb only one tool's wording uses
+            add(_Mention(tools[0], "verb", pos + verb.start()))
+            continue
+        if tools:  # "keep": the tool whose wording the rest of the clause shares ("keep only the rows")
+            ranked = sorted(((_overlap(words, lex.tools[t].vocab), t) for t in tools), key=lambda x: (-x[0], lex.order[x[1]]))
+            if ranked[0][0] >= 2 and ranked[0][0] > ranked[1][0]:
+                add(_Mention(ranked[0][1], "phrase", pos + verb.start(), ranked[1][1]))
                 continue
-            if any(pos < e and end > s for s, e in taken):
+        scored = _phrase_scores(words, lex)
+        if scored and scored[0][0] >= 0.5 and (scored[0][1] >= 2 or scored[0][0] >= 0.99):
+            alt = scored[1][2] if len(scored) > 1 and scored[1][0] >= 0.5 * scored[0][0] else None
+            add(_Mention(scored[0][2], "phrase", pos, alt))
+    return sorted(found.values(), key=lambda m: m.pos)
+
+
+def _produces(view: ToolView, p: ParamView, types: dict[str, str]) -> bool:
+    out = types.get(view.name, view.output)
+    return bool(p.accepts) and bool(out) and (ANY in (p.accepts or ()) or out in (p.accepts or ()))
+
+
+def _output_types(tools: list[str], lex: Lexicon) -> dict[str, str]:
+    """Output type of each tool in `tools` (a pass-through takes the type of what feeds it)."""
+    types: dict[str, str] = {}
+    for t in tools:
+        v = lex.tools[t]
+        if v.output != SAME:
+            types[t] = v.output
+    for t in tools:
+        v = lex.tools[t]
+        if v.output == SAME:
+            src = next((types[u] for u in tools if u in types and u != t and any(
+                p.accepts and types[u] in p.accepts for p in v.data_params)), None)
+            types[t] = src or "records"
+    return types
+
+
+def _satisfied(view: ToolView, p: ParamView, chosen: list[str], lex: Lexicon, inputs: dict[str, str]) -> bool:
+    if p.literal and p.literal in inputs:
+        return True
+    types = _output_types(chosen, lex)
+    return any(u != view.name and _produces(lex.tools[u], p, types) for u in chosen)
+
+
+def _type_order(tools: list[str], position: dict[str, float], lex: Lexicon, inputs: dict[str, str]) -> list[str]:
+    """The tools ordered so each one's inputs are produced before it (text order breaks ties and cycles)."""
+    types = _output_types(tools, lex)
+    needs: dict[str, set[str]] = {t: set() for t in tools}
+    for t in tools:
+        v = lex.tools[t]
+        for p in v.data_params:
+            if ANY in (p.accepts or ()):
+                needs[t].update(u for u in tools if u != t and ANY not in _any_inputs(lex.tools[u]))
                 continue
-            taken.append((pos, end))
-            found.append((pos, tool, how))
-    found.sort()
-    return found
+            producers = [u for u in tools if u != t and _produces(lex.tools[u], p, types)]
+            if producers or not (p.literal and p.literal in inputs):
+                needs[t].update(producers)
+    order: list[str] = []
+    left = sorted(tools, key=lambda t: position[t])
+    while left:
+        ready = [t for t in left if not (needs[t] - set(order))]
+        pick = ready[0] if ready else left[0]
+        order.append(pick)
+        left.remove(pick)
+    return order
+
+
+def _any_inputs(v: ToolView) -> set[str]:
+    return {a for p in v.data_params for a in (p.accepts or ())}
+
+
+def _feeders(tools: list[str], lex: Lexicon) -> tuple[tuple[tuple[str, int], ...], ...]:
+    """For each step, for each data parameter: the latest earlier step whose output it accepts."""
+    types = _output_types(tools, lex)
+    out = []
+    for i, t in enumerate(tools):
+        v = lex.tools.get(t)
+        row = []
+        for p in v.data_params if v else ():
+            if ANY in (p.accepts or ()):
+                if i:
+                    row.append((p.name, i - 1))
+                continue
+            src = next((j for j in range(i - 1, -1, -1) if tools[j] in lex.tools
+                        and _produces(lex.tools[tools[j]], p, types)), None)
+            if src is not None:
+                row.append((p.name, src))
+        out.append(tuple(row))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass(slots=True)
+class _Done:
+    handle: str
+    type: str
+    summary: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _State:
+    """What the conversation so far tells the model: its steps' results and every handle seen."""
+
+    done: dict[int, _Done]
+    attempts: dict[int, list[tuple[str | None, str, dict[str, Any] | None]]]  # (error code, message, args)
+    seen: list[_Done]
 
 
 class SimulatedModel:
     """One skill profile. `respond()` is the whole model: messages and tools in, one reply out."""
+
+    kind = "simulated"
 
     def __init__(self, name: str, skill: Skill) -> None:
         self.name = name
         self.skill = skill
         self._intents: OrderedDict[str, Intent] = OrderedDict()
 
-    # ------------------------------------------------------------------ reading the prompt
-
     def _rng(self, digest: str, key: str) -> random.Random:
         return random.Random(f"{self.name}|{digest}|{key}")
 
-    def _intent(self, digest: str, system: str, user: str, offered: set[str]) -> Intent:
-        cached = self._intents.get(digest)
+    def _chance(self, digest: str, key: str, p: float) -> bool:
+        if p <= 0.0:
+            return False
+        if p >= 1.0:
+            return True
+        return self._rng(digest, key).random() < p
+
+    # ------------------------------------------------------------------ reading
+
+    def _own_reading(self, digest: str, text: str, inputs: dict[str, str], lex: Lexicon, cot: bool
+                     ) -> tuple[list[str], dict[str, str]]:
+        """The tools it sees the task asking for, in the order it would run them, and how it saw each."""
+        skill = self.skill
+        bonus = skill.cot_bonus if cot else 0.0
+        p = {"name": skill.recognize_name, "verb": skill.recognize_verb + bonus,
+             "phrase": skill.recognize_phrase + bonus, "input": skill.recognize_goal + bonus,
+             "gap": skill.recognize_goal + bonus}
+        chosen: list[str] = []
+        position: dict[str, float] = {}
+        how: dict[str, str] = {}
+
+        def take(m: _Mention) -> None:
+            tool = m.tool
+            if not self._chance(digest, f"see:{tool}:{m.kind}", p[m.kind]):
+                return
+            if m.kind != "name" and self._chance(digest, f"wrong:{tool}", skill.wrong_tool):
+                siblings = [t for t in lex.tools if lex.tools[t].category == lex.tools[tool].category and t != tool]
+                alt = m.alt if m.alt and m.alt in lex.tools else None
+                pool = [alt] if alt else siblings
+                if pool:
+                    tool = self._rng(digest, f"which:{tool}").choice(pool)
+            if tool not in chosen:
+                chosen.append(tool)
+                position[tool] = m.pos
+                how[tool] = m.kind
+
+        for m in _read_mentions(text, lex):
+            take(m)
+        # The task's declared inputs point at the tools that take them.
+        end = float(len(text) + 1)
+        for role in sorted(inputs):
+            tools = [t for t in lex.role_index.get(role, ()) if t not in chosen]
+            if len(lex.role_index.get(role, ())) == 1 and tools:
+                source = role.startswith("source") or role in ("service", "credential")
+                take(_Mention(tools[0], "input", -1.0 if source else end))
+        # A step whose input nothing chosen produces: the tool that makes that type, if the model sees it.
+        for _ in range(3):
+            added = False
+            for t in list(chosen):
+                v = lex.tools[t]
+                for prm in v.data_params:
+                    if not prm.required or ANY in (prm.accepts or ()) or _satisfied(v, prm, chosen, lex, inputs):
+                        continue
+                    makers = [u for u in lex.tools if u not in chosen and lex.tools[u].output in (prm.accepts or ())]
+                    makers = [u for u in makers if all(
+                        not q.required or ANY in (q.accepts or ()) or _satisfied(lex.tools[u], q, chosen + [u], lex, inputs)
+                        for q in lex.tools[u].data_params)] or makers
+                    if not makers:
+                        continue
+                    words = set(_stems(text))
+                    makers.sort(key=lambda u: (-_overlap(words, lex.tools[u].vocab), lex.order[u]))
+                    before = len(chosen)
+                    take(_Mention(makers[0], "gap", position[t] - 0.5))
+                    added = added or len(chosen) > before
+            if not added:
+                break
+        if chosen and self._chance(digest, "order", skill.type_order):
+            return _type_order(chosen, position, lex, inputs), how
+        return sorted(chosen, key=lambda t: position[t]), how
+
+    def _plan_steps(self, plan_text: str, lex: Lexicon) -> list[Step]:
+        steps = []
+        for m in _STEP_LINE.finditer(plan_text):
+            number, tool, rest = int(m.group(1)), m.group(2), m.group(3)
+            inputs: list[tuple[str, Any]] = []
+            im = _INPUTS_PART.search(rest)
+            if im and im.group(1) != "none":
+                for item in im.group(1).split("; "):
+                    k, sep, v = item.partition("=")
+                    if sep:
+                        ref = _STEP_REF.match(v.strip())
+                        inputs.append((k.strip(), ("step", int(ref.group(1))) if ref else ("value", v.strip())))
+            args: dict[str, Any] = {}
+            am = _ARGS_PART.search(rest)
+            if am and am.group(1) != "none":
+                try:
+                    parsed = json.loads(am.group(1))
+                    args = parsed if isinstance(parsed, dict) else {}
+                except ValueError:
+                    args = {}
+            dm = _DEPS_PART.search(rest)
+            depends = tuple(int(d) for d in re.findall(r"step (\d+)", dm.group(1))) if dm else ()
+            steps.append(Step(tool, tuple(inputs), tuple(args.items()), number, depends))
+        return steps
+
+    def _plan_flaws(self, plan: list[Step], plan_text: str, own: list[str], how: dict[str, str], text: str,
+                    inputs: dict[str, str], lex: Lexicon) -> list[float]:
+        """Signs of a flaw, each weighted by how sure the model can be of it: 1.0 for what the schemas prove
+        (a wrong-typed or later input, an unknown parameter, a literal the task does not name), less for a
+        disagreement with its own reading, as much as that reading rests on explicit words in the task."""
+        hard = 0
+        signs: list[float] = []
+        numbers = {s.number: s for s in plan}
+        types: dict[int, str] = {}
+        text_words = set(_stems(text))
+        input_values = set(inputs.values())
+        for s in plan:
+            v = lex.tools.get(s.tool)
+            if v is None:
+                hard += 1
+                continue
+            names = {p.name for p in v.params}
+            if any(k not in names for k, _ in s.inputs) or any(k not in names for k, _ in s.args):
+                hard += 1
+            if any(d >= s.number for d in s.depends):
+                hard += 1
+            src_type = None
+            for k, (kind, ref) in s.inputs:
+                p = v.param(k)
+                if kind == "step":
+                    if ref >= s.number or ref not in numbers or (s.depends and ref not in s.depends):
+                        hard += 1
+                        continue
+                    t = types.get(ref)
+                    if p is not None and p.accepts and t and ANY not in p.accepts and t not in p.accepts:
+                        hard += 1
+                    if k in ("input", "path"):
+                        src_type = t
+                elif p is not None and p.literal and ref not in input_values:
+                    hard += 1
+            for p in v.data_params:
+                if p.required and not any(k == p.name for k, _ in s.inputs):
+                    hard += 1
+            types[s.number] = (src_type or "records") if v.output == SAME else v.output
+        tools = [s.tool for s in plan]
+        if len(set(tools)) < len(tools):
+            hard += 1
+        explicit = sum(1 for t in own if how.get(t) in ("name", "verb", "phrase")) / max(1, len(own))
+        signs.extend(explicit * 0.6 for t in set(tools) if t not in own)
+        signs.extend(_EVIDENCE[how.get(t, "gap")] for t in own if t not in tools)
+        # A goal or purpose that is not the task's: words that neither the task nor the tool's description use.
+        for line in plan_text.splitlines():
+            if line.startswith("Goal: "):
+                foreign = set(_stems(line[6:])) - text_words
+                if len(foreign) >= 3:
+                    hard += 1
+        for s in plan:
+            m = re.search(rf"^Step {s.number}: \S+ - (.*?)\. Inputs:", plan_text, re.M)
+            if m and s.tool in lex.tools:
+                foreign = set(_stems(m.group(1))) - text_words - lex.tools[s.tool].vocab
+                if len(foreign) >= 3:
+                    signs.append(0.5)
+        return signs + [1.0] * hard
+
+    def _intent(self, digest: str, user: str, lex: Lexicon) -> Intent:
+        cached = self._intents.get(digest + lex.digest)
         if cached is not None:
             return cached
-        skill = self.skill
-        task_text, _, plan_text = user.partition("Follow this workflow plan.")
-        task_text = task_text.split("\nInputs:", 1)[0]
-        cot = "Think step by step" in user
-        bonus = skill.cot_bonus if cot else 0.0
-        rng = self._rng(digest, "intent")
-        p = {"name": skill.recognize_name, "verb": skill.recognize_verb + bonus, "phrase": skill.recognize_phrase + bonus}
-        own: list[str] = []
-        for _, tool, how in _find_mentions(task_text, offered):
-            if tool in own:
-                continue
-            if rng.random() < p[how]:
-                if rng.random() < skill.wrong_tool:
-                    siblings = [t for t in offered if TOOLS[t].category == TOOLS[tool].category and t != tool]
-                    tool = rng.choice(sorted(siblings)) if siblings else tool
-                own.append(tool)
-        steps = tuple(Step(t) for t in own)
-
-        plan = _STEP_LINE.findall(plan_text)
-        if plan and rng.random() < skill.plan_trust:
-            plan_steps = [
-                Step(tool, tuple(tuple(kv.split("=", 1)) for kv in args.split("; ") if "=" in kv))  # type: ignore[misc]
-                for _, tool, _, args, _ in plan
-            ]
-            # A step that says it depends on a later one is moved after it, as a literal reader would.
-            order = list(range(len(plan_steps)))
-            for i, (_, _, _, _, deps) in enumerate(plan):
-                later = [int(d) - 1 for d in re.findall(r"step (\d+)", deps) if int(d) - 1 > i]
-                if later:
-                    order.remove(i)
-                    order.insert(order.index(max(later)) + 1, i)
-            # A tool the plan names but the schemas do not offer cannot be called; it is skipped.
-            followed = tuple(plan_steps[i] for i in order if plan_steps[i].tool in offered)
-            # Checking the plan against the task: the tools the task mentions, in its order.
-            truth = list(dict.fromkeys(t for _, t, _ in _find_mentions(task_text, offered)))
-            suspicious = [s.tool for s in followed] != truth or any(
-                s.tool not in TOOLS or any(k not in TOOLS[s.tool].param_names for k, _ in s.key_args)
-                for s in followed
-            )
-            if suspicious and truth and rng.random() < skill.flaw_detection:
-                steps = tuple(Step(t) for t in truth)
-            else:
-                steps = followed
-        source = _SOURCE.search(user)
-        fmt = _FORMAT.search(user)
-        intent = Intent(steps, source.group(1) if source else "input.dat", fmt.group(1) if fmt else "json", cot)
-        self._intents[digest] = intent
+        text, inputs, plan_text, cot = _split_user(user)
+        own, how = self._own_reading(digest, text, inputs, lex, cot)
+        steps = [Step(t) for t in own]
+        from_plan = False
+        plan = self._plan_steps(plan_text, lex) if plan_text else []
+        if plan and self._chance(digest, "trust", self.skill.plan_trust):
+            signs = self._plan_flaws(plan, plan_text, own, how, text, inputs, lex)
+            unnoticed = 1.0
+            for weight in signs:
+                unnoticed *= 1 - self.skill.flaw_detection * weight
+            if not signs or not self._chance(digest, "notice", 1 - unnoticed):
+                steps = [s for s in plan if s.tool in lex.tools]  # a tool not offered cannot be called
+                from_plan = True
+        tools = [s.tool for s in steps]
+        intent = Intent(tuple(steps), _feeders(tools, lex), inputs, cot, from_plan)
+        self._intents[digest + lex.digest] = intent
         if len(self._intents) > 4096:
             self._intents.popitem(last=False)
         return intent
 
-    # ------------------------------------------------------------------ acting
+    # ------------------------------------------------------------------ replaying the conversation
 
-    def _arguments(self, spec: ToolSpec, step: Step, intent: Intent, handles: list[str], rng: random.Random) -> dict:
-        args: dict[str, Any] = {}
-        for param in spec.parameters:
-            if not param.required:
+    def _replay(self, intent: Intent, digest: str, history: list[tuple[str, dict | None, dict]]) -> _State:
+        state = _State({}, {}, [])
+        for tool, args, obs in history:
+            index = None
+            for i, s in enumerate(intent.steps):
+                if s.tool == tool and i not in state.done and not self._gave_up(intent, digest, state, i):
+                    index = i
+                    break
+            ok = obs.get("status") == "success"
+            if ok:
+                handle = obs.get("handle") or (obs.get("output") or {}).get("handle")
+                done = _Done(str(handle), str(obs.get("type") or ""), obs.get("summary") or {})
+                state.seen.append(done)
+                if index is not None:
+                    state.done[index] = done
+            elif index is not None:
+                state.attempts.setdefault(index, []).append((obs.get("error_code"), str(obs.get("message") or ""), args))
+        return state
+
+    def _gave_up(self, intent: Intent, digest: str, state: _State, i: int) -> bool:
+        tries = state.attempts.get(i)
+        if not tries:
+            return False
+        if len(tries) >= self.skill.max_attempts:
+            return True
+        code = tries[-1][0]
+        if code in _RANDOM_FAILURES:
+            return not self._chance(digest, f"retry:{i}:{len(tries)}", self.skill.retry)
+        return False
+
+    # ------------------------------------------------------------------ arguments
+
+    def _data_value(self, p: ParamView, i: int, intent: Intent, state: _State) -> tuple[str | None, _Done | None]:
+        feeder = dict(intent.feeders[i]).get(p.name) if i < len(intent.feeders) else None
+        ok = (lambda d: ANY in (p.accepts or ()) or d.type in (p.accepts or ()))
+        if feeder is not None and feeder in state.done and ok(state.done[feeder]):
+            return state.done[feeder].handle, state.done[feeder]
+        for d in reversed(state.seen):
+            if ok(d):
+                return d.handle, d
+        if p.literal and p.literal in intent.inputs:
+            return intent.inputs[p.literal], None
+        return None, None
+
+    def _settings(self, view: ToolView, source: _Done | None, state: _State, step: int) -> dict[str, Any]:
+        summary = source.summary if source is not None else {}
+        fields = summary.get("fields") if isinstance(summary.get("fields"), dict) else None
+        if not fields:
+            fields = next((d.summary["fields"] for d in reversed(state.seen)
+                           if isinstance(d.summary.get("fields"), dict) and d.summary["fields"]), {})
+        numeric = [f for f, t in fields.items() if t in ("number", "integer")]
+        strings = [f for f, t in fields.items() if t == "string"]
+        num = numeric[0] if numeric else "value"
+        txt = next((f for f in strings if not f.endswith("id")), strings[0] if strings else (next(iter(fields), "id")))
+        fmt = summary.get("format")
+        out: dict[str, Any] = {}
+        for p in view.params:
+            if not p.required or p.accepts is not None or p.literal:
                 continue
-            if param.name == "input":
-                args["input"] = handles[-1] if handles else intent.source
-            elif param.enum:
-                args[param.name] = intent.data_format if intent.data_format in param.enum else param.enum[0]
-            elif param.type == "string":
-                args[param.name] = intent.source
-            elif param.type == "integer":
-                args[param.name] = 100
-            elif param.type == "number":
-                args[param.name] = 1.0
-            elif param.type == "boolean":
-                args[param.name] = True
-            elif param.type == "array":
-                args[param.name] = ["default"]
+            name, desc = p.name, p.description.lower()
+            if p.enum:
+                if "must match the format" in desc or name == "format":
+                    out[name] = fmt if fmt in p.enum else p.enum[0]
+                elif "must differ" in desc or name == "target_format":
+                    out[name] = next((e for e in p.enum if e != fmt), p.enum[0])
+                else:
+                    out[name] = {"metric": "sum", "objective": "maximize"}.get(name, p.enum[0])
+            elif name == "condition":
+                out[name] = f"{num} > 0"
+            elif name == "expression":
+                out[name] = f"sum({num})"
+            elif name == "operations":
+                out[name] = [f"cast:{num}:float"]
+            elif name == "rules":
+                out[name] = {num: {"required": True}}
+            elif name == "mapping":
+                out[name] = {txt: f"{txt}_ref"}
+            elif name == "scenario":
+                out[name] = {"price_change": 0.05}
+            elif name == "cron" or "cron" in desc:
+                out[name] = "0 6 * * 1"
+            elif p.type == "array":
+                out[name] = [txt] if "field" in desc else []
+            elif "numeric field" in desc or name in ("field", "target"):
+                out[name] = num
+            elif "letters, digits" in desc:
+                out[name] = f"{view.operation}.step{step + 1}"
+            elif p.type == "string":
+                out[name] = f"{view.operation} step {step + 1} finished"
+            elif p.type in ("integer", "number"):
+                out[name] = p.minimum if p.minimum is not None else 1
+            elif p.type == "boolean":
+                out[name] = True
             else:
-                args[param.name] = {}
-        if step.key_args:  # a plan's arguments win, wrongly named ones included
-            plan_names = {k for k, _ in step.key_args}
-            for k, v in step.key_args:
-                ref = _HANDLE_REF.fullmatch(v)
-                args[k] = handles[-1] if ref and handles else v
-            for name in list(args):
-                if name not in plan_names and name in ("input",) and any(n not in args for n in plan_names):
-                    del args[name]
+                out[name] = {}
+        if view.operation == "aggregator" and "field" in {p.name for p in view.params} and out.get("metric") != "count":
+            out["field"] = num
+        return out
+
+    def _arguments(self, lex: Lexicon, intent: Intent, state: _State, i: int, use_plan: bool) -> dict[str, Any] | None:
+        """The call for step i; None when a required input has no source at all."""
+        step = intent.steps[i]
+        view = lex.tools[step.tool]
+        args: dict[str, Any] = {}
+        source: _Done | None = None
+        plan_inputs = dict(step.inputs) if use_plan else {}
+        for p in view.params:
+            if p.accepts is None and not p.literal:
+                continue
+            if use_plan and step.inputs:
+                continue
+            if p.accepts is not None:
+                value, done = self._data_value(p, i, intent, state)
+                if value is None:
+                    if p.required:
+                        return None
+                    continue
+                if p.name in ("input", "path") or source is None:
+                    source = done if done is not None else source
+                args[p.name] = value
+            elif p.literal in intent.inputs:
+                args[p.name] = intent.inputs[p.literal]
+            elif p.required:
+                return None
+        if use_plan and step.inputs:
+            by_number = {s.number: k for k, s in enumerate(intent.steps)}
+            for k, (kind, ref) in plan_inputs.items():
+                if kind == "step":
+                    j = by_number.get(ref)
+                    d = state.done.get(j) if j is not None else None
+                    if d is None:  # the plan points at a step not run yet: a literal follower passes the reference
+                        args[k] = f"<handle from step {ref}>"
+                        continue
+                    args[k] = d.handle
+                    if k in ("input", "path") or source is None:
+                        source = d
+                else:
+                    args[k] = ref
+        settings = self._settings(view, source, state, i)
+        if use_plan:
+            settings.update(dict(step.args))
+        for k, v in settings.items():
+            args.setdefault(k, v)
         return args
+
+    def _corrupt(self, args: dict[str, Any], view: ToolView, rng: random.Random) -> dict[str, Any]:
+        """An argument error: a required argument left out, a field the data lacks, or an invented handle."""
+        args = dict(args)
+        kinds = []
+        required = [p.name for p in view.params if p.required and p.name in args]
+        if required:
+            kinds.append("drop")
+        if any(k in args for k in _WRONG_FIELD):
+            kinds.append("field")
+        if any(p.accepts is not None and p.name in args for p in view.params):
+            kinds.append("handle")
+        if not kinds:
+            return args
+        kind = rng.choice(kinds)
+        if kind == "drop":
+            del args[rng.choice(required)]
+        elif kind == "field":
+            key = next(k for k in _WRONG_FIELD if k in args)
+            args[key] = _WRONG_FIELD[key]
+        else:
+            name = next(p.name for p in view.params if p.accepts is not None and p.name in args)
+            args[name] = f"h_{rng.getrandbits(32):08x}"
+        return args
+
+    # ------------------------------------------------------------------ acting
 
     def respond(self, messages: list[Message], tools: list[ToolSchema] | None, params: dict | None = None) -> ModelOutput:
         system = next((m.get("content") or "" for m in messages if m.get("role") == "system"), "")
         user = next((m.get("content") or "" for m in messages if m.get("role") == "user"), "")
         text_mode = tools is None
-        if tools is not None:
-            offered = {t["function"]["name"] for t in tools if t.get("type") == "function"}
-        else:
-            offered = {name for name in TOOLS if name in system}
-        digest = hashlib.blake2b(f"{user}\x00{text_mode}".encode(), digest_size=12).hexdigest()
-        intent = self._intent(digest, system, user, offered)
-        history = _read_history(messages, text_mode)
+        lex = _lexicon_for(tools, system)
+        digest = hashlib.blake2b(
+            f"{user}\x00{text_mode}\x00{len(lex.tools)}\x00{','.join(lex.tools)}".encode(), digest_size=12
+        ).hexdigest()
+        intent = self._intent(digest, user, lex)
         turn = sum(1 for m in messages if m.get("role") == "assistant")
         prompt_tokens = sum(len(m.get("content") or "") for m in messages) // 4 + (3000 if tools else 0)
-
         skill = self.skill
-        if self._rng(digest, f"format:{turn}").random() < skill.format_error:
-            return self._malformed(text_mode, turn, prompt_tokens, self._next_tool(intent, offered))
 
-        handles = [h for _, ok, h, _ in history if ok and h]
-        position = 0
-        for index, step in enumerate(intent.steps):
-            attempts = [(ok, code) for tool, ok, _, code in history if tool == step.tool]
-            if any(ok for ok, _ in attempts):
+        if self._chance(digest, f"format:{turn}", skill.format_error):
+            return self._malformed(text_mode, turn, prompt_tokens, intent.steps[0].tool if intent.steps else "")
+
+        state = self._replay(intent, digest, _read_history(messages, text_mode))
+        for i, step in enumerate(intent.steps):
+            if i in state.done or self._gave_up(intent, digest, state, i) or step.tool not in lex.tools:
                 continue
-            if attempts:
-                if len(attempts) >= skill.max_attempts:
-                    continue
-                if self._rng(digest, f"retry:{index}:{len(attempts)}").random() >= skill.retry:
-                    continue
-            position = index
-            break
-        else:
-            position = len(intent.steps)
+            tries = state.attempts.get(i, [])
+            view = lex.tools[step.tool]
+            args: dict[str, Any] | None
+            if not tries:
+                args = self._arguments(lex, intent, state, i, intent.from_plan)
+                if args is not None and self._chance(digest, f"argerr:{i}", skill.arg_error):
+                    args = self._corrupt(args, view, self._rng(digest, f"argerr-how:{i}"))
+            else:
+                code, _, last = tries[-1]
+                if code in _RANDOM_FAILURES and last is not None:
+                    args = last
+                elif self._chance(digest, f"fix:{i}:{len(tries)}", skill.fix_args):
+                    args = self._arguments(lex, intent, state, i, False)
+                else:
+                    args = last if last is not None else self._arguments(lex, intent, state, i, intent.from_plan)
+            if args is None:
+                continue  # nothing to give it: the step is skipped
+            return self._call(text_mode, turn, prompt_tokens, step.tool, args, intent, i)
+        return self._final(intent, state, digest, prompt_tokens)
 
-        if position >= len(intent.steps):
-            done = [s.tool for s in intent.steps if any(t == s.tool and ok for t, ok, _, _ in history)]
-            text = f"{FINAL_MARKER} The workflow is complete: ran {', '.join(done) or 'no tools'}."
-            return ModelOutput(content=text, usage=Usage(prompt_tokens, len(text) // 4), finish_reason="stop")
-
-        step = intent.steps[position]
-        spec = TOOLS.get(step.tool)
-        attempt = sum(1 for tool, *_ in history if tool == step.tool)
-        rng = self._rng(digest, f"args:{position}:{attempt}")
-        args = self._arguments(spec, step, intent, handles, rng) if spec else {}
-        last_code = next((code for tool, ok, _, code in reversed(history) if tool == step.tool and not ok), None)
-        if last_code == "INVALID_INPUT" and spec and rng.random() < skill.fix_args:
-            args = self._arguments(spec, Step(step.tool), intent, handles, rng)
-        elif spec and attempt == 0 and rng.random() < skill.arg_error:
-            required = [p.name for p in spec.parameters if p.required and p.name in args]
-            if required:
-                del args[rng.choice(required)]
+    def _call(self, text_mode: bool, turn: int, prompt_tokens: int, tool: str, args: dict[str, Any], intent: Intent,
+              i: int) -> ModelOutput:
         arguments = json.dumps(args)
-        reasoning = f"Step {position + 1}: {step.tool} comes next." if intent.cot else None
-        call_id = f"call_{turn}_0"
+        reasoning = None
+        if intent.cot:
+            feeds = ", ".join(f"{k} from step {j + 1}" for k, j in intent.feeders[i]) if i < len(intent.feeders) else ""
+            reasoning = f"Step {i + 1}: {tool} comes next" + (f" ({feeds})." if feeds else ".")
         completion = len(arguments) // 4 + 10
         if text_mode:
-            content = f"{reasoning + chr(10) if reasoning else ''}{TOOL_CALL_OPEN}" + json.dumps(
-                {"name": step.tool, "arguments": args}
-            ) + TOOL_CALL_CLOSE
+            block = TOOL_CALL_OPEN + json.dumps({"name": tool, "arguments": args}) + TOOL_CALL_CLOSE
+            content = f"{reasoning}\n{block}" if reasoning else block
             return ModelOutput(content=content, usage=Usage(prompt_tokens, completion), finish_reason="stop")
         return ModelOutput(
             content=reasoning,
-            tool_calls=(ToolCall(call_id, step.tool, arguments),),
+            tool_calls=(ToolCall(f"call_{turn}_0", tool, arguments),),
             usage=Usage(prompt_tokens, completion),
             finish_reason="tool_calls",
         )
 
-    @staticmethod
-    def _next_tool(intent: Intent, offered: set[str]) -> str:
-        for step in intent.steps:
-            if step.tool in offered:
-                return step.tool
-        return min(offered) if offered else "unknown_tool"
+    def _final(self, intent: Intent, state: _State, digest: str, prompt_tokens: int) -> ModelOutput:
+        done = [intent.steps[i].tool for i in sorted(state.done)]
+        last = len(intent.steps) - 1
+        if not intent.steps:
+            text = f"{FINAL_MARKER} I could not tell which of the tools this task needs, so I ran none."
+        elif last in state.done:
+            text = f"{FINAL_MARKER} The workflow is complete: ran {', '.join(done)}."
+            if not self._chance(digest, "forget", self.skill.forget_result):
+                text += f"\nRESULT: {state.done[last].handle}"
+        else:
+            text = (f"{FINAL_MARKER} The workflow did not finish: {intent.steps[last].tool} did not succeed"
+                    f" (ran {', '.join(done) or 'nothing'}).")
+        return ModelOutput(content=text, usage=Usage(prompt_tokens, len(text) // 4), finish_reason="stop")
 
     def _malformed(self, text_mode: bool, turn: int, prompt_tokens: int, tool: str) -> ModelOutput:
         usage = Usage(prompt_tokens, 5)
         if text_mode:
-            return ModelOutput(content=f'{TOOL_CALL_OPEN}{{"name": "oops", "arguments": {{', usage=usage)
-        if turn % 2:
+            return ModelOutput(content=f'{TOOL_CALL_OPEN}{{"name": "{tool}", "arguments": {{', usage=usage)
+        if turn % 2 or not tool:
             return ModelOutput(content="", usage=usage, finish_reason="stop")
-        return ModelOutput(
-            tool_calls=(ToolCall(f"call_{turn}_0", tool, '{"input": '),),
-            usage=usage,
-            finish_reason="tool_calls",
-        )
+        return ModelOutput(tool_calls=(ToolCall(f"call_{turn}_0", tool, '{"input": '),), usage=usage,
+                           finish_reason="tool_calls")
 
     # ------------------------------------------------------------------ provider contract
-
-    kind = "simulated"
 
     async def generate(self, request: ModelRequest, timeout: float) -> ModelOutput:
         return self.respond(request.messages, request.tools, request.params)
@@ -330,34 +1006,55 @@ class SimulatedModel:
         return None
 
 
-def _read_history(messages: list[Message], text_mode: bool) -> list[tuple[str, bool, str | None, str | None]]:
-    """(tool, succeeded, handle, error code) for every tool result in the conversation."""
-    out: list[tuple[str, bool, str | None, str | None]] = []
-    names: dict[str, str] = {}
+_RESULT_BLOCK = re.compile(r'<tool_result name="([^"]*)">(.*?)</tool_result>', re.S)
+
+
+def _read_history(messages: list[Message], text_mode: bool) -> list[tuple[str, dict | None, dict]]:
+    """(tool, arguments as sent, observation) for every tool result in the conversation."""
+    out: list[tuple[str, dict | None, dict]] = []
+    calls: dict[str, tuple[str, dict | None]] = {}
+    pending: list[dict | None] = []
     for m in messages:
         role = m.get("role")
-        if role == "assistant" and m.get("tool_calls"):
-            for c in m["tool_calls"]:
-                names[c.get("id", "")] = c.get("function", {}).get("name", "")
+        content = m.get("content") or ""
+        if role == "assistant":
+            for c in m.get("tool_calls") or ():
+                f = c.get("function") or {}
+                calls[c.get("id", "")] = (f.get("name", ""), _parse_args(f.get("arguments")))
+            if text_mode and TOOL_CALL_OPEN in content:
+                pending = []
+                for block in re.findall(re.escape(TOOL_CALL_OPEN) + r"(.*?)" + re.escape(TOOL_CALL_CLOSE), content, re.S):
+                    try:
+                        obj = json.loads(block)
+                        pending.append(obj.get("arguments") if isinstance(obj, dict) else None)
+                    except ValueError:
+                        pending.append(None)
         elif role == "tool":
-            out.append(_observation(names.get(m.get("tool_call_id", ""), ""), m.get("content") or ""))
-        elif text_mode and role == "user" and "<tool_result" in (m.get("content") or ""):
-            for name, body in re.findall(r'<tool_result name="([^"]*)">(.*?)</tool_result>', m["content"], re.S):
-                out.append(_observation(name, body))
+            name, args = calls.get(m.get("tool_call_id", ""), ("", None))
+            out.append((name, args, _observation(content)))
+        elif text_mode and role == "user" and "<tool_result" in content:
+            for k, (name, body) in enumerate(_RESULT_BLOCK.findall(content)):
+                args = pending[k] if k < len(pending) else None
+                out.append((name, args if isinstance(args, dict) else None, _observation(body)))
     return out
 
 
-def _observation(name: str, body: str) -> tuple[str, bool, str | None, str | None]:
+def _parse_args(raw: Any) -> dict | None:
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _observation(body: str) -> dict:
     try:
         obs = json.loads(body)
     except ValueError:
-        return (name, False, None, None)
-    if not isinstance(obs, dict):
-        return (name, False, None, None)
-    if obs.get("status") == "success":
-        output = obs.get("output") or {}
-        return (name, True, output.get("handle") if isinstance(output, dict) else None, None)
-    return (name, False, None, obs.get("error_code"))
+        return {}
+    return obs if isinstance(obs, dict) else {}
 
 
 _MODELS: dict[str, SimulatedModel] = {}
@@ -365,7 +1062,7 @@ SIMULATED_MODELS: tuple[str, ...] = tuple(SKILLS)
 
 
 def get_simulated_model(name: str) -> SimulatedModel:
-    """The shared instance for a built-in simulated model name (`sim/weak`, `sim/medium`, `sim/strong`)."""
+    """The shared instance for a built-in simulated model name (`sim/weak`, `sim/medium`, `sim/strong`, ...)."""
     model = _MODELS.get(name)
     if model is None:
         if name not in SKILLS:
