@@ -1,16 +1,29 @@
+"""The tool catalog (SPEC 1.1): 30 tools with typed inputs and outputs, public descriptions, schemas."""
+
 from __future__ import annotations
+
+import json
+import re
 
 import pytest
 
 from pilotbench.benchmark import tools
 from pilotbench.benchmark.tools import (
+    ANY,
     CATEGORIES,
+    CHECKS,
     COMMON_ERRORS,
+    DATA_TYPES,
     JSON_TYPES,
+    LITERAL_ROLES,
+    SAME,
     TOOL_NAMES,
     TOOLS,
+    Param,
     ToolSpec,
+    accepts,
     get_tool,
+    output_type,
     tool_schemas,
 )
 
@@ -32,7 +45,35 @@ SPEC_ERRORS = {
     "utility": {"INVALID_INPUT", "OPERATION_FAILED", "TIMEOUT"},
 }
 
-SOURCE_TOOLS = ("file_operations_reader", "network_fetcher", "integration_authenticator", "file_operations_scanner")
+# Tools a workflow can start with: every data parameter they need can be a literal the task declares.
+SOURCE_TOOLS = {"file_operations_reader", "network_fetcher", "integration_authenticator", "file_operations_scanner"}
+# Data types only the "any handle" utilities take: a workflow ends with them.
+FINAL_TYPES = {"archive", "status", "job", "log", "event", "notification", "value"}
+
+
+def _explicitly_accepted() -> set[str]:
+    return {a for t in TOOLS.values() for p in t.data_params if p.accepts != (ANY,) for a in p.accepts or ()}
+
+
+def _schema_examples() -> set[str]:
+    """Every example value in a schema's text: what follows "e.g." and the quoted templates ('rename:OLD->NEW')."""
+    found: set[str] = set()
+    for s in _schema_texts():
+        for m in re.findall(r"e\.g\. ('[^']*'|\"(?:[^\"\\]|\\.)*\"|\{.*?\}(?=\.))", s):
+            found.add(m[1:-1] if m[0] in "'\"" else m)
+        found.update(re.findall(r"'([^' ]+)'", s))
+    return found
+
+
+def _schema_texts() -> list[str]:
+    out = []
+    for t in TOOLS.values():
+        out.append(t.description)
+        out.extend(p.description for p in t.parameters)
+    return out
+
+
+# --------------------------------------------------------------------------- names, categories, errors
 
 
 def test_thirty_unique_tools_in_spec_order():
@@ -40,7 +81,6 @@ def test_thirty_unique_tools_in_spec_order():
     assert len(set(TOOL_NAMES)) == 30
     assert TOOL_NAMES == tuple(TOOLS)
     assert CATEGORIES == SPEC_CATEGORIES
-    assert list(CATEGORIES) == list(SPEC_CATEGORIES)
     expected = [f"{c}_{o}" for c, ops in SPEC_CATEGORIES.items() for o in ops]
     assert list(TOOL_NAMES) == expected
 
@@ -50,7 +90,7 @@ def test_name_category_operation_consistent(name):
     t = TOOLS[name]
     assert t.name == f"{t.category}_{t.operation}"
     assert t.operation in CATEGORIES[t.category]
-    assert t.description and len(t.description) > 20
+    assert t.purpose.endswith(".") and len(t.purpose) > 20
 
 
 @pytest.mark.parametrize("name", TOOL_NAMES)
@@ -68,49 +108,172 @@ def test_error_constants():
     assert set(tools.ERROR_CODES) == set().union(*SPEC_ERRORS.values())
 
 
+# --------------------------------------------------------------------------- parameters
+
+
 @pytest.mark.parametrize("name", TOOL_NAMES)
 def test_parameters(name):
     t = TOOLS[name]
-    required = [p for p in t.parameters if p.required]
-    optional = [p for p in t.parameters if not p.required]
-    assert 1 <= len(required) <= 3
-    assert 0 <= len(optional) <= 3
+    required = t.required_params
+    assert 1 <= len(required) <= 4
+    assert 0 <= len(t.optional_params) <= 3
     names = [p.name for p in t.parameters]
     assert len(names) == len(set(names))
+    assert t.param_names == frozenset(names)
     for p in t.parameters:
         assert p.type in JSON_TYPES
-        assert p.description
+        assert p.description and p.description.endswith(".")
         if p.enum is not None:
             assert p.type == "string" and len(p.enum) >= 2
-    if t.dependencies:
-        # tools that consume an earlier output take it as a required `input` handle
-        assert any(p.name == "input" and p.required and p.type == "string" for p in t.parameters)
+        assert p.check is None or p.check in CHECKS
+        assert p.literal is None or p.literal in LITERAL_ROLES
+        if p.is_data:
+            assert p.type == "string", "a data parameter takes a handle (a string)"
+            assert p.accepts and all(a in DATA_TYPES or a == ANY for a in p.accepts)
+            assert p.check is None and p.enum is None
+            assert "handle" in p.description
+        if p.minimum is not None or p.maximum is not None:
+            assert p.type in ("integer", "number")
+            assert p.minimum is None or p.maximum is None or p.minimum < p.maximum
 
 
-def test_all_json_types_used_and_most_tools_take_input():
+def test_all_json_types_used_and_most_tools_take_data():
     used = {p.type for t in TOOLS.values() for p in t.parameters}
     assert used == set(JSON_TYPES)
-    with_input = [t for t in TOOLS.values() if any(p.name == "input" and p.required for p in t.parameters)]
-    assert len(with_input) >= 18
+    with_input = [t for t in TOOLS.values() if any(p.name == "input" and p.required and p.is_data for p in t.parameters)]
+    assert len(with_input) >= 24
+    used_checks = {p.check for t in TOOLS.values() for p in t.parameters if p.check}
+    assert used_checks <= set(CHECKS) and len(used_checks) >= len(CHECKS) - 1
+    assert set(LITERAL_ROLES) == {p.literal for t in TOOLS.values() for p in t.parameters if p.literal}
+
+
+def test_reader_and_fetcher_take_the_task_source():
+    r = get_tool("file_operations_reader")
+    path = {p.name: p for p in r.parameters}["path"]
+    assert path.required and path.is_data and path.accepts == ("file_list",) and path.literal == "source_path"
+    f = get_tool("network_fetcher")
+    by_name = {p.name: p for p in f.parameters}
+    assert by_name["url"].literal == "source_url" and not by_name["url"].is_data
+    assert by_name["session"].accepts == ("session",) and not by_name["session"].required
+    a = get_tool("integration_authenticator")
+    assert {p.literal for p in a.parameters} == {"service", "credential"}
+    assert not a.data_params
+
+
+# --------------------------------------------------------------------------- the typed graph
 
 
 @pytest.mark.parametrize("name", TOOL_NAMES)
-def test_returns(name):
+def test_typed_output(name):
     t = TOOLS[name]
+    assert t.output in DATA_TYPES or t.output == SAME
+    if t.output == SAME:
+        assert any(p.name == "input" for p in t.data_params)
     fields = dict(t.returns)
-    assert len(fields) == len(t.returns)
-    assert fields["handle"] == "string"
-    assert fields["record_count"] == "integer"
-    assert 1 <= len(fields) - 2 <= 3
+    assert len(fields) == len(t.returns) and 1 <= len(fields) <= 3
     assert set(fields.values()) <= set(JSON_TYPES)
+    assert "handle" not in fields and "type" not in fields  # every result carries these anyway
 
 
-def test_reader_parameters_example():
-    r = get_tool("file_operations_reader")
-    by_name = {p.name: p for p in r.parameters}
-    assert by_name["path"].required and by_name["path"].type == "string"
-    assert not by_name["encoding"].required and by_name["encoding"].enum
-    assert by_name["max_bytes"].type == "integer" and not by_name["max_bytes"].required
+def test_every_data_type_is_produced_and_consumed():
+    produced = {t.output for t in TOOLS.values() if t.output != SAME}
+    assert produced == set(DATA_TYPES), set(DATA_TYPES) - produced
+    explicit = _explicitly_accepted()
+    # Every type is taken by some tool by name, or is a final result only the "any handle" utilities take.
+    assert set(DATA_TYPES) - explicit == FINAL_TYPES
+    any_tools = [t for t in TOOLS.values() if any(p.accepts == (ANY,) for p in t.data_params)]
+    assert {t.name for t in any_tools} == {"utility_logger", "utility_tracker", "utility_notifier", "utility_helper"}
+    for dtype in DATA_TYPES:
+        assert any(accepts(p, dtype) for t in TOOLS.values() for p in t.data_params), dtype
+
+
+def test_source_tools_need_no_handle():
+    """The tools a chain can start with are exactly those whose required data parameters can be literals."""
+    starters = {
+        t.name for t in TOOLS.values()
+        if all(p.literal or not p.is_data for p in t.required_params)
+    }
+    assert starters == SOURCE_TOOLS
+    for name in SOURCE_TOOLS:
+        assert any(p.literal in ("source_path", "source_directory", "source_url", "service") for p in TOOLS[name].parameters)
+
+
+def test_fan_in_parameters():
+    mapper = {p.name: p for p in get_tool("integration_mapper").data_params}
+    assert mapper["input"].accepts == ("records",) and mapper["connection"].accepts == ("connection",)
+    assert all(p.required for p in mapper.values())
+    assert get_tool("integration_connector").data_params[0].accepts == ("session",)
+    poster = {p.name: p for p in get_tool("network_poster").parameters}
+    assert poster["session"].accepts == ("session",) and poster["url"].literal == "endpoint"
+
+
+def test_output_type_and_accepts():
+    cache = get_tool("utility_cache")
+    assert output_type(cache, "summary") == "summary"
+    assert output_type(cache, None) == "records"
+    assert output_type(get_tool("data_processing_parser"), "raw") == "records"
+    parser_input = get_tool("data_processing_parser").data_params[0]
+    assert accepts(parser_input, "raw") and accepts(parser_input, "response")
+    assert not accepts(parser_input, "records")
+    logger_input = get_tool("utility_logger").data_params[0]
+    assert accepts(logger_input, "session") and accepts(logger_input, "value")
+    assert not accepts(Param("x", "string", "Not data."), "raw")
+
+
+def test_typical_chain_type_checks():
+    """A reader's raw content parses into records that aggregate into a summary a writer saves."""
+    chain = ["file_operations_reader", "data_processing_parser", "data_processing_aggregator", "file_operations_writer"]
+    current = get_tool(chain[0]).output
+    for name in chain[1:]:
+        spec = get_tool(name)
+        main = next(p for p in spec.data_params if p.name == "input")
+        assert accepts(main, current), (name, current)
+        current = output_type(spec, current)
+    assert current == "file"
+
+
+# --------------------------------------------------------------------------- descriptions
+
+
+@pytest.mark.parametrize("name", TOOL_NAMES)
+def test_description_names_inputs_output_and_uses(name):
+    t = TOOLS[name]
+    d = t.description
+    assert d.startswith(t.purpose)
+    assert " Takes: " in d and " Returns: " in d and " Typical uses: " in d
+    for p in t.data_params:
+        assert f"`{p.name}`" in d
+        for a in p.accepts or ():
+            if a != ANY:
+                assert f"`{a}`" in d, (name, a)
+        if p.literal:
+            assert p.literal.replace("_", " ") in d
+    for p in t.parameters:
+        if p.literal and not p.is_data:
+            assert f"`{p.name}` (the task's {p.literal.replace('_', ' ')})" in d
+    if t.output == SAME:
+        assert "same type as its input" in d
+    else:
+        assert f"a `{t.output}` handle" in d
+    for use in t.uses:
+        assert use in d
+    assert not any(other in d for other in TOOL_NAMES), "a description never names a tool"
+
+
+def test_uses_are_unique_and_plain():
+    seen: dict[str, str] = {}
+    forbidden = [n.lower() for n in TOOL_NAMES] + [c.replace("_", " ") for c in CATEGORIES] + list(CATEGORIES)
+    for t in TOOLS.values():
+        assert len(t.uses) == 3, t.name
+        for use in t.uses:
+            low = use.lower()
+            assert use == use.strip() and len(use) > 10 and not use.endswith(".")
+            assert low not in seen, f"{use!r} used by {seen.get(low)} and {t.name}"
+            seen[low] = t.name
+            assert not any(w in low for w in forbidden), (t.name, use)
+
+
+# --------------------------------------------------------------------------- schemas
 
 
 @pytest.mark.parametrize("name", TOOL_NAMES)
@@ -123,29 +286,34 @@ def test_schema_shape(name):
     assert fn["description"] == t.description
     params = fn["parameters"]
     assert params["type"] == "object"
+    assert params["additionalProperties"] is False
     props = params["properties"]
-    assert set(props) == {p.name for p in t.parameters}
-    assert set(params["required"]) <= set(props)
+    assert list(props) == [p.name for p in t.parameters]
     assert params["required"] == [p.name for p in t.parameters if p.required]
-    for pname, prop in props.items():
-        assert prop["type"] in JSON_TYPES
-        assert isinstance(prop["description"], str) and prop["description"]
-        if "enum" in prop:
-            assert all(isinstance(v, str) for v in prop["enum"])
-        if prop["type"] == "array":
+    for p in t.parameters:
+        prop = props[p.name]
+        assert prop["type"] == p.type and prop["description"] == p.description
+        if p.enum is not None:
+            assert prop["enum"] == list(p.enum)
+        if p.type == "array":
             assert prop["items"]["type"] in JSON_TYPES
+        if p.minimum is not None:
+            assert prop["minimum"] == p.minimum
+        if p.maximum is not None:
+            assert prop["maximum"] == p.maximum
     assert t.schema() is s  # cached
+    json.dumps(s)  # plain JSON
 
 
 def test_schema_cache_not_shared_with_ad_hoc_spec():
     real = get_tool("utility_helper")
     fake = ToolSpec(
-        name=real.name, category=real.category, operation=real.operation, description="different",
-        parameters=(), returns=real.returns, errors=real.errors, dependencies=(), verbs=real.verbs,
-        goal_phrases=real.goal_phrases,
+        name=real.name, category=real.category, operation=real.operation, purpose="Something else entirely.",
+        parameters=(), output="value", returns=real.returns, errors=real.errors, uses=("do a thing once",),
     )
-    assert fake.schema()["function"]["description"] == "different"
+    assert fake.schema()["function"]["description"].startswith("Something else entirely.")
     assert real.schema()["function"]["description"] == real.description
+    assert fake.schema() is not real.schema()
 
 
 def test_get_tool_and_tool_schemas():
@@ -159,61 +327,32 @@ def test_get_tool_and_tool_schemas():
         tool_schemas(["nope"])
 
 
-def test_dependencies_exist_and_are_acyclic():
-    for t in TOOLS.values():
-        assert t.name not in t.dependencies
-        for d in t.dependencies:
-            assert d in TOOLS, f"{t.name} depends on unknown {d}"
-    state: dict[str, int] = {}  # 1 = visiting, 2 = done
-
-    def visit(n: str, path: tuple[str, ...]) -> None:
-        if state.get(n) == 2:
-            return
-        assert state.get(n) != 1, f"dependency cycle: {' -> '.join(path + (n,))}"
-        state[n] = 1
-        for d in TOOLS[n].dependencies:
-            visit(d, path + (n,))
-        state[n] = 2
-
-    for n in TOOL_NAMES:
-        visit(n, ())
-    for src in SOURCE_TOOLS:
-        assert TOOLS[src].dependencies == ()
-    assert "data_processing_parser" in TOOLS["data_processing_transformer"].dependencies
-    assert sum(1 for t in TOOLS.values() if t.dependencies) >= 15
+# --------------------------------------------------------------------------- schema examples vs tasks
 
 
-@pytest.mark.parametrize("name", TOOL_NAMES)
-def test_verbs(name):
-    t = TOOLS[name]
-    assert 2 <= len(t.verbs) <= 3
-    assert all(v and v == v.strip() for v in t.verbs)
+def test_examples_exist():
+    examples = _schema_examples()
+    assert {"sum(F) * 1.2", "0 6 * * 1", "FIELD == 'x' and OTHER > 10", '{"price_change": 0.05}'} <= examples
 
 
-def test_goal_phrases_unique_and_abstract():
-    seen: dict[str, str] = {}
-    forbidden_global = [n.lower() for n in TOOL_NAMES]
-    forbidden_global += [c.lower() for c in CATEGORIES] + [c.replace("_", " ") for c in CATEGORIES]
-    for t in TOOLS.values():
-        assert len(t.goal_phrases) == 3, t.name
-        for phrase in t.goal_phrases:
-            low = phrase.lower()
-            assert phrase.strip() == phrase and len(phrase) > 15
-            assert low not in seen, f"{phrase!r} used by {seen.get(low)} and {t.name}"
-            seen[low] = t.name
-            for word in forbidden_global:
-                assert word not in low, f"{t.name}: {phrase!r} contains {word!r}"
-            assert t.operation not in low, f"{t.name}: {phrase!r} names its operation"
-            for verb in t.verbs:
-                assert verb.lower() not in low, f"{t.name}: {phrase!r} contains its verb {verb!r}"
-    assert len(seen) == 90
+def test_no_task_literal_or_setting_copies_a_schema_example():
+    """A model must read the task: no generated literal equals (or is quoted in) the schemas' example text,
+    and no step setting is a schema example copied verbatim."""
+    from pilotbench.benchmark.tasks import generate_instance
+    from pilotbench.benchmark.types import TASK_TYPES
 
-
-def test_goal_phrases_do_not_use_any_tools_verb_as_a_word():
-    import re
-
-    words = {v.lower() for t in TOOLS.values() for v in t.verbs + (t.operation,)}
-    for t in TOOLS.values():
-        for phrase in t.goal_phrases:
-            for w in words:
-                assert not re.search(rf"\b{re.escape(w)}\b", phrase.lower()), f"{t.name}: {phrase!r} uses {w!r}"
+    examples = _schema_examples()
+    texts = _schema_texts()
+    for task_type in TASK_TYPES:
+        for i in range(200):
+            inst = generate_instance(task_type, i)
+            for role, value in inst.inputs.items():
+                assert value not in examples, (inst.id, role, value)
+                assert not any(value in text for text in texts), (inst.id, role, value)
+            for step in inst.steps:
+                params = {p.name: p for p in TOOLS[step.tool].parameters}
+                for name, value in step.args:
+                    if params[name].enum is not None:
+                        continue  # an enum's values are the schema's own choices
+                    shown = value if isinstance(value, str) else json.dumps(value)
+                    assert shown not in examples, (inst.id, step.tool, name, shown)
