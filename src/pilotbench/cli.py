@@ -342,12 +342,19 @@ def tasks(seed, num_instances, show):  # type: ignore[no-untyped-def]
     for d in DIFFICULTIES:
         table.add_column(d, justify="right")
     table.add_column("required tools", justify="right")
+    table.add_column("distinct chains", justify="right")
+    all_chains: set[tuple[str, ...]] = set()
     for t in TASK_TYPES:
-        lengths = sorted({len(suite.get(t, i).required_tools) for i in range(num_instances)})
+        chains = {suite.get(t, i).required_tools for i in range(num_instances)}
+        all_chains |= chains
+        lengths = sorted({len(c) for c in chains})
         span = f"{lengths[0]}-{lengths[-1]}" if lengths else "-"
-        table.add_row(t, *[str(num_instances)] * len(DIFFICULTIES), span)
+        table.add_row(t, *[str(num_instances)] * len(DIFFICULTIES), span, str(len(chains)))
     console.print(table)
-    console.print(f"total: {num_instances * len(TASK_TYPES) * len(DIFFICULTIES)} (instances x difficulties)")
+    console.print(
+        f"total: {num_instances * len(TASK_TYPES) * len(DIFFICULTIES)} (instances x difficulties), "
+        f"{len(all_chains)} distinct tool chains"
+    )
     console.print_json(json.dumps(generate_instance(kind, int(index), seed).to_dict()))
 
 

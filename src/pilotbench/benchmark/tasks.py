@@ -797,6 +797,14 @@ _CRONS = (
     ("0 */6 * * *", "every six hours"),
     ("20 6 * * 2", "every Tuesday at 06:20"),
 )
+_SCENARIOS = (
+    ("demand_shift", (-0.1, 0.15, -0.05, 0.2)),
+    ("price_shock", (0.1, 0.2, 0.3)),
+    ("cost_increase", (0.08, 0.12, 0.05)),
+    ("volume_drop", (-0.15, -0.3, -0.1)),
+    ("delay_rate", (0.1, 0.25)),
+    ("rate_rise", (0.02, 0.05)),
+)
 _TIMEZONES = ("Europe/Berlin", "America/Chicago", "Asia/Singapore", "Europe/London", "UTC")
 _METRIC_WORDS = {"sum": "the total {f}", "avg": "the average {f}", "max": "the highest {f}", "min": "the lowest {f}"}
 _ANALYSIS_WORDS = {
@@ -1015,7 +1023,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         fmt = main.fmt or "json"
         args = {"format": fmt}
         what = "the response" if main.type == "response" else src
-        return _Say(args, f"parse {what} as {fmt.upper()}", fmt.upper(), f"{fmt}", f"the {subj} as usable records"), \
+        return _Say(args, f"parse {what} as {fmt.upper()}", fmt.upper(), f"{fmt}", f"the {subj} in structured form"), \
             main.copy(type="records", fmt=None)
     if tool == "data_processing_transformer":
         nums, ops, words = main.numeric(), [], []
@@ -1158,7 +1166,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
             expr, text = f"avg({a}) * {k:g}", f"the average {aw} scaled by {k:g}"
         else:
             b = r.choice([n for n in nums if n != a])
-            expr, text = f"sum({a}) - sum({b})", f"the total {aw} minus the total {_words(b)}"
+            expr, text = f"sum({a}) / sum({b})", f"the ratio of the total {aw} to the total {_words(b)}"
         return _Say({"expression": expr}, f"calculate {text}", text, text, text), \
             _Data("number", [("result", "number")], {}, {})
     if tool == "computation_analyzer":
@@ -1185,12 +1193,13 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
                     f"search for the plan that {text}", text, f"{objective}, {name} {bound} {val}", "the best plan"), \
             _Data("optimum", [("parameter", "string"), ("value", "number")], {}, {})
     if tool == "computation_simulator":
-        name = r.choice(("demand_shift", "price_shock", "cost_increase", "volume_drop", "delay_rate", "rate_rise"))
-        v = r.choice((0.1, -0.15, 0.2, 0.08, -0.05, 0.3))
+        name, values = r.choice(_SCENARIOS)
+        v = r.choice(values)
         runs = r.choice((500, 2000, 5000))
-        text = f"a {_words(name)} of {v * 100:+g}%"
+        text = f"a {_words(name)} of {v * 100:+g}%" if name.endswith("shift") else f"a {_words(name)} of {abs(v) * 100:g}%"
         return _Say({"scenario": {name: v}, "runs": runs}, f"simulate {text} over {runs} runs", text, text,
-                    f"how {text} would play out"), _Data("simulation", [("scenario", "string"), ("outcome", "number")], {}, {})
+                    f"a simulation of how {text} would play out"), \
+            _Data("simulation", [("scenario", "string"), ("outcome", "number")], {}, {})
     if tool == "integration_connector":
         tgt = g.literal("target_system")
         proto = r.choice(("https", "grpc", "sftp", "amqp"))
@@ -1251,7 +1260,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
 
 # Final outcomes for very_hard: where the result ends up, by the final tool.
 _DESTINATIONS: dict[str, tuple[str, ...]] = {
-    "file_operations_writer": ("saved as a file at the output path", "saved where others can find it"),
+    "file_operations_writer": ("saved as a file at the output path", "saved where others can find the result"),
     "utility_notifier": ("sent to {recipient}", "in the inbox of {recipient}"),
     "network_poster": ("handed over to the partner's API", "submitted to the partner platform"),
     "integration_queue": ("queued for the background workers", "handed off to the background workers"),
@@ -1290,10 +1299,10 @@ _HARD_FRAMES = (
     "{goal}. In sequence, you need to {steps_comma}. When everything is done, report the final handle.",
 )
 _VERY_HARD_FRAMES = (
-    "The {team} needs {outcome}{dest}.",
     "By the end, the {team} should have {outcome}{dest}.",
-    "The {team} has asked for {outcome}{dest}. Work out how to get there.",
-    "What the {team} wants: {outcome}{dest}.",
+    "What the {team} asked for: {outcome}{dest}.",
+    "Requested by the {team}: {outcome}{dest}. Work out how to get there.",
+    "The {team} should end up with {outcome}{dest}.",
 )
 _GOAL_FRAMES = (
     "Get the {team} {outcome}{source}",
