@@ -815,6 +815,11 @@ _ANALYSIS_WORDS = {
 }
 
 
+def _fld(name: str) -> str:
+    """A field as a description names it: exactly as the data names it, so a condition can be written from it."""
+    return name
+
+
 def _words(name: str) -> str:
     return name.replace("_", " ")
 
@@ -1034,7 +1039,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
                 f = r.choice(nums)
                 target = "int" if dict(out.fields)[f] == "number" else "float"
                 ops.append(f"cast:{f}:{target}")
-                words.append(f"cast {_words(f)} to {'a whole number' if target == 'int' else 'a decimal'}")
+                words.append(f"cast {_fld(f)} to {'a whole number' if target == 'int' else 'a decimal'}")
                 out.fields = [(n, "integer" if n == f and target == "int" else "number" if n == f else t) for n, t in out.fields]
             elif kind == "derive" and len(nums) >= 2:
                 a, b = r.sample(nums, 2)
@@ -1043,7 +1048,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
                 if len(new) > 40:
                     new = "derived_ratio" if "_per_" in new else "derived_product"
                 ops.append(f"derive:{new}={expr}")
-                words.append(f"derive {_words(new)} as {_words(a)} {'divided by' if '/' in expr else 'times'} {_words(b)}")
+                words.append(f"derive {_fld(new)} as {_fld(a)} {'divided by' if '/' in expr else 'times'} {_fld(b)}")
                 out.fields.append((new, "number"))
                 lo_a, hi_a = out.ranges.get(a, (0, 100))
                 out.ranges[new] = (0, max(1.0, hi_a))
@@ -1052,7 +1057,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
                 rate = r.choice((1.08, 1.19, 0.92, 1.2 + 0.05, 0.85))
                 new = f"{a}_adjusted"
                 ops.append(f"derive:{new}={a} * {rate}")
-                words.append(f"derive {_words(new)} as {_words(a)} times {rate}")
+                words.append(f"derive {_fld(new)} as {_fld(a)} times {rate}")
                 out.fields.append((new, "number"))
                 out.ranges[new] = out.ranges.get(a, (0, 100))
             else:
@@ -1063,12 +1068,12 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
                     continue
                 new = r.choice((f"{old}_ref", f"source_{old}")) if old == ident else r.choice(("booked_on", "event_date", "record_date"))
                 ops.append(f"rename:{old}->{new}")
-                words.append(f"rename {_words(old)} to {_words(new)}")
+                words.append(f"rename {_fld(old)} to {_fld(new)}")
                 out.fields = [(new if n == old else n, t) for n, t in out.fields]
         if not ops:
             f = (nums or [n for n, _ in main.fields])[0]
             ops.append(f"cast:{f}:float")
-            words.append(f"cast {_words(f)} to a decimal")
+            words.append(f"cast {_fld(f)} to a decimal")
         detail = _join(words)
         return _Say({"operations": ops}, f"transform {src}: {detail}", detail, detail,
                     f"a cleaned-up copy of the {subj}"), out
@@ -1079,13 +1084,13 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         integer = dict(main.fields)[f] == "integer"
         v = _num(r, lo, hi, integer)
         cmp_, word = r.choice(((">", "is above"), (">=", "is at least"), ("<", "is below"), ("<=", "is at most")))
-        cond, text = f"{f} {cmp_} {v}", f"{_words(f)} {word} {v}"
+        cond, text = f"{f} {cmp_} {v}", f"{_fld(f)} {word} {v}"
         cats = main.categorical(g.dom)
         if cats and r.random() < 0.35:
             c = r.choice(cats)
             val = r.choice(main.values[c])
             cond += f" and {c} == '{val}'"
-            text += f" and {_words(c)} is {val}"
+            text += f" and {_fld(c)} is {val}"
         return _Say({"condition": cond}, r.choice((f"keep only the rows where {text}", f"filter {src} down to the rows where {text}")),
                     text, text, f"the {subj} entries where {text}"), main.copy(type="records")
     if tool == "data_processing_validator":
@@ -1096,11 +1101,11 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         rules: dict[str, Any] = {ident: {"required": True}}
         if r.random() < 0.5:
             rules[f] = {"min": lo if lo < 0 else 0}
-            text = f"{_words(ident)} must be present and {_words(f)} may not be below {rules[f]['min']}"
+            text = f"{_fld(ident)} must be present and {_fld(f)} may not be below {rules[f]['min']}"
         else:
             cap = int(hi * 2) if hi >= 20 else round(hi * 2, 1)
             rules[f] = {"min": lo if lo < 0 else 0, "max": cap}
-            text = f"{_words(ident)} must be present and {_words(f)} must lie between {rules[f]['min']} and {cap}"
+            text = f"{_fld(ident)} must be present and {_fld(f)} must lie between {rules[f]['min']} and {cap}"
         return _Say({"rules": rules}, f"check every record against the rules ({text})", text, text,
                     f"a quality-checked copy of the {subj}"), main.copy(type="records")
     if tool == "data_processing_aggregator":
@@ -1109,14 +1114,14 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         metric = r.choice(("sum", "sum", "avg", "max", "count"))
         args: dict[str, Any] = {"group_by": [grp], "metric": metric}
         if metric == "count":
-            what, col = f"the number of entries per {_words(grp)}", "count"
+            what, col = f"the number of entries per {_fld(grp)}", "count"
         else:
             f = r.choice(main.numeric())
             args["field"] = f
-            what, col = _METRIC_WORDS[metric].format(f=_words(f)) + f" per {_words(grp)}", f"{metric}_{f}"
+            what, col = _METRIC_WORDS[metric].format(f=_fld(f)) + f" per {_fld(grp)}", f"{metric}_{f}"
         lo, hi = main.ranges.get(args.get("field", ""), (0, 1000))
         out = _Data("summary", [(grp, "string"), (col, "number")], {col: (lo, hi * 50)}, {grp: main.values.get(grp, ())})
-        plain = r.choice((f"group {src} by {_words(grp)} and compute {what.replace(f' per {_words(grp)}', '')} of each group",
+        plain = r.choice((f"group {src} by {_fld(grp)} and compute {what.replace(f' per {_fld(grp)}', '')} of each group",
                           f"work out {what}"))
         return _Say(args, plain, what, what, what), out
     if tool == "file_operations_writer":
@@ -1153,7 +1158,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         nums = main.numeric()
         a = r.choice(nums)
         kind = r.randrange(4 if len(nums) < 2 else 5)
-        aw = _words(a)
+        aw = _fld(a)
         if kind == 0:
             pct = r.choice((3, 4, 5, 7.5, 12, 15, 18))
             expr, text = f"sum({a}) * {pct / 100:g}", f"{pct:g}% of the total {aw}"
@@ -1166,7 +1171,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
             expr, text = f"avg({a}) * {k:g}", f"the average {aw} scaled by {k:g}"
         else:
             b = r.choice([n for n in nums if n != a])
-            expr, text = f"sum({a}) / sum({b})", f"the ratio of the total {aw} to the total {_words(b)}"
+            expr, text = f"sum({a}) / sum({b})", f"the ratio of the total {aw} to the total {_fld(b)}"
         return _Say({"expression": expr}, f"calculate {text}", text, text, text), \
             _Data("number", [("result", "number")], {}, {})
     if tool == "computation_analyzer":
@@ -1174,13 +1179,13 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         nums = main.numeric()
         cols = r.sample(nums, min(len(nums), 2 if kind == "correlation" else r.randint(1, 2)))
         args = {"analysis_type": kind, "columns": cols}
-        text = _ANALYSIS_WORDS[kind].format(cols=_join([_words(c) for c in cols]))
-        return _Say(args, f"run {_a(kind)} analysis of {_join([_words(c) for c in cols])}", text, f"{kind}", text), \
+        text = _ANALYSIS_WORDS[kind].format(cols=_join([_fld(c) for c in cols]))
+        return _Say(args, f"run {_a(kind)} analysis of {_join([_fld(c) for c in cols])}", text, f"{kind}", text), \
             _Data("analysis", [("finding", "string"), ("strength", "number")], {}, {})
     if tool == "computation_predictor":
         f = r.choice(main.numeric())
         h = r.choice((3, 4, 6, 8, 12))
-        text = f"{_words(f)} for the next {h} periods"
+        text = f"{_fld(f)} for the next {h} periods"
         return _Say({"target": f, "horizon": h}, f"predict {text}", text, text, f"a forecast of {text}"), \
             _Data("forecast", [("period", "integer"), (f"predicted_{f}", "number")], {}, {})
     if tool == "computation_optimizer":
@@ -1217,7 +1222,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         out.fields = [(mapping.get(n, n), t) for n, t in out.fields]
         out.values = {mapping.get(k, k): v for k, v in out.values.items()}
         out.ranges = {mapping.get(k, k): v for k, v in out.ranges.items()}
-        text = _join([f"{_words(k)} to {_words(v)}" for k, v in mapping.items()])
+        text = _join([f"{_fld(k)} to {_fld(v)}" for k, v in mapping.items()])
         whose = "its fields" if src == "it" else f"the fields of {src}"
         return _Say({"mapping": mapping}, f"map {whose} onto the schema of {tgt} over the connection ({text})",
                     text, text, f"the {subj} in the layout of {tgt}"), out
