@@ -797,6 +797,13 @@ _CRONS = (
     ("0 */6 * * *", "every six hours"),
     ("20 6 * * 2", "every Tuesday at 06:20"),
 )
+_LIMITS = (
+    ("budget", "max", (25000, 40000, 80000)),
+    ("capacity", "max", (120, 400, 950)),
+    ("headcount", "max", (12, 25, 40)),
+    ("service_level", "min", (0.9, 0.95, 0.98)),
+    ("stock_cover_days", "min", (5, 10, 14)),
+)
 _SCENARIOS = (
     ("demand_shift", (-0.1, 0.15, -0.05, 0.2)),
     ("price_shock", (0.1, 0.2, 0.3)),
@@ -1190,12 +1197,13 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
             _Data("forecast", [("period", "integer"), (f"predicted_{f}", "number")], {}, {})
     if tool == "computation_optimizer":
         objective = r.choice(("minimize", "maximize"))
-        name, bound = r.choice((("budget", "max"), ("capacity", "max"), ("headcount", "max"), ("service_level", "min"),
-                                ("stock_cover_days", "min")))
-        val = r.choice((50, 80, 120, 250, 4000, 15000)) if bound == "max" else r.choice((0.9, 0.95, 3, 7))
-        text = f"{'maximises' if objective == 'maximize' else 'minimises'} the outcome with {_words(name)} at {'most' if bound == 'max' else 'least'} {val}"
+        name, bound, values = r.choice(_LIMITS)
+        val = r.choice(values)
+        limit = f"{_words(name)} at {'most' if bound == 'max' else 'least'} {val:g}"
+        text = f"{'maximises' if objective == 'maximize' else 'minimises'} the outcome with {limit}"
         return _Say({"objective": objective, "constraints": {name: {bound: val}}},
-                    f"search for the plan that {text}", text, f"{objective}, {name} {bound} {val}", "the best plan"), \
+                    f"search for the plan that {text}", text, f"{objective}, {name} {bound} {val:g}",
+                    f"the best plan with {limit}"), \
             _Data("optimum", [("parameter", "string"), ("value", "number")], {}, {})
     if tool == "computation_simulator":
         name, values = r.choice(_SCENARIOS)
