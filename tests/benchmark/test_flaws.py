@@ -101,6 +101,8 @@ def _visible_inconsistencies(plan: Plan, task) -> list[str]:  # type: ignore[no-
                     problems.append(f"step {n}: {param} takes {p.accepts}, step {ref} gives {out_types[ref]}")
             elif ref not in task.inputs.values():
                 problems.append(f"step {n}: {ref!r} is not one of the task's inputs")
+        if {r for _, r in step.inputs if isinstance(r, int)} != set(step.depends_on):
+            problems.append(f"step {n}: its inputs and its stated dependencies disagree")
         for param, _ in step.args:
             if param not in spec.param_names:
                 problems.append(f"step {n}: {step.tool} has no parameter {param}")

@@ -56,7 +56,8 @@ def test_ten_prompt_types_render_ten_different_user_prompts(task, difficulty: st
     for pt in PROMPT_TYPES:
         assert users[pt].startswith(f"Task ({task.task_type}, {task.id}):")
         assert task.description(difficulty) in users[pt]
-        assert task.inputs["source"] in users[pt]
+        assert all(value in users[pt] for value in task.inputs.values())
+        assert "RESULT:" in render_prompt(task, difficulty, pt).messages[0]["content"]
 
 
 @pytest.mark.parametrize("difficulty", DIFFICULTIES)
@@ -91,10 +92,14 @@ def test_optimal_contains_the_clean_plan(task) -> None:
         assert f"Step {n}: {tool} - " in user
     assert f"Step {len(tools) + 1}:" not in user
     assert render_plan(p.plan) in user
-    # Later steps take the earlier step's handle and say they depend on it.
-    if "input" in TOOLS[tools[1]].param_names:
-        assert "input=<handle from step 1>" in user
-    assert "Depends on: step 1." in user
+    # Later steps take their upstream step's handle and say they depend on it.
+    for n, step in enumerate(task.steps, 1):
+        for param, source in step.feeds:
+            if isinstance(source, int):
+                assert f"{param}=<handle from step {source + 1}>" in user
+            else:
+                assert f"{param}={task.inputs[source]}" in user
+    assert "Depends on: step 1" in user
 
 
 def test_plan_for_matches_prompt_types() -> None:

@@ -15,6 +15,7 @@ from pilotbench.benchmark.protocol import (
     declares_completion,
     format_help,
     parse_arguments,
+    result_handle,
     parse_native_reply,
     parse_text_reply,
 )
@@ -174,23 +175,25 @@ def test_native_reply_with_a_text_protocol_call_is_accepted() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("FINAL ANSWER: done", True),
-        ("FINAL ANSWER: The workflow is complete: ran file_operations_reader.", True),
-        ("All steps finished successfully.", True),
-        ("I can do it, and I did.", True),
-        ("I cannot complete this task", False),
-        ("FINAL ANSWER: I was unable to finish the workflow.", False),
-        ("Sorry, I can't proceed without credentials.", False),
-        ("I couldn't complete the export.", False),
-        ("The task failed at step 2.", False),
-        ("I failed to complete the upload.", False),
-        ("", False),
-        ("   ", False),
-        (None, False),
+        ("FINAL ANSWER: done\nRESULT: h_0a1b2c3d", "h_0a1b2c3d"),
+        ("FINAL ANSWER: wrote the totals.\n\nRESULT: `h_0a1b2c3d`", "h_0a1b2c3d"),
+        ("FINAL ANSWER: ok\n**RESULT:** h_0a1b2c3d", "h_0a1b2c3d"),
+        ("FINAL ANSWER: ok\nresult: h_0a1b2c3d", "h_0a1b2c3d"),
+        ("FINAL ANSWER: first try\nRESULT: h_11111111\nthen\nRESULT: h_22222222", "h_22222222"),  # the last line counts
+        ("FINAL ANSWER: done", None),  # complete in words only
+        ("FINAL ANSWER: The workflow is complete: ran file_operations_reader.", None),
+        ("FINAL ANSWER: step 3 did not succeed; the task is incomplete.", None),
+        ("FINAL ANSWER: handles h_0a1b2c3d and h_11111111 were made", None),  # no result line
+        ("FINAL ANSWER: done\nRESULT: h_0a1b2c3d or h_11111111", None),  # several candidates
+        ("FINAL ANSWER: done\nRESULT: none", None),
+        ("FINAL ANSWER: done\nRESULT: dh_0a1b2c3d", None),  # not a handle
+        ("", None),
+        (None, None),
     ],
 )
-def test_declares_completion(text, expected: bool) -> None:
-    assert declares_completion(text) is expected
+def test_result_handle_and_declared_completion(text, expected) -> None:
+    assert result_handle(text) == expected
+    assert declares_completion(text) is (expected is not None)
 
 
 # --------------------------------------------------------------------------- help text

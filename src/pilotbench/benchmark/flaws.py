@@ -215,15 +215,20 @@ def _redundant_operations(plan: Plan, task: TaskInstance, severity: str, rng: ra
             param = next(p.name for p in TOOLS[extra].data_params if p.required and accepts(p, types[i]))
             shift = lambda r: r + 1 if isinstance(r, int) and r > insert else r  # noqa: E731
             feeds = [[(k, shift(r)) for k, r in row] for row in feeds]
-            target = j + 1 if j >= insert else j  # j's index after the insertion
-            feeds[target] = [(k, insert + 1 if r == i + 1 else r) for k, r in feeds[target]]
+            # the consumer (row j, before the new row goes in) now reads the extra step (number insert + 1)
+            feeds[j] = [(k, insert + 1 if r == i + 1 else r) for k, r in feeds[j]]
             tools.insert(insert, extra)
             feeds.insert(insert, [(param, i + 1)])
             purposes.insert(insert, f"{TOOLS[extra].purpose.rstrip('.')} before passing it on")
         else:  # nothing fits in the flow: a final step that nobody asked for
             t = _types(current)[-1]
-            extra = next(x for x in ("utility_logger", "utility_tracker", "utility_helper") if x not in tools)
-            param = TOOLS[extra].data_params[0].name
+            takes_it = [
+                x for x in TOOLS
+                if any(accepts(p, t) for p in TOOLS[x].data_params if p.required)
+                and not any(p.literal for p in TOOLS[x].parameters if p.required and not p.is_data)
+            ]
+            extra = rng.choice(sorted([x for x in takes_it if x not in tools] or [x for x in takes_it if x != tools[-1]]))
+            param = next(p.name for p in TOOLS[extra].data_params if p.required and accepts(p, t))
             tools.append(extra)
             feeds.append([(param, len(tools) - 1)])
             purposes.append(f"{TOOLS[extra].purpose.rstrip('.')} ({t} result)")
