@@ -204,10 +204,10 @@ def test_episode_survives_any_model_output(task_type, instance, difficulty, prom
         assert m["role"] in ("system", "user", "assistant", "tool")
         assert m.get("content") is None or isinstance(m["content"], str)
     json.dumps(traj.to_dict(), default=str)
-    s = score(task.required_tools, task.dependencies, traj)
+    s = score(task, traj)
     assert s.success_level in SUCCESS_LEVELS
     assert s.error_category is None or s.error_category in ERROR_CATEGORIES
-    for value in (s.workflow_adherence, s.tool_coverage, s.efficiency):
+    for value in (s.workflow_adherence, s.tool_coverage, s.efficiency, s.precision):
         assert 0.0 <= value <= 1.0
 
 

@@ -185,14 +185,16 @@ def test_http_path_matches_in_process_results(tmp_path: Path, mock_cfg, mock_ser
     from pilotbench.benchmark.episode import Episode, StopRules
     from pilotbench.benchmark.prompts import render_prompt
     from pilotbench.benchmark.tasks import generate_instance
+    from pilotbench.plan import make_spec, world_id
 
     http = api.run(api.build_plan("mock/strong,mock/weak", prompt_types="baseline,optimal,flawed_tool_misuse",
                                   config=mock_cfg), db=tmp_path / "http.db", config=mock_cfg)
     assert http.summary.completed == 60 and http.summary.errors == 0
     for r in http.records:
         task = generate_instance(r.task_type, r.instance, r.seed)
+        spec = make_spec(r.model, r.prompt_type, r.task_type, r.difficulty, r.tool_success_rate, r.instance, seed=r.seed)
         episode = Episode(r.test_id, task, render_prompt(task, r.difficulty, r.prompt_type), r.tool_success_rate,
-                          rules=StopRules(max_turns=r.max_turns))
+                          rules=StopRules(max_turns=r.max_turns), world_id=world_id(spec))
         model = get_simulated_model(mock_cfg.models[r.model].deployment)
         while not episode.done:
             episode.step(model.respond(episode.messages, episode.tools))
