@@ -122,7 +122,7 @@ def _stem(word: str) -> str:
     w = w.replace("ys", "yz") if w.startswith("analys") else w
     for _ in range(2):
         for suffix in _SUFFIXES:
-            if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            if w.endswith(suffix) and len(w) - len(suffix) >= 3 and not (w.endswith("ss") and suffix in ("s", "es")):
                 w = w[: -len(suffix)]
                 break
         else:
@@ -182,6 +182,8 @@ class ToolView:
     use_verbs: frozenset[str]  # the first word of its purpose and of each typical use
     uses: tuple[frozenset[str], ...]  # content stems of the purpose and of each typical use
     vocab: frozenset[str]
+    per_group: bool  # computes something "per group"
+    settings: frozenset[str]  # words of its settings' descriptions ("derive", "rename", "computed over")
 
     @property
     def data_params(self) -> tuple[ParamView, ...]:
@@ -246,7 +248,10 @@ def _tool_view(name: str, description: str, parameters: dict[str, Any]) -> ToolV
     use_verbs = frozenset(_stems(p)[0] for p in phrases if _stems(p))
     use_sets = tuple(frozenset(_stems(p)) for p in phrases if _stems(p))
     vocab = frozenset(s for u in use_sets for s in u) | verbs | frozenset(_stems(category.replace("_", " ")))
-    return ToolView(name, category, operation, tuple(params), output, verbs, use_verbs, use_sets, vocab)
+    settings = frozenset(w for p in params if p.accepts is None and not p.literal
+                         for w in _stems(p.description + " " + " ".join(p.enum or ())))
+    return ToolView(name, category, operation, tuple(params), output, verbs, use_verbs, use_sets, vocab,
+                    "per group" in purpose, settings)
 
 
 class Lexicon:
@@ -327,8 +332,8 @@ _INPUTS_PART = re.compile(r"\bInputs: (.*?)\. (?:Arguments|Depends on):")
 _ARGS_PART = re.compile(r"\bArguments: (.*?)\. Depends on:")
 _DEPS_PART = re.compile(r"\bDepends on: (.*?)\.\s*$")
 _STEP_REF = re.compile(r"^<handle from step (\d+)>$")
-_CLAUSE = re.compile(r"[^.;:!?\n]+")
-_SUBCLAUSE = re.compile(r",\s*(?:and\s+)?then\s+|\s+then\s+|,\s+and\s+|\s+and\s+|,\s+")
+_CLAUSE = re.compile(r"(?:[^.;!?\n]|[.!?](?=[^\s.;!?]))+")  # "energy.readings.ingest" stays in one clause
+_SUBCLAUSE = re.compile(r":\s*|,\s*(?:and\s+)?then\s+|\s+then\s+|,\s+and\s+|\s+and\s+|,\s+")
 _PLAN_INTRO = "Follow this workflow plan."
 _FILLER = frozenset("first second third finally lastly also just please now sequence along way need will you order".split())
 
@@ -378,31 +383,76 @@ class _Mention:
     alt: str | None = None  # the tool it could be confused with
 
 
-def _clauses(text: str) -> list[tuple[int, str]]:
+def _clauses(text: str) -> list[tuple[int, str, bool]]:
+    """(position, text, continues the clause before it) of every clause and sub-clause of `text`."""
     out = []
     for m in _CLAUSE.finditer(text):
         start = m.start()
         last = 0
+        parts = []
         for sub in _SUBCLAUSE.finditer(m.group(0)):
-            out.append((start + last, m.group(0)[last: sub.start()]))
+            parts.append((start + last, m.group(0)[last: sub.start()]))
             last = sub.end()
-        out.append((start + last, m.group(0)[last:]))
-    return [(p, c) for p, c in out if c.strip()]
+        parts.append((start + last, m.group(0)[last:]))
+        out.extend((p, c, k > 0) for k, (p, c) in enumerate(parts) if c.strip())
+    return out
 
 
-def _phrase_scores(words: set[str], lex: Lexicon) -> list[tuple[float, int, str]]:
-    """(score, matched words, tool) of every tool whose wording a clause paraphrases, best first."""
+def _phrase_match(words: set[str], v: ToolView) -> tuple[float, int, frozenset[str]]:
+    """(share, matched words, phrase) of the tool's phrase (purpose or a typical use) a clause repeats most of."""
+    best, hits, phrase = 0.0, 0, frozenset()
+    for use in v.uses:
+        n = _overlap(words, use)
+        if n and n / len(use) > best:
+            best, hits, phrase = n / len(use), n, use
+    return best, hits, phrase
+
+
+def _pick(words: set[str], verb: str, lex: Lexicon) -> tuple[str, str, str | None] | None:
+    """(tool, how it was seen, the tool it could be confused with) that a clause describes, if any.
+
+    A clause whose verb is a tool's operation ("parse it as CSV") is about that tool, unless another
+    tool's own wording uses that verb with the clause's object ("log in to the platform"). Otherwise the
+    tool whose purpose or typical use the clause repeats most of, helped by the verb its wording uses
+    ("download the data") and by its operation named as a noun ("a log entry"); a paraphrase must
+    repeat at least two of its words."""
+    if verb:
+        ops = [v for v in lex.tools.values() if any(_match(verb, s) for s in v.verbs)]
+        if ops:
+            others = []
+            for v in lex.tools.values():
+                if v in ops:
+                    continue
+                share, _, phrase = _phrase_match(words, v)
+                if share >= 0.5 and any(_match(verb, s) for s in phrase):
+                    others.append((share, v.name))
+            if others:
+                others.sort(key=lambda x: (-x[0], lex.order[x[1]]))
+                return others[0][1], "phrase", ops[0].name
+            ranked = sorted(ops, key=lambda v: (-_overlap(words, v.vocab), lex.order[v.name]))
+            tie = len(ranked) > 1 and _overlap(words, ranked[0].vocab) == _overlap(words, ranked[1].vocab)
+            return ranked[0].name, "phrase" if tie else "verb", ranked[1].name if len(ranked) > 1 else None
     scored = []
     for v in lex.tools.values():
-        best, hits = 0.0, 0
-        for use in v.uses:
-            n = _overlap(words, use)
-            if n and n / len(use) > best:
-                best, hits = n / len(use), n
-        if best:
-            scored.append((best, hits, v.name))
-    scored.sort(key=lambda s: (-s[0], -s[1], lex.order[s[2]]))
-    return scored
+        share, hits, _ = _phrase_match(words, v)
+        how = "phrase"
+        if verb and any(_match(verb, s) for s in v.use_verbs):
+            share += 0.3
+            how = "verb"
+        if any(s in words for s in v.verbs):
+            share += 0.2
+        if v.per_group and "per" in words:  # "the total weight per state": a metric per group
+            share += 0.3
+        if share >= 0.5 and (how == "verb" or hits >= 2):
+            scored.append((share, how, v.name))
+    if not scored:
+        return None
+    scored.sort(key=lambda x: (-x[0], lex.order[x[2]]))
+    share, how, tool = scored[0]
+    alt = scored[1][2] if len(scored) > 1 and scored[1][0] >= 0.7 * share else None
+    if how == "verb" and alt is not None and scored[1][0] >= share - 0.1:
+        how = "phrase"  # a verb that two tools' wording shares: telling them apart takes the rest of the clause
+    return tool, how, alt
 
 
 def _read_mentions(text: str, lex: Lexicon) -> list[_Mention]:
@@ -422,35 +472,24 @@ def _read_mentions(text: str, lex: Lexicon) -> list[_Mention]:
             add(_Mention(name, "name", pos))
     if found:  # a task that names its tools is read by its names
         return sorted(found.values(), key=lambda m: m.pos)
-    for pos, clause in _clauses(lowered):
+    previous: str | None = None
+    for pos, clause, continued in _clauses(lowered):
+        if not continued:
+            previous = None
         words = set(_stems(clause))
         if not words:
             continue
         # The clause's verb is its first content word ("then convert it to YAML"); later words are objects
-        # ("the line monitoring log") and say nothing about the operation.
+        # ("the line monitoring log") and say less about the operation.
         verb = next((m for m in _WORD.finditer(clause) if m.group(0) not in _STOP and m.group(0) not in _FILLER), None)
-        stem = _stem(verb.group(0)) if verb is not None else ""
-        tools = lex.lookup(lex.verb_index, stem) if len(stem) > 2 else ()
-        if tools:
-            if len(tools) > 1:  # "validate": which validator? the one whose wording the clause shares most
-                ranked = sorted(tools, key=lambda t: (-_overlap(words, lex.tools[t].vocab), lex.order[t]))
-                add(_Mention(ranked[0], "verb", pos + verb.start(), ranked[1]))
-            else:
-                add(_Mention(tools[0], "verb", pos + verb.start()))
-            continue
-        tools = lex.lookup(lex.use_index, stem) if len(stem) > 2 else ()
-        if len(tools) == 1:  # "download", "enqueue": a verb only one tool's wording uses
-            add(_Mention(tools[0], "verb", pos + verb.start()))
-            continue
-        if tools:  # "keep": the tool whose wording the rest of the clause shares ("keep only the rows")
-            ranked = sorted(((_overlap(words, lex.tools[t].vocab), t) for t in tools), key=lambda x: (-x[0], lex.order[x[1]]))
-            if ranked[0][0] >= 2 and ranked[0][0] > ranked[1][0]:
-                add(_Mention(ranked[0][1], "phrase", pos + verb.start(), ranked[1][1]))
-                continue
-        scored = _phrase_scores(words, lex)
-        if scored and scored[0][0] >= 0.5 and (scored[0][1] >= 2 or scored[0][0] >= 0.99):
-            alt = scored[1][2] if len(scored) > 1 and scored[1][0] >= 0.5 * scored[0][0] else None
-            add(_Mention(scored[0][2], "phrase", pos, alt))
+        stem = _stem(verb.group(0)) if verb is not None and len(verb.group(0)) > 2 else ""
+        if previous is not None and stem in lex.tools[previous].settings and not lex.lookup(lex.verb_index, stem):
+            continue  # "transform it: derive X as ... and rename Y": the previous step's settings, not a new step
+        picked = _pick(words, stem, lex)
+        if picked is not None:
+            tool, how, alt = picked
+            add(_Mention(tool, how, pos + (verb.start() if verb is not None else 0), alt))
+            previous = tool
     return sorted(found.values(), key=lambda m: m.pos)
 
 
@@ -704,9 +743,10 @@ class SimulatedModel:
         # A goal or purpose that is not the task's: words that neither the task nor the tool's description use.
         for line in plan_text.splitlines():
             if line.startswith("Goal: "):
-                foreign = set(_stems(line[6:])) - text_words
-                if len(foreign) >= 3:
-                    hard += 1
+                words = set(_stems(line[6:]))
+                foreign = words - text_words
+                if len(foreign) >= 3:  # a goal mostly in other words than the task's is not the task's goal
+                    signs.append(1.0 if len(foreign) > 0.4 * len(words) else 0.3)
         for s in plan:
             m = re.search(rf"^Step {s.number}: \S+ - (.*?)\. Inputs:", plan_text, re.M)
             if m and s.tool in lex.tools:
@@ -726,9 +766,8 @@ class SimulatedModel:
         plan = self._plan_steps(plan_text, lex) if plan_text else []
         if plan and self._chance(digest, "trust", self.skill.plan_trust):
             signs = self._plan_flaws(plan, plan_text, own, how, text, inputs, lex)
-            unnoticed = 1.0
-            for weight in signs:
-                unnoticed *= 1 - self.skill.flaw_detection * weight
+            # More evidence makes a flaw likelier to be noticed, up to two clear signs' worth.
+            unnoticed = (1 - self.skill.flaw_detection) ** min(sum(signs), 2.0)
             if not signs or not self._chance(digest, "notice", 1 - unnoticed):
                 steps = [s for s in plan if s.tool in lex.tools]  # a tool not offered cannot be called
                 from_plan = True
