@@ -146,12 +146,6 @@ def _match(a: str, b: str) -> bool:
     return len(short) >= 5 and long_.startswith(short)
 
 
-def _overlap(words: frozenset[str] | set[str], vocab: frozenset[str]) -> int:
-    n = 0
-    for v in vocab:
-        if v in words or any(_match(v, w) for w in words):
-            n += 1
-    return n
 
 
 # --------------------------------------------------------------------------- reading the schemas
@@ -257,10 +251,12 @@ def _tool_view(name: str, description: str, parameters: dict[str, Any]) -> ToolV
 class Lexicon:
     """What the offered schemas say, indexed for reading tasks."""
 
-    __slots__ = ("tools", "verb_index", "use_index", "role_index", "order", "digest")
+    __slots__ = ("tools", "verb_index", "use_index", "role_index", "order", "digest", "stems", "_matches")
 
     def __init__(self, views: list[ToolView], digest: str = "") -> None:
         self.digest = digest  # of the schemas it was built from
+        self.stems = frozenset(s for v in views for s in v.vocab | v.verbs | v.use_verbs | v.settings)
+        self._matches: dict[str, frozenset[str]] = {}
         self.tools: dict[str, ToolView] = {v.name: v for v in views}
         self.order = {v.name: i for i, v in enumerate(views)}
         self.verb_index = self._index(views, "verbs")  # "parse" -> the parser
@@ -271,6 +267,18 @@ class Lexicon:
                 if p.literal:
                     roles.setdefault(p.literal, []).append(v.name)
         self.role_index = {k: tuple(t) for k, t in roles.items()}
+
+    def expand(self, words: set[str] | frozenset[str]) -> frozenset[str]:
+        """The schemas' words that the given words match (equal, or sharing a stem of five letters or more)."""
+        out: set[str] = set()
+        for w in words:
+            hit = self._matches.get(w)
+            if hit is None:
+                hit = self._matches[w] = frozenset(s for s in self.stems if _match(s, w))
+                if len(self._matches) > 50_000:
+                    self._matches.clear()
+            out |= hit
+        return frozenset(out)
 
     @staticmethod
     def _index(views: list[ToolView], attr: str) -> dict[str, tuple[str, ...]]:
@@ -398,11 +406,12 @@ def _clauses(text: str) -> list[tuple[int, str, bool]]:
     return out
 
 
-def _phrase_match(words: set[str], v: ToolView) -> tuple[float, int, frozenset[str]]:
-    """(share, matched words, phrase) of the tool's phrase (purpose or a typical use) a clause repeats most of."""
+def _phrase_match(known: frozenset[str], v: ToolView) -> tuple[float, int, frozenset[str]]:
+    """(share, matched words, phrase) of the tool's phrase (purpose or a typical use) a clause repeats most of;
+    `known` is the clause's words as the lexicon knows them (Lexicon.expand)."""
     best, hits, phrase = 0.0, 0, frozenset()
     for use in v.uses:
-        n = _overlap(words, use)
+        n = len(use & known)
         if n and n / len(use) > best:
             best, hits, phrase = n / len(use), n, use
     return best, hits, phrase
@@ -416,27 +425,29 @@ def _pick(words: set[str], verb: str, lex: Lexicon) -> tuple[str, str, str | Non
     tool whose purpose or typical use the clause repeats most of, helped by the verb its wording uses
     ("download the data") and by its operation named as a noun ("a log entry"); a paraphrase must
     repeat at least two of its words."""
-    if verb:
-        ops = [v for v in lex.tools.values() if any(_match(verb, s) for s in v.verbs)]
+    known = lex.expand(words)
+    verbs = lex.expand({verb}) if verb else frozenset()
+    if verbs:
+        ops = [v for v in lex.tools.values() if v.verbs & verbs]
         if ops:
             others = []
             for v in lex.tools.values():
                 if v in ops:
                     continue
-                share, _, phrase = _phrase_match(words, v)
-                if share >= 0.5 and any(_match(verb, s) for s in phrase):
+                share, _, phrase = _phrase_match(known, v)
+                if share >= 0.5 and phrase & verbs:
                     others.append((share, v.name))
             if others:
                 others.sort(key=lambda x: (-x[0], lex.order[x[1]]))
                 return others[0][1], "phrase", ops[0].name
-            ranked = sorted(ops, key=lambda v: (-_overlap(words, v.vocab), lex.order[v.name]))
-            tie = len(ranked) > 1 and _overlap(words, ranked[0].vocab) == _overlap(words, ranked[1].vocab)
+            ranked = sorted(ops, key=lambda v: (-len(v.vocab & known), lex.order[v.name]))
+            tie = len(ranked) > 1 and len(ranked[0].vocab & known) == len(ranked[1].vocab & known)
             return ranked[0].name, "phrase" if tie else "verb", ranked[1].name if len(ranked) > 1 else None
     scored = []
     for v in lex.tools.values():
-        share, hits, _ = _phrase_match(words, v)
+        share, hits, _ = _phrase_match(known, v)
         how = "phrase"
-        if verb and any(_match(verb, s) for s in v.use_verbs):
+        if v.use_verbs & verbs:
             share += 0.3
             how = "verb"
         if any(s in words for s in v.verbs):
@@ -659,8 +670,8 @@ class SimulatedModel:
                         for q in lex.tools[u].data_params)] or makers
                     if not makers:
                         continue
-                    words = set(_stems(text))
-                    makers.sort(key=lambda u: (-_overlap(words, lex.tools[u].vocab), lex.order[u]))
+                    known = lex.expand(set(_stems(text)))
+                    makers.sort(key=lambda u: (-len(lex.tools[u].vocab & known), lex.order[u]))
                     before = len(chosen)
                     take(_Mention(makers[0], "gap", position[t] - 0.5))
                     added = added or len(chosen) > before
