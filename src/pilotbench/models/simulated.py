@@ -69,7 +69,7 @@ class Skill:
 SKILLS: dict[str, Skill] = {
     "sim/strong": Skill(1.0, 0.97, 0.9, 0.9, 0.04, 0.97, 0.95, 0.7, 0.01, 0.01, 0.03, 0.99, 0.95, 0.01),
     "sim/medium": Skill(0.98, 0.85, 0.6, 0.55, 0.08, 0.7, 0.85, 0.35, 0.05, 0.04, 0.1, 0.85, 0.7, 0.05),
-    "sim/weak": Skill(0.9, 0.6, 0.25, 0.2, 0.08, 0.2, 0.7, 0.08, 0.14, 0.12, 0.22, 0.55, 0.35, 0.15, 2),
+    "sim/weak": Skill(0.9, 0.6, 0.25, 0.2, 0.08, 0.2, 0.7, 0.08, 0.14, 0.08, 0.18, 0.6, 0.4, 0.15, 2),
 }
 
 
@@ -93,7 +93,7 @@ SAME = "same"
 _RANDOM_FAILURES = frozenset({"OPERATION_FAILED", "TIMEOUT", "FILE_NOT_FOUND", "PERMISSION_DENIED", "NETWORK_ERROR",
                               "INVALID_RESPONSE", "CALCULATION_ERROR", "OVERFLOW"})
 # How sure a model is that the task asks for a tool, by how it saw it (used to weigh a plan against it).
-_EVIDENCE = {"name": 1.0, "verb": 0.7, "phrase": 0.5, "input": 0.5, "gap": 0.3}
+_EVIDENCE = {"name": 1.0, "verb": 0.7, "phrase": 0.5, "input": 0.5, "goal": 0.3, "gap": 0.3}
 _WRONG_FIELD: dict[str, Any] = {  # a setting that names a field the data does not have
     "condition": "total_value > 0", "expression": "sum(total_value)", "operations": ["cast:total_value:float"],
     "rules": {"total_value": {"required": True}}, "mapping": {"total_value": "total_ref"},
@@ -123,7 +123,7 @@ def _stem(word: str) -> str:
     for _ in range(2):
         for suffix in _SUFFIXES:
             if w.endswith(suffix) and len(w) - len(suffix) >= 3 and not (w.endswith("ss") and suffix in ("s", "es")):
-                w = w[: -len(suffix)]
+                w = w[: -len(suffix)] + ("i" if suffix == "ies" else "")
                 break
         else:
             break
@@ -251,12 +251,19 @@ def _tool_view(name: str, description: str, parameters: dict[str, Any]) -> ToolV
 class Lexicon:
     """What the offered schemas say, indexed for reading tasks."""
 
-    __slots__ = ("tools", "verb_index", "use_index", "role_index", "order", "digest", "stems", "_matches")
+    __slots__ = ("tools", "verb_index", "use_index", "role_index", "order", "digest", "stems", "distinct", "_matches")
 
     def __init__(self, views: list[ToolView], digest: str = "") -> None:
         self.digest = digest  # of the schemas it was built from
         self.stems = frozenset(s for v in views for s in v.vocab | v.verbs | v.use_verbs | v.settings)
         self._matches: dict[str, frozenset[str]] = {}
+        counts: dict[str, list[str]] = {}
+        for v in views:
+            for w in v.vocab:
+                counts.setdefault(w, []).append(v.name)
+        # Words only one tool's description uses ("structured", "audit", "archive"): a hint at that tool
+        # even in a task that states only its goal.
+        self.distinct = {w: t[0] for w, t in counts.items() if len(t) == 1 and len(w) >= 6}
         self.tools: dict[str, ToolView] = {v.name: v for v in views}
         self.order = {v.name: i for i, v in enumerate(views)}
         self.verb_index = self._index(views, "verbs")  # "parse" -> the parser
@@ -470,7 +477,7 @@ def _read_mentions(text: str, lex: Lexicon) -> list[_Mention]:
     """Every way the task text points at an offered tool, earliest first, one mention per tool."""
     lowered = text.lower()
     found: dict[str, _Mention] = {}
-    rank = {"name": 0, "verb": 1, "phrase": 2}
+    rank = {"name": 0, "verb": 1, "phrase": 2, "goal": 3}
 
     def add(m: _Mention) -> None:
         old = found.get(m.tool)
@@ -484,6 +491,7 @@ def _read_mentions(text: str, lex: Lexicon) -> list[_Mention]:
     if found:  # a task that names its tools is read by its names
         return sorted(found.values(), key=lambda m: m.pos)
     previous: str | None = None
+    hints: list[_Mention] = []
     for pos, clause, continued in _clauses(lowered):
         if not continued:
             previous = None
@@ -501,6 +509,12 @@ def _read_mentions(text: str, lex: Lexicon) -> list[_Mention]:
             tool, how, alt = picked
             add(_Mention(tool, how, pos + (verb.start() if verb is not None else 0), alt))
             previous = tool
+        else:
+            hints.extend(_Mention(lex.distinct[w], "goal", pos) for w in sorted(lex.expand(words)) if w in lex.distinct)
+    if len(found) < 2:  # a task that states only its goal: its distinctive words are all there is to go by
+        for m in hints:
+            if m.tool not in found:
+                found[m.tool] = m
     return sorted(found.values(), key=lambda m: m.pos)
 
 
@@ -627,6 +641,7 @@ class SimulatedModel:
         bonus = skill.cot_bonus if cot else 0.0
         p = {"name": skill.recognize_name, "verb": skill.recognize_verb + bonus,
              "phrase": skill.recognize_phrase + bonus, "input": skill.recognize_goal + bonus,
+             "goal": skill.recognize_goal + bonus,
              "gap": skill.recognize_goal + bonus}
         chosen: list[str] = []
         position: dict[str, float] = {}
