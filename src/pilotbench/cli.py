@@ -736,15 +736,14 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
         runtime = build_runtime(cfg, list(suite.models), key_policy=key_policy, adaptive=adaptive)
         store = open_store(db_path)
         try:
-            return await Runner(runtime, store, options=options, info={"suite": suite.name, "plans": [p.to_dict() for _, p in suite.experiments], "argv": _safe_argv()}).run(specs)
+            return await Runner(runtime, store, options=options, info={"suite": suite.name, "plans": [p.to_dict() for _, p in suite.experiments], "argv": _safe_argv(), **_process_info()}).run(specs)
         finally:
             await runtime.aclose()
             store.close()
 
     summary = asyncio.run(go())
     _print_summary(summary, db_path)
-    if summary.interrupted:
-        raise SystemExit(130)
+    _exit_for(summary)
 
 
 @app.command("mock-server")
