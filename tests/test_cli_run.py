@@ -294,3 +294,31 @@ def test_status_tells_a_dead_run_from_a_live_one(tmp_path: Path, capsys) -> None
     assert cli(capsys, "run", "-m", "sim/weak", "-n", "1", "--db", str(db), "--no-progress")[0] == 0
     info = json.loads(stored(db, "SELECT info FROM runs WHERE run_id NOT LIKE 'run-%'")[0][0])
     assert info["pid"] > 0 and info["host"] == host
+
+
+def test_the_keys_a_run_lost_are_kept_in_its_info(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from pilotbench import api
+    from pilotbench.config import load_config
+
+    monkeypatch.setenv("PBC_GOOD", GOOD)
+    monkeypatch.setenv("PBC_BAD", BAD)
+    with MockServerThread(MockConfig(keys={GOOD: KeyLimits(max_concurrency=8)})) as srv:
+        (tmp_path / "c.toml").write_text(textwrap.dedent(f"""
+            [providers.gw]
+            kind = "openai"
+            base_url = "{srv.base_url}/v1"
+            api_keys = ["env:PBC_GOOD", "env:PBC_BAD"]
+            key_policy = "round-robin"
+
+            [models."gw/m"]
+            provider = "gw"
+            deployment = "sim/strong"
+        """))
+        config = load_config(tmp_path / "c.toml")
+        result = api.run(api.build_plan("gw/m", num_instances=1, config=config), db=tmp_path / "r.db", config=config,
+                         info={"argv": []})
+    assert result.summary.exit_status == 0
+    [(info,)] = stored(tmp_path / "r.db", "SELECT info FROM runs")
+    lost = json.loads(info)["keys_lost"]
+    assert list(lost) == ["gw/...4444/sim/strong"] and lost["gw/...4444/sim/strong"].startswith("disabled: ")
+    assert json.loads(info)["argv"] == [] and BAD not in info

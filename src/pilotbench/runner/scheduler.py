@@ -183,7 +183,8 @@ class Runner:
             self.summary.key_problems = lane_problems(self.runtime.lanes.values())
             status = "interrupted" if self.summary.interrupted else "finished"
             if self.options.record_run:
-                await asyncio.to_thread(self.store.finish_run, self.run_id, status)
+                ended = {"keys_lost": self.summary.key_problems} if self.summary.key_problems else None
+                await asyncio.to_thread(self.store.finish_run, self.run_id, status, ended)
             self._close_logs()
         return self.summary
 
