@@ -322,3 +322,20 @@ def test_the_keys_a_run_lost_are_kept_in_its_info(tmp_path: Path, monkeypatch) -
     lost = json.loads(info)["keys_lost"]
     assert list(lost) == ["gw/...4444/sim/strong"] and lost["gw/...4444/sim/strong"].startswith("disabled: ")
     assert json.loads(info)["argv"] == [] and BAD not in info
+
+
+def test_dry_run_refuses_a_log_dir_the_run_could_not_create(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "file").write_text("not a directory")
+    code, out, err = cli(capsys, "run", "-m", "sim/weak", "--dry-run", "--log-dir", str(tmp_path / "file" / "logs"))
+    assert code == 2 and "not a directory" in err, err
+
+
+def test_models_shows_a_configured_keyless_server(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "c.toml").write_text('[providers.local]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n\n'
+                                     '[models."local/m"]\nprovider = "local"\n')
+    code, out, err = cli(capsys, "models", "--config", str(tmp_path / "c.toml"))
+    assert code == 0, err
+    [row] = [line for line in out.splitlines() if "local/m" in line]
+    assert "(no key needed)" in row
+    code, out, err = cli(capsys, "run", "-m", "local/m", "--config", str(tmp_path / "c.toml"), "--dry-run")
+    assert code == 0 and "none" in out, err

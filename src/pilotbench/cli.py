@@ -161,6 +161,7 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
     )
     serial = "model" if serial_models else ("provider" if not provider_parallel else ("prompt" if not prompt_parallel else "none"))
     if dry_run:
+        _check_creatable_dir(log_dir or _log_root(_db(db)))  # as the real run does, creating nothing
         _dry_run(plan, cfg, _db(db), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
                  params=params)
         return
@@ -444,7 +445,7 @@ def models(config):  # type: ignore[no-untyped-def]
     the providers any model can be named by (openai/<model>, vllm/<model>, ...)."""
     from rich.table import Table
 
-    from .config import NO_KEY, ConfigError, lane_limits, missing_variables, resolve_keys
+    from .config import lane_limits
 
     cfg = _config(config)
     table = Table(title=f"models ({cfg.source})")
