@@ -339,3 +339,9 @@ def test_models_shows_a_configured_keyless_server(tmp_path: Path, capsys) -> Non
     assert "(no key needed)" in row
     code, out, err = cli(capsys, "run", "-m", "local/m", "--config", str(tmp_path / "c.toml"), "--dry-run")
     assert code == 0 and "none" in out, err
+
+
+def test_generation_params_are_refused_rather_than_dropped_on_ray(capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli(capsys, "run", "-m", "sim/weak", "--temperature", "0", "--executor", "ray",
+                         "--db", "postgresql://nobody@127.0.0.1:1/none")
+    assert code == 2 and "--executor ray" in err and len(err.strip().splitlines()) == 1, err

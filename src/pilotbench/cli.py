@@ -153,6 +153,9 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         raise UsageError("--ray-address is only used with --executor ray")
     cfg = _config(config)
     params = generation_params(model_params, temperature=temperature, max_tokens=max_tokens)
+    if params and executor == "ray":
+        raise UsageError("-M, --temperature and --max-tokens are not passed to --executor ray yet; "
+                         "set them as params in the model's config entry")
     models = _joined(model) or ("" if _joined(group) else "sim/medium")
     plan = build_plan(
         models, prompt_types=_joined(prompt_types), task_types=_joined(task_types), difficulties=_joined(difficulty),

@@ -4,6 +4,7 @@ on connection failures (virtual time)."""
 from __future__ import annotations
 
 import asyncio
+import io
 import random
 from pathlib import Path
 
@@ -125,3 +126,15 @@ def test_summary_exit_status_and_stored_params(tmp_path: Path) -> None:
     result = api.run(api.build_plan("sim/strong", num_instances=1), db=tmp_path / "r.db", params={"temperature": 0.1})
     assert result.summary.exit_status == EXIT_OK and result.summary.error_causes == {}
     assert {r.params for r in result.records} == {'{"temperature": 0.1}'}
+
+
+def test_the_live_display_shows_why_a_key_is_out() -> None:
+    from rich.console import Console
+
+    rt = _runtime_with(ScriptedProvider([]), clock=FakeClock())
+    [lane] = rt.models["sim/strong"].pool.lanes
+    lane.disable("key ...4444 refused: HTTP 401")
+    console = Console(width=250, record=True, file=io.StringIO())
+    console.print(RunProgress([lane]).table())
+    text = console.export_text()
+    assert "disabled (key ...4444 refused: HTTP 401)" in text
