@@ -172,3 +172,12 @@ def test_run_params_override_model_params() -> None:
     config = cfg()
     rt = build_runtime(config, ["sim/weak"], params={"temperature": 0.5})
     assert rt.models["sim/weak"].params == {"temperature": 0.5}
+
+
+def test_a_catalog_azure_model_with_only_an_openai_key_points_to_the_openai_name() -> None:
+    with pytest.raises(ConfigError) as info:
+        check_environment(cfg(), ["gpt-4o-mini"], {"OPENAI_API_KEY": "fake-openai-key-1234"})
+    assert "AZURE_OPENAI_ENDPOINT" in str(info.value) and "openai/gpt-4o-mini" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        check_environment(cfg(), ["gpt-4o-mini"], {})
+    assert "openai/gpt-4o-mini" not in str(info.value)

@@ -384,9 +384,21 @@ def _missing_message(missing: Sequence[Missing]) -> str:
 
 def check_environment(config: Config, models: Sequence[str], env: Mapping[str, str] | None = None) -> None:
     """Raise one ConfigError listing every variable `models` need and do not have."""
+    env = os.environ if env is None else env
     missing = missing_variables(config, models, env)
-    if missing:
-        raise ConfigError(_missing_message(missing))
+    if not missing:
+        return
+    message = _missing_message(missing)
+    short = {m.provider for m in missing}
+    azure = [
+        name for name in models
+        if name in config.models and config.models[name].provider in short
+        and config.providers[config.models[name].provider].kind == "azure" and "/" not in name
+    ]
+    if azure and env.get("OPENAI_API_KEY", "").strip():
+        # `-m gpt-4o-mini` is the catalog's Azure deployment; OpenAI's own API is `openai/...`
+        message += f"; OPENAI_API_KEY is set: for OpenAI's own API, name the model openai/{azure[0]}"
+    raise ConfigError(message)
 
 
 # ---------------------------------------------------------------------- open model names
