@@ -16,14 +16,15 @@ from pathlib import Path
 import pytest
 
 from pilotbench.cli import estimate_seconds, main
-from pilotbench.mock_server import Faults, KeyLimits, MockConfig, MockServerThread
+from pilotbench.mock_server import Faults, KeyLimits, MockConfig, MockServerThread, default_responder
 from pilotbench.store.sqlite import SQLiteStore
 
 GOOD = "fake-cli-key-GOOD1111"
 BAD = "fake-cli-key-BAAD4444"
 ENV_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "VLLM_BASE_URL", "VLLM_API_KEY", "AZURE_OPENAI_ENDPOINT",
-            "AZURE_OPENAI_API_KEY", "MYGW_BASE_URL", "MYGW_API_KEY", "IDEALAB_BASE_URL", "IDEALAB_API_KEY_1",
-            "IDEALAB_API_KEY_2", "IDEALAB_API_KEY_3", "IDEALAB_API_KEY_OVERRIDE", "MAX_WORKERS")
+            "AZURE_OPENAI_API_KEY", "TOGETHER_BASE_URL", "TOGETHER_API_KEY", "IDEALAB_BASE_URL", "IDEALAB_API_KEY_1",
+            "IDEALAB_API_KEY_2", "IDEALAB_API_KEY_3", "IDEALAB_API_KEY_OVERRIDE", "MAX_WORKERS", "OLLAMA_HOST",
+            "OLLAMA_BASE_URL", "OLLAMA_API_KEY", "OPENAI_API_VERSION")
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -39,9 +40,20 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # no ./pilotbench.toml, results under tmp_path
 
 
+# The README's examples name real models; the mock server answers for them as sim/strong.
+README_MODELS = ("gpt-4o-mini", "my-gpt-4o-deployment", "meta-llama/Llama-3.3-70B-Instruct-Turbo")
+SEEN_PARAMS: list[dict] = []
+
+
+def as_strong(model, messages, tools, params):  # type: ignore[no-untyped-def]
+    SEEN_PARAMS.append(dict(params))
+    return default_responder("sim/strong" if model in README_MODELS else model, messages, tools, params)
+
+
 @pytest.fixture
 def server() -> Iterator[MockServerThread]:
-    with MockServerThread(MockConfig(latency=0.0)) as srv:
+    SEEN_PARAMS.clear()
+    with MockServerThread(MockConfig(latency=0.0, models=README_MODELS), as_strong) as srv:
         yield srv
 
 
@@ -63,46 +75,57 @@ def stored(db: Path, sql: str) -> list[tuple]:
 
 
 def test_openai_model_by_name(server: MockServerThread, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The README's OpenAI example, with OPENAI_BASE_URL pointing at the mock server."""
     monkeypatch.setenv("OPENAI_API_KEY", GOOD)
     monkeypatch.setenv("OPENAI_BASE_URL", f"{server.base_url}/v1")
-    code, out, err = cli(capsys, "run", "-m", "openai/sim/strong", "-n", "1", "--db", str(tmp_path / "r.db"), "--no-progress")
+    code, out, err = cli(capsys, "run", "-m", "openai/gpt-4o-mini", "-n", "1", "--temperature", "0",
+                         "--db", str(tmp_path / "r.db"), "--no-progress")
     assert code == 0, err
     assert stored(tmp_path / "r.db", "SELECT model, provider, key_label, status, COUNT(*) FROM results GROUP BY 1, 2, 3, 4") == [
-        ("openai/sim/strong", "openai", "...1111", "done", 5)
+        ("openai/gpt-4o-mini", "openai", "...1111", "done", 5)
     ]
+    assert SEEN_PARAMS and all(p.get("temperature") == 0 for p in SEEN_PARAMS)
 
 
 def test_local_server_without_a_key_runs_dry_runs_and_shows_keys(server: MockServerThread, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The README's local-server examples (VLLM_BASE_URL at the mock server instead of port 8000)."""
     monkeypatch.setenv("VLLM_BASE_URL", f"{server.base_url}/v1")
     db = str(tmp_path / "r.db")
-    code, out, err = cli(capsys, "run", "-m", "vllm/sim/weak", "-n", "1", "--dry-run", "--db", db)
+    code, out, err = cli(capsys, "run", "-m", "vllm/sim/strong", "-n", "1", "--dry-run", "--db", db)
     assert code == 0, err
-    assert "vllm/sim/weak" in out and "none" in out
-    code, out, err = cli(capsys, "keys", "-m", "vllm/sim/weak", "-p", "baseline")
+    assert "vllm/sim/strong" in out and "none" in out
+    code, out, err = cli(capsys, "keys", "-m", "vllm/sim/strong", "-p", "baseline")
     assert code == 0, err
     assert "baseline" in out and "-> none" in out
-    code, out, err = cli(capsys, "run", "-m", "vllm/sim/weak", "-n", "1", "--db", db, "--no-progress")
+    code, out, err = cli(capsys, "run", "-m", "vllm/sim/strong", "-n", "1", "--db", db, "--no-progress")
     assert code == 0, err
     assert stored(tmp_path / "r.db", "SELECT DISTINCT key_label, status FROM results") == [("none", "done")]
+    code, out, err = cli(capsys, "run", "-m", "ollama/llama3.2", "-n", "1", "--dry-run", "--db", db)
+    assert code == 0 and "ollama/llama3.2" in out, err
     code, out, err = cli(capsys, "models")
     assert code == 0 and "vllm/<model>" in out and "openai-api/<name>/<model>" in out
 
 
 def test_azure_deployment_by_name(server: MockServerThread, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The README's Azure example; the mock server serves Azure's deployment paths."""
     monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", server.base_url)
     monkeypatch.setenv("AZURE_OPENAI_API_KEY", GOOD)
-    code, out, err = cli(capsys, "run", "-m", "azure/sim/strong", "-n", "1", "--db", str(tmp_path / "r.db"), "--no-progress")
+    code, out, err = cli(capsys, "run", "-m", "azure/my-gpt-4o-deployment", "-n", "1", "--db", str(tmp_path / "r.db"),
+                         "--no-progress")
     assert code == 0, err
     assert stored(tmp_path / "r.db", "SELECT DISTINCT provider, status FROM results") == [("azure", "done")]
 
 
 def test_gateway_by_name_with_two_keys_in_one_variable(server: MockServerThread, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("MYGW_BASE_URL", f"{server.base_url}/v1")
-    monkeypatch.setenv("MYGW_API_KEY", f"{GOOD},fake-cli-key-SECO2222")
-    code, out, err = cli(capsys, "keys", "-m", "openai-api/mygw/sim/strong", "-p", "baseline")
+    """The README's gateway example: TOGETHER_BASE_URL and two keys in TOGETHER_API_KEY."""
+    monkeypatch.setenv("TOGETHER_BASE_URL", f"{server.base_url}/v1")
+    monkeypatch.setenv("TOGETHER_API_KEY", f"{GOOD},fake-cli-key-SECO2222")
+    model = "openai-api/together/meta-llama/Llama-3.3-70B-Instruct-Turbo"
+    code, out, err = cli(capsys, "keys", "-m", model, "-p", "baseline")
     assert code == 0 and "2 key(s): ...1111, ...2222" in out
-    code, out, err = cli(capsys, "run", "-m", "openai-api/mygw/sim/strong", "-n", "1", "--db", str(tmp_path / "r.db"), "--no-progress")
+    code, out, err = cli(capsys, "run", "-m", model, "-n", "1", "--db", str(tmp_path / "r.db"), "--no-progress")
     assert code == 0, err
+    assert stored(tmp_path / "r.db", "SELECT DISTINCT provider, status FROM results") == [("together", "done")]
 
 
 def test_generation_params_are_sent_and_stored(server: MockServerThread, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
