@@ -24,7 +24,7 @@ BAD = "fake-cli-key-BAAD4444"
 ENV_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "VLLM_BASE_URL", "VLLM_API_KEY", "AZURE_OPENAI_ENDPOINT",
             "AZURE_OPENAI_API_KEY", "TOGETHER_BASE_URL", "TOGETHER_API_KEY", "IDEALAB_BASE_URL", "IDEALAB_API_KEY_1",
             "IDEALAB_API_KEY_2", "IDEALAB_API_KEY_3", "IDEALAB_API_KEY_OVERRIDE", "MAX_WORKERS", "OLLAMA_HOST",
-            "OLLAMA_BASE_URL", "OLLAMA_API_KEY", "OPENAI_API_VERSION")
+            "OLLAMA_BASE_URL", "OLLAMA_API_KEY", "OPENAI_API_VERSION", "USER_AZURE_ENDPOINT", "USER_AZURE_API_KEY")
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -368,3 +368,11 @@ def test_generation_params_are_refused_rather_than_dropped_on_ray(capsys) -> Non
     code, out, err = cli(capsys, "run", "-m", "sim/weak", "--temperature", "0", "--executor", "ray",
                          "--db", "postgresql://nobody@127.0.0.1:1/none")
     assert code == 2 and "--executor ray" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_suite_dry_run_names_every_missing_variable(capsys) -> None:  # type: ignore[no-untyped-def]
+    suite = Path(__file__).resolve().parents[1] / "examples" / "study-guide-providers.toml"
+    code, out, err = cli(capsys, "suite", "run", str(suite), "--dry-run")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    for var in ("AZURE_OPENAI_ENDPOINT", "USER_AZURE_ENDPOINT", "IDEALAB_BASE_URL", "IDEALAB_API_KEY_3"):
+        assert var in err

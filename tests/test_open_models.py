@@ -181,3 +181,10 @@ def test_a_catalog_azure_model_with_only_an_openai_key_points_to_the_openai_name
     with pytest.raises(ConfigError) as info:
         check_environment(cfg(), ["gpt-4o-mini"], {})
     assert "openai/gpt-4o-mini" not in str(info.value)
+
+
+def test_openai_org_id_reaches_the_sdk_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-fake-1234")
+    rt = build_runtime(cfg(), ["openai/gpt-4o"], env={"OPENAI_API_KEY": "fake-openai-key-1234"})
+    [client] = rt.models["openai/gpt-4o"].providers.values()
+    assert client._client.organization == "org-fake-1234"

@@ -729,6 +729,9 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
     suite = load_suite(file, cfg)
     specs = list(suite.expand())
     if dry_run:
+        from .config import check_environment
+
+        check_environment(cfg, list(suite.models))  # as the real run does: every missing variable at once
         for name, plan in suite.experiments:
             print(f"{name}: {len(plan)} tests ({', '.join(plan.models)})")
         print(f"total distinct tests: {len(specs)}")
