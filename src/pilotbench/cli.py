@@ -273,6 +273,7 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
         for cause, n in sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])):
             console.print(f"  {n:6d}  {cause}", markup=False, highlight=False, soft_wrap=True)
     for model, reason in summary.stopped_models.items():
+        reason = reason.removeprefix(f"{model}: ")
         console.print(f"stopped {model}: {reason}", markup=False, highlight=False, soft_wrap=True)
     for lane, problem in (getattr(summary, "key_problems", None) or {}).items():
         console.print(f"key {lane} {problem}", markup=False, highlight=False, soft_wrap=True)
