@@ -376,3 +376,9 @@ def test_suite_dry_run_names_every_missing_variable(capsys) -> None:  # type: ig
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     for var in ("AZURE_OPENAI_ENDPOINT", "USER_AZURE_ENDPOINT", "IDEALAB_BASE_URL", "IDEALAB_API_KEY_3"):
         assert var in err
+
+
+def test_keys_takes_repeated_models(capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli(capsys, "keys", "-m", "sim/weak", "-m", "vllm/x", "-p", "baseline", "-p", "cot")
+    assert code == 0, err
+    assert "sim/weak (" in out and "vllm/x (" in out and out.count("cot") == 2

@@ -501,9 +501,9 @@ def _open_names_table():  # type: ignore[no-untyped-def]
 
 
 @app.command("keys")
-@click.option("--model", "-m", "model", required=True)
+@click.option("--model", "-m", "model", required=True, multiple=True, help="Model(s), comma-separated or repeated, or a group.")
 @click.option("--key-policy", "key_policy", type=click.Choice(KEY_POLICIES), default=None)
-@click.option("--prompt-types", "-p", "prompt_types", default="all_with_flawed", show_default=True)
+@click.option("--prompt-types", "-p", "prompt_types", multiple=True, default=("all_with_flawed",), show_default=True)
 @config_option
 def keys(model, key_policy, prompt_types, config):  # type: ignore[no-untyped-def]
     """Which key each prompt type would use for a model (labels only)."""
@@ -512,9 +512,9 @@ def keys(model, key_policy, prompt_types, config):  # type: ignore[no-untyped-de
     from .runner.runtime import build_runtime
 
     cfg = _config(config)
-    names = expand_models(cfg, model)
+    names = expand_models(cfg, _joined(model))
     try:
-        types = expand_prompt_types(prompt_types)
+        types = expand_prompt_types(_joined(prompt_types))
     except ValueError as e:
         raise UsageError(str(e)) from None
     if key_policy is not None and key_policy not in ("pool", "prompt-affinity", "round-robin"):
