@@ -382,3 +382,13 @@ def test_keys_takes_repeated_models(capsys) -> None:  # type: ignore[no-untyped-
     code, out, err = cli(capsys, "keys", "-m", "sim/weak", "-m", "vllm/x", "-p", "baseline", "-p", "cot")
     assert code == 0, err
     assert "sim/weak (" in out and "vllm/x (" in out and out.count("cot") == 2
+
+
+def test_runs_started_from_the_python_api_say_who_runs_them(tmp_path: Path) -> None:
+    import os
+
+    from pilotbench import api
+
+    api.run(api.build_plan("sim/weak", num_instances=1), db=tmp_path / "r.db")
+    [(info,)] = stored(tmp_path / "r.db", "SELECT info FROM runs")
+    assert json.loads(info)["pid"] == os.getpid() and json.loads(info)["host"] == socket.gethostname()

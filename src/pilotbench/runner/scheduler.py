@@ -14,8 +14,10 @@ import gc
 import heapq
 import json
 import logging
+import os
 import random
 import signal
+import socket
 import sys
 import time
 import traceback
@@ -149,7 +151,9 @@ class Runner:
         self.summary.planned = self.progress.planned + self.summary.skipped
         self._open_logs()  # first: an unusable log directory must not leave a run marked running
         if self.options.record_run:
-            self.store.start_run(self.run_id, self.summary.planned, self.info)
+            # who runs it, so `status` can tell a run whose process is gone from one still running
+            who = {"pid": os.getpid(), "host": socket.gethostname()}
+            self.store.start_run(self.run_id, self.summary.planned, {**who, **self.info})
         writer = BatchWriter(
             self.store,
             batch_size=self.options.checkpoint_interval,
