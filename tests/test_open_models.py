@@ -188,3 +188,13 @@ def test_openai_org_id_reaches_the_sdk_client(monkeypatch: pytest.MonkeyPatch) -
     rt = build_runtime(cfg(), ["openai/gpt-4o"], env={"OPENAI_API_KEY": "fake-openai-key-1234"})
     [client] = rt.models["openai/gpt-4o"].providers.values()
     assert client._client.organization == "org-fake-1234"
+
+
+def test_key_required_false_uses_keys_only_when_set(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text('[providers.box]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\napi_keys = ["env:BOX_KEY"]\n'
+                    'key_required = false\n\n[models.m]\nprovider = "box"\n')
+    config = load_config(path)
+    assert [k.label for k in resolve_keys("box", config.providers["box"], {})] == ["none"]
+    assert [k.label for k in resolve_keys("box", config.providers["box"], {"BOX_KEY": "fake-box-key-7777"})] == ["...7777"]
+    assert missing_variables(config, ["m"], {}) == []
