@@ -72,8 +72,11 @@ def test_bad_config_files_name_the_problem(tmp_path: Path, text: str, message: s
 
 def test_missing_key_variable_is_named() -> None:
     cfg = load_config(cwd=Path("/nonexistent-dir"))
-    with pytest.raises(ConfigError, match="IDEALAB_API_KEY_2 is not set"):
+    with pytest.raises(ConfigError, match="not set") as info:
         resolve_keys("idealab", cfg.providers["idealab"], {"IDEALAB_API_KEY_1": "fake-aaaa1111"})
+    message = str(info.value)
+    assert "IDEALAB_API_KEY_2" in message and "IDEALAB_API_KEY_3" in message and "IDEALAB_API_KEY_1" not in message
+    assert "IDEALAB_API_KEY_OVERRIDE" in message
 
 
 def test_keys_resolve_and_override_replaces_them() -> None:

@@ -128,8 +128,13 @@ async def run_async(
     env: Mapping[str, str] | None = None,
     keep_records: bool = True,
     info: dict[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> RunResult:
+    """`params`: generation parameters for every request (temperature, max_tokens, ...), over each
+    model's configured ones; stored in each record's `params` and in the run's info."""
     config = config or load_config()
+    if params:
+        info = {**(info or {}), "params": dict(params)}
     if not isinstance(plan, PlanSpec):
         plan = list(plan)
         models = list(dict.fromkeys(s.model for s in plan))
@@ -137,7 +142,7 @@ async def run_async(
         models = list(plan.models)
     runtime = build_runtime(
         config, models, key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
-        request_timeout=request_timeout, clock=clock, env=env,
+        request_timeout=request_timeout, clock=clock, env=env, params=params,
     )
     store = open_store(db)
     options = options or RunOptions(handle_signals=False, live=False, progress_interval=3600)

@@ -70,10 +70,18 @@ def _check_creatable_dir(path: Path) -> None:
 
 
 def _log_root(db_path: str) -> Path:
-    """Logs go next to a SQLite database, or under ./pilotbench-results for a PostgreSQL store."""
+    """Logs go beside a SQLite database, named after it (`/tmp/x.db` -> `/tmp/x-logs/`), so two stores
+    in one directory never share logs; in pilotbench's own results directory (the default
+    `./pilotbench-results/results.db`) they are its `logs/`. A PostgreSQL store's go under
+    ./pilotbench-results/logs."""
     from .store import is_postgres_url
 
-    return Path("pilotbench-results") / "logs" if is_postgres_url(db_path) else Path(db_path).parent / "logs"
+    if is_postgres_url(db_path):
+        return Path("pilotbench-results") / "logs"
+    path = Path(db_path)
+    if path.parent.name == "pilotbench-results":
+        return path.parent / "logs"
+    return path.parent / f"{path.stem}-logs"
 
 
 def _shown(db_path: str) -> str:
@@ -89,17 +97,29 @@ def _shown(db_path: str) -> str:
 # ---------------------------------------------------------------------- run
 
 
+def _joined(values: tuple[str, ...] | str | None) -> str:
+    """A repeatable option's values as one comma-separated list (`-m a -m b` is `-m a,b`)."""
+    if values is None:
+        return ""
+    if isinstance(values, str):
+        return values
+    return ",".join(v for v in values if v is not None)
+
+
 @app.command("run")
-@click.option("--model", "-m", "model", default="sim/medium", show_default=True, help="Model(s), comma-separated, or a group name.")
-@click.option("--group", "group", default=None, help="A named group of models from the config (e.g. idealab).")
-@click.option("--prompt-types", "-p", "prompt_types", default="baseline", show_default=True, help="baseline,cot,optimal,flawed_<type>; all; all_with_flawed.")
-@click.option("--task-types", "-t", "task_types", default="all", show_default=True, help="Task types, comma-separated, or all.")
-@click.option("--difficulty", "-d", "difficulty", default="easy", show_default=True, help="very_easy..very_hard, comma-separated, or all.")
-@click.option("--tool-success-rate", "-r", "tool_success_rate", default="0.8", show_default=True, help="e.g. 0.8 or 0.9,0.7 or all.")
-@click.option("--num-instances", "-n", "num_instances", type=click.IntRange(0, MAX_INSTANCES), default=2, show_default=True, help="Instances per cell.")
+@click.option("--model", "-m", "model", multiple=True, help="Model(s), comma-separated or repeated, or a group name; a catalog name or openai/<model>, azure/<deployment>, vllm/<model>, ollama/<model>, llamacpp/<model>, openai-api/<name>/<model>. Default sim/medium, unless --group is given.")
+@click.option("--group", "group", multiple=True, help="A named group of models from the config (e.g. idealab).")
+@click.option("--prompt-types", "-p", "prompt_types", multiple=True, default=("baseline",), show_default=True, help="baseline,cot,optimal,flawed_<type>; all; all_with_flawed.")
+@click.option("--task-types", "-t", "task_types", multiple=True, default=("all",), show_default=True, help="Task types, comma-separated, or all.")
+@click.option("--difficulty", "-d", "difficulty", multiple=True, default=("easy",), show_default=True, help="very_easy..very_hard, comma-separated, or all.")
+@click.option("--tool-success-rate", "-r", "tool_success_rate", multiple=True, default=("0.8",), show_default=True, help="e.g. 0.8 or 0.9,0.7 or all.")
+@click.option("--num-instances", "-n", "num_instances", type=click.IntRange(1, MAX_INSTANCES), default=2, show_default=True, help="Instances per cell.")
 @click.option("--seed", "seed", type=click.IntRange(0, MAX_SEED), default=42, show_default=True, help="Task suite seed.")
 @click.option("--severity", "severity", type=click.Choice(SEVERITIES), default="severe", show_default=True, help="Flaw severity.")
 @click.option("--max-turns", "max_turns", type=click.IntRange(1, MAX_TURNS), default=10, show_default=True)
+@click.option("--model-param", "-M", "model_params", multiple=True, metavar="NAME=VALUE", help="A generation parameter sent with every request (repeat), e.g. -M top_p=0.9; stored with the results.")
+@click.option("--temperature", "temperature", type=click.FloatRange(0.0, 2.0), default=None, help="Sampling temperature (same as -M temperature=X).")
+@click.option("--max-tokens", "max_tokens", type=click.IntRange(1, 10**7), default=None, help="Completion token limit per call (same as -M max_tokens=N).")
 @db_option
 @config_option
 @click.option("--key-policy", "key_policy", type=click.Choice(KEY_POLICIES), default=None, help="How calls are spread over a provider's keys (default: the provider's key_policy, else pool).")
@@ -111,16 +131,20 @@ def _shown(db_path: str) -> str:
 @click.option("--prompt-parallel/--no-prompt-parallel", "prompt_parallel", default=True, show_default=True, help="Prompt types in flight together (default) or one after another.")
 @click.option("--provider-parallel/--no-provider-parallel", "provider_parallel", default=True, show_default=True, help="Providers in flight together (default) or one after another.")
 @click.option("--serial-models", "serial_models", is_flag=True, help="Run models one after another.")
-@click.option("--dry-run", "dry_run", is_flag=True, help="Print the plan and an ETA; run nothing.")
+@click.option("--dry-run", "dry_run", is_flag=True, help="Check variables, keys and models; print the plan and an ETA; run nothing.")
 @click.option("--log-dir", "log_dir", type=click.Path(path_type=Path), default=None, help="Per-run log directory root (default next to the database).")
 @click.option("--progress/--no-progress", "progress", default=None, help="Live display (default: when output is a terminal).")
 @click.option("--progress-interval", "progress_interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds between plain progress lines.")
 @click.option("--executor", "executor", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="local: one event loop here; ray: one key owner per API key on a Ray cluster (needs a postgresql:// --db).")
 @click.option("--ray-address", "ray_address", default=None, help="Ray cluster to use with --executor ray (default: RAY_ADDRESS, else a new local Ray instance).")
-def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval, executor, ray_address):  # type: ignore[no-untyped-def]
-    """Run a benchmark plan (resuming: tests already done in the store are skipped)."""
-    from .api import build_plan
+def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, model_params, temperature, max_tokens, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval, executor, ray_address):  # type: ignore[no-untyped-def]
+    """Run a benchmark plan (resuming: tests already done in the store are skipped).
 
+    Exit status: 0 every planned test done; 2 bad input; 3 infrastructure errors left (run again to
+    retry them); 4 a model was stopped; 130 interrupted.
+    """
+    from .api import build_plan
+    from .config import generation_params
     from .store import is_postgres_url
 
     if executor == "ray" and not is_postgres_url(_db(db)):
@@ -128,16 +152,25 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
     if ray_address and executor != "ray":
         raise UsageError("--ray-address is only used with --executor ray")
     cfg = _config(config)
+    params = generation_params(model_params, temperature=temperature, max_tokens=max_tokens)
+    if params and executor == "ray":
+        raise UsageError("-M, --temperature and --max-tokens are not passed to --executor ray yet; "
+                         "set them as params in the model's config entry")
+    models = _joined(model) or ("" if _joined(group) else "sim/medium")
     plan = build_plan(
-        model, prompt_types=prompt_types, task_types=task_types, difficulties=difficulty,
-        tool_success_rates=tool_success_rate, num_instances=num_instances, seed=seed, severity=severity,
-        max_turns=max_turns, config=cfg, group=group,
+        models, prompt_types=_joined(prompt_types), task_types=_joined(task_types), difficulties=_joined(difficulty),
+        tool_success_rates=_joined(tool_success_rate), num_instances=num_instances, seed=seed, severity=severity,
+        max_turns=max_turns, config=cfg, group=_joined(group) or None,
     )
     serial = "model" if serial_models else ("provider" if not provider_parallel else ("prompt" if not prompt_parallel else "none"))
     if dry_run:
-        _dry_run(plan, cfg, _db(db), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm)
+        _check_creatable_dir(log_dir or _log_root(_db(db)))  # as the real run does, creating nothing
+        _dry_run(plan, cfg, _db(db), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
+                 params=params)
         return
-    info = {"plans": [plan.to_dict()], "argv": _safe_argv()}
+    info = {"plans": [plan.to_dict()], "argv": _safe_argv(), **_process_info()}
+    if params:
+        info["params"] = params
     db_path = _db(db)
     from .runner.scheduler import RunOptions
 
@@ -158,20 +191,35 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         )
     else:
         _check_creatable_dir(options.log_dir)  # before the store: a bad path writes nothing
-        summary = asyncio.run(_run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info))
+        summary = asyncio.run(_run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info, params))
     _print_summary(summary, db_path)
-    if summary.interrupted:
-        raise SystemExit(130)
+    _exit_for(summary)
 
 
-async def _run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info):  # type: ignore[no-untyped-def]
+def _exit_for(summary) -> None:  # type: ignore[no-untyped-def]
+    """A documented non-zero status unless every planned test ended `done` (runner.outcome)."""
+    status = getattr(summary, "exit_status", None)
+    if status is None:  # a summary without the property (another executor): interrupted or not
+        status = 130 if summary.interrupted else 0
+    if status:
+        raise SystemExit(status)
+
+
+def _process_info() -> dict[str, Any]:
+    """Who runs this: `status` tells a run whose process is gone from one still running."""
+    import socket
+
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+async def _run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info, params=None):  # type: ignore[no-untyped-def]
     from .runner.runtime import build_runtime
     from .runner.scheduler import Runner
     from .store import open_store
 
     runtime = build_runtime(
         cfg, list(plan.models), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
-        request_timeout=request_timeout,
+        request_timeout=request_timeout, params=params,
     )
     store = open_store(db_path)
     try:
@@ -206,30 +254,58 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
             "FROM results WHERE status='done' AND run_id=? GROUP BY model ORDER BY model",
             (summary.run_id,),
         )
+        causes = _error_causes(store, summary.run_id)
     table = Table(title=f"run {summary.run_id}")
     for col in ("model", "tests", "success", "full", "partial", "avg turns"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for model, n, succ, full, partial, turns in rows:
         table.add_row(model, str(n), f"{succ / n:.1%}", f"{full / n:.1%}", f"{partial / n:.1%}", f"{turns:.1f}")
     console.print(table)
+    not_run = max(summary.pending, 0)
     console.print(
         f"planned {summary.planned}, already done {summary.skipped}, completed {summary.completed}, "
-        f"infrastructure errors {summary.errors}, {summary.elapsed:.1f}s; results in {_shown(db_path)}"
+        f"infrastructure errors {summary.errors}" + (f", not run {not_run}" if not_run else "")
+        + f", {summary.elapsed:.1f}s; results in {_shown(db_path)}",
+        markup=False, highlight=False,
     )
+    if causes:
+        console.print("infrastructure errors by cause:", markup=False, highlight=False)
+        for cause, n in sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])):
+            console.print(f"  {n:6d}  {cause}", markup=False, highlight=False, soft_wrap=True)
     for model, reason in summary.stopped_models.items():
-        console.print(f"[bold red]stopped[/] {model}: {reason}")
-    if summary.interrupted or summary.errors:
+        reason = reason.removeprefix(f"{model}: ")
+        console.print(f"stopped {model}: {reason}", markup=False, highlight=False, soft_wrap=True)
+    for lane, problem in (getattr(summary, "key_problems", None) or {}).items():
+        console.print(f"key {lane} {problem}", markup=False, highlight=False, soft_wrap=True)
+    log_dir = getattr(summary, "log_dir", None)
+    if log_dir:
+        console.print(f"logs in {log_dir}", markup=False, highlight=False, soft_wrap=True)
+    if summary.interrupted or summary.errors or not_run:
         console.print("to resume, run the same command again: finished tests are skipped, errors are retried")
 
 
-def _dry_run(plan, cfg, db_path: str, **limits: Any) -> None:  # type: ignore[no-untyped-def]
-    from rich.console import Console
+def _error_causes(store, run_id: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    from .runner.outcome import error_cause
+
+    causes: dict[str, int] = {}
+    for (message,) in store.query("SELECT infra_error FROM results WHERE status='error' AND run_id=?", (run_id,)):
+        cause = error_cause(message)
+        causes[cause] = causes.get(cause, 0) + 1
+    return causes
+
+
+def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **limits: Any) -> None:  # type: ignore[no-untyped-def]
+    """Everything the real run checks before its first call (variables, keys, models, the store),
+    then the plan and an ETA. Any problem is the same one-line error and exit 2 as the real run's."""
     from rich.table import Table
 
-    from .runner.runtime import build_runtime
+    from .config import check_environment
+    from .runner.runtime import build_runtime, check_models
     from .store import is_postgres_url, open_store
 
+    check_environment(cfg, list(plan.models))  # every missing variable at once
     rt = build_runtime(cfg, list(plan.models), connect=False, **limits)
+    check_models(cfg, list(plan.models))
     done: set[str] = set()
     if is_postgres_url(db_path) or Path(db_path).exists():
         with open_store(db_path, create=False) as store:
@@ -242,30 +318,45 @@ def _dry_run(plan, cfg, db_path: str, **limits: Any) -> None:  # type: ignore[no
     table = Table(title=f"plan: {len(plan)} tests, {len(plan) - sum(per_model.values())} already done")
     for col in ("model", "pending", "lanes", "concurrency", "rpm", "est. calls", "ETA"):
         table.add_column(col)
-    turns_per_test = 5.0
-    seconds_per_call = 0.002
     total_eta = 0.0
     for model, n in per_model.items():
         m = rt.models[model]
         lanes = m.pool.lanes
         conc = sum(lane.limit for lane in lanes)
         rpm_total = sum(lane.rpm_bucket.rate_per_minute for lane in lanes if lane.rpm_bucket) if all(l.rpm_bucket for l in lanes) else None
-        latency = seconds_per_call if m.kind == "simulated" else 2.0
-        calls = n * turns_per_test
-        rate = conc / latency
-        if rpm_total:
-            rate = min(rate, rpm_total / 60)
-        eta = calls / rate
+        latency = SIM_SECONDS_PER_CALL if m.kind == "simulated" else REAL_SECONDS_PER_CALL
+        eta = estimate_seconds(n, conc, latency, rpm_total, CALLS_PER_TEST)
         total_eta = max(total_eta, eta)
         table.add_row(
             model, str(n), ", ".join(lane.key_label for lane in lanes), str(conc), f"{rpm_total:g}" if rpm_total else "-",
-            f"{calls:.0f}", _fmt(eta),
+            f"{n * CALLS_PER_TEST:.0f}", _fmt(eta),
         )
     console.print(table)
+    if params:
+        console.print(f"generation parameters: {json.dumps(params, sort_keys=True)}", markup=False, highlight=False)
     console.print(
-        f"ETA about {_fmt(total_eta)} with all models in parallel (assumes ~{turns_per_test:g} calls per test, "
-        "2 s per real call, the lanes' limits)"
+        f"ETA about {_fmt(total_eta)} with all models in parallel (assumes ~{CALLS_PER_TEST:g} calls per test, one "
+        f"after another, {REAL_SECONDS_PER_CALL:g} s per real call, the lanes' limits)"
     )
+
+
+CALLS_PER_TEST = 5.0
+REAL_SECONDS_PER_CALL = 2.0
+SIM_SECONDS_PER_CALL = 0.002
+
+
+def estimate_seconds(tests: int, concurrency: int, latency: float, rpm: float | None, calls_per_test: float) -> float:
+    """A model's time for `tests` conversations. The turns of one conversation run one after another,
+    so the run takes at least one conversation's length; `concurrency` calls in flight and the rpm
+    budget bound the throughput. Whole waves of conversations, as they start together."""
+    if tests <= 0:
+        return 0.0
+    conversation = calls_per_test * latency
+    waves = -(-tests // max(1, concurrency))
+    seconds = waves * conversation
+    if rpm:
+        seconds = max(seconds, tests * calls_per_test / (rpm / 60.0))
+    return seconds
 
 
 def _console():  # type: ignore[no-untyped-def]
@@ -361,11 +452,11 @@ def tasks(seed, num_instances, show):  # type: ignore[no-untyped-def]
 @app.command("models")
 @config_option
 def models(config):  # type: ignore[no-untyped-def]
-    """The model catalog: provider, deployment, limits, key labels, whether each key resolves."""
-    from rich.console import Console
+    """The model catalog (provider, deployment, limits, key labels, whether each key resolves), and
+    the providers any model can be named by (openai/<model>, vllm/<model>, ...)."""
     from rich.table import Table
 
-    from .config import ConfigError, lane_limits, override_var, resolve_keys
+    from .config import lane_limits
 
     cfg = _config(config)
     table = Table(title=f"models ({cfg.source})")
@@ -374,28 +465,52 @@ def models(config):  # type: ignore[no-untyped-def]
     for name, m in cfg.models.items():
         p = cfg.providers[m.provider]
         limits = lane_limits(cfg, name)
-        if p.kind == "simulated":
-            keys = "(none needed)"
-        else:
-            try:
-                keys = ", ".join(f"{k.label} ok" for k in resolve_keys(m.provider, p))
-            except ConfigError:
-                present = []
-                for ref in p.api_keys:
-                    var = ref[4:] if ref.startswith("env:") else None
-                    present.append(f"{var}: {'set' if var and os.environ.get(var) else 'NOT SET'}" if var else "literal")
-                keys = "; ".join(present) or f"set {override_var(m.provider)}"
         table.add_row(name, m.provider, p.kind, m.deployment or name, str(limits.max_concurrency),
-                      f"{limits.rpm:g}" if limits.rpm else "-", keys)
-    _console().print(table)
+                      f"{limits.rpm:g}" if limits.rpm else "-", _key_state(cfg, name, m.provider, p))
+    console = _console()
+    console.print(table)
     groups = ", ".join(f"{g} ({len(ms)})" for g, ms in cfg.groups.items())
-    _console().print(f"groups: {groups}")
+    console.print(f"groups: {groups}")
+    console.print(_open_names_table())
+
+
+def _key_state(cfg, model: str, provider: str, p) -> str:  # type: ignore[no-untyped-def]
+    from .config import NO_KEY, ConfigError, missing_variables, resolve_keys
+
+    if p.kind == "simulated":
+        return "(none needed)"
+    try:
+        keys = resolve_keys(provider, p)
+    except ConfigError:
+        return "; ".join(f"{m.var}: NOT SET" for m in missing_variables(cfg, [model]) if m.what == "keys") or "NOT SET"
+    return "(no key needed)" if keys == [NO_KEY] else ", ".join(f"{k.label} ok" for k in keys)
+
+
+def _open_names_table():  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    from .config import LOCAL_SERVERS, OPENAI_BASE_URL
+
+    def state(*names: str) -> str:
+        return ", ".join(f"{n} {'set' if os.environ.get(n, '').strip() else 'not set'}" for n in names)
+
+    table = Table(title="any model by provider name (no config needed)")
+    for col in ("name", "kind", "variables", "defaults"):
+        table.add_column(col)
+    table.add_row("openai/<model>", "openai", state("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID"), OPENAI_BASE_URL)
+    table.add_row("azure/<deployment>", "azure", state("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION"),
+                  "api version 2024-10-21")
+    for prefix, (url_var, default, key_var) in LOCAL_SERVERS.items():
+        extra = ("OLLAMA_HOST",) if prefix == "ollama" else ()
+        table.add_row(f"{prefix}/<model>", "openai (no key)", state(url_var, *extra, key_var), default)
+    table.add_row("openai-api/<name>/<model>", "openai", "<NAME>_BASE_URL, <NAME>_API_KEY (comma-separated for several)", "-")
+    return table
 
 
 @app.command("keys")
-@click.option("--model", "-m", "model", required=True)
+@click.option("--model", "-m", "model", required=True, multiple=True, help="Model(s), comma-separated or repeated, or a group.")
 @click.option("--key-policy", "key_policy", type=click.Choice(KEY_POLICIES), default=None)
-@click.option("--prompt-types", "-p", "prompt_types", default="all_with_flawed", show_default=True)
+@click.option("--prompt-types", "-p", "prompt_types", multiple=True, default=("all_with_flawed",), show_default=True)
 @config_option
 def keys(model, key_policy, prompt_types, config):  # type: ignore[no-untyped-def]
     """Which key each prompt type would use for a model (labels only)."""
@@ -404,9 +519,9 @@ def keys(model, key_policy, prompt_types, config):  # type: ignore[no-untyped-de
     from .runner.runtime import build_runtime
 
     cfg = _config(config)
-    names = expand_models(cfg, model)
+    names = expand_models(cfg, _joined(model))
     try:
-        types = expand_prompt_types(prompt_types)
+        types = expand_prompt_types(_joined(prompt_types))
     except ValueError as e:
         raise UsageError(str(e)) from None
     if key_policy is not None and key_policy not in ("pool", "prompt-affinity", "round-robin"):
@@ -525,6 +640,37 @@ def status(db, watch, interval):  # type: ignore[no-untyped-def]
         return
 
 
+def _run_state(status: str, info: dict[str, Any]) -> str:
+    """A run marked `running` whose process is gone (killed with -9, a crash, a lost machine) is
+    shown as dead, so nobody waits for it."""
+    if status != "running":
+        return status
+    pid, host = info.get("pid"), info.get("host")
+    if not isinstance(pid, int) or not isinstance(host, str):
+        return "running?"  # recorded before runs said who runs them
+    import socket
+
+    if host != socket.gethostname():
+        return f"running on {host} (pid {pid})"
+    if _pid_alive(pid):
+        return f"running (pid {pid})"
+    return f"dead (process {pid} gone; run the same command to resume)"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
 def _status_table(store):  # type: ignore[no-untyped-def]
     from rich.console import Group
     from rich.table import Table
@@ -537,7 +683,12 @@ def _status_table(store):  # type: ignore[no-untyped-def]
         run_table.add_column(col)
     done_ids: set[str] | None = None
     for r in runs[-10:]:
-        info = json.loads(r["info"] or "{}")
+        try:
+            info = json.loads(r["info"] or "{}")
+        except ValueError:
+            info = {}
+        if not isinstance(info, dict):
+            info = {}
         pending = "-"
         if info.get("plans"):
             try:
@@ -549,7 +700,7 @@ def _status_table(store):  # type: ignore[no-untyped-def]
                 pending = "?"
         n_done = store.count("run_id=? AND status='done'", (r["run_id"],))
         n_err = store.count("run_id=? AND status='error'", (r["run_id"],))
-        run_table.add_row(r["run_id"], r["status"], str(r["planned"]), str(n_done), str(n_err), pending)
+        run_table.add_row(r["run_id"], _run_state(r["status"], info), str(r["planned"]), str(n_done), str(n_err), pending)
     cells = Table(title="tests in the store")
     for col in ("model", "prompt type", "done", "infra errors", "success"):
         cells.add_column(col)
@@ -586,6 +737,9 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
     suite = load_suite(file, cfg)
     specs = list(suite.expand())
     if dry_run:
+        from .config import check_environment
+
+        check_environment(cfg, list(suite.models))  # as the real run does: every missing variable at once
         for name, plan in suite.experiments:
             print(f"{name}: {len(plan)} tests ({', '.join(plan.models)})")
         print(f"total distinct tests: {len(specs)}")
@@ -597,15 +751,14 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
         runtime = build_runtime(cfg, list(suite.models), key_policy=key_policy, adaptive=adaptive)
         store = open_store(db_path)
         try:
-            return await Runner(runtime, store, options=options, info={"suite": suite.name, "plans": [p.to_dict() for _, p in suite.experiments], "argv": _safe_argv()}).run(specs)
+            return await Runner(runtime, store, options=options, info={"suite": suite.name, "plans": [p.to_dict() for _, p in suite.experiments], "argv": _safe_argv(), **_process_info()}).run(specs)
         finally:
             await runtime.aclose()
             store.close()
 
     summary = asyncio.run(go())
     _print_summary(summary, db_path)
-    if summary.interrupted:
-        raise SystemExit(130)
+    _exit_for(summary)
 
 
 @app.command("mock-server")

@@ -2,18 +2,27 @@
 
 Flags, the config file and the environment are merged here and nowhere else. Precedence for a
 lane's concurrency: `--max-concurrency` flag > `MAX_WORKERS` > the model's entry > the
-provider's entry > the default for the provider's kind. API keys are references (`env:VAR`);
+provider's entry > the default for the provider's kind. API keys are references (`env:VAR`, or
+`env:VAR:-default` with a default); a variable may hold several keys, comma-separated;
 `<PROVIDER>_API_KEY_OVERRIDE` replaces a provider's keys. A resolved key is held in a
-`ResolvedKey` whose repr shows only its last four characters.
+`ResolvedKey` whose repr shows only its last four characters. An OpenAI-compatible provider with
+no keys (a local vLLM, Ollama or llama.cpp server) gets one keyless lane, labelled "none".
+
+Models outside the catalog are named by provider, as inspect_ai users expect (`openai/gpt-4o`,
+`azure/<deployment>`, `vllm/<model>`, `ollama/<model>`, `llamacpp/<model>`,
+`openai-api/<name>/<model>`); `open_model` turns such a name into a catalog entry.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import re
 import stat
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +37,8 @@ PROVIDER_KINDS = ("azure", "openai", "simulated")
 
 # Defaults by kind, from the guide's measurements: Azure deployments take 50+ concurrent calls,
 # an IdealLab-like gateway about 10 per model per key; simulated models are in process.
+AZURE_API_VERSION = "2024-10-21"
+
 KIND_DEFAULTS: dict[str, dict[str, Any]] = {
     "azure": {"max_concurrency": 50, "request_timeout": 120.0},
     "openai": {"max_concurrency": 10, "request_timeout": 120.0},
@@ -58,6 +69,9 @@ class ProviderConfig(_Strict):
     # The HTTP path of the OpenAI-compatible kinds: the official SDK, or plain aiohttp ("lean"),
     # which costs a fraction of the SDK's CPU per call (BENCHMARKS.md); same requests, same errors.
     client: Literal["sdk", "lean"] = "sdk"
+    # Whether a run needs a key: local servers (vLLM, Ollama, llama.cpp) take calls without one and
+    # use a key only when its variable is set.
+    key_required: bool = True
 
     @field_validator("api_keys")
     @classmethod
@@ -103,7 +117,7 @@ def _builtin() -> dict[str, Any]:
             "azure": {
                 "kind": "azure",
                 "endpoint": "env:AZURE_OPENAI_ENDPOINT",
-                "api_version": "2024-10-21",
+                "api_version": f"env:OPENAI_API_VERSION:-{AZURE_API_VERSION}",
                 "api_keys": ["env:AZURE_OPENAI_API_KEY"],
                 "max_concurrency": 50,
             },
@@ -228,19 +242,24 @@ def load_config(path: str | os.PathLike[str] | None = None, *, cwd: Path | None 
 
 @dataclass(frozen=True, slots=True)
 class ResolvedKey:
-    """An API key read from the environment. Only `label` (last four characters) is ever shown."""
+    """An API key read from the environment. Only `label` (last four characters) is ever shown;
+    the keyless lane of a local server has an empty secret and the label "none"."""
 
     ref: str
     secret: str
 
     @property
     def label(self) -> str:
-        return key_label(self.secret)
+        return key_label(self.secret) if self.secret else NO_KEY_LABEL
 
     def __repr__(self) -> str:
         return f"ResolvedKey({self.ref!r}, {self.label!r})"
 
     __str__ = __repr__
+
+
+NO_KEY_LABEL = "none"
+NO_KEY = ResolvedKey("none", "")
 
 
 def key_label(secret: str) -> str:
@@ -251,40 +270,202 @@ def override_var(provider: str) -> str:
     return f"{provider.upper().replace('-', '_')}_API_KEY_OVERRIDE"
 
 
+def env_ref(value: str) -> tuple[str, str | None]:
+    """`env:VAR` -> (VAR, None); `env:VAR:-default` -> (VAR, default)."""
+    var, sep, default = value[4:].partition(":-")
+    return var, (default if sep else None)
+
+
+def _split_keys(value: str) -> list[str]:
+    return [k.strip() for k in value.split(",") if k.strip()]
+
+
+def keyless(provider: ProviderConfig) -> bool:
+    """An OpenAI-compatible provider that may be called without a key (a local server)."""
+    return provider.kind == "openai" and (not provider.key_required or not provider.api_keys)
+
+
 def resolve_keys(name: str, provider: ProviderConfig, env: Mapping[str, str] | None = None) -> list[ResolvedKey]:
-    """The provider's keys from the environment; a missing variable is a ConfigError naming it."""
+    """The provider's keys from the environment; missing variables are one ConfigError naming them all.
+    A variable may hold several keys, comma-separated."""
     env = os.environ if env is None else env
     if provider.kind == "simulated":
         return [ResolvedKey("simulated", "simulated")]
     override = env.get(override_var(name))
-    if override:
-        secrets = [k.strip() for k in override.split(",") if k.strip()]
-        return [ResolvedKey(f"env:{override_var(name)}", s) for s in secrets]
-    if not provider.api_keys:
-        raise ConfigError(f"provider {name!r} has no api_keys")
-    keys = []
+    if override and _split_keys(override):
+        return [ResolvedKey(f"env:{override_var(name)}", s) for s in _split_keys(override)]
+    keys: list[ResolvedKey] = []
+    missing: list[str] = []
     for ref in provider.api_keys:
         if ref.startswith("env:"):
-            var = ref[4:]
-            value = env.get(var, "").strip()
-            if not value:
-                raise ConfigError(f"provider {name!r}: key variable {var} is not set")
-            keys.append(ResolvedKey(ref, value))
+            var, default = env_ref(ref)
+            value = env.get(var, "").strip() or (default or "")
+            if not _split_keys(value):
+                missing.append(var)
+                continue
+            keys.extend(ResolvedKey(ref, s) for s in _split_keys(value))
         else:
             keys.append(ResolvedKey("literal", ref))
+    if keyless(provider) and (not keys or not provider.key_required):
+        return keys or [NO_KEY]
+    if missing:
+        raise ConfigError(_missing_message([Missing(name, "keys", v) for v in missing]))
+    if not keys:
+        raise ConfigError(f"provider {name!r} has no api_keys; add some to its entry or set {override_var(name)}")
     return keys
 
 
 def resolve_value(value: str | None, env: Mapping[str, str] | None = None, what: str = "value") -> str | None:
-    """`env:VAR` references in endpoints; a literal passes through."""
+    """`env:VAR` (or `env:VAR:-default`) references in endpoints; a literal passes through."""
     if value is None or not value.startswith("env:"):
         return value
     env = os.environ if env is None else env
-    var = value[4:]
-    resolved = env.get(var, "").strip()
+    var, default = env_ref(value)
+    resolved = env.get(var, "").strip() or (default or "")
     if not resolved:
         raise ConfigError(f"{what}: variable {var} is not set")
     return resolved
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """An environment variable a run needs and does not have."""
+
+    provider: str
+    what: str  # "base_url", "endpoint", "api_version" or "keys"
+    var: str
+
+
+def missing_variables(config: Config, models: Sequence[str], env: Mapping[str, str] | None = None) -> list[Missing]:
+    """Every variable the providers of `models` need and the environment lacks, in order, once each."""
+    env = os.environ if env is None else env
+    out: list[Missing] = []
+    seen: set[str] = set()
+    for model in models:
+        entry = config.models.get(model)
+        if entry is None or entry.provider in seen:
+            continue
+        seen.add(entry.provider)
+        p = config.providers[entry.provider]
+        if p.kind == "simulated":
+            continue
+        for what, value in (("base_url", p.base_url), ("endpoint", p.endpoint), ("api_version", p.api_version)):
+            if value and value.startswith("env:"):
+                var, default = env_ref(value)
+                if not env.get(var, "").strip() and not default:
+                    out.append(Missing(entry.provider, what, var))
+        if _split_keys(env.get(override_var(entry.provider), "")) or keyless(p):
+            continue
+        for ref in p.api_keys:
+            if ref.startswith("env:"):
+                var, default = env_ref(ref)
+                if not _split_keys(env.get(var, "")) and not default:
+                    out.append(Missing(entry.provider, "keys", var))
+    return out
+
+
+def _missing_message(missing: Sequence[Missing]) -> str:
+    parts = []
+    by_provider: dict[str, list[Missing]] = {}
+    for m in missing:
+        by_provider.setdefault(m.provider, []).append(m)
+    for provider, items in by_provider.items():
+        keys = [m.var for m in items if m.what == "keys"]
+        others = [f"{m.var} ({m.what})" for m in items if m.what != "keys"]
+        text = ", ".join(others + keys)
+        if len(keys) > 1:
+            text += f" (keys; with fewer keys, set {override_var(provider)}=KEY[,KEY...] instead)"
+        elif keys:
+            text += " (key)"
+        parts.append(f"provider {provider!r}: {text}")
+    noun = "variable" if len(missing) == 1 else "variables"
+    return f"environment {noun} not set: " + "; ".join(parts)
+
+
+def check_environment(config: Config, models: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+    """Raise one ConfigError listing every variable `models` need and do not have."""
+    env = os.environ if env is None else env
+    missing = missing_variables(config, models, env)
+    if not missing:
+        return
+    message = _missing_message(missing)
+    short = {m.provider for m in missing}
+    azure = [
+        name for name in models
+        if name in config.models and config.models[name].provider in short
+        and config.providers[config.models[name].provider].kind == "azure" and "/" not in name
+    ]
+    if azure and env.get("OPENAI_API_KEY", "").strip():
+        # `-m gpt-4o-mini` is the catalog's Azure deployment; OpenAI's own API is `openai/...`
+        message += f"; OPENAI_API_KEY is set: for OpenAI's own API, name the model openai/{azure[0]}"
+    raise ConfigError(message)
+
+
+# ---------------------------------------------------------------------- open model names
+
+# Local servers: default base URL, the variable that overrides it, and an optional key variable.
+LOCAL_SERVERS: dict[str, tuple[str, str, str]] = {
+    "vllm": ("VLLM_BASE_URL", "http://localhost:8000/v1", "VLLM_API_KEY"),
+    "ollama": ("OLLAMA_BASE_URL", "http://localhost:11434/v1", "OLLAMA_API_KEY"),
+    "llamacpp": ("LLAMACPP_BASE_URL", "http://localhost:8080/v1", "LLAMACPP_API_KEY"),
+}
+OPEN_PREFIXES = ("openai", "azure", *LOCAL_SERVERS, "openai-api")
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+_GATEWAY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+
+
+def _ollama_host(host: str) -> str:
+    """OLLAMA_HOST as Ollama reads it (`host`, `host:port`, `http://host:port`) as an OpenAI base URL."""
+    host = host.strip().rstrip("/")
+    if "://" not in host:
+        host = "http://" + host
+    scheme, _, rest = host.partition("://")
+    if ":" not in rest.split("/")[0]:
+        rest = rest.split("/")[0] + ":11434"
+    return f"{scheme}://{rest.split('/')[0]}/v1"
+
+
+def _open_provider(prefix: str, rest: str, name: str, env: Mapping[str, str]) -> tuple[str, dict[str, Any], str]:
+    """(provider name, its entry, deployment) for an open model name."""
+    if prefix == "openai-api":
+        gateway, sep, model = rest.partition("/")
+        if not sep or not model or not _GATEWAY_NAME.fullmatch(gateway):
+            raise ConfigError(
+                f"model {name!r}: gateway models are named openai-api/<name>/<model>, "
+                "e.g. openai-api/together/meta-llama/Llama-3.3-70B-Instruct-Turbo"
+            )
+        var = gateway.upper().replace("-", "_")
+        return gateway, {"kind": "openai", "base_url": f"env:{var}_BASE_URL", "api_keys": [f"env:{var}_API_KEY"]}, model
+    if prefix == "openai":
+        return "openai", {
+            "kind": "openai", "base_url": f"env:OPENAI_BASE_URL:-{OPENAI_BASE_URL}", "api_keys": ["env:OPENAI_API_KEY"],
+        }, rest
+    if prefix == "azure":  # the built-in provider: AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, OPENAI_API_VERSION
+        return "azure", _builtin()["providers"]["azure"], rest
+    url_var, default, key_var = LOCAL_SERVERS[prefix]
+    base_url = f"env:{url_var}:-{default}"
+    if prefix == "ollama" and not env.get(url_var, "").strip() and env.get("OLLAMA_HOST", "").strip():
+        base_url = _ollama_host(env["OLLAMA_HOST"])
+    return prefix, {"kind": "openai", "base_url": base_url, "api_keys": [f"env:{key_var}"], "key_required": False}, rest
+
+
+def open_model(config: Config, name: str, env: Mapping[str, str] | None = None) -> bool:
+    """Make `name` usable: True if it is in the catalog, or is an open model name (`openai/gpt-4o`,
+    `vllm/...`, `openai-api/<gateway>/<model>`, ...), which is then added to `config`'s catalog.
+    A provider of that name already in the config (built in or from TOML) is used as it is."""
+    if name in config.models:
+        return True
+    prefix, sep, rest = name.partition("/")
+    if not sep or prefix not in OPEN_PREFIXES:
+        return False
+    if not rest.strip() or rest != rest.strip():
+        raise ConfigError(f"model {name!r}: no model name after {prefix}/")
+    env = os.environ if env is None else env
+    provider, entry, deployment = _open_provider(prefix, rest, name, env)
+    if provider not in config.providers:
+        config.providers[provider] = ProviderConfig(**entry)
+    config.models[name] = ModelConfig(provider=provider, deployment=deployment)
+    return True
 
 
 # ---------------------------------------------------------------------- limits
@@ -334,8 +515,11 @@ def lane_limits(
     )
 
 
-def expand_models(config: Config, value: str, group: str | None = None) -> tuple[str, ...]:
-    """`--model a,b` and `--group NAME` into model names; unknown names are ConfigErrors."""
+def expand_models(
+    config: Config, value: str, group: str | None = None, env: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
+    """`--model a,b` and `--group NAME` into model names; unknown names are ConfigErrors.
+    Open model names (`openai/gpt-4o`, ...) are added to `config`'s catalog on the way."""
     names: list[str] = []
     if group:
         for g in (x.strip() for x in group.split(",") if x.strip()):
@@ -345,11 +529,46 @@ def expand_models(config: Config, value: str, group: str | None = None) -> tuple
     for part in (x.strip() for x in (value or "").split(",") if x.strip()):
         if part in config.groups and part not in config.models:
             names.extend(config.groups[part])
-        elif part in config.models:
+        elif open_model(config, part, env):
             names.append(part)
         else:
-            raise ConfigError(f"unknown model {part!r}; see `pilotbench models` for the catalog")
+            raise ConfigError(
+                f"unknown model {part!r}; see `pilotbench models` for the catalog, or name one by provider: "
+                "openai/<model>, azure/<deployment>, vllm/<model>, ollama/<model>, llamacpp/<model>, "
+                "openai-api/<name>/<model>"
+            )
     out = tuple(dict.fromkeys(names))
     if not out:
         raise ConfigError("no model given")
+    return out
+
+
+# ---------------------------------------------------------------------- generation parameters
+
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def generation_params(
+    pairs: Sequence[str] = (), *, temperature: float | None = None, max_tokens: int | None = None
+) -> dict[str, Any]:
+    """A run's generation parameters from `-M name=value` (a value is read as JSON when it parses:
+    numbers, true/false, null, lists, objects; else it is a string), then `--temperature` and
+    `--max-tokens`. They override each model's configured `params` and are stored with the results."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not _PARAM_NAME.fullmatch(name):
+            raise ConfigError(f"-M takes name=value, e.g. -M top_p=0.9; got {pair!r}")
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"-M {name}: {text!r} is not a finite number")
+        out[name] = value
+    if temperature is not None:
+        out["temperature"] = temperature
+    if max_tokens is not None:
+        out["max_tokens"] = max_tokens
     return out

@@ -141,7 +141,7 @@ def test_missing_key_variable_neither_creates_nor_touches_the_store(
     (workdir / "gw.toml").write_text(GATEWAY.format(base_url="http://127.0.0.1:9/v1"))
     before = snapshot(workdir)
     argv = ["run", "--config", "gw.toml", "--model", "gw/model", "-n", "1", "--db", "r.db", "--no-progress"]
-    line = expect_one_line_error(capsys, argv, "key variable PBR_UNSET_KEY is not set")
+    line = expect_one_line_error(capsys, argv, "not set: provider 'gw': PBR_UNSET_KEY")
     assert GOOD_KEYS[0] not in line
     assert snapshot(workdir) == before
     assert (workdir / "r.db").exists() == db_exists
@@ -154,7 +154,7 @@ def test_missing_endpoint_variable_is_named(workdir: Path, capsys: pytest.Captur
     (workdir / "gw.toml").write_text(GATEWAY.format(base_url="env:PBR_UNSET_URL"))
     before = snapshot(workdir)
     argv = ["run", "--config", "gw.toml", "--model", "gw/model", "-n", "1", "--db", "r.db", "--no-progress"]
-    expect_one_line_error(capsys, argv, "variable PBR_UNSET_URL is not set")
+    expect_one_line_error(capsys, argv, "not set: provider 'gw': PBR_UNSET_URL (base_url)")
     assert snapshot(workdir) == before
 
 
@@ -283,7 +283,7 @@ def test_sqlite_db_that_is_not_a_usable_store_is_refused(command: str, kind: str
     make(workdir / "x.db")
     argv = STORE_COMMANDS[command]("x.db") if command != "run" else run_argv(db="x.db")
     expect_one_line_error(capsys, argv, needle)
-    assert not (workdir / "e.jsonl").exists() and not (workdir / "logs").exists()
+    assert not (workdir / "e.jsonl").exists() and not (workdir / "logs").exists() and not (workdir / "x-logs").exists()
 
 
 @pytest.mark.parametrize("make", [_newer_schema, _foreign_sqlite], ids=["newer-schema", "foreign-sqlite"])

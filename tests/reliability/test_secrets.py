@@ -108,8 +108,9 @@ def test_no_full_key_in_store_logs_reports_exports_or_output(tmp_path: Path, mon
     run = ["run", "--model", models, "-p", "baseline,cot", "-t", "all", "-n", "1", *common, "--log-dir", str(logs),
            "--progress-interval", "0.1"]
 
-    assert main([*run, "--no-progress"]) == 0
-    assert main([*run, "--progress"]) == 0  # resume: the live display, and the error paths once more
+    # dead/strong's only key is refused: that model is stopped, and the run says so (exit 4)
+    assert main([*run, "--no-progress"]) == 4
+    assert main([*run, "--progress"]) == 4  # resume: the live display, and the error paths once more
     assert main([*run, "--dry-run"]) == 0
     assert main(["models", "--config", str(cfg)]) == 0
     assert main(["keys", "--model", models, "--config", str(cfg)]) == 0

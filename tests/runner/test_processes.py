@@ -69,6 +69,12 @@ def test_sigkill_then_resume_runs_exactly_the_missing_tests(tmp_path: Path, slow
     proc.wait(timeout=10)
     before = _count(db)
     assert 0 < before < PLANNED
+    # the killed run's row still says running; status tells it is dead
+    status = subprocess.run([sys.executable, "-m", "pilotbench", "status", "--db", str(db)], capture_output=True, env=_env(),
+                            text=True, timeout=60, cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "dead" in status.stdout, status.stdout
+    assert "running (pid" not in status.stdout
     again = _start(tmp_path, config, db, "mock/strong")
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err

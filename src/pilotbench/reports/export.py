@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from ..errors import UsageError
 from ..plan import rate_label
 from ..store.records import COLUMNS, TestRecord
 from .build import DONE, Filter, _and, _where, count_if, total, where_clause
@@ -121,7 +122,7 @@ def _export_parquet(store: Any, cond: str, params: list[Any], out_path: Any) -> 
     import pyarrow.parquet as pq
 
     if str(out_path) == "-":
-        raise ValueError("parquet cannot be written to stdout; give a file path")
+        raise UsageError("parquet is a binary format and is not written to stdout; give a file: --out results.parquet")
     schema = parquet_schema()
     kinds = {c: _column_kind(c) for c in COLUMNS}
     path = Path(out_path)

@@ -6,6 +6,7 @@
   and full jitter.
 - quota exhausted: the key's lane is parked for the rest of the run; other keys carry on.
 - fatal: a bad key disables its lane; a bad model or request stops the model, with its reason.
+- connection failures many times in a row, for seconds: the model is stopped (runner.breaker).
 A call that cannot succeed raises InfraError: the test is stored as an infrastructure error,
 never as a model failure.
 """
@@ -20,6 +21,7 @@ from ..benchmark.types import ModelOutput
 from ..errors import ProviderError
 from ..limits import Clock, LaneDisabled, NoUsableLane
 from ..models.base import ModelRequest
+from .breaker import answered, connection_failed, is_connection_error
 from .runtime import ModelRuntime
 
 BACKOFF_BASE = 0.5
@@ -109,6 +111,8 @@ async def call_model(
             stats.latencies.append(clock.now() - started)
             err = _storable(exc if isinstance(exc, ProviderError) else _classify(provider, exc))
             lane.release(_OUTCOME[err.kind], retry_after=err.retry_after, tokens_estimated=tokens)
+            if err.kind != "transient":
+                answered(rt)
             if err.kind == "rate_limit":
                 rate_limits += 1
                 stats.rate_limited += 1
@@ -128,6 +132,13 @@ async def call_model(
                     raise ModelStopped(rt.dead) from None
                 lane.disable(str(err) if lane.key_label in str(err) else f"key {lane.key_label} refused: {err}")
                 continue
+            if is_connection_error(err):
+                tripped = connection_failed(rt, clock.now(), err)
+                if tripped:
+                    rt.dead = rt.dead or tripped
+                    raise ModelStopped(rt.dead) from None
+            else:
+                answered(rt)
             transient_failures += 1
             if transient_failures > rt.max_retries:
                 raise InfraError(f"gave up after {transient_failures} transient failures: {err}") from None
@@ -135,6 +146,7 @@ async def call_model(
             await clock.sleep(backoff(transient_failures, rng))
             continue
         stats.latencies.append(clock.now() - started)
+        answered(rt)
         lane.release("ok", tokens_used=output.usage.total_tokens or None, tokens_estimated=tokens)
         return output
 

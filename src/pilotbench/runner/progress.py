@@ -71,9 +71,12 @@ class RunProgress:
         retries = sum(lane.transient for lane in self.lanes)
         limited = sum(lane.rate_limited for lane in self.lanes)
         errors = sum(c.errors for c in self.cells.values())
+        out = [lane_state(lane) for lane in self.lanes]
+        keys = "; ".join(f"{lane.name} {state}" for lane, state in zip(self.lanes, out) if state != "ok")
         return (
             f"progress {self.finished}/{self.planned} tests, {errors} infra errors, {self.rate():.1f}/s, "
             f"429s {limited}, retries {retries}, committed {self.committed}, ETA {_fmt_eta(eta)}"
+            + (f"; keys out: {keys}" if keys else "")
         )
 
     def table(self):  # type: ignore[no-untyped-def]
@@ -94,12 +97,23 @@ class RunProgress:
         for col in ("lane", "in flight", "limit", "calls", "429s", "retries", "state"):
             lanes.add_column(col)
         for lane in self.lanes:
-            state = "disabled" if lane.disabled_reason else ("parked" if lane.is_parked() else "ok")
+            state = lane_state(lane, width=80)
             lanes.add_row(
                 lane.name, str(lane.in_flight), str(lane.limit), str(lane.calls), str(lane.rate_limited),
                 str(lane.transient), state,
             )
         return Group(tests, lanes, self.line())
+
+
+def lane_state(lane: Lane, width: int | None = None) -> str:
+    """"ok", or "disabled (why)" / "parked (why)"."""
+    if lane.disabled_reason is not None:
+        state = f"disabled ({lane.disabled_reason})"
+    elif lane.is_parked():
+        state = f"parked ({lane.park_reason or 'cooling down'})"
+    else:
+        return "ok"
+    return state if width is None or len(state) <= width else state[: width - 3] + "..."
 
 
 def _fmt_eta(seconds: float | None) -> str:

@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import KEY_POLICIES, Config, ConfigError, lane_limits, resolve_keys, resolve_value
+from ..config import (
+    KEY_POLICIES, Config, ConfigError, check_environment, lane_limits, open_model, resolve_keys, resolve_value,
+)
 from ..limits import Clock, KeyPool, Lane, MonotonicClock
 from ..models.base import Provider
 
@@ -29,6 +31,8 @@ class ModelRuntime:
     request_timeout: float
     max_retries: int
     dead: str | None = None  # why the model was stopped (a fatal, model-wide error)
+    connection_failures: int = 0  # in a row, with no answer from the server in between (circuit breaker)
+    connection_failing_since: float | None = None
 
     @property
     def uses_tpm(self) -> bool:
@@ -87,18 +91,23 @@ def build_runtime(
     clock: Clock | None = None,
     env: Mapping[str, str] | None = None,
     connect: bool = True,
+    params: Mapping[str, Any] | None = None,
 ) -> Runtime:
     """Lanes and key pools for `models`. With connect=False no provider client is created
-    (for dry runs and the `keys` command), and keys that are not set get placeholder lanes."""
+    (for dry runs and the `keys` command), and keys that are not set get placeholder lanes.
+    `params` (the run's generation settings) override each model's configured params."""
     env = os.environ if env is None else env
     if key_policy is not None and key_policy not in KEY_POLICIES:
         raise ConfigError(f"unknown key policy {key_policy!r}; choose from {', '.join(KEY_POLICIES)}")
+    for name in models:
+        if not open_model(config, name, env):
+            raise ConfigError(f"unknown model {name!r}; see `pilotbench models` for the catalog")
+    if connect:
+        check_environment(config, models, env)  # every missing variable at once
     clock = clock or MonotonicClock()
     rt = Runtime()
     clients: dict[tuple[str, str, str], Provider] = {}
     for name in models:
-        if name not in config.models:
-            raise ConfigError(f"unknown model {name!r}; see `pilotbench models` for the catalog")
         m = config.models[name]
         p = config.providers[m.provider]
         limits = lane_limits(config, name, env=env, max_concurrency=max_concurrency, rpm=rpm, request_timeout=request_timeout)
@@ -146,7 +155,9 @@ def build_runtime(
                 ck = (m.provider, secret, name)
                 client = clients.get(ck)
                 if client is None:
-                    client = _make_provider(p.kind, base_url, secret, p.api_version, m.drop_params, name, p.client)
+                    api_version = resolve_value(p.api_version, env, f"provider {m.provider!r} api_version")
+                    # A keyless lane (a local server) still sends a placeholder, as vLLM's docs do.
+                    client = _make_provider(p.kind, base_url, secret or "EMPTY", api_version, m.drop_params, name, p.client)
                     clients[ck] = client
                 providers[lane_name] = client
         rt.models[name] = ModelRuntime(
@@ -156,9 +167,18 @@ def build_runtime(
             deployment=deployment,
             pool=KeyPool(lanes, key_policy or p.key_policy),
             providers=providers,
-            params=dict(m.params),
+            params={**m.params, **(params or {})},
             tool_mode=m.tool_mode,
             request_timeout=limits.request_timeout,
             max_retries=limits.max_retries,
         )
     return rt
+
+
+def check_models(config: Config, models: Sequence[str]) -> None:
+    """What can be known about the models without calling anyone: simulated ones must exist.
+    (A remote model's name is checked by its server at the first call; a wrong one stops it.)"""
+    for name in models:
+        m = config.models[name]
+        if config.providers[m.provider].kind == "simulated":
+            _make_provider("simulated", None, "", None, (), name)

@@ -14,8 +14,11 @@ import gc
 import heapq
 import json
 import logging
+import os
 import random
 import signal
+import socket
+import sys
 import time
 import traceback
 import uuid
@@ -36,6 +39,7 @@ from ..plan import PlanSpec, TestSpec, world_id
 from ..store.records import TestRecord, new_attempt_id
 from ..store.sqlite import SQLiteStore
 from .calls import CallStats, InfraError, ModelStopped, call_model, estimate_tokens
+from .outcome import error_cause, exit_status, lane_problems
 from .progress import Reporter, RunProgress
 from .runtime import ModelRuntime, Runtime
 from .writer import BatchWriter
@@ -69,10 +73,21 @@ class RunSummary:
     elapsed: float = 0.0
     stopped_models: dict[str, str] = field(default_factory=dict)
     records: list[TestRecord] = field(default_factory=list)
+    error_causes: dict[str, int] = field(default_factory=dict)  # infrastructure errors by cause
+    key_problems: dict[str, str] = field(default_factory=dict)  # lane -> "disabled: why" / "parked: why"
+    log_dir: str | None = None
 
     @property
     def pending(self) -> int:
         return self.planned - self.skipped - self.completed - self.errors
+
+    @property
+    def exit_status(self) -> int:
+        """0 only if every planned test ended `done` (runner.outcome lists the others)."""
+        return exit_status(
+            interrupted=self.interrupted, stopped_models=len(self.stopped_models), errors=self.errors,
+            not_run=self.pending,
+        )
 
 
 def _stream_key(spec: TestSpec, rt: ModelRuntime) -> tuple[str, ...]:
@@ -107,6 +122,11 @@ class Runner:
         self._inflight: set[asyncio.Task[None]] = set()
         self._loggers: dict[str, logging.Logger] = {}
         self._handlers: list[logging.Handler] = []
+        self._params_text: dict[str, str | None] = {
+            name: json.dumps(rt.params, sort_keys=True, default=str) if rt.params else None
+            for name, rt in runtime.models.items()
+        }
+        self._told: dict[str, str] = {}  # lanes whose loss was already reported
 
     # ------------------------------------------------------------------ public
 
@@ -131,7 +151,9 @@ class Runner:
         self.summary.planned = self.progress.planned + self.summary.skipped
         self._open_logs()  # first: an unusable log directory must not leave a run marked running
         if self.options.record_run:
-            self.store.start_run(self.run_id, self.summary.planned, self.info)
+            # who runs it, so `status` can tell a run whose process is gone from one still running
+            who = {"pid": os.getpid(), "host": socket.gethostname()}
+            self.store.start_run(self.run_id, self.summary.planned, {**who, **self.info})
         writer = BatchWriter(
             self.store,
             batch_size=self.options.checkpoint_interval,
@@ -145,6 +167,7 @@ class Runner:
         writer.start()
         reporter.start()
         ticker = asyncio.create_task(self._report(reporter))
+        watcher = asyncio.create_task(self._watch_lanes())
         try:
             with _collector_for_long_runs():
                 for group in self._groups(streams):
@@ -153,15 +176,19 @@ class Runner:
                     await asyncio.gather(*(self._drive(key, specs) for key, specs in group))
         finally:
             ticker.cancel()
+            watcher.cancel()
             await writer.close()
             reporter.stop()
             for sig in installed:
                 loop.remove_signal_handler(sig)
             self.summary.elapsed = time.monotonic() - started
             self.summary.stopped_models = {m: rt.dead for m, rt in self.runtime.models.items() if rt.dead}
+            self._tell_lanes()
+            self.summary.key_problems = lane_problems(self.runtime.lanes.values())
             status = "interrupted" if self.summary.interrupted else "finished"
             if self.options.record_run:
-                await asyncio.to_thread(self.store.finish_run, self.run_id, status)
+                ended = {"keys_lost": self.summary.key_problems} if self.summary.key_problems else None
+                await asyncio.to_thread(self.store.finish_run, self.run_id, status, ended)
             self._close_logs()
         return self.summary
 
@@ -293,6 +320,7 @@ class Runner:
             max_turns=spec.max_turns,
             status="error",
             started_at=started,
+            params=self._params_text.get(spec.model),
         )
         try:
             prompt = render_prompt(task, spec.difficulty, spec.prompt_type, severity=spec.severity, tool_mode=rt.tool_mode)
@@ -352,6 +380,8 @@ class Runner:
             self.summary.completed += 1
         else:
             self.summary.errors += 1
+            cause = error_cause(record.infra_error)
+            self.summary.error_causes[cause] = self.summary.error_causes.get(cause, 0) + 1
         self.progress.finish(record.model, record.prompt_type, ok=ok, success=bool(record.success))
         self._writer.add(record)
         if self.keep_records:
@@ -379,6 +409,24 @@ class Runner:
             await asyncio.sleep(reporter.interval)
             reporter.tick()
 
+    async def _watch_lanes(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            self._tell_lanes()
+
+    def _tell_lanes(self) -> None:
+        """A key disabled or parked for the rest of the run is said at once: on stderr (above the
+        live display, if any) and in the provider's log."""
+        for name, problem in lane_problems(self.runtime.lanes.values()).items():
+            if self._told.get(name) == problem:
+                continue
+            self._told[name] = problem
+            lane = self.runtime.lanes[name]
+            print(f"key {lane.key_label} ({name}) {problem}", file=sys.stderr, flush=True)
+            log = self._loggers.get(lane.provider)
+            if log is not None:
+                log.warning("key %s (%s) %s", lane.key_label, name, problem)
+
     # ------------------------------------------------------------------ plumbing
 
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[int]:
@@ -398,6 +446,7 @@ class Runner:
             return
         directory = self.options.log_dir / self.run_id
         directory.mkdir(parents=True, exist_ok=True)
+        self.summary.log_dir = str(directory)
         fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
         for name in {rt.provider_name for rt in self.runtime.models.values()}:
             logger = logging.getLogger(f"pilotbench.run.{self.run_id}.{name}")

@@ -271,9 +271,21 @@ class PostgresStore:
         params = (run_id, time.time(), planned, json.dumps(info, default=str))
         self._run(lambda db: db.execute(sql, params), retries=3)
 
-    def finish_run(self, run_id: str, status: str) -> None:
+    def finish_run(self, run_id: str, status: str, info: dict[str, Any] | None = None) -> None:
+        """Mark the run ended; `info` entries (e.g. the keys it lost, with why) join its info."""
         params = (time.time(), status, run_id)
         self._run(lambda db: db.execute("UPDATE runs SET finished_at=%s, status=%s WHERE run_id=%s", params), retries=3)
+        if info:
+            def merge(db: Any) -> None:
+                row = db.execute("SELECT info FROM runs WHERE run_id=%s", (run_id,)).fetchone()
+                try:
+                    old = json.loads(row[0] or "{}") if row else {}
+                except ValueError:
+                    old = {}
+                merged = {**(old if isinstance(old, dict) else {}), **info}
+                db.execute("UPDATE runs SET info=%s WHERE run_id=%s", (json.dumps(merged, default=str), run_id))
+
+            self._run(merge, retries=3)
 
     # ------------------------------------------------------------------ reading
 

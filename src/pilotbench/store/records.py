@@ -70,6 +70,7 @@ class TestRecord:
     finished_at: float = 0.0
     trajectory: dict[str, Any] | None = None
     required_tools: str | None = None  # the task's chain, JSON list text (exports give a list)
+    params: str | None = None  # the generation parameters sent (JSON object text), when any were set
 
     def to_row(self) -> tuple[Any, ...]:
         """The values in COLUMNS order; latencies and trajectory as compact JSON text."""

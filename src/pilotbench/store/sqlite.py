@@ -213,8 +213,13 @@ class SQLiteStore:
             (run_id, time.time(), planned, json.dumps(info, default=str)),
         )
 
-    def finish_run(self, run_id: str, status: str) -> None:
+    def finish_run(self, run_id: str, status: str, info: dict[str, Any] | None = None) -> None:
+        """Mark the run ended; `info` entries (e.g. the keys it lost, with why) join its info."""
         self._db.execute("UPDATE runs SET finished_at=?, status=? WHERE run_id=?", (time.time(), status, run_id))
+        if info:
+            row = self._db.execute("SELECT info FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            merged = {**_info_dict(row[0] if row else None), **info}
+            self._db.execute("UPDATE runs SET info=? WHERE run_id=?", (json.dumps(merged, default=str), run_id))
 
     # ------------------------------------------------------------------ reading
 
@@ -259,6 +264,14 @@ class SQLiteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _info_dict(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def open_store(target: str | os.PathLike[str] | None = None, *, create: bool = True) -> Any:

@@ -1,0 +1,58 @@
+"""How a run ended, for people and for scripts: the exit status, infrastructure errors grouped by
+cause, and the keys that were taken out of the run (disabled or parked) with their reasons.
+
+Exit statuses of `pilotbench run` (README, "Exit status"):
+
+    0    every planned test ended `done`
+    2    bad input: nothing was run
+    3    some tests ended in infrastructure errors (run the same command again to retry them)
+    4    a model was stopped (refused key on every lane, unknown model, unreachable provider):
+         its remaining tests were not run
+    130  interrupted (Ctrl-C, SIGTERM)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ..limits import Lane
+
+EXIT_OK = 0
+EXIT_INFRA_ERRORS = 3
+EXIT_MODEL_STOPPED = 4
+EXIT_INTERRUPTED = 130
+
+_COUNTS = re.compile(r"\b(after) \d+( transient failures| tries)\b")
+_STOPPED = re.compile(r"^model stopped: ")
+
+
+def error_cause(message: str | None) -> str:
+    """One infrastructure error's cause: its first line, with the per-test counts taken out,
+    so the same failure on many tests is one line of the summary."""
+    line = (message or "unknown").strip().splitlines()[0] if (message or "").strip() else "unknown"
+    line = _STOPPED.sub("model stopped: ", line)
+    line = _COUNTS.sub(lambda m: f"{m.group(1)} N{m.group(2)}", line)
+    return line if len(line) <= 240 else line[:237] + "..."
+
+
+def lane_problems(lanes: Iterable[Lane]) -> dict[str, str]:
+    """Lane name -> "disabled: reason" or "parked: reason", for lanes out of the run for good."""
+    out: dict[str, str] = {}
+    for lane in lanes:
+        if lane.disabled_reason is not None:
+            out[lane.name] = f"disabled: {lane.disabled_reason}"
+        elif not lane.is_usable:
+            out[lane.name] = f"parked: {lane.park_reason or 'quota exhausted'}"
+    return out
+
+
+def exit_status(*, interrupted: bool, stopped_models: int, errors: int, not_run: int) -> int:
+    """0 only when every planned test ended `done`."""
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if stopped_models:
+        return EXIT_MODEL_STOPPED
+    if errors or not_run:
+        return EXIT_INFRA_ERRORS
+    return EXIT_OK
