@@ -244,6 +244,41 @@ def test_a_detected_flaw_sends_the_model_back_to_its_own_reading() -> None:
     assert checked >= 6
 
 
+def test_repairs_what_the_refusal_message_names() -> None:
+    """Following a plan with wrongly named or wrongly set arguments, a model that repairs its calls drops
+    the parameter the message calls unknown and replaces the one it says is wrong, keeping the rest."""
+    from dataclasses import replace
+
+    follower = SimulatedModel("sim/strong", replace(SKILLS["sim/strong"], plan_trust=1.0, flaw_detection=0.0,
+                                                    fix_args=1.0, arg_error=0.0, format_error=0.0))
+    repaired = 0
+    for task in (generate_instance(t, i) for t in TASK_TYPES for i in range(4)):
+        ep, _ = play(follower, task, "easy", "flawed_parameter_error", rate=1.0)
+        calls = ep.trajectory.calls
+        for a, b in zip(calls, calls[1:]):
+            if a.name != b.name or a.error_code != "INVALID_INPUT" or not a.refused:
+                continue
+            assert b.arguments != a.arguments
+            if a.refused not in TOOLS[a.name].param_names:  # unknown: dropped
+                assert a.refused not in (b.arguments or {})
+            assert TOOLS[b.name].param_names >= set(b.arguments or {}) or b.error_code == "INVALID_INPUT"
+            repaired += 1
+    assert repaired >= 10, repaired
+
+
+@pytest.mark.parametrize("severity", ["light", "medium"])
+def test_flawed_mean_is_not_above_optimal_at_lighter_severities(severity: str) -> None:
+    model = fresh("sim/strong")
+    rows: dict[str, list[bool]] = {}
+    for pt in ("optimal", *FLAWED_PROMPT_TYPES):
+        for task, d in grid(2):
+            p = render_prompt(task, d, pt, severity=severity)
+            rows.setdefault(pt, []).append(play(model, task, d, pt, prompt=p)[1].success)
+    rate = {pt: sum(v) / len(v) for pt, v in rows.items()}
+    flawed = sum(rate[pt] for pt in FLAWED_PROMPT_TYPES) / len(FLAWED_PROMPT_TYPES)
+    assert flawed <= rate["optimal"], (severity, rate)
+
+
 # --------------------------------------------------------------------------- determinism
 
 

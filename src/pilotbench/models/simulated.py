@@ -350,6 +350,7 @@ _STEP_REF = re.compile(r"^<handle from step (\d+)>$")
 _CLAUSE = re.compile(r"(?:[^.;!?\n]|[.!?](?=[^\s.;!?]))+")  # "energy.readings.ingest" stays in one clause
 _SUBCLAUSE = re.compile(r":\s*|,\s*(?:and\s+)?then\s+|\s+then\s+|,\s+and\s+|\s+and\s+|,\s+")
 _PLAN_INTRO = "Follow this workflow plan."
+_REFUSED = re.compile(r"parameter '(\w+)'")  # "unknown parameter 'data'", "parameter 'condition': ..."
 _FILLER = frozenset("first second third finally lastly also just please now sequence along way need will you order".split())
 
 
@@ -951,6 +952,28 @@ class SimulatedModel:
             args.setdefault(k, v)
         return args
 
+    def _repair(self, last: dict[str, Any] | None, message: str, lex: Lexicon, intent: Intent, state: _State,
+                i: int) -> dict[str, Any] | None:
+        """Arguments mended after INVALID_INPUT by reading its message: an unknown parameter is dropped, the
+        parameter the message names gets the model's own value, and so does any required one now missing."""
+        own = self._arguments(lex, intent, state, i, False)
+        if own is None or last is None:
+            return own
+        view = lex.tools[intent.steps[i].tool]
+        names = {p.name for p in view.params}
+        fixed = {k: v for k, v in last.items() if k in names}
+        named = _REFUSED.search(message)
+        if named is None:  # a message it cannot place: start again from its own arguments
+            return own
+        if named.group(1) in own:
+            fixed[named.group(1)] = own[named.group(1)]
+        else:  # an optional setting it would not have given: leave it out
+            fixed.pop(named.group(1), None)
+        for p in view.params:
+            if p.required and p.name not in fixed and p.name in own:
+                fixed[p.name] = own[p.name]
+        return fixed
+
     def _corrupt(self, args: dict[str, Any], view: ToolView, rng: random.Random) -> dict[str, Any]:
         """An argument error: a required argument left out, a field the data lacks, or an invented handle."""
         args = dict(args)
@@ -1009,7 +1032,7 @@ class SimulatedModel:
                 if code in _RANDOM_FAILURES and last is not None:
                     args = last
                 elif self._chance(digest, f"fix:{i}:{len(tries)}", skill.fix_args):
-                    args = self._arguments(lex, intent, state, i, False)
+                    args = self._repair(last, tries[-1][1], lex, intent, state, i)
                 else:
                     args = last if last is not None else self._arguments(lex, intent, state, i, intent.from_plan)
             if args is None:
