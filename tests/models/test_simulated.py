@@ -299,6 +299,42 @@ def test_same_test_gives_identical_trajectory_on_fresh_instances(name: str, mode
         assert c.messages == a.messages
 
 
+_DIGEST_SCRIPT = """
+import hashlib, json
+from pilotbench.benchmark.episode import Episode
+from pilotbench.benchmark.prompts import render_prompt
+from pilotbench.benchmark.tasks import generate_instance
+from pilotbench.models.simulated import get_simulated_model
+h = hashlib.sha256()
+for name, tt, d, pt, mode in CASES:
+    task = generate_instance(tt, 1)
+    ep = Episode("x", task, render_prompt(task, d, pt, tool_mode=mode), 0.7)
+    while not ep.done:
+        ep.step(get_simulated_model(name).respond(ep.messages, ep.tools))
+    h.update(json.dumps(ep.trajectory.to_dict(), sort_keys=True).encode())
+print(h.hexdigest())
+"""
+
+
+def test_same_replies_in_another_process_with_another_hash_seed() -> None:
+    """Nothing depends on Python's per-process string hashing: a mock server in another process answers
+    exactly as this one."""
+    import os
+    import subprocess
+    import sys
+
+    cases = [(n, t, d, pt, mode) for n in LADDER for t, d, pt in zip(
+        TASK_TYPES, DIFFICULTIES, ("baseline", "cot", "optimal", "flawed_missing_step", "flawed_semantic_drift"))
+        for mode in ("native", "text")]
+    script = f"CASES = {cases!r}\n" + _DIGEST_SCRIPT
+    digests = set()
+    for seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed}, timeout=120)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1, digests
+
+
 def test_models_differ_from_each_other() -> None:
     task = generate_instance("multi_stage_pipeline", 0)
     runs = {name: [play(fresh(name), task, d, "baseline")[0].trajectory.to_dict() for d in DIFFICULTIES]

@@ -8,8 +8,9 @@ builds its reading lexicon from the schemas it receives, at run time.
 How it works, like a model would:
 - It reads the task clause by clause and scores every offered tool by word overlap with the tool's
   public description: a tool named literally, implied by its operation verb ("parse", "filter"),
-  or implied by a paraphrase of its purpose or typical uses. The task's declared inputs point at
-  the tools that take them ("exactly the recipient the task names"), and the typed descriptions
+  or implied by a paraphrase of its purpose or typical uses; a task that states only its goal is
+  read by the words only one tool's description uses ("structured", "audit"). The task's declared
+  inputs point at the tools that take them ("exactly the recipient the task names"), and the typed descriptions
   ("Takes: `input` (`records` handle) ... Returns: a `summary` handle") show a missing step whose
   output another step needs. Skill knobs decide which of these it catches.
 - It orders its steps so that each one's inputs exist (a skilled model from the types, a weak one
@@ -17,10 +18,11 @@ How it works, like a model would:
   feeds it, takes literal values from the task's inputs by role, and fills settings from the data
   it has seen in the tool results (fields, format).
 - Given a workflow plan it follows it (plan trust), unless it notices a flaw: a step that reads a
-  later one, an input of the wrong type, a setting naming a field the data lacks, a tool or step
-  the task does not ask for, a goal that is not the task's. Noticing is judged against its own
+  later one, an input of the wrong type, a parameter the tool does not take, a literal the task
+  does not name, a tool or step the task does not ask for, a goal that is not the task's. Noticing is judged against its own
   imperfect reading, and a noticed flaw sends it back to that reading.
-- It retries random tool failures, repairs its arguments after INVALID_INPUT (skill), gives up after
+- It retries random tool failures, repairs its arguments after INVALID_INPUT by reading the message
+  (the parameter it names is dropped or given the model's own value; skill), gives up after
   `max_attempts`, and ends with "FINAL ANSWER: ..." and a line "RESULT: <handle>" naming the output
   of its last step (a careless model forgets the line).
 
@@ -394,7 +396,7 @@ def _split_user(user: str) -> tuple[str, dict[str, str], str, bool]:
 @dataclass(frozen=True, slots=True)
 class _Mention:
     tool: str
-    kind: str  # name | verb | phrase | input | gap
+    kind: str  # name | verb | phrase | goal | input | gap
     pos: float
     alt: str | None = None  # the tool it could be confused with
 
