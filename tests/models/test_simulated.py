@@ -381,6 +381,53 @@ def test_flawed_mean_is_not_above_optimal(name: str) -> None:
     assert sum(flawed) / len(flawed) <= optimal, (name, optimal, dict(zip(FLAWED_PROMPT_TYPES, flawed)))
 
 
+# --------------------------------------------------------------------------- robustness
+
+
+def test_never_raises_on_malformed_conversations_or_schemas() -> None:
+    """Whatever a gateway or a test sends (odd tool results, calls, content parts, broken schemas), the
+    model answers with a ModelOutput rather than an exception."""
+    import json
+    import random
+
+    rng = random.Random(7)
+    base = render_prompt(generate_instance("data_pipeline", 0), "easy", "optimal")
+    text = render_prompt(generate_instance("data_pipeline", 0), "easy", "optimal", tool_mode="text")
+    junk = [None, "", "{}", "[]", "not json", 5, ["a"], json.dumps({"status": "success"}),
+            json.dumps({"status": "success", "handle": 5, "summary": "x"}),
+            json.dumps({"status": "success", "handle": "h_00000001", "type": "raw", "summary": {"fields": "x"}}),
+            json.dumps({"status": "error", "error_code": ["x"], "message": 7}),
+            json.dumps({"status": "error", "error_code": "INVALID_INPUT", "message": "unknown parameter 'zz'"})]
+    bad_tools = [[], [{"type": "function"}], [{"function": {"name": "x", "description": 5, "parameters": "p"}}],
+                 [{"function": {"name": "y", "parameters": {"properties": {"a": 3, "b": {"enum": [1, 2]}},
+                                                             "required": "a"}}}]]
+    for name in LADDER:
+        model = fresh(name)
+        for _ in range(300):
+            p = base if rng.random() < 0.5 else text
+            messages = [dict(m) for m in p.messages]
+            for j in range(rng.randrange(7)):
+                role = rng.choice(["assistant", "tool", "user"])
+                if role == "assistant":
+                    calls = rng.choice([None, [], ["bad"], [{"id": f"c{j}", "function": {
+                        "name": rng.choice(["file_operations_reader", "zzz", None, 3]),
+                        "arguments": rng.choice(["{}", '{"path": 3}', None, "[1]", {"x": 1}])}}]])
+                    messages.append({"role": "assistant", "content": rng.choice([None, "x", ["part"]]), "tool_calls": calls})
+                elif role == "tool":
+                    messages.append({"role": "tool", "tool_call_id": rng.choice([f"c{rng.randrange(6)}", None, 3]),
+                                     "content": rng.choice(junk)})
+                else:
+                    messages.append({"role": "user", "content": f'<tool_result name="x">{rng.choice(junk)}</tool_result>'})
+            if rng.random() < 0.2:
+                messages[1]["content"] = rng.choice(["", None, "Task (x, y):", "Inputs: {bad",
+                                                     "Follow this workflow plan.\nStep 1: a - b. Inputs: x=<handle from step 9>."])
+            tools = list(p.tools) if p.tools is not None else None
+            if rng.random() < 0.2:
+                tools = rng.choice(bad_tools)
+            out = model.respond(messages, tools)
+            assert out.content is not None or out.tool_calls
+
+
 # --------------------------------------------------------------------------- provider contract and cost
 
 

@@ -202,6 +202,10 @@ def _role(text: str) -> str | None:
     return m.group(1).strip().replace(" ", "_") if m else None
 
 
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def _tool_view(name: str, description: str, parameters: dict[str, Any]) -> ToolView:
     category, _, operation = name.rpartition("_")
     purpose, takes, returns, uses = description, "", "", ""
@@ -216,10 +220,14 @@ def _tool_view(name: str, description: str, parameters: dict[str, Any]) -> ToolV
             kinds = (ANY,)
         if kinds:
             data[pname] = (kinds, _role(inner) if "task's" in inner else None)
-    props = parameters.get("properties") or {}
-    required = set(parameters.get("required") or ())
+    props = parameters.get("properties")
+    props = props if isinstance(props, dict) else {}
+    listed = parameters.get("required")
+    required = {r for r in listed if isinstance(r, str)} if isinstance(listed, list) else set()
     params = []
     for pname, prop in props.items():
+        if not isinstance(prop, dict):
+            continue
         desc = str(prop.get("description", ""))
         accepts, literal = data.get(pname, (None, None))
         if accepts is None and "handle" in desc:  # "...: the `handle` an earlier result returned (type raw or response)"
@@ -231,9 +239,9 @@ def _tool_view(name: str, description: str, parameters: dict[str, Any]) -> ToolV
             literal = _role(desc)
         if accepts is None and not m and pname == "input":  # an undocumented tool: its input takes anything
             accepts = (ANY,)
-        enum = tuple(prop["enum"]) if isinstance(prop.get("enum"), list) else None
+        enum = tuple(str(e) for e in prop["enum"]) if isinstance(prop.get("enum"), list) and prop["enum"] else None
         params.append(ParamView(pname, str(prop.get("type", "string")), desc, pname in required, enum,
-                                prop.get("minimum"), accepts, literal))
+                                _number(prop.get("minimum")), accepts, literal))
     if "same type" in returns:
         output = SAME
     else:
@@ -312,30 +320,34 @@ class Lexicon:
 _LEXICONS: OrderedDict[Any, Lexicon] = OrderedDict()
 
 
+def _entry(f: Any) -> tuple[str, str, dict[str, Any]] | None:
+    """(name, description, parameters) of one offered tool, or None when it names no tool."""
+    if not isinstance(f, dict) or not isinstance(f.get("name"), str) or not f["name"]:
+        return None
+    description = f.get("description")
+    parameters = f.get("parameters")
+    return f["name"], description if isinstance(description, str) else "", parameters if isinstance(parameters, dict) else {}
+
+
 def _lexicon_for(tools: list[ToolSchema] | None, system: str) -> Lexicon:
+    """The lexicon of the offered schemas (native `tools`, or the text-mode listing in the system message)."""
+    entries: list[tuple[str, str, dict[str, Any]]] | None = None
     if tools is not None:
-        key: Any = tuple((t.get("function") or {}).get("name", "") + "\x00" + (t.get("function") or {}).get("description", "")
-                         for t in tools)
+        entries = [e for t in tools if isinstance(t, dict) and t.get("type", "function") == "function"
+                   and (e := _entry(t.get("function"))) is not None]
+        key: Any = tuple(f"{name}\x00{description}" for name, description, _ in entries)
     else:
         _, _, key = system.partition("Available tools:")
     hit = _LEXICONS.get(key)
     if hit is not None:
         return hit
-    views: list[ToolView] = []
-    if tools is not None:
-        for t in tools:
-            f = t.get("function") or {}
-            if t.get("type", "function") == "function" and f.get("name"):
-                views.append(_tool_view(f["name"], f.get("description") or "", f.get("parameters") or {}))
-    else:
+    if entries is None:
         try:
-            listing = json.loads(key.strip().split("\n\n", 1)[0]) if key else []
+            listing = json.loads(key.strip().split("\n\n", 1)[0]) if key.strip() else []
         except ValueError:
             listing = []
-        for f in listing if isinstance(listing, list) else []:
-            if isinstance(f, dict) and f.get("name"):
-                views.append(_tool_view(f["name"], f.get("description") or "", f.get("parameters") or {}))
-    lex = Lexicon(views, hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest())
+        entries = [e for f in (listing if isinstance(listing, list) else []) if (e := _entry(f)) is not None]
+    lex = Lexicon([_tool_view(*e) for e in entries], hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest())
     _LEXICONS[key] = lex
     if len(_LEXICONS) > 64:
         _LEXICONS.popitem(last=False)
@@ -817,15 +829,17 @@ class SimulatedModel:
                 if s.tool == tool and i not in state.done and not self._gave_up(intent, digest, state, i):
                     index = i
                     break
-            ok = obs.get("status") == "success"
-            if ok:
-                handle = obs.get("handle") or (obs.get("output") or {}).get("handle")
-                done = _Done(str(handle), str(obs.get("type") or ""), obs.get("summary") or {})
+            handle = obs.get("handle")
+            if obs.get("status") == "success" and isinstance(handle, str) and handle:
+                summary = obs.get("summary")
+                done = _Done(handle, str(obs.get("type") or ""), summary if isinstance(summary, dict) else {})
                 state.seen.append(done)
                 if index is not None:
                     state.done[index] = done
             elif index is not None:
-                state.attempts.setdefault(index, []).append((obs.get("error_code"), str(obs.get("message") or ""), args))
+                code = obs.get("error_code")
+                state.attempts.setdefault(index, []).append(
+                    (code if isinstance(code, str) else None, str(obs.get("message") or ""), args))
         return state
 
     def _gave_up(self, intent: Intent, digest: str, state: _State, i: int) -> bool:
@@ -1003,8 +1017,8 @@ class SimulatedModel:
     # ------------------------------------------------------------------ acting
 
     def respond(self, messages: list[Message], tools: list[ToolSchema] | None, params: dict | None = None) -> ModelOutput:
-        system = next((m.get("content") or "" for m in messages if m.get("role") == "system"), "")
-        user = next((m.get("content") or "" for m in messages if m.get("role") == "user"), "")
+        system = next((_text(m) for m in messages if m.get("role") == "system"), "")
+        user = next((_text(m) for m in messages if m.get("role") == "user"), "")
         text_mode = tools is None
         lex = _lexicon_for(tools, system)
         digest = hashlib.blake2b(
@@ -1012,7 +1026,7 @@ class SimulatedModel:
         ).hexdigest()
         intent = self._intent(digest, user, lex)
         turn = sum(1 for m in messages if m.get("role") == "assistant")
-        prompt_tokens = sum(len(m.get("content") or "") for m in messages) // 4 + (3000 if tools else 0)
+        prompt_tokens = sum(len(_text(m)) for m in messages) // 4 + (3000 if tools else 0)
         skill = self.skill
 
         if self._chance(digest, f"format:{turn}", skill.format_error):
@@ -1106,11 +1120,12 @@ def _read_history(messages: list[Message], text_mode: bool) -> list[tuple[str, d
     pending: list[dict | None] = []
     for m in messages:
         role = m.get("role")
-        content = m.get("content") or ""
+        content = _text(m)
         if role == "assistant":
             for c in m.get("tool_calls") or ():
-                f = c.get("function") or {}
-                calls[c.get("id", "")] = (f.get("name", ""), _parse_args(f.get("arguments")))
+                f = c.get("function") if isinstance(c, dict) else None
+                if isinstance(f, dict):
+                    calls[str(c.get("id", ""))] = (str(f.get("name") or ""), _parse_args(f.get("arguments")))
             if text_mode and TOOL_CALL_OPEN in content:
                 pending = []
                 for block in re.findall(re.escape(TOOL_CALL_OPEN) + r"(.*?)" + re.escape(TOOL_CALL_CLOSE), content, re.S):
@@ -1120,13 +1135,18 @@ def _read_history(messages: list[Message], text_mode: bool) -> list[tuple[str, d
                     except ValueError:
                         pending.append(None)
         elif role == "tool":
-            name, args = calls.get(m.get("tool_call_id", ""), ("", None))
+            name, args = calls.get(str(m.get("tool_call_id", "")), ("", None))
             out.append((name, args, _observation(content)))
         elif text_mode and role == "user" and "<tool_result" in content:
             for k, (name, body) in enumerate(_RESULT_BLOCK.findall(content)):
                 args = pending[k] if k < len(pending) else None
                 out.append((name, args if isinstance(args, dict) else None, _observation(body)))
     return out
+
+
+def _text(message: Message) -> str:
+    content = message.get("content")
+    return content if isinstance(content, str) else ""
 
 
 def _parse_args(raw: Any) -> dict | None:
