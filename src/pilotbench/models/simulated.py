@@ -329,8 +329,27 @@ def _entry(f: Any) -> tuple[str, str, dict[str, Any]] | None:
     return f["name"], description if isinstance(description, str) else "", parameters if isinstance(parameters, dict) else {}
 
 
+# The same schema objects (in process, every episode shares the catalog's cached schemas) map to their
+# lexicon without re-reading them; the entry holds the objects, so their ids cannot be reused meanwhile.
+_BY_IDENTITY: dict[tuple[int, ...], tuple[tuple[Any, ...], Lexicon]] = {}
+
+
 def _lexicon_for(tools: list[ToolSchema] | None, system: str) -> Lexicon:
     """The lexicon of the offered schemas (native `tools`, or the text-mode listing in the system message)."""
+    if tools is not None:
+        ids = tuple(map(id, tools))
+        known = _BY_IDENTITY.get(ids)
+        if known is not None:
+            return known[1]
+        lex = _lexicon_from(tools, system)
+        if len(_BY_IDENTITY) >= 16:
+            _BY_IDENTITY.clear()
+        _BY_IDENTITY[ids] = (tuple(tools), lex)
+        return lex
+    return _lexicon_from(tools, system)
+
+
+def _lexicon_from(tools: list[ToolSchema] | None, system: str) -> Lexicon:
     entries: list[tuple[str, str, dict[str, Any]]] | None = None
     if tools is not None:
         entries = [e for t in tools if isinstance(t, dict) and t.get("type", "function") == "function"
