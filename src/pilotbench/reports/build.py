@@ -64,6 +64,7 @@ DONE = "status = 'done'"
 BASELINE_PROMPT = "baseline"
 CLUSTER_LEVELS = ("instance", "workflow")
 BREAKDOWNS = ("workflow",)
+MIN_STRATUM = 10  # clusters per task type needed to resample within task types
 
 Filter = str | Iterable[str] | None
 NOTHING = "1 = 0"  # a portable false condition (SQLite and PostgreSQL)
@@ -320,7 +321,14 @@ class Units:
         index = {c: i for i, c in enumerate(order)}
         self.cluster = np.array([index[c] for c in cluster_keys], dtype=np.int64)
         self.cluster_level = cluster
-        self.resampler = ClusterResampler([strata[c] for c in order], n_boot=n_boot, seed=seed)
+        sizes: dict[Any, int] = defaultdict(int)
+        for c in order:
+            sizes[strata[c]] += 1
+        # Resampling within tiny strata understates the variance (by (k-1)/k with k clusters a
+        # stratum): stratify by task type only when every task type has enough instances.
+        self.stratified = bool(sizes) and len(sizes) > 1 and min(sizes.values()) >= MIN_STRATUM
+        self.resampler = ClusterResampler([strata[c] if self.stratified else 0 for c in order],
+                                          n_boot=n_boot, seed=seed)
         self.instances = len({(k[K_SUITE], k[K_SEED], k[K_TASK], k[K_INST]) for k in self.keys})
         self.n_workflows = len({w for w in self.workflows if w})
 
@@ -461,7 +469,10 @@ DEFINITIONS = {
         "Tests with a flawed_* prompt type; the mean is the mean of the flaw types' success rates; "
         "`optimal` (the same plan without the flaw) is the reference."
     ),
-    "tool_reliability": "Success by the simulated tools' success rate, over every prompt type present (rows split by prompt type when several).",
+    "tool_reliability": (
+        "Success by the simulated tools' success rate, for each model (and prompt type, when several) "
+        "run at two or more rates."
+    ),
     "prompt_sensitivity": (
         "Success per prompt type under the same conditions; spread = max - min over the available "
         "baseline, CoT, optimal and flawed-mean rates."
@@ -602,10 +613,15 @@ def _tool_reliability(units: Units, pool: bool) -> tuple[dict[str, Any], dict[st
     groups = _group(idx, lambda i: (series.key(i), units.keys[i][K_RATE]))
     rates = sorted({r for _, r in groups if r is not None}, reverse=True)
     out: dict[str, Any] = {}
+    used: list[int] = []
     for skey in series.ordered(k for k, _ in groups):
-        entry = {rate_label(r): units.rate(groups[(skey, r)])[0] for r in rates if (skey, r) in groups}
+        present = [r for r in rates if (skey, r) in groups]
+        if len(present) < 2:
+            continue  # one rate is no reliability curve (and would repeat 5.5)
+        entry = {rate_label(r): units.rate(groups[(skey, r)])[0] for r in present}
+        used += [i for r in present for i in groups[(skey, r)]]
         out[series.label(skey)] = {"model": skey[0], "conditions": series.conditions(skey), "by_rate": entry}
-    return out, _meta(DEFINITIONS["tool_reliability"], units, idx, series)
+    return out, _meta(DEFINITIONS["tool_reliability"], units, used, series)
 
 
 def _prompt_sensitivity(units: Units, pool: bool) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -1009,6 +1025,7 @@ def build_report(
             "workflows": units.n_workflows,
             "bootstrap_replicates": units.resampler.n_boot,
             "bootstrap_seed": units.resampler.seed,
+            "stratified_by_task_type": units.stratified,
             "rate_interval": "Wilson at the effective sample size n / design effect (cluster bootstrap)",
             "mean_interval": "percentile interval of the stratified cluster bootstrap",
         },

@@ -122,7 +122,8 @@ READING_GUIDE: tuple[tuple[str, str], ...] = (
     ("Spread", "Largest minus smallest of the baseline, CoT, optimal and flawed-mean success rates."),
     ("Cells", "`0.62 [0.55, 0.69] n=120`: the value, its 95% interval and the number of tests."),
     ("Intervals", "Tests of one task instance are correlated (same task, same tool chain), so every interval "
-                  "comes from a cluster bootstrap over task instances, stratified by task type, with a fixed seed. "
+                  "comes from a cluster bootstrap over task instances (within task types when each has 10 or "
+                  "more), with a fixed seed. "
                   "Rates use the Wilson interval at the effective sample size n / design effect; when every test "
                   "agrees (0 or 1), each instance counts once. Means use the bootstrap percentiles."),
     ("Paired comparisons", "Two models on the same tests: mean difference A - B with its clustered interval; p "
@@ -156,7 +157,7 @@ def _covers_text(meta: dict[str, Any]) -> str:
 def _split_text(meta: dict[str, Any]) -> str:
     if meta.get("split_by"):
         names = ", ".join(SPLIT_NAMES.get(a, a) for a in meta["split_by"])
-        return f"Rows are split by {names}, which differ within this section (pass --pool to pool them)."
+        return f"Rows are split by {names} (not the same across this section's tests) (pass --pool to pool them)."
     if meta.get("pooled"):
         names = ", ".join(SPLIT_NAMES.get(a, a) for a in meta["pooled"])
         return f"Pooled on request over differing {names}: these rows mix conditions."
@@ -165,6 +166,8 @@ def _split_text(meta: dict[str, Any]) -> str:
 
 def _note(report: dict[str, Any], sid: str, extra: str = "") -> str:
     meta = (report.get("sections") or {}).get(sid) or {}
+    if not meta.get("n"):
+        return " ".join(p for p in (meta.get("definition", ""), extra) if p)
     parts = [meta.get("definition", ""), _covers_text(meta) if "covers" in meta else "", _split_text(meta), extra]
     return " ".join(p for p in parts if p)
 
@@ -270,8 +273,8 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
     sections.append(_section(
         "tool_reliability", "5.4 Tool reliability",
         [_table("Success by tool success rate", ["Model"] + rates,
-                [[m] + [fmt_rate(e["by_rate"].get(r)) for r in rates] for m, e in rel.items()])],
-        _note(report, "tool_reliability"),
+                [[m] + [fmt_rate(e["by_rate"].get(r)) for r in rates] for m, e in rel.items()])] if rel else [],
+        _note(report, "tool_reliability", "" if rel else "No model was run at two or more tool success rates."),
     ))
 
     sens = report["prompt_sensitivity"]
