@@ -154,8 +154,11 @@ def check_filters(store: Any, **filters: Any) -> None:
                 listing = ", ".join(str(x) for x in shown[:12]) + (", ..." if len(shown) > 12 else "")
                 raise UsageError(
                     f"no results with {label} {raw!r} in the store"
-                    + (f"; {label}s present: {listing}" if shown else "; the store is empty")
+                    + (f"; {_PLURAL.get(label, label + 's')} present: {listing}" if shown else "; the store is empty")
                 )
+
+
+_PLURAL = {"max turns": "max-turns values", "severity": "severities", "difficulty": "difficulties", "status": "statuses"}
 
 
 def _castable(cast: Callable[[Any], Any], v: Any) -> bool:
