@@ -268,3 +268,10 @@ def test_clustered_paired_does_not_count_correlated_pairs_as_independent():
     same = clustered_paired(np.array(clusters), np.array(a), np.array(a))
     assert same["diff"] == 0.0 and same["p_value"] == 1.0
     assert clustered_paired(np.array([]), np.array([]), np.array([]))["diff"] is None
+
+
+def test_mcnemar_with_many_discordant_pairs():
+    assert mcnemar_exact(600, 550) == pytest.approx(0.1484, abs=2e-3)  # exact integers, no float overflow
+    assert mcnemar_exact(1500, 1400) == pytest.approx(0.0662, abs=2e-3)  # log-space terms
+    assert mcnemar_exact(501, 500) == pytest.approx(1.0) and mcnemar_exact(6000, 6000) == 1.0
+    assert mcnemar_exact(6200, 5800) == pytest.approx(2.7e-4, rel=0.05)

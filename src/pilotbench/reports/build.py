@@ -311,7 +311,12 @@ class Units:
                 got[1] = [a + b for a, b in zip(got[1], vals)]
         # Sorted, so that the clusters' order, hence the bootstrap, never depends on the backend.
         self.keys: list[tuple[Any, ...]] = sorted(merged, key=lambda k: tuple(str(x) for x in k))
-        self.workflows: list[str | None] = [workflow_label(merged[k][0]) for k in self.keys]
+        labels: dict[Any, str | None] = {}
+        for k in self.keys:
+            text = merged[k][0]
+            if text not in labels:
+                labels[text] = workflow_label(text)
+        self.workflows: list[str | None] = [labels[merged[k][0]] for k in self.keys]
         self.values = np.array([merged[k][1] for k in self.keys], dtype=np.float64).reshape(len(self.keys), len(VALUES))
         cluster_keys: list[Any] = []
         strata: dict[Any, Any] = {}
@@ -378,14 +383,13 @@ class Units:
         objs, reps = self.stats(idx, ("success",))
         return objs["success"], reps["success"]
 
-    def per_test(self, i: int, metric: str) -> float | None:
-        """Unit i's value of a metric (the mean over its rows)."""
+    def per_test(self, metric: str) -> np.ndarray:
+        """Every unit's value of a metric (the mean over its rows; NaN where it has none)."""
         if metric in RATE_METRICS:
             num, den = RATE_METRICS[metric], "n"
         else:
             num, den, _ = MEAN_METRICS[metric]
-        d = self.values[i, V[den]]
-        return float(self.values[i, V[num]] / d) if d > 0 else None
+        return ratio_replicates(self.values[:, V[num]], self.values[:, V[den]])
 
 
 # ---------------------------------------------------------------------------- series (row splits)
@@ -680,21 +684,22 @@ def _paired_models(units: Units, metrics: Sequence[str] = ("success", "weighted_
     for i, k in enumerate(units.keys):
         by_model[k[K_MODEL]][k[1:]] = i
     models = natural_sorted(by_model)[:max_models]
+    per_test = {metric: units.per_test(metric) for metric in metrics}
     out = []
     for ai, a in enumerate(models):
         for b in models[ai + 1:]:
-            shared = [t for t in by_model[a] if t in by_model[b]]
+            tests_b = by_model[b]
+            shared = [(i, tests_b[t]) for t, i in by_model[a].items() if t in tests_b]
             if not shared:
                 continue
-            ia = [by_model[a][t] for t in shared]
-            ib = [by_model[b][t] for t in shared]
+            ia = np.array([x for x, _ in shared], dtype=np.int64)
+            ib = np.array([y for _, y in shared], dtype=np.int64)
             for metric in metrics:
-                pairs = [(units.per_test(x, metric), units.per_test(y, metric), units.cluster[x]) for x, y in zip(ia, ib)]
-                pairs = [p for p in pairs if p[0] is not None and p[1] is not None]
-                if not pairs:
+                va, vb = per_test[metric][ia], per_test[metric][ib]
+                ok = np.isfinite(va) & np.isfinite(vb)
+                if not ok.any():
                     continue
-                res = clustered_paired(np.array([p[2] for p in pairs]), np.array([p[0] for p in pairs]),
-                                       np.array([p[1] for p in pairs]), units.resampler)
+                res = clustered_paired(units.cluster[ia[ok]], va[ok], vb[ok], units.resampler)
                 out.append({"a": a, "b": b, "field": "model", "metric": metric, **res})
     return out
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import random
 import re
+from fractions import Fraction
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -43,6 +44,7 @@ _T975 = (
     2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423,
 )
 
+MCNEMAR_EXACT_MAX = 1000  # discordant pairs up to which McNemar's test is summed in exact integers
 EXACT_PERMUTATION_MAX = 18  # up to 2**18 sign patterns are enumerated exactly
 MONTE_CARLO_MAX = 200  # above this many non-zero differences, the normal approximation is used
 BOOTSTRAP_MAX = 1000  # above this many pairs, the difference's interval is a t interval
@@ -153,8 +155,13 @@ def mcnemar_exact(a_only: int, b_only: int) -> float:
     if n == 0:
         return 1.0
     m = min(a_only, b_only)
-    tail = math.fsum(math.comb(n, i) for i in range(m + 1)) / 2.0**n
-    return min(1.0, 2.0 * tail)
+    if n > MCNEMAR_EXACT_MAX:  # the same binomial tail, summed in floating point from log terms
+        log_half = n * math.log(2.0)
+        base = math.lgamma(n + 1)
+        tail = math.fsum(math.exp(base - math.lgamma(i + 1) - math.lgamma(n - i + 1) - log_half) for i in range(m + 1))
+        return min(1.0, 2.0 * tail)
+    tail = Fraction(sum(math.comb(n, i) for i in range(m + 1)), 2**n)  # exact: no float overflow
+    return min(1.0, 2.0 * float(tail))
 
 
 def sign_flip_test(diffs: Sequence[float], *, seed: int = 0, n_perm: int = 10000) -> tuple[float, str]:
@@ -179,7 +186,7 @@ def sign_flip_test(diffs: Sequence[float], *, seed: int = 0, n_perm: int = 10000
         x = np.asarray(d)
         extreme = 0
         for start in range(0, n_perm, 1000):
-            signs = rng.integers(0, 2, size=(min(1000, n_perm - start), m)) * 2 - 1
+            signs = rng.integers(0, 2, size=(min(1000, n_perm - start), m)).astype(np.float64) * 2.0 - 1.0
             extreme += int(np.count_nonzero(np.abs(signs @ x) >= observed - eps))
         return (extreme + 1) / (n_perm + 1), "sign_flip_monte_carlo"
     sd = math.sqrt(math.fsum(x * x for x in d))
@@ -244,6 +251,7 @@ def paired_comparison(
 BOOT_SEED = 20261130
 N_BOOT = 1000
 MIN_BOOT = 200
+CLUSTER_PERMUTATIONS = 4000  # Monte Carlo sign patterns per clustered test (p resolution 1/4001)
 MAX_WEIGHTS = 10_000_000  # replicates x clusters held at once (80 MB of float64)
 _DIGITS = re.compile(r"(\d+(?:\.\d+)?)")
 
@@ -371,7 +379,7 @@ def derived(point: float | None, reps: np.ndarray | None, clusters: int,
 def cluster_sign_flip(cluster_diff_sums: Sequence[float], *, seed: int = 0) -> tuple[float, str]:
     """Two-sided paired permutation test over clusters: each cluster's summed difference flips
     sign as one, so tests that share an instance are never treated as independent."""
-    p, method = sign_flip_test(list(cluster_diff_sums), seed=seed)
+    p, method = sign_flip_test(list(cluster_diff_sums), seed=seed, n_perm=CLUSTER_PERMUTATIONS)
     return p, "cluster_" + method
 
 
