@@ -680,20 +680,22 @@ def _prompt_sensitivity(units: Units, pool: bool) -> tuple[dict[str, Any], dict[
 def _paired_models(units: Units, metrics: Sequence[str] = ("success", "weighted_score", "precision"),
                    max_models: int = 20) -> list[dict[str, Any]]:
     """Every pair of models over the tests both ran (same spec but the model), clustered."""
-    by_model: dict[str, dict[tuple[Any, ...], int]] = defaultdict(dict)
+    test_ids: dict[tuple[Any, ...], int] = {}
+    by_model: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
     for i, k in enumerate(units.keys):
-        by_model[k[K_MODEL]][k[1:]] = i
+        tid = test_ids.setdefault(k[1:], len(test_ids))  # the test, whoever ran it
+        by_model[k[K_MODEL]][0].append(tid)
+        by_model[k[K_MODEL]][1].append(i)
     models = natural_sorted(by_model)[:max_models]
+    arrays = {m: (np.array(by_model[m][0], dtype=np.int64), np.array(by_model[m][1], dtype=np.int64)) for m in models}
     per_test = {metric: units.per_test(metric) for metric in metrics}
     out = []
     for ai, a in enumerate(models):
         for b in models[ai + 1:]:
-            tests_b = by_model[b]
-            shared = [(i, tests_b[t]) for t, i in by_model[a].items() if t in tests_b]
-            if not shared:
+            _, ja, jb = np.intersect1d(arrays[a][0], arrays[b][0], assume_unique=True, return_indices=True)
+            if not len(ja):
                 continue
-            ia = np.array([x for x, _ in shared], dtype=np.int64)
-            ib = np.array([y for _, y in shared], dtype=np.int64)
+            ia, ib = arrays[a][1][ja], arrays[b][1][jb]
             for metric in metrics:
                 va, vb = per_test[metric][ia], per_test[metric][ib]
                 ok = np.isfinite(va) & np.isfinite(vb)

@@ -26,6 +26,7 @@ comes from a stratified cluster bootstrap over task instances:
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import re
@@ -176,21 +177,26 @@ def sign_flip_test(diffs: Sequence[float], *, seed: int = 0, n_perm: int = 10000
     observed = abs(math.fsum(d))
     eps = 1e-9 * max(1.0, observed)
     if m <= EXACT_PERMUTATION_MAX:
-        sums = [0.0]
+        all_sums = np.zeros(1)
         for x in d:
-            sums = [s + x for s in sums] + [s - x for s in sums]
-        extreme = sum(1 for s in sums if abs(s) >= observed - eps)
-        return extreme / len(sums), "sign_flip_exact"
+            all_sums = np.concatenate((all_sums + x, all_sums - x))
+        extreme = int(np.count_nonzero(np.abs(all_sums) >= observed - eps))
+        return extreme / len(all_sums), "sign_flip_exact"
     if m <= MONTE_CARLO_MAX:
-        rng = np.random.default_rng(seed)
-        x = np.asarray(d)
-        extreme = 0
-        for start in range(0, n_perm, 1000):
-            signs = rng.integers(0, 2, size=(min(1000, n_perm - start), m)).astype(np.float64) * 2.0 - 1.0
-            extreme += int(np.count_nonzero(np.abs(signs @ x) >= observed - eps))
+        sums = _sign_patterns(seed, MONTE_CARLO_MAX, n_perm)[:, :m] @ np.asarray(d)
+        extreme = int(np.count_nonzero(np.abs(sums) >= observed - eps))
         return (extreme + 1) / (n_perm + 1), "sign_flip_monte_carlo"
     sd = math.sqrt(math.fsum(x * x for x in d))
     return min(1.0, 2.0 * normal_sf(observed / sd)), "sign_flip_normal"
+
+
+@functools.lru_cache(maxsize=4)
+def _sign_patterns(seed: int, m: int, n_perm: int) -> np.ndarray:
+    """n_perm random sign vectors of length m (a fixed seed), shared by the tests of one report."""
+    rng = np.random.default_rng(seed)
+    signs = rng.integers(0, 2, size=(n_perm, m)).astype(np.float64) * 2.0 - 1.0
+    signs.flags.writeable = False
+    return signs
 
 
 def _sort_key(key: Hashable) -> str:
