@@ -8,7 +8,7 @@ import re
 import pytest
 
 from pilotbench.reports import REPORT_FORMATS, build_report, render, to_csv, to_html, to_markdown
-from pilotbench.reports.render import fmt_rate, fmt_stat, tables, transpose_wide
+from pilotbench.reports.render import fit_width, fmt_rate, fmt_stat, tables, transpose_wide
 
 from .conftest import A, B
 
@@ -103,6 +103,12 @@ def test_wide_tables_with_few_rows_are_transposed():
     assert transpose_wide(narrow) is narrow
     many_rows = {**wide, "rows": wide["rows"] * 6}
     assert transpose_wide(many_rows) is many_rows
+    parts = fit_width(many_rows)  # too many rows to transpose: split into parts
+    assert [p["caption"] for p in parts] == ["c (part 1 of 2)", "c (part 2 of 2)"]
+    assert parts[0]["headers"] == ["Model", "h0", "h1", "h2", "h3", "h4", "h5"]
+    assert parts[1]["headers"] == ["Model", "h6", "h7", "h8", "h9"]
+    assert parts[1]["rows"][0] == ["m1", "a6", "a7", "a8", "a9"] and len(parts[1]["rows"]) == 12
+    assert fit_width(narrow) == [narrow] and fit_width(wide)[0]["transposed"]
 
 
 def test_html_without_plots_and_empty_report(store, tmp_path):

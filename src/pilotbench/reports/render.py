@@ -645,11 +645,19 @@ def make_plots(report: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
 # ---------------------------------------------------------------------------- html
 
 
+def _breakable(text: Any) -> Any:
+    """Escaped text with a line-break opportunity after each `_` and `/` (long identifiers wrap)."""
+    from markupsafe import Markup, escape
+
+    return Markup(str(escape(text)).replace("_", "_<wbr>").replace("/", "/<wbr>"))
+
+
 def _template() -> Any:
     import jinja2
 
     text = resources.files(__package__).joinpath("templates", "report.html.j2").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["wbr"] = _breakable
     return env.from_string(text)
 
 
@@ -667,12 +675,35 @@ def transpose_wide(table: dict[str, Any]) -> dict[str, Any]:
     return {**table, "headers": new_headers, "rows": new_rows, "transposed": True}
 
 
+PART_COLUMNS = 6  # data columns per part when a wide table with many rows is split
+
+
+def fit_width(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """The table as it fits a page: as is, transposed (wide with few rows), or split into parts
+    of at most PART_COLUMNS data columns, each repeating the first column (wide with many rows)."""
+    turned = transpose_wide(table)
+    if turned is not table or len(table["headers"]) <= WIDE_COLUMNS:
+        return [turned]
+    cols = list(range(1, len(table["headers"])))
+    chunks = [cols[i:i + PART_COLUMNS] for i in range(0, len(cols), PART_COLUMNS)]
+    parts = []
+    for n, chunk in enumerate(chunks, 1):
+        parts.append({
+            **table,
+            "caption": f"{table['caption']} (part {n} of {len(chunks)})".strip(),
+            "headers": [table["headers"][0]] + [table["headers"][j] for j in chunk],
+            "rows": [[r[0]] + [r[j] for j in chunk] for r in table["rows"]],
+        })
+    return parts
+
+
 def to_html(report: dict[str, Any], plots: bool = True) -> str:
     """One self-contained HTML page: inline CSS, tables, plots as embedded base64 PNGs.
 
-    Tables fit the page: cells wrap, and wide tables with few rows are transposed."""
+    Tables fit the page: cells wrap, wide tables with few rows are transposed, and wide tables
+    with many rows are split into parts (`fit_width`)."""
     images = make_plots(report) if plots else {}
-    sections = [{**s, "tables": [transpose_wide(t) for t in s["tables"]]} for s in tables(report)]
+    sections = [{**s, "tables": [part for t in s["tables"] for part in fit_width(t)]} for s in tables(report)]
     return _template().render(
         sections=sections,
         images=images,
