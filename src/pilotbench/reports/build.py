@@ -283,6 +283,22 @@ def workflow_label(required_tools: str | None) -> str | None:
     return str(chain)
 
 
+def _sortable(x: Any) -> tuple[int, Any]:
+    """A total order over the values of a unit key (None, numbers, text), the same on every backend."""
+    if x is None:
+        return (0, 0)
+    if isinstance(x, (int, float)):
+        return (1, x)
+    return (2, str(x))
+
+
+def _unit_order(k: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A unit key's sort key: its values, with None first in each (numbers and text never mix)."""
+    return (str(k[0]), str(k[1]), str(k[2]), str(k[3]),
+            -1.0 if k[4] is None else k[4], -1 if k[5] is None else k[5], k[6] or "",
+            -1 if k[7] is None else k[7], str(k[8] or ""), -1 if k[9] is None else k[9])
+
+
 class Units:
     """The done rows of the report, one unit per test, with cluster ids and the bootstrap."""
 
@@ -290,34 +306,41 @@ class Units:
                  n_boot: int = N_BOOT, seed: int = BOOT_SEED) -> None:
         if cluster not in CLUSTER_LEVELS:
             raise UsageError(f"unknown cluster level {cluster!r}; choose from {', '.join(CLUSTER_LEVELS)}")
-        merged: dict[tuple[Any, ...], list[Any]] = {}
+        rows = list(rows)
+        first: dict[tuple[Any, ...], int] = {}  # unit key -> its position in `keys`
+        keys: list[tuple[Any, ...]] = []
+        chains: list[Any] = []
+        where = []  # each row's unit
         for r in rows:
             prompt = r[1]
             key = (
                 r[0], prompt, r[2], r[3], round(float(r[4]), 6) if r[4] is not None else None,
                 int(r[5]) if r[5] is not None else None,
-                r[6] if _is_flawed(prompt) else None,
+                r[6] if prompt.startswith(FLAWED_PREFIX) else None,
                 int(r[7]) if r[7] is not None else None, r[8], int(r[9]) if r[9] is not None else None,
             )
-            n, full, partial = int(r[11]), int(r[12]), int(r[13])
-            vals = [n, full, partial, full + partial, n - full - partial, int(r[14]), float(r[15]),
-                    float(r[16]), float(r[17]), int(r[18]), float(r[19]), int(r[20]), float(r[21]),
-                    int(r[22]), float(r[23]), int(r[24]), float(r[25])]
-            got = merged.get(key)
-            if got is None:
-                merged[key] = [r[10], vals]
-            else:
-                got[0] = got[0] or r[10]
-                got[1] = [a + b for a, b in zip(got[1], vals)]
+            j = first.get(key)
+            if j is None:
+                j = first[key] = len(keys)
+                keys.append(key)
+                chains.append(r[10])
+            elif chains[j] is None:
+                chains[j] = r[10]
+            where.append(j)
+        raw = np.array([r[11:26] for r in rows], dtype=np.float64).reshape(len(rows), 15)
+        sums = np.zeros((len(keys), 15))
+        np.add.at(sums, np.asarray(where, dtype=np.int64), raw)  # rows of one unit (a severity merge) add up
+        n, full, partial = sums[:, 0], sums[:, 1], sums[:, 2]
+        values = np.column_stack([n, full, partial, full + partial, n - full - partial, sums[:, 3:]])
         # Sorted, so that the clusters' order, hence the bootstrap, never depends on the backend.
-        self.keys: list[tuple[Any, ...]] = sorted(merged, key=lambda k: tuple(str(x) for x in k))
+        order_units = sorted(range(len(keys)), key=lambda i: _unit_order(keys[i]))
+        self.keys: list[tuple[Any, ...]] = [keys[i] for i in order_units]
+        self.values = values[np.asarray(order_units, dtype=np.int64)] if keys else np.zeros((0, len(VALUES)))
         labels: dict[Any, str | None] = {}
-        for k in self.keys:
-            text = merged[k][0]
+        for text in chains:
             if text not in labels:
                 labels[text] = workflow_label(text)
-        self.workflows: list[str | None] = [labels[merged[k][0]] for k in self.keys]
-        self.values = np.array([merged[k][1] for k in self.keys], dtype=np.float64).reshape(len(self.keys), len(VALUES))
+        self.workflows: list[str | None] = [labels[chains[i]] for i in order_units]
         cluster_keys: list[Any] = []
         strata: dict[Any, Any] = {}
         for k, wf in zip(self.keys, self.workflows):
@@ -325,7 +348,7 @@ class Units:
             ck: Any = ("workflow", wf) if (cluster == "workflow" and wf) else ("instance",) + instance
             cluster_keys.append(ck)
             strata[ck] = 0 if cluster == "workflow" else k[K_TASK]
-        order = sorted(set(cluster_keys), key=lambda c: tuple(str(x) for x in c))
+        order = sorted(set(cluster_keys), key=lambda c: tuple(_sortable(x) for x in c))
         index = {c: i for i, c in enumerate(order)}
         self.cluster = np.array([index[c] for c in cluster_keys], dtype=np.int64)
         self.cluster_level = cluster
