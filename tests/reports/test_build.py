@@ -370,3 +370,46 @@ def test_latency_quantiles_sql_matches_python(tmp_path):
         for q in (50, 95):
             assert sql[gk][q] == pytest.approx(percentile(vals, q))
             assert py[gk][q] == pytest.approx(percentile(vals, q))
+
+
+def _stats_objects(node, path=""):
+    """Every rate or mean object in a report, with where it is."""
+    if isinstance(node, dict):
+        if "ci95" in node and ("rate" in node or "mean" in node):
+            yield path, node
+        for k, v in node.items():
+            if k not in ("operations", "error_categories", "conditions", "sections", "statistics"):
+                yield from _stats_objects(v, f"{path}/{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _stats_objects(v, f"{path}[{i}]")
+
+
+def test_every_reported_metric_has_a_clustered_interval(tmp_path):
+    import random
+
+    rng = random.Random(11)
+    prompts = ["baseline", "cot", "optimal", "flawed_tool_misuse", "flawed_missing_step"]
+    levels = ["full_success", "partial_success", "failure"]
+    rows = [rec(m, p, t, d, r, i, level=rng.choice(levels), category="other_errors", precision=rng.random(),
+                required_tools=f'["tool_{i % 3}", "tool_x"]')
+            for m in ("fam-3b", "fam-14b") for p in prompts for t in ("simple_task", "basic_task")
+            for d in ("easy", "hard") for r in (0.9, 0.6) for i in range(4)]
+    with SQLiteStore(tmp_path / "r.db") as st:
+        st.write(rows)
+        report = build_report(st, by=["workflow"])
+    found = list(_stats_objects(report))
+    sections = {path.split("/")[1].split("[")[0] for path, _ in found}
+    assert {"baseline", "scale", "flaw_robustness", "tool_reliability", "prompt_sensitivity"} <= sections
+    kinds = {path.rsplit("/", 1)[-1] for path, _ in found}
+    assert {"success", "full_success", "partial_success", "failure", "weighted_score", "tool_coverage",
+            "workflow_adherence", "efficiency", "precision", "avg_turns", "mean", "flawed_mean", "spread",
+            "simple_task", "hard", "0.6"} <= kinds
+    for path, obj in found:
+        value = obj.get("rate", obj.get("mean"))
+        if value is not None and obj.get("clusters", 2) >= 2:
+            assert obj["ci95"] is not None, path
+            lo, hi = obj["ci95"]
+            assert lo <= value + 1e-9 and value - 1e-9 <= hi, path
+    for c in report["paired"]:
+        assert c["ci95"] is not None and c["p_value"] is not None and c["clusters"] == 8
