@@ -413,3 +413,11 @@ def test_every_reported_metric_has_a_clustered_interval(tmp_path):
             assert lo <= value + 1e-9 and value - 1e-9 <= hi, path
     for c in report["paired"]:
         assert c["ci95"] is not None and c["p_value"] is not None and c["clusters"] == 8
+
+
+def test_rows_covering_different_mixes_are_flagged(store, tmp_path):
+    assert build_report(store)["sections"]["baseline"]["uneven"] == ["task_type", "difficulty"]
+    rows = [_run(m, i, "full_success") for m in ("a", "b") for i in range(2)]
+    with SQLiteStore(tmp_path / "even.db") as st:
+        st.write(rows)
+        assert build_report(st)["sections"]["baseline"]["uneven"] == []

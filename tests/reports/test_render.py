@@ -35,6 +35,7 @@ def test_markdown_sections_and_cells(report):
     assert "| Tool success rates | 0.8 (13), 0.6 (1) |" in md
     assert "Rows are split by tool success rate" in md
     assert "Tests with the `baseline` prompt type only" in md
+    assert "Warning: the rows do not cover the same task types and difficulties" in md
     assert "](docs/scoring.md)" in md
     assert "| Precision |" in md and "**Success by difficulty**" in md
     assert fmt_stat(report["prompt_sensitivity"][A8]["spread"]) in md

@@ -536,7 +536,20 @@ def _baseline(units: Units, pool: bool, by: Sequence[str]) -> tuple[dict[str, An
             by_wf = _group(members, lambda i: units.workflows[i] or "(not recorded)")
             entry["by_workflow"] = {w: units.rate(by_wf[w])[0] for w in sorted(by_wf, key=natural_key)}
         out[series.label(skey)] = entry
-    return out, _meta(DEFINITIONS["baseline"], units, idx, series)
+    meta = _meta(DEFINITIONS["baseline"], units, idx, series)
+    meta["uneven"] = _uneven(units, groups)
+    return out, meta
+
+
+def _uneven(units: Units, groups: dict[Any, list[int]]) -> list[str]:
+    """The pooled axes (task type, difficulty) whose values are not the same for every row: the
+    rows' overall figures then average different mixes, which the report must say."""
+    out = []
+    for axis, pos in (("task_type", K_TASK), ("difficulty", K_DIFF)):
+        seen = {frozenset(units.keys[i][pos] for i in members) for members in groups.values()}
+        if len(seen) > 1:
+            out.append(axis)
+    return out
 
 
 def _scale(units: Units, pool: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:

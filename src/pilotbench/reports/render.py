@@ -121,6 +121,9 @@ READING_GUIDE: tuple[tuple[str, str], ...] = (
     ("Flawed mean", "The mean of the success rates of the flawed_* prompt types present."),
     ("Spread", "Largest minus smallest of the baseline, CoT, optimal and flawed-mean success rates."),
     ("Cells", "`0.62 [0.55, 0.69] n=120`: the value, its 95% interval and the number of tests."),
+    ("Instances", "Distinct task instances behind a row (suite version, seed, task type, instance): the "
+                  "independent units of the intervals. A workflow is an instance's tool chain; several "
+                  "instances can share one (`--by workflow` breaks 5.1 down by it)."),
     ("Intervals", "Tests of one task instance are correlated (same task, same tool chain), so every interval "
                   "comes from a cluster bootstrap over task instances (within task types when each has 10 or "
                   "more), with a fixed seed. "
@@ -168,7 +171,12 @@ def _note(report: dict[str, Any], sid: str, extra: str = "") -> str:
     meta = (report.get("sections") or {}).get(sid) or {}
     if not meta.get("n"):
         return " ".join(p for p in (meta.get("definition", ""), extra) if p)
-    parts = [meta.get("definition", ""), _covers_text(meta) if "covers" in meta else "", _split_text(meta), extra]
+    uneven = ""
+    if meta.get("uneven"):
+        names = " and ".join(AXIS_NAMES.get(a, a) for a in meta["uneven"])
+        uneven = (f"Warning: the rows do not cover the same {names}, so their overall figures average "
+                  "different mixes; compare them in the breakdowns below.")
+    parts = [meta.get("definition", ""), _covers_text(meta) if "covers" in meta else "", _split_text(meta), uneven, extra]
     return " ".join(p for p in parts if p)
 
 
