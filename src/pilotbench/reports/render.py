@@ -109,15 +109,18 @@ READING_GUIDE: tuple[tuple[str, str], ...] = (
              "type, a difficulty (wording only), a tool success rate, a seed, a flaw severity, max turns and "
              "a suite version. Statistics count done tests only; error rows are infrastructure failures."),
     ("Success", "Full or partial success: the share of tests that reached either level."),
-    ("Full", "Every required step done on the outputs of the steps it depends on, completion declared, and "
-             "the final answer reports the final step's output handle."),
+    ("Full", "Every step done (a step is done only by a successful call of its tool on the outputs of the "
+             "steps it depends on), a final answer whose RESULT line names the final step's output handle, "
+             "and no more than max(3, steps) calls that were not useful."),
     ("Partial", "Not full, but at least half of the required steps done and at least half of the model's calls useful."),
     ("Failure", "Anything less than partial success."),
     ("Weighted score", "1 for a full success, 0.5 for a partial one, 0 for a failure, averaged over tests."),
-    ("Tool coverage", "Share of the required tools that succeeded at least once."),
-    ("Workflow adherence", "How closely the order in which tools first succeeded follows the required chain (0 to 1)."),
-    ("Efficiency", "Required calls over calls made; 0 when no required step was done."),
-    ("Precision", "Useful calls over calls made: unneeded calls lower it (– when the rows predate it)."),
+    ("Tool coverage", "Steps done over the task's steps."),
+    ("Workflow adherence", "Longest common subsequence of the order in which steps were first done and the "
+                           "task's order, over the steps."),
+    ("Efficiency", "Steps over calls made, capped at 1; 0 when no step was done."),
+    ("Precision", "Useful calls over calls made (0 with no call): calls the task did not need, refused calls "
+                  "and repeats of a done step lower it (– for rows stored before precision existed)."),
     ("Flawed mean", "The mean of the success rates of the flawed_* prompt types present."),
     ("Spread", "Largest minus smallest of the baseline, CoT, optimal and flawed-mean success rates."),
     ("Cells", "`0.62 [0.55, 0.69] n=120`: the value, its 95% interval and the number of tests."),
