@@ -899,7 +899,7 @@ def _operations(
         g["latency_calls"] = q.get("n", 0)
         g["latency_p50"] = q.get(50)
         g["latency_p95"] = q.get(95)
-        g["models"] = sorted(g["models"])
+        g["models"] = natural_sorted(g["models"])
         if prices is None:
             del g["unpriced_models"]
         out.append(g)
