@@ -589,7 +589,7 @@ def _scale(units: Units, pool: bool) -> tuple[list[dict[str, Any]], dict[str, An
     return out, _meta(DEFINITIONS["scale"], units, used, series)
 
 
-def _prompt_rows(series: Series, groups: dict[tuple[Any, ...], list[int]], units: Units) -> list[tuple[Any, ...]]:
+def _prompt_rows(series: Series, groups: dict[tuple[Any, ...], list[int]]) -> list[tuple[Any, ...]]:
     """Row keys of a section whose columns are prompt types: a row per severity when split, with
     the non-flawed prompts' cells (which have no severity) shared by those rows."""
     keys = series.ordered(k[0] for k in groups)
@@ -625,7 +625,7 @@ def _flaw_robustness(units: Units, pool: bool) -> tuple[dict[str, Any], dict[str
     out: dict[str, Any] = {}
     means: dict[Any, Any] = {}
     flawed_idx: list[int] = []
-    for skey in _prompt_rows(series, cells, units):
+    for skey in _prompt_rows(series, cells):
         entry: dict[str, Any] = {}
         points, reps, clusters = [], [], set()
         for p in flawed:
@@ -674,7 +674,7 @@ def _prompt_sensitivity(units: Units, pool: bool) -> tuple[dict[str, Any], dict[
     prompts = _ordered({p for _, p in cells}, PROMPT_TYPES)
     flawed = [p for p in prompts if _is_flawed(p)]
     out: dict[str, Any] = {}
-    for skey in _prompt_rows(series, cells, units):
+    for skey in _prompt_rows(series, cells):
         entry: dict[str, Any] = {"model": skey[0], "conditions": series.conditions(skey)}
         points: list[float] = []
         reps: list[np.ndarray] = []
