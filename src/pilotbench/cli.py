@@ -548,11 +548,23 @@ def keys(model, key_policy, prompt_types, config):  # type: ignore[no-untyped-de
 @click.option("--out", "-o", "out", type=click.Path(path_type=Path), default=None, help="Write to a file instead of stdout.")
 @click.option("--model", "model", default=None, help="Only these models (comma-separated).")
 @click.option("--prompt-type", "prompt_type", default=None, help="Only these prompt types.")
+@click.option("--task-type", "task_type", default=None, help="Only these task types.")
 @click.option("--difficulty", "difficulty", default=None, help="Only these difficulties.")
+@click.option("--tool-success-rate", "tool_success_rate", default=None, help="Only these tool success rates (e.g. 0.8,0.6).")
+@click.option("--seed", "seed", default=None, help="Only these seeds.")
+@click.option("--severity", "severity", default=None, help="Only these flaw severities.")
+@click.option("--max-turns", "max_turns", default=None, help="Only these max-turns settings.")
+@click.option("--suite-version", "suite_version", default=None, help="Only these suite versions.")
+@click.option("--run-id", "run_id", default=None, help="Only these runs.")
+@click.option("--pool", is_flag=True, default=False, help="Pool rows whose conditions differ (seed, severity, max turns, rate, suite) instead of splitting them.")
+@click.option("--by", "by", default=None, help="Extra breakdowns: workflow (success per tool chain in 5.1).")
+@click.option("--cluster", "cluster", type=click.Choice(["instance", "workflow"]), default="instance", show_default=True,
+              help="What the intervals treat as one cluster of correlated tests.")
 @click.option("--compare", "compare", multiple=True, help="A:B paired comparison of models (or prompt:X:prompt:Y).")
 @config_option
-def report(db, output_format, out, model, prompt_type, difficulty, compare, config):  # type: ignore[no-untyped-def]
-    """The study's tables from the store, with N and 95% intervals."""
+def report(db, output_format, out, model, prompt_type, task_type, difficulty, tool_success_rate, seed, severity,  # type: ignore[no-untyped-def]
+           max_turns, suite_version, run_id, pool, by, cluster, compare, config):
+    """The study's tables from the store, with N and clustered 95% intervals."""
     from .reports import build_report, to_csv, to_html, to_markdown
 
     if output_format not in ("json", "md", "csv", "html"):
@@ -565,8 +577,12 @@ def report(db, output_format, out, model, prompt_type, difficulty, compare, conf
     pairs = [_pair(c) for c in compare or []]
     with _open_existing(db) as store:
         rep = build_report(
-            store, models=_list(model), prompt_types=_list(prompt_type), difficulties=_list(difficulty),
-            prices=prices or None, compare=pairs or None,
+            store, models=_list(model), prompt_types=_list(prompt_type), task_types=_list(task_type),
+            difficulties=_list(difficulty), tool_success_rates=_numbers("--tool-success-rate", tool_success_rate, float),
+            seeds=_numbers("--seed", seed, int), severities=_list(severity),
+            max_turns=_numbers("--max-turns", max_turns, int), suite_versions=_list(suite_version),
+            run_ids=_list(run_id), prices=prices or None, compare=pairs or None, pool=pool,
+            by=_list(by) or (), cluster=cluster,
         )
     if output_format == "json":
         text = json.dumps(rep, indent=2, default=str)
@@ -577,6 +593,19 @@ def report(db, output_format, out, model, prompt_type, difficulty, compare, conf
     else:
         text = to_html(rep)
     _emit(text, out)
+
+
+def _numbers(flag: str, value: str | None, cast: Any) -> list[Any] | None:
+    values = _list(value)
+    if values is None:
+        return None
+    out = []
+    for v in values:
+        try:
+            out.append(cast(v))
+        except ValueError:
+            raise UsageError(f"{flag} takes {'integers' if cast is int else 'numbers'}; got {v!r}") from None
+    return out
 
 
 def _pair(text: str) -> tuple[str, str]:

@@ -18,26 +18,28 @@ _counter = itertools.count(1)
 
 
 def rec(model, prompt, task, diff, tsr, inst, status="done", level=None, category=None, *,
-        provider="mock", key="...aaaa", latencies=(1.0,), rate_limited=0, retries=0, trajectory=None):
+        provider="mock", key="...aaaa", latencies=(1.0,), rate_limited=0, retries=0, trajectory=None,
+        seed=42, max_turns=10, severity="severe", run="run-1", suite="s1", precision=None, required_tools=None):
     n = next(_counter)
-    test_id = f"{model}|{prompt}|{task}|{diff}|{tsr:g}|{inst}"
+    test_id = f"{model}|{prompt}|{task}|{diff}|{tsr:g}|{inst}|{seed}|{max_turns}|{severity}|{suite}"
     done = status == "done"
     return TestRecord(
-        attempt_id=f"att-{n}", test_id=test_id, run_id="run-1", model=model, provider=provider,
+        attempt_id=f"att-{n}", test_id=test_id, run_id=run, model=model, provider=provider,
         prompt_type=prompt, task_type=task, difficulty=diff, tool_success_rate=tsr, instance=inst,
-        seed=42, suite_version="s1", task_hash="h", severity="severe", max_turns=10, status=status,
+        seed=seed, suite_version=suite, task_hash="h", severity=severity, max_turns=max_turns, status=status,
         success_level=level if done else None,
         success=(1 if level in ("full_success", "partial_success") else 0) if done else None,
         weighted_score=_WS[level] if done else None,
         workflow_adherence=0.5 if done else None,
         tool_coverage=1.0 if level == "full_success" else (0.5 if done else None),
         efficiency=0.8 if done else None,
+        precision=precision if done else None,
         error_category=category if done else None,
         infra_error=None if done else "HTTP 503",
         turns=4 if done else 0, tool_calls=3 if done else 0,
         model_calls=2, prompt_tokens=100, completion_tokens=10, rate_limited=rate_limited, retries=retries,
         latency_s=sum(latencies), call_latencies=list(latencies), key_label=key, lane="l",
-        started_at=1.0, finished_at=2.0, trajectory=trajectory,
+        started_at=1.0, finished_at=2.0, trajectory=trajectory, required_tools=required_tools,
     )
 
 

@@ -8,8 +8,11 @@ import re
 import pytest
 
 from pilotbench.reports import REPORT_FORMATS, build_report, render, to_csv, to_html, to_markdown
+from pilotbench.reports.render import fit_width, fmt_rate, fmt_stat, tables, transpose_wide
 
 from .conftest import A, B
+
+A8 = f"{A} [rate=0.8]"
 
 
 @pytest.fixture()
@@ -17,30 +20,65 @@ def report(store):
     return build_report(store, prices={A: (1.0, 2.0)}, compare=[(A, B)])
 
 
-SECTION_HEADERS = ("## Summary", "## 5.1 Baseline", "## 5.2 Scale", "## 5.3 Flaw robustness",
-                   "## 5.4 Tool reliability", "## 5.5 Prompt sensitivity", "## Error categories",
-                   "## Operations", "## Comparisons")
+SECTION_HEADERS = ("## Summary", "## How to read this report", "## 5.1 Baseline", "## 5.2 Scale",
+                   "## 5.3 Flaw robustness", "## 5.4 Tool reliability", "## 5.5 Prompt sensitivity",
+                   "## Error categories", "## Paired comparisons", "## Operations", "## Requested comparisons")
 
 
 def test_markdown_sections_and_cells(report):
     md = to_markdown(report)
     for h in SECTION_HEADERS:
         assert h in md
-    assert "n=" in md
-    assert "0.50 [0.22, 0.78] n=8" in md  # model A success, 4 of 8
-    assert re.search(r"\| qwen2\.5-3b-instruct \| 8 \|", md)
+    a = report["baseline"][A8]
+    assert fmt_rate(a["success"]) in md and fmt_rate(a["success"]).endswith("n=3")
+    assert re.search(r"\| qwen2\.5-3b-instruct \[rate=0\.8\] \| 3 \| 3 \|", md)
+    assert "| Tool success rates | 0.8 (13), 0.6 (1) |" in md
+    assert "Rows are split by tool success rate" in md
+    assert "Tests with the `baseline` prompt type only" in md
+    assert "Warning: the rows do not cover the same task types and difficulties" in md
+    assert "](docs/scoring.md)" in md
+    assert "| Precision |" in md and "**Success by difficulty**" in md
+    assert fmt_stat(report["prompt_sensitivity"][A8]["spread"]) in md
+
+
+def test_how_to_read_defines_every_column(report):
+    guide = next(s for s in tables(report) if s["id"] == "how_to_read")
+    terms = {row[0] for row in guide["tables"][0]["rows"]}
+    assert {"Success", "Full", "Partial", "Failure", "Weighted score", "Tool coverage", "Workflow adherence",
+            "Efficiency", "Precision", "Flawed mean", "Spread", "Intervals", "Paired comparisons"} <= terms
+    assert guide["link"]["href"] == "docs/scoring.md"
+
+
+def test_renderers_agree(report):
+    """Every 5.1 row is in each format, with the same figures."""
+    md, html = to_markdown(report), to_html(report, plots=False)
+    rows = list(csv.DictReader(io.StringIO(to_csv(report))))
+    back = json.loads(render(report, "json"))
+    for label, e in report["baseline"].items():
+        cell = fmt_rate(e["success"])
+        assert label in md and label in html and cell in md and cell in html
+        hit = [r for r in rows if r["section"] == "baseline" and r["model"] == e["model"] and r["key"] == "success"
+               and r["conditions"] == ";".join(f"{k}={v:g}" for k, v in e["conditions"].items())]
+        assert len(hit) == 1 and float(hit[0]["rate"]) == pytest.approx(e["success"]["rate"])
+        assert back["baseline"][label]["success"] == e["success"]
+    paired = [r for r in rows if r["section"] == "paired" and r["key"] == "diff"]
+    assert len(paired) == len(report["paired"]) > 0
 
 
 def test_csv_long_format(report):
     rows = list(csv.DictReader(io.StringIO(to_csv(report))))
-    assert list(rows[0]) == ["section", "model", "group", "key", "n", "rate", "ci_low", "ci_high"]
-    hit = [r for r in rows if r["section"] == "baseline" and r["model"] == A and r["key"] == "success"]
+    assert list(rows[0]) == ["section", "model", "group", "key", "n", "rate", "ci_low", "ci_high", "conditions"]
+    hit = [r for r in rows if r["section"] == "baseline" and r["model"] == A and r["key"] == "success"
+           and r["conditions"] == "tool_success_rate=0.8"]
     assert len(hit) == 1
-    assert hit[0]["n"] == "8" and float(hit[0]["rate"]) == 0.5
-    assert 0.2 < float(hit[0]["ci_low"]) < 0.5 < float(hit[0]["ci_high"]) < 0.8
+    assert hit[0]["n"] == "3" and float(hit[0]["rate"]) == pytest.approx(2 / 3)
+    assert 0.0 < float(hit[0]["ci_low"]) < 2 / 3 < float(hit[0]["ci_high"]) <= 1.0
+    for key in ("precision", "efficiency", "tool_coverage", "workflow_adherence", "weighted_score"):
+        assert any(r["section"] == "baseline" and r["key"] == key for r in rows)
+    assert [r["rate"] for r in rows if r["section"] == "conditions" and r["group"] == "tool_success_rate"] == ["13", "1"]
     sections = {r["section"] for r in rows}
-    assert {"summary", "baseline", "scale", "flaw_robustness", "tool_reliability", "prompt_sensitivity",
-            "error_categories", "operations", "comparisons"} <= sections
+    assert {"summary", "conditions", "baseline", "scale", "flaw_robustness", "tool_reliability", "prompt_sensitivity",
+            "error_categories", "paired", "operations", "comparisons"} <= sections
 
 
 def test_html_self_contained(report):
@@ -50,8 +88,28 @@ def test_html_self_contained(report):
     assert "http://" not in html and "https://" not in html
     assert "<script" not in html and "<link" not in html
     assert "<style>" in html
-    assert "0.50 [0.22, 0.78] n=8" in html
+    assert fmt_rate(report["baseline"][A8]["success"]) in html
     assert "5.4 Tool reliability" in html
+    assert 'href="docs/scoring.md"' in html and 'id="how_to_read"' in html
+    assert "nowrap" not in html and "@media print" in html
+
+
+def test_wide_tables_with_few_rows_are_transposed():
+    wide = {"caption": "c", "headers": ["Model"] + [f"h{i}" for i in range(10)],
+            "rows": [["m1"] + [f"a{i}" for i in range(10)], ["m2"] + [f"b{i}" for i in range(10)]]}
+    t = transpose_wide(wide)
+    assert t["transposed"] and t["headers"] == ["Model", "m1", "m2"]
+    assert t["rows"][0] == ["h0", "a0", "b0"] and len(t["rows"]) == 10
+    narrow = {"caption": "", "headers": ["Model", "x"], "rows": [["m1", "1"]]}
+    assert transpose_wide(narrow) is narrow
+    many_rows = {**wide, "rows": wide["rows"] * 6}
+    assert transpose_wide(many_rows) is many_rows
+    parts = fit_width(many_rows)  # too many rows to transpose: split into parts
+    assert [p["caption"] for p in parts] == ["c (part 1 of 2)", "c (part 2 of 2)"]
+    assert parts[0]["headers"] == ["Model", "h0", "h1", "h2", "h3", "h4", "h5"]
+    assert parts[1]["headers"] == ["Model", "h6", "h7", "h8", "h9"]
+    assert parts[1]["rows"][0] == ["m1", "a6", "a7", "a8", "a9"] and len(parts[1]["rows"]) == 12
+    assert fit_width(narrow) == [narrow] and fit_width(wide)[0]["transposed"]
 
 
 def test_html_without_plots_and_empty_report(store, tmp_path):

@@ -119,3 +119,159 @@ def test_paired_comparison_continuous_sign_flip():
 def test_paired_comparison_empty():
     res = paired_comparison({"x": 1}, {"y": 0})
     assert res["n_pairs"] == 0 and res["p_value"] is None and res["diff"] is None
+
+
+# ---------------------------------------------------------------------------- clustered intervals
+
+import numpy as np  # noqa: E402
+
+from pilotbench.reports.stats import (  # noqa: E402
+    MIN_BOOT,
+    ClusterResampler,
+    cluster_sums,
+    clustered_mean,
+    clustered_paired,
+    clustered_rate,
+    natural_key,
+    percentile_interval,
+    ratio_replicates,
+)
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["family-14b", "family-3b", "family-72b"], ["family-3b", "family-14b", "family-72b"]),
+        (["q-0.5b", "q-1.5b", "q-10b", "q-7b"], ["q-0.5b", "q-1.5b", "q-7b", "q-10b"]),
+        (["sim/weak", "sim/strong", "sim/medium"], ["sim/medium", "sim/strong", "sim/weak"]),
+        (["m2", "m10", "M1"], ["M1", "m2", "m10"]),
+        (["b", "a10", "a9"], ["a9", "a10", "b"]),
+    ],
+)
+def test_natural_key(names, expected):
+    assert sorted(names, key=natural_key) == expected
+
+
+def test_cluster_sums():
+    ids, sums = cluster_sums(np.array([3, 1, 3, 0, 1]), np.array([[1.0, 2.0], [1.0, 0.0], [1.0, 1.0], [1.0, 5.0], [1.0, 1.0]]))
+    assert ids.tolist() == [0, 1, 3]
+    assert sums.tolist() == [[1.0, 5.0], [2.0, 1.0], [2.0, 3.0]]
+    ids, sums = cluster_sums(np.array([], dtype=np.int64), np.zeros((0, 2)))
+    assert len(ids) == 0 and sums.shape == (0, 2)
+
+
+def test_resampler_is_seeded_and_keeps_each_stratum_size():
+    strata = ["a"] * 4 + ["b"] * 6
+    r1, r2 = ClusterResampler(strata, seed=5), ClusterResampler(strata, seed=5)
+    assert np.array_equal(r1.weights, r2.weights)
+    assert not np.array_equal(r1.weights, ClusterResampler(strata, seed=6).weights)
+    assert r1.weights.shape == (1000, 10)
+    assert (r1.weights[:, :4].sum(axis=1) == 4).all() and (r1.weights[:, 4:].sum(axis=1) == 6).all()
+    big = ClusterResampler([0] * 100_000, n_boot=1000)
+    assert big.n_boot == MIN_BOOT  # the weights stay bounded in memory
+    totals = r1.replicate_totals(np.array([0, 5]), np.array([[1.0], [2.0]]))
+    assert totals.shape == (1000, 1)
+    assert np.allclose(totals[:, 0], r1.weights[:, 0] + 2 * r1.weights[:, 5])
+
+
+def _rate_ci(outcomes_by_cluster, seed=0):
+    """The clustered interval of a rate over clusters (lists of 0/1 outcomes)."""
+    res = ClusterResampler([0] * len(outcomes_by_cluster), seed=seed)
+    ids = np.arange(len(outcomes_by_cluster))
+    sums = np.array([[len(c), sum(c)] for c in outcomes_by_cluster], dtype=float)
+    reps = res.replicate_totals(ids, sums)
+    k, n = sums[:, 1].sum(), sums[:, 0].sum()
+    return clustered_rate(k, n, ratio_replicates(reps[:, 1], reps[:, 0]), len(ids))
+
+
+def _width(ci):
+    return ci[1] - ci[0]
+
+
+def test_clustered_rate_is_wider_when_instances_are_perfectly_correlated():
+    """20 instances x 10 tests, every test of an instance with the same outcome: the data hold
+    20 observations, not 200, and the interval must say so."""
+    correlated = [[1] * 10 if c % 2 else [0] * 10 for c in range(20)]
+    r = _rate_ci(correlated)
+    naive = wilson(100, 200)
+    assert r["rate"] == 0.5 and r["n"] == 200
+    assert _width(r["ci95"]) > 2.5 * _width(naive)
+    assert r["n_eff"] == pytest.approx(20, rel=0.25)
+    assert _width(r["ci95"]) == pytest.approx(_width(wilson(10, 20)), rel=0.2)
+
+
+def test_clustered_rate_stays_close_to_wilson_for_independent_tests():
+    rng = np.random.default_rng(3)
+    independent = [rng.integers(0, 2, size=10).tolist() for _ in range(40)]
+    r = _rate_ci(independent)
+    naive = wilson(r["k"], r["n"])
+    assert _width(naive) <= _width(r["ci95"]) <= 1.3 * _width(naive)
+
+
+def test_clustered_rate_at_0_or_1_counts_each_instance_once():
+    r = _rate_ci([[1] * 10 for _ in range(5)])
+    assert r["rate"] == 1.0 and r["ci95"][1] == 1.0
+    assert r["ci95"][0] == pytest.approx(wilson(5, 5)[0])
+    assert clustered_rate(0, 0, None, 0)["rate"] is None
+
+
+def test_clustered_intervals_cover_the_true_value():
+    """Synthetic studies with strong within-instance correlation (each instance has its own
+    success probability): the clustered 95% interval covers the true rate about 95% of the time;
+    the naive Wilson interval, which counts tests as independent, far less often."""
+    rng = np.random.default_rng(20261130)
+    true_rate, clusters, per = 0.6, 30, 8
+    hits = naive_hits = mean_hits = 0
+    trials = 200
+    for t in range(trials):
+        p = rng.beta(true_rate * 1.5, (1 - true_rate) * 1.5, size=clusters)  # ICC = 1 / 2.5
+        data = [rng.binomial(1, pc, size=per).tolist() for pc in p]
+        r = _rate_ci(data, seed=t)
+        hits += r["ci95"][0] <= true_rate <= r["ci95"][1]
+        lo, hi = wilson(r["k"], r["n"])
+        naive_hits += lo <= true_rate <= hi
+        # a continuous score with the same structure: the instance's level plus noise
+        level = rng.normal(0.5, 0.15, size=clusters)
+        scores = [np.clip(lv + rng.normal(0, 0.05, size=per), 0, 1) for lv in level]
+        res = ClusterResampler([0] * clusters, seed=t)
+        sums = np.array([[per, s.sum()] for s in scores])
+        reps = res.replicate_totals(np.arange(clusters), sums)
+        m = clustered_mean(sums[:, 1].sum(), sums[:, 0].sum(), ratio_replicates(reps[:, 1], reps[:, 0]), clusters)
+        mean_hits += m["ci95"][0] <= 0.5 <= m["ci95"][1]
+    assert 0.88 <= hits / trials <= 0.995
+    assert naive_hits / trials < 0.8
+    assert 0.86 <= mean_hits / trials <= 0.995
+
+
+def test_percentile_interval_needs_two_finite_replicates():
+    assert percentile_interval(np.array([np.nan, 0.5])) is None
+    assert percentile_interval(np.array([0.2, 0.4, np.nan]), (0.0, 1.0)) == [pytest.approx(0.205), pytest.approx(0.395)]
+    assert clustered_mean(3.0, 3, np.array([1.0, 1.0]), 1)["ci95"] is None  # one cluster: no interval
+
+
+def test_clustered_paired_does_not_count_correlated_pairs_as_independent():
+    """10 instances x 10 tests: A wins every test of 7 instances, B every test of 3. McNemar,
+    seeing 100 independent pairs, calls it certain; over 10 instances it is not."""
+    clusters, a, b = [], [], []
+    for c in range(10):
+        for _ in range(10):
+            clusters.append(c)
+            a.append(1.0 if c < 7 else 0.0)
+            b.append(0.0 if c < 7 else 1.0)
+    res = clustered_paired(np.array(clusters), np.array(a), np.array(b))
+    assert res["n_pairs"] == 100 and res["clusters"] == 10
+    assert res["diff"] == pytest.approx(0.4)
+    assert res["mcnemar_p"] < 0.001
+    assert res["p_value"] > 0.1 and res["test"] == "cluster_sign_flip_exact"
+    lo, hi = res["ci95"]
+    assert lo < 0.4 < hi and hi - lo > 0.5
+    same = clustered_paired(np.array(clusters), np.array(a), np.array(a))
+    assert same["diff"] == 0.0 and same["p_value"] == 1.0
+    assert clustered_paired(np.array([]), np.array([]), np.array([]))["diff"] is None
+
+
+def test_mcnemar_with_many_discordant_pairs():
+    assert mcnemar_exact(600, 550) == pytest.approx(0.1484, abs=2e-3)  # exact integers, no float overflow
+    assert mcnemar_exact(1500, 1400) == pytest.approx(0.0662, abs=2e-3)  # log-space terms
+    assert mcnemar_exact(501, 500) == pytest.approx(1.0) and mcnemar_exact(6000, 6000) == 1.0
+    assert mcnemar_exact(6200, 5800) == pytest.approx(2.7e-4, rel=0.05)

@@ -5,7 +5,7 @@
 summary tree.
 """
 
-from .build import build_report, compare_pair, parse_family, where_clause
+from .build import build_report, check_filters, compare_pair, natural_sorted, parse_family, where_clause
 from .export import EXPORT_FORMATS, export, legacy_summary
 from .render import REPORT_FORMATS, render, to_csv, to_html, to_json, to_markdown
 
@@ -13,9 +13,11 @@ __all__ = [
     "EXPORT_FORMATS",
     "REPORT_FORMATS",
     "build_report",
+    "check_filters",
     "compare_pair",
     "export",
     "legacy_summary",
+    "natural_sorted",
     "parse_family",
     "render",
     "to_csv",

@@ -65,6 +65,23 @@ def fmt_p(p: float | None) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def fmt_stat(m: dict[str, Any] | None) -> str:
+    """A statistic derived from other cells (a mean of rates, a spread): `0.40 [0.31, 0.52]`."""
+    if m is None or m.get("mean") is None:
+        return DASH
+    if m.get("ci95") is None:
+        return f"{m['mean']:.2f}"
+    lo, hi = m["ci95"]
+    return f"{m['mean']:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
+def fmt_diff(c: dict[str, Any]) -> str:
+    if c.get("diff") is None:
+        return DASH
+    ci = c.get("ci95")
+    return f"{c['diff']:+.2f}" + (f" [{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else "")
+
+
 def _union(dicts: Iterable[dict[str, Any]], skip: Iterable[str] = ()) -> list[str]:
     seen: dict[str, None] = {}
     skip = set(skip)
@@ -77,13 +94,93 @@ def _union(dicts: Iterable[dict[str, Any]], skip: Iterable[str] = ()) -> list[st
 
 # ---------------------------------------------------------------------------- table model
 
+SCORING_DOC = "docs/scoring.md"
+AXIS_NAMES = {
+    "suite_version": "suite versions", "seed": "seeds", "max_turns": "max turns",
+    "tool_success_rate": "tool success rates", "difficulty": "difficulties", "severity": "flaw severities",
+    "run_id": "runs", "prompt_type": "prompt types", "task_type": "task types",
+}
+SPLIT_NAMES = {"suite_version": "suite version", "seed": "seed", "max_turns": "max turns",
+               "tool_success_rate": "tool success rate", "severity": "flaw severity", "prompt_type": "prompt type"}
+
+# "How to read this report": every figure the tables show, defined in one place.
+READING_GUIDE: tuple[tuple[str, str], ...] = (
+    ("Test", "One multi-turn conversation: a model, a task instance (its tool chain, the workflow), a prompt "
+             "type, a difficulty (wording only), a tool success rate, a seed, a flaw severity, max turns and "
+             "a suite version. Statistics count done tests only; error rows are infrastructure failures."),
+    ("Success", "Full or partial success: the share of tests that reached either level."),
+    ("Full", "Every step done (a step is done only by a successful call of its tool on the outputs of the "
+             "steps it depends on), a final answer whose RESULT line names the final step's output handle, "
+             "and no more than max(3, steps) calls that were not useful."),
+    ("Partial", "Not full, but at least half of the required steps done and at least half of the model's calls useful."),
+    ("Failure", "Anything less than partial success."),
+    ("Weighted score", "1 for a full success, 0.5 for a partial one, 0 for a failure, averaged over tests."),
+    ("Tool coverage", "Steps done over the task's steps."),
+    ("Workflow adherence", "Longest common subsequence of the order in which steps were first done and the "
+                           "task's order, over the steps."),
+    ("Efficiency", "Steps over calls made, capped at 1; 0 when no step was done."),
+    ("Precision", "Useful calls over calls made (0 with no call): calls the task did not need, refused calls "
+                  "and repeats of a done step lower it (– for rows stored before precision existed)."),
+    ("Flawed mean", "The mean of the success rates of the flawed_* prompt types present."),
+    ("Spread", "Largest minus smallest of the baseline, CoT, optimal and flawed-mean success rates."),
+    ("Cells", "`0.62 [0.55, 0.69] n=120`: the value, its 95% interval and the number of tests."),
+    ("Instances", "Distinct task instances behind a row (suite version, seed, task type, instance): the "
+                  "independent units of the intervals. A workflow is an instance's tool chain; several "
+                  "instances can share one (`--by workflow` breaks 5.1 down by it)."),
+    ("Intervals", "Tests of one task instance are correlated (same task, same tool chain), so every interval "
+                  "comes from a cluster bootstrap over task instances (within task types when each has 10 or "
+                  "more), with a fixed seed. "
+                  "Rates use the Wilson interval at the effective sample size n / design effect; when every test "
+                  "agrees (0 or 1), each instance counts once. Means use the bootstrap percentiles."),
+    ("Paired comparisons", "Two models on the same tests: mean difference A - B with its clustered interval; p "
+                           "from a sign-flip permutation test in which the tests of one instance flip together."),
+    ("Conditions", "A section never mixes conditions silently: rows are split (the label says by what) when "
+                   "suite version, seed, max turns, tool success rate or flaw severity differ, unless --pool was given."),
+)
+
 
 def _table(caption: str, headers: list[str], rows: list[list[str]]) -> dict[str, Any]:
     return {"caption": caption, "headers": headers, "rows": rows}
 
 
-def _section(sid: str, title: str, tables: list[dict[str, Any]], note: str = "") -> dict[str, Any]:
-    return {"id": sid, "title": title, "tables": tables, "note": note}
+def _section(sid: str, title: str, tables: list[dict[str, Any]], note: str = "",
+             link: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"id": sid, "title": title, "tables": tables, "note": note, "link": link}
+
+
+def _show(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _covers_text(meta: dict[str, Any]) -> str:
+    parts = []
+    for axis, vals in (meta.get("covers") or {}).items():
+        if vals:
+            parts.append(f"{AXIS_NAMES.get(axis, axis)} {', '.join(_show(v) for v in vals)}")
+    return ("Covers: " + "; ".join(parts) + ".") if parts else "No results."
+
+
+def _split_text(meta: dict[str, Any]) -> str:
+    if meta.get("split_by"):
+        names = ", ".join(SPLIT_NAMES.get(a, a) for a in meta["split_by"])
+        return f"Rows are split by {names} (not the same across this section's tests) (pass --pool to pool them)."
+    if meta.get("pooled"):
+        names = ", ".join(SPLIT_NAMES.get(a, a) for a in meta["pooled"])
+        return f"Pooled on request over differing {names}: these rows mix conditions."
+    return ""
+
+
+def _note(report: dict[str, Any], sid: str, extra: str = "") -> str:
+    meta = (report.get("sections") or {}).get(sid) or {}
+    if not meta.get("n"):
+        return " ".join(p for p in (meta.get("definition", ""), extra) if p)
+    uneven = ""
+    if meta.get("uneven"):
+        names = " and ".join(AXIS_NAMES.get(a, a) for a in meta["uneven"])
+        uneven = (f"Warning: the rows do not cover the same {names}, so their overall figures average "
+                  "different mixes; compare them in the breakdowns below.")
+    parts = [meta.get("definition", ""), _covers_text(meta) if "covers" in meta else "", _split_text(meta), uneven, extra]
+    return " ".join(p for p in parts if p)
 
 
 def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -91,82 +188,114 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
     sections = []
 
     filters = report.get("filters") or {}
-    active = ", ".join(f"{k}={','.join(map(str, v))}" for k, v in filters.items() if v is not None) or "none"
+    active = ", ".join(f"{k}={','.join(map(_show, v))}" for k, v in filters.items() if v is not None) or "none"
+    st = report.get("statistics") or {}
     summary_rows = [
         ["Attempt rows", fmt_num(report["total"])],
         ["Distinct tests", fmt_num(report["tests"])],
     ]
     summary_rows += [[f"Status: {k}", fmt_num(v)] for k, v in report["by_status"].items()]
     summary_rows += [[f"Done: {k}", fmt_num(v)] for k, v in report["by_success_level"].items()]
-    summary_rows += [["Models", ", ".join(report["models"]) or DASH], ["Filters", active]]
+    summary_rows += [
+        ["Models", ", ".join(report["models"]) or DASH],
+        ["Task instances", fmt_num(st.get("instances"))],
+        ["Distinct workflows (tool chains)", fmt_num(st.get("workflows")) if st.get("workflows") else f"{DASH} (not recorded)"],
+        ["Filters", active],
+        ["Conditions pooled on request", "yes" if report.get("pooled") else "no"],
+    ]
+    if st:
+        summary_rows.append(["Intervals", f"cluster bootstrap over {st.get('cluster')}s ({st.get('clusters')} clusters, "
+                                          f"{st.get('bootstrap_replicates')} replicates, seed {st.get('bootstrap_seed')})"])
     if report.get("generated_at"):
         summary_rows.append(["Generated", report["generated_at"]])
+    cond_rows = [
+        [AXIS_NAMES.get(axis, axis).capitalize(), ", ".join(f"{_show(v)} ({c})" for v, c in vals) or DASH]
+        for axis, vals in (report.get("conditions") or {}).items()
+    ]
     sections.append(_section(
-        "summary", "Summary", [_table("", ["Item", "Value"], summary_rows)],
+        "summary", "Summary",
+        [_table("", ["Item", "Value"], summary_rows),
+         _table("Conditions covered (done tests per value)", ["Condition", "Values (tests)"], cond_rows)],
         "Model statistics count done rows only (one per test); error rows are infrastructure failures.",
     ))
 
+    sections.append(_section(
+        "how_to_read", "How to read this report",
+        [_table("", ["Term", "Meaning"], [[t, d] for t, d in READING_GUIDE])],
+        "Every metric below is computed by the scorer for each test and stored with it; the report only aggregates.",
+        {"text": f"Scoring rules with worked examples: {SCORING_DOC}", "href": SCORING_DOC},
+    ))
+
     base = report["baseline"]
-    rows = [
-        [m, fmt_num(e["n"]), fmt_rate(e["success"]), fmt_rate(e["full_success"]), fmt_rate(e["partial_success"]),
-         fmt_rate(e["failure"]), fmt_mean(e["weighted_score"]), fmt_num(e["avg_turns"]),
-         fmt_num(e["tool_coverage"]), fmt_num(e["workflow_adherence"]), fmt_num(e["efficiency"])]
-        for m, e in base.items()
-    ]
-    t1 = _table("Overall (all done rows matching the filters)",
-                ["Model", "N", "Success", "Full", "Partial", "Failure", "Weighted score", "Avg turns",
-                 "Tool coverage", "Workflow adherence", "Efficiency"], rows)
+    t1 = _table("Success levels", ["Model", "N", "Instances", "Success", "Full", "Partial", "Failure"],
+                [[m, fmt_num(e["n"]), fmt_num(e.get("instances")), fmt_rate(e["success"]), fmt_rate(e["full_success"]),
+                  fmt_rate(e["partial_success"]), fmt_rate(e["failure"])] for m, e in base.items()])
+    t2 = _table("Scores (means with 95% intervals)",
+                ["Model", "Weighted score", "Tool coverage", "Workflow adherence", "Efficiency", "Precision",
+                 "Avg turns", "Avg tool calls"],
+                [[m] + [fmt_mean(e.get(k)) for k in ("weighted_score", "tool_coverage", "workflow_adherence",
+                                                     "efficiency", "precision", "avg_turns", "avg_tool_calls")]
+                 for m, e in base.items()])
     tasks = _union(e["by_task_type"] for e in base.values())
-    t2 = _table("Success by task type", ["Model"] + tasks,
+    t3 = _table("Success by task type", ["Model"] + tasks,
                 [[m] + [fmt_rate(e["by_task_type"].get(t)) for t in tasks] for m, e in base.items()])
-    sections.append(_section("baseline", "5.1 Baseline", [t1, t2]))
+    diffs = _union(e.get("by_difficulty", {}) for e in base.values())
+    t4 = _table("Success by difficulty", ["Model"] + diffs,
+                [[m] + [fmt_rate(e.get("by_difficulty", {}).get(d)) for d in diffs] for m, e in base.items()])
+    base_tables = [t1, t2, t3, t4]
+    if any("by_workflow" in e for e in base.values()):
+        wf_rows = [[m, wf, fmt_rate(r)] for m, e in base.items() for wf, r in e.get("by_workflow", {}).items()]
+        base_tables.append(_table("Success by workflow (tool chain)", ["Model", "Workflow", "Success"], wf_rows))
+    sections.append(_section("baseline", "5.1 Baseline", base_tables,
+                             _note(report, "baseline", "" if base else "No baseline-prompt results.")))
 
     scale_tables = []
     for fam in report["scale"]:
         ftasks = _union(x["by_task_type"] for x in fam["models"])
         fdiffs = _union(x["by_difficulty"] for x in fam["models"])
+        name = fam.get("label", fam["family"])
         scale_tables.append(_table(
-            f"{fam['family']}: success by task type", ["Size (B)", "Model", "Overall"] + ftasks,
+            f"{name}: success by task type", ["Size (B)", "Model", "Overall"] + ftasks,
             [[fmt_num(x["size_b"], 1), x["model"], fmt_rate(x["success"])]
              + [fmt_rate(x["by_task_type"].get(t)) for t in ftasks] for x in fam["models"]],
         ))
         scale_tables.append(_table(
-            f"{fam['family']}: success by difficulty", ["Size (B)", "Model"] + fdiffs,
+            f"{name}: success by difficulty", ["Size (B)", "Model"] + fdiffs,
             [[fmt_num(x["size_b"], 1), x["model"]] + [fmt_rate(x["by_difficulty"].get(d)) for d in fdiffs]
              for x in fam["models"]],
         ))
     sections.append(_section(
         "scale", "5.2 Scale", scale_tables,
-        "" if scale_tables else "No model family with two or more sizes in the results.",
+        _note(report, "scale", "" if scale_tables else "No model family with two or more sizes in the results."),
     ))
 
     flaws = report["flaw_robustness"]
-    flaw_cols = _union(flaws.values(), skip=("mean", "optimal"))
+    flaw_cols = _union(flaws.values(), skip=("mean", "optimal", "model", "conditions"))
     sections.append(_section(
         "flaw_robustness", "5.3 Flaw robustness",
         [_table("Success per flaw type", ["Model"] + [c.removeprefix("flawed_") for c in flaw_cols] + ["Mean", "Optimal (reference)"],
-                [[m] + [fmt_rate(e.get(c)) for c in flaw_cols] + [fmt_num(e.get("mean")), fmt_rate(e.get("optimal"))]
+                [[m] + [fmt_rate(e.get(c)) for c in flaw_cols] + [fmt_stat(e.get("mean")), fmt_rate(e.get("optimal"))]
                  for m, e in flaws.items()])] if flaws else [],
-        "" if flaws else "No flawed-prompt results.",
+        _note(report, "flaw_robustness", "" if flaws else "No flawed-prompt results."),
     ))
 
     rel = report["tool_reliability"]
-    rates = sorted(_union(rel.values()), key=lambda s: -float(s))
+    rates = sorted(_union(e["by_rate"] for e in rel.values()), key=lambda s: -float(s))
     sections.append(_section(
         "tool_reliability", "5.4 Tool reliability",
         [_table("Success by tool success rate", ["Model"] + rates,
-                [[m] + [fmt_rate(e.get(r)) for r in rates] for m, e in rel.items()])],
+                [[m] + [fmt_rate(e["by_rate"].get(r)) for r in rates] for m, e in rel.items()])] if rel else [],
+        _note(report, "tool_reliability", "" if rel else "No model was run at two or more tool success rates."),
     ))
 
     sens = report["prompt_sensitivity"]
     t1 = _table("Success by prompt type", ["Model", "Baseline", "CoT", "Optimal", "Flawed mean", "Spread"],
                 [[m, fmt_rate(e.get("baseline")), fmt_rate(e.get("cot")), fmt_rate(e.get("optimal")),
-                  fmt_num(e.get("flawed_mean")), fmt_num(e.get("spread"))] for m, e in sens.items()])
-    prompts = _union(e.get("by_prompt_type", {}) for e in base.values())
-    t2 = _table("Every prompt type", ["Model"] + prompts,
-                [[m] + [fmt_rate(e.get("by_prompt_type", {}).get(p)) for p in prompts] for m, e in base.items()])
-    sections.append(_section("prompt_sensitivity", "5.5 Prompt sensitivity", [t1, t2],
-                             "Spread = max - min over the available baseline, CoT, optimal and flawed-mean rates."))
+                  fmt_stat(e.get("flawed_mean")), fmt_stat(e.get("spread"))] for m, e in sens.items()])
+    prompts = _union(e.get("by_prompt_type", {}) for e in sens.values())
+    t2 = _table("Every prompt type", ["Model"] + [p.removeprefix("flawed_") if p.startswith("flawed_") else p for p in prompts],
+                [[m] + [fmt_rate(e.get("by_prompt_type", {}).get(p)) for p in prompts] for m, e in sens.items()])
+    sections.append(_section("prompt_sensitivity", "5.5 Prompt sensitivity", [t1, t2], _note(report, "prompt_sensitivity")))
 
     errs = report["error_categories"]
     cats = _union((e["counts"] for e in errs.values())) or list(ERROR_CATEGORIES)
@@ -176,9 +305,25 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
         row += [f"{e['counts'].get(c, 0)} ({100 * e['shares'].get(c, 0.0):.0f}%)" for c in cats]
         row.append(fmt_num(e.get("uncategorized", 0)))
         rows.append(row)
+    emeta = (report.get("sections") or {}).get("error_categories") or {}
     sections.append(_section(
         "error_categories", "Error categories",
         [_table("Error categories of non-full done results (count, share)", ["Model", "N"] + cats + ["Uncategorized"], rows)],
+        " ".join(p for p in (emeta.get("definition", ""), _split_text(emeta)) if p),
+    ))
+
+    paired = report.get("paired") or []
+    rows = [[c.get("metric", "success"), c["a"], c["b"], fmt_num(c["n_pairs"]), fmt_num(c.get("clusters")),
+             fmt_num(c.get("mean_a")), fmt_num(c.get("mean_b")), fmt_diff(c), fmt_p(c.get("p_value"))]
+            for c in paired]
+    sections.append(_section(
+        "paired", "Paired comparisons",
+        [_table("Every pair of models on the tests both ran (A - B)",
+                ["Metric", "A", "B", "Pairs", "Instances", "Mean A", "Mean B", "Diff [95% CI]", "p"], rows)] if rows else [],
+        ("Pairs are the same test (task instance, prompt type, difficulty, tool success rate, seed, severity, "
+         "max turns, suite version) run by both models. The interval is a cluster bootstrap over task "
+         "instances; p is a permutation test that flips the sign of each instance's differences together.")
+        if rows else "Fewer than two models with shared tests.",
     ))
 
     ops = report["operations"]
@@ -201,17 +346,13 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
     comps = report["comparisons"]
     rows = []
     for c in comps:
-        ci = c.get("ci95")
-        diff = DASH if c.get("diff") is None else (
-            f"{c['diff']:+.2f}" + (f" [{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else "") + f" n={c['n_pairs']}"
-        )
-        rows.append([c["a"], c["b"], fmt_num(c["n_pairs"]), fmt_num(c.get("mean_a")), fmt_num(c.get("mean_b")),
-                     diff, fmt_p(c.get("p_value")), c.get("test") or DASH])
+        rows.append([c["a"], c["b"], fmt_num(c["n_pairs"]), fmt_num(c.get("clusters")), fmt_num(c.get("mean_a")),
+                     fmt_num(c.get("mean_b")), fmt_diff(c), fmt_p(c.get("p_value")), c.get("test") or DASH])
     sections.append(_section(
-        "comparisons", "Comparisons",
-        [_table("Paired success comparisons (A - B)", ["A", "B", "Pairs", "Success A", "Success B", "Diff [95% CI]",
-                                                        "p", "Test"], rows)] if rows else [],
-        "" if rows else "No comparisons requested.",
+        "comparisons", "Requested comparisons",
+        [_table("Paired success comparisons (A - B)", ["A", "B", "Pairs", "Instances", "Success A", "Success B",
+                                                        "Diff [95% CI]", "p", "Test"], rows)] if rows else [],
+        "" if rows else "No comparisons requested (--compare A:B).",
     ))
     return sections
 
@@ -229,6 +370,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         out += [f"## {sec['title']}", ""]
         if sec["note"]:
             out += [sec["note"], ""]
+        if sec.get("link"):
+            out += [f"[{sec['link']['text']}]({sec['link']['href']})", ""]
         for t in sec["tables"]:
             if t["caption"]:
                 out += [f"**{t['caption']}**", ""]
@@ -245,25 +388,31 @@ def to_markdown(report: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------------------- csv (long format)
 
-CSV_HEADER = ("section", "model", "group", "key", "n", "rate", "ci_low", "ci_high")
+CSV_HEADER = ("section", "model", "group", "key", "n", "rate", "ci_low", "ci_high", "conditions")
 
 
-def _rate_row(section: str, model: str, group: str, key: str, r: dict[str, Any] | None) -> list[Any] | None:
+def _cond(e: dict[str, Any] | None) -> str:
+    conds = (e or {}).get("conditions") or {}
+    return ";".join(f"{k}={_show(v)}" for k, v in conds.items() if v is not None)
+
+
+def _rate_row(section: str, model: str, group: str, key: str, r: dict[str, Any] | None, cond: str = "") -> list[Any] | None:
     if r is None:
         return None
     ci = r.get("ci95") or [None, None]
     value = r.get("rate", r.get("mean"))
-    return [section, model, group, key, r.get("n"), value, ci[0], ci[1]]
+    return [section, model, group, key, r.get("n"), value, ci[0], ci[1], cond]
 
 
-def _value_row(section: str, model: str, group: str, key: str, value: Any, n: Any = None) -> list[Any]:
-    return [section, model, group, key, n, value, None, None]
+def _value_row(section: str, model: str, group: str, key: str, value: Any, n: Any = None, cond: str = "") -> list[Any]:
+    return [section, model, group, key, n, value, None, None, cond]
 
 
 def csv_rows(report: dict[str, Any]) -> list[list[Any]]:
-    """Long-format rows: section, model, group, key, n, rate, ci_low, ci_high.
+    """Long-format rows: section, model, group, key, n, rate, ci_low, ci_high, conditions.
 
-    Rates and means fill `rate` and the interval; counts and plain figures put their value in `rate`."""
+    Rates and means fill `rate` and the interval; counts and plain figures put their value in
+    `rate`; `conditions` holds the split conditions of the row (`seed=7;max_turns=3`)."""
     rows: list[list[Any] | None] = []
     rows.append(_value_row("summary", "", "", "total", report["total"], report["total"]))
     rows.append(_value_row("summary", "", "", "tests", report["tests"], report["tests"]))
@@ -271,54 +420,65 @@ def csv_rows(report: dict[str, Any]) -> list[list[Any]]:
         rows.append(_value_row("summary", "", "by_status", k, v, v))
     for k, v in report["by_success_level"].items():
         rows.append(_value_row("summary", "", "by_success_level", k, v, v))
-    for m, e in report["baseline"].items():
-        for k in ("success", "full_success", "partial_success", "failure"):
-            rows.append(_rate_row("baseline", m, "overall", k, e[k]))
-        rows.append(_rate_row("baseline", m, "overall", "weighted_score", e["weighted_score"]))
-        for k in ("avg_turns", "avg_tool_calls", "tool_coverage", "workflow_adherence", "efficiency"):
-            rows.append(_value_row("baseline", m, "overall", k, e.get(k), e["n"]))
-        for t, r in e["by_task_type"].items():
-            rows.append(_rate_row("baseline", m, "task_type", t, r))
-        for p, r in e.get("by_prompt_type", {}).items():
-            rows.append(_rate_row("baseline", m, "prompt_type", p, r))
+    for axis, vals in (report.get("conditions") or {}).items():
+        for v, c in vals:
+            rows.append(_value_row("conditions", "", axis, _show(v), c, c))
+    for _, e in report["baseline"].items():
+        m, cond = e.get("model", ""), _cond(e)
+        for k in ("success", "full_success", "partial_success", "failure", "weighted_score", "tool_coverage",
+                  "workflow_adherence", "efficiency", "precision", "avg_turns", "avg_tool_calls"):
+            rows.append(_rate_row("baseline", m, "overall", k, e.get(k), cond))
+        for g in ("by_task_type", "by_difficulty", "by_workflow"):
+            for t, r in e.get(g, {}).items():
+                rows.append(_rate_row("baseline", m, g.removeprefix("by_"), t, r, cond))
     for fam in report["scale"]:
+        cond = _cond(fam)
         for x in fam["models"]:
             g = f"{fam['family']}:{x['size_b']:g}b"
-            rows.append(_rate_row("scale", x["model"], g, "overall", x["success"]))
+            rows.append(_rate_row("scale", x["model"], g, "overall", x["success"], cond))
             for t, r in x["by_task_type"].items():
-                rows.append(_rate_row("scale", x["model"], g, f"task_type:{t}", r))
+                rows.append(_rate_row("scale", x["model"], g, f"task_type:{t}", r, cond))
             for d, r in x["by_difficulty"].items():
-                rows.append(_rate_row("scale", x["model"], g, f"difficulty:{d}", r))
-    for m, e in report["flaw_robustness"].items():
+                rows.append(_rate_row("scale", x["model"], g, f"difficulty:{d}", r, cond))
+    for _, e in report["flaw_robustness"].items():
+        m, cond = e.get("model", ""), _cond(e)
         for k, v in e.items():
-            if k == "mean":
-                rows.append(_value_row("flaw_robustness", m, "flaw", "mean", v))
-            else:
-                rows.append(_rate_row("flaw_robustness", m, "flaw" if k != "optimal" else "reference", k, v))
-    for m, e in report["tool_reliability"].items():
-        for k, r in e.items():
-            rows.append(_rate_row("tool_reliability", m, "tool_success_rate", k, r))
-    for m, e in report["prompt_sensitivity"].items():
+            if k in ("model", "conditions"):
+                continue
+            group = "reference" if k == "optimal" else ("summary" if k == "mean" else "flaw")
+            rows.append(_rate_row("flaw_robustness", m, group, k, v, cond))
+    for _, e in report["tool_reliability"].items():
+        for k, r in e["by_rate"].items():
+            rows.append(_rate_row("tool_reliability", e.get("model", ""), "tool_success_rate", k, r, _cond(e)))
+    for _, e in report["prompt_sensitivity"].items():
+        m, cond = e.get("model", ""), _cond(e)
         for k in BASE_PROMPT_TYPES:
-            rows.append(_rate_row("prompt_sensitivity", m, "prompt_type", k, e.get(k)))
-        rows.append(_value_row("prompt_sensitivity", m, "prompt_type", "flawed_mean", e.get("flawed_mean")))
-        rows.append(_value_row("prompt_sensitivity", m, "summary", "spread", e.get("spread")))
-    for m, e in report["error_categories"].items():
+            rows.append(_rate_row("prompt_sensitivity", m, "prompt_type", k, e.get(k), cond))
+        rows.append(_rate_row("prompt_sensitivity", m, "summary", "flawed_mean", e.get("flawed_mean"), cond))
+        rows.append(_rate_row("prompt_sensitivity", m, "summary", "spread", e.get("spread"), cond))
+        for k, r in e.get("by_prompt_type", {}).items():
+            if k not in BASE_PROMPT_TYPES:
+                rows.append(_rate_row("prompt_sensitivity", m, "prompt_type", k, r, cond))
+    for _, e in report["error_categories"].items():
+        m, cond = e.get("model", ""), _cond(e)
         for k, c in e["counts"].items():
-            rows.append([ "error_categories", m, "category", k, e["n"], e["shares"][k], None, None])
-            rows.append(_value_row("error_categories", m, "count", k, c, e["n"]))
+            rows.append(["error_categories", m, "category", k, e["n"], e["shares"][k], None, None, cond])
+            rows.append(_value_row("error_categories", m, "count", k, c, e["n"], cond))
     for o in report["operations"]:
         g = f"{o['provider']}/{o['key_label']}"
         for k in ("tests", "attempts", "calls", "rate_limited", "retries", "infra_errors", "latency_p50",
                   "latency_p95", "prompt_tokens", "completion_tokens", "cost_usd"):
             rows.append(_value_row("operations", "", g, k, o.get(k), o["latency_calls"] if k.startswith("latency") else None))
-    for c in report["comparisons"]:
-        label = f"{c['a']} vs {c['b']}"
-        ci = c.get("ci95") or [None, None]
-        rows.append(["comparisons", label, c.get("field", ""), "diff", c["n_pairs"], c.get("diff"), ci[0], ci[1]])
-        rows.append(_value_row("comparisons", label, c.get("field", ""), "mean_a", c.get("mean_a"), c["n_pairs"]))
-        rows.append(_value_row("comparisons", label, c.get("field", ""), "mean_b", c.get("mean_b"), c["n_pairs"]))
-        rows.append(_value_row("comparisons", label, c.get("field", ""), "p_value", c.get("p_value"), c["n_pairs"]))
+    for section, comps in (("paired", report.get("paired") or []), ("comparisons", report["comparisons"])):
+        for c in comps:
+            label = f"{c['a']} vs {c['b']}"
+            metric = c.get("metric", "success")
+            ci = c.get("ci95") or [None, None]
+            rows.append([section, label, metric, "diff", c["n_pairs"], c.get("diff"), ci[0], ci[1], ""])
+            rows.append(_value_row(section, label, metric, "mean_a", c.get("mean_a"), c["n_pairs"]))
+            rows.append(_value_row(section, label, metric, "mean_b", c.get("mean_b"), c["n_pairs"]))
+            rows.append(_value_row(section, label, metric, "p_value", c.get("p_value"), c["n_pairs"]))
+            rows.append(_value_row(section, label, metric, "clusters", c.get("clusters"), c["n_pairs"]))
     return [r for r in rows if r is not None]
 
 
@@ -385,7 +545,7 @@ def _plot_success_by_model(report: dict[str, Any]) -> str | None:
 
 
 def _plot_by_prompt(report: dict[str, Any]) -> str | None:
-    base = report["baseline"]
+    base = report["prompt_sensitivity"]
     prompts = _union(e.get("by_prompt_type", {}) for e in base.values())
     if not prompts:
         return None
@@ -408,11 +568,12 @@ def _plot_by_prompt(report: dict[str, Any]) -> str | None:
 
 def _plot_reliability(report: dict[str, Any]) -> str | None:
     rel = report["tool_reliability"]
-    if not any(rel.values()):
+    if not any(e["by_rate"] for e in rel.values()):
         return None
     fig = _figure(6.0, 3.8)
     ax = fig.add_subplot()
     for m, e in rel.items():
+        e = e["by_rate"]
         keys = sorted(e, key=float)
         if not keys:
             continue
@@ -462,7 +623,7 @@ def _plot_scale(report: dict[str, Any]) -> str | None:
     for fam in report["scale"]:
         xs = [x["size_b"] for x in fam["models"]]
         vals, err = _yerr([x["success"] for x in fam["models"]])
-        ax.errorbar(xs, vals, yerr=err, marker="o", capsize=3, label=fam["family"])
+        ax.errorbar(xs, vals, yerr=err, marker="o", capsize=3, label=fam.get("label", fam["family"]))
     ax.set_xscale("log")
     sizes = sorted({x["size_b"] for fam in report["scale"] for x in fam["models"]})
     ax.set_xticks(sizes, [f"{s:g}B" for s in sizes])
@@ -495,19 +656,67 @@ def make_plots(report: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
 # ---------------------------------------------------------------------------- html
 
 
+def _breakable(text: Any) -> Any:
+    """Escaped text with a line-break opportunity after each `_` and `/` (long identifiers wrap)."""
+    from markupsafe import Markup, escape
+
+    return Markup(str(escape(text)).replace("_", "_<wbr>").replace("/", "/<wbr>"))
+
+
 def _template() -> Any:
     import jinja2
 
     text = resources.files(__package__).joinpath("templates", "report.html.j2").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["wbr"] = _breakable
     return env.from_string(text)
 
 
+WIDE_COLUMNS = 8  # an HTML table with more columns than this and fewer rows is transposed
+
+
+def transpose_wide(table: dict[str, Any]) -> dict[str, Any]:
+    """A table with more than WIDE_COLUMNS columns but fewer rows than columns, turned so that
+    its rows become columns: it then fits the page's width (and its print width)."""
+    headers, rows = table["headers"], table["rows"]
+    if len(headers) <= WIDE_COLUMNS or not rows or len(rows) + 1 >= len(headers):
+        return table
+    new_headers = [headers[0]] + [r[0] for r in rows]
+    new_rows = [[headers[j]] + [r[j] for r in rows] for j in range(1, len(headers))]
+    return {**table, "headers": new_headers, "rows": new_rows, "transposed": True}
+
+
+PART_COLUMNS = 6  # data columns per part when a wide table with many rows is split
+
+
+def fit_width(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """The table as it fits a page: as is, transposed (wide with few rows), or split into parts
+    of at most PART_COLUMNS data columns, each repeating the first column (wide with many rows)."""
+    turned = transpose_wide(table)
+    if turned is not table or len(table["headers"]) <= WIDE_COLUMNS:
+        return [turned]
+    cols = list(range(1, len(table["headers"])))
+    chunks = [cols[i:i + PART_COLUMNS] for i in range(0, len(cols), PART_COLUMNS)]
+    parts = []
+    for n, chunk in enumerate(chunks, 1):
+        parts.append({
+            **table,
+            "caption": f"{table['caption']} (part {n} of {len(chunks)})".strip(),
+            "headers": [table["headers"][0]] + [table["headers"][j] for j in chunk],
+            "rows": [[r[0]] + [r[j] for j in chunk] for r in table["rows"]],
+        })
+    return parts
+
+
 def to_html(report: dict[str, Any], plots: bool = True) -> str:
-    """One self-contained HTML page: inline CSS, tables, plots as embedded base64 PNGs."""
+    """One self-contained HTML page: inline CSS, tables, plots as embedded base64 PNGs.
+
+    Tables fit the page: cells wrap, wide tables with few rows are transposed, and wide tables
+    with many rows are split into parts (`fit_width`)."""
     images = make_plots(report) if plots else {}
+    sections = [{**s, "tables": [part for t in s["tables"] for part in fit_width(t)]} for s in tables(report)]
     return _template().render(
-        sections=tables(report),
+        sections=sections,
         images=images,
         report=report,
         title="pilotbench report",
