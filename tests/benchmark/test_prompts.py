@@ -8,6 +8,7 @@ import pytest
 
 from pilotbench.benchmark.plans import optimal_plan
 from pilotbench.benchmark.prompts import (
+    task_reference,
     RenderedPrompt,
     expand_prompt_types,
     plan_for,
@@ -54,7 +55,8 @@ def test_ten_prompt_types_render_ten_different_user_prompts(task, difficulty: st
         assert users[a] != users[b], (a, b)
     # Every prompt states the task the same way; only the strategy part differs.
     for pt in PROMPT_TYPES:
-        assert users[pt].startswith(f"Task ({task.task_type}, {task.id}):")
+        assert users[pt].startswith(f"Task {task_reference(task)}:")
+        assert task.task_type not in users[pt].split("\n", 1)[0]  # the header does not give the length away
         assert task.description(difficulty) in users[pt]
         assert all(value in users[pt] for value in task.inputs.values())
         assert "RESULT:" in render_prompt(task, difficulty, pt).messages[0]["content"]

@@ -6,6 +6,7 @@ plan; `flawed_<type>` adds the same plan with one injected flaw, worded exactly 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -116,6 +117,11 @@ def plan_for(task: TaskInstance, prompt_type: str, severity: str = DEFAULT_SEVER
     return plan
 
 
+def task_reference(task: TaskInstance) -> str:
+    """A short opaque reference for a task instance, stable across runs."""
+    return "t-" + hashlib.blake2b(task.id.encode(), digest_size=5).hexdigest()
+
+
 def render_prompt(
     task: TaskInstance,
     difficulty: str,
@@ -135,7 +141,8 @@ def render_prompt(
     system = _SYSTEM
     if tool_mode == "text":
         system = f"{_SYSTEM}\n\n{TEXT_PROTOCOL_INSTRUCTIONS}\n\n{_text_tools_block()}"
-    parts = [f"Task ({task.task_type}, {task.id}):", task.description(difficulty)]
+    # The header names the task by an opaque reference: its type (and so its length) is not a hint.
+    parts = [f"Task {task_reference(task)}:", task.description(difficulty)]
     parts.append("Inputs: " + json.dumps(task.inputs, sort_keys=True))
     parts.append("Constraints:\n" + "\n".join(f"- {c}" for c in task.constraints))
     plan = plan_for(task, prompt_type, severity)

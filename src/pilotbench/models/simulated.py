@@ -411,7 +411,7 @@ def _split_user(user: str) -> tuple[str, dict[str, str], str, bool]:
     """(task text, declared inputs, plan text, cot) of the opening user message."""
     body, _, plan = user.partition(_PLAN_INTRO)
     head, _, rest = body.partition("\nInputs: ")
-    text = head.split("\n", 1)[1] if head.startswith("Task (") and "\n" in head else head
+    text = head.split("\n", 1)[1] if head.startswith("Task ") and "\n" in head else head
     inputs: dict[str, str] = {}
     if rest:
         line = rest.split("\n", 1)[0]
