@@ -117,7 +117,8 @@ def _shown(db_path: str) -> str:
 @click.option("--progress-interval", "progress_interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds between plain progress lines.")
 @click.option("--executor", "executor", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="local: one event loop here; ray: one key owner per API key on a Ray cluster (needs a postgresql:// --db).")
 @click.option("--ray-address", "ray_address", default=None, help="Ray cluster to use with --executor ray (default: RAY_ADDRESS, else a new local Ray instance).")
-def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval, executor, ray_address):  # type: ignore[no-untyped-def]
+@click.option("--transcripts", "transcripts", type=click.Choice(["none", "calls", "full"]), default="full", show_default=True, help="What the store keeps of each conversation: full (prompt and every turn), calls (every turn, not the prompt), none.")
+def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval, executor, ray_address, transcripts):  # type: ignore[no-untyped-def]
     """Run a benchmark plan (resuming: tests already done in the store are skipped)."""
     from .api import build_plan
 
@@ -147,6 +148,7 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         live=progress,
         progress_interval=progress_interval,
         log_dir=log_dir or _log_root(db_path),
+        transcripts=transcripts,
     )
     if executor == "ray":
         from .runner.ray_executor import RayOptions, run_on_ray

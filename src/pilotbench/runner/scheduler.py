@@ -33,6 +33,7 @@ from ..limits import Clock, MonotonicClock
 from ..models.base import ModelRequest
 from ..plan import PlanSpec, TestSpec
 from ..store.records import TestRecord, new_attempt_id
+from ..store.transcripts import DEFAULT_TRANSCRIPTS, encode_transcript
 from ..store.sqlite import SQLiteStore
 from .calls import CallStats, InfraError, ModelStopped, call_model, estimate_tokens
 from .progress import Reporter, RunProgress
@@ -55,6 +56,7 @@ class RunOptions:
     log_dir: Path | None = None
     handle_signals: bool = True
     record_run: bool = True  # write the run's row in the runs table (off for a distributed run's owners)
+    transcripts: str = DEFAULT_TRANSCRIPTS  # none | calls | full: how much of each conversation the store keeps
 
 
 @dataclass
@@ -273,6 +275,7 @@ class Runner:
         task = generate_instance(spec.task_type, spec.instance, spec.seed)
         stats = CallStats()
         episode: Episode | None = None
+        prompt_messages = 0
         record = TestRecord(
             attempt_id=new_attempt_id(),
             test_id=spec.id,
@@ -294,6 +297,7 @@ class Runner:
         )
         try:
             prompt = render_prompt(task, spec.difficulty, spec.prompt_type, severity=spec.severity, tool_mode=rt.tool_mode)
+            prompt_messages = len(prompt.messages)
             episode = Episode(spec.id, task, prompt, spec.tool_success_rate, rules=StopRules(max_turns=spec.max_turns))
             while not episode.done:
                 request = ModelRequest(rt.deployment, episode.messages, episode.tools, rt.params)
@@ -328,6 +332,8 @@ class Runner:
             record.prompt_tokens = traj.prompt_tokens
             record.completion_tokens = traj.completion_tokens
             record.trajectory = traj.to_dict()
+            if self.options.transcripts != "none":
+                record.transcript = encode_transcript(episode.messages, self.options.transcripts, prompt_messages)
         record.model_calls = stats.calls
         record.rate_limited = stats.rate_limited
         record.retries = stats.retries

@@ -70,6 +70,7 @@ class TestRecord:
     finished_at: float = 0.0
     trajectory: dict[str, Any] | None = None
     required_tools: str | None = None  # the task's chain, JSON list text (exports give a list)
+    transcript: str | None = None  # the conversation, compressed (store.transcripts); None under --transcripts none
 
     def to_row(self) -> tuple[Any, ...]:
         """The values in COLUMNS order; latencies and trajectory as compact JSON text."""
