@@ -1,0 +1,205 @@
+"""The viewer over HTTP and its queries: pagination, filters, escaping, errors, the static export."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import markupsafe
+import pytest
+
+from pilotbench.cli import main
+from pilotbench.store import open_store
+from pilotbench.store.records import new_attempt_id
+from pilotbench.view.data import BadRequest, ViewData, error_cause, parse_filters
+
+from .helpers import XSS, ViewerThread, script_record
+
+
+def _rows(body: str) -> list[str]:
+    return re.findall(r'<a class="test-link" href="/tests/([0-9a-f]+)">', body)
+
+
+def test_pages_answer_and_carry_a_strict_policy(viewer: ViewerThread, view_db: Any) -> None:
+    info = view_db[1]
+    for path in ("/runs", f"/runs/{info['run']}", "/results", "/results/baseline", "/results/error_categories",
+                 "/tests", f"/tests/{info['xss']}"):
+        status, body, headers = viewer.get(path)
+        assert status == 200, (path, body[:300])
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert "<script>" not in body.replace('<script id="run-config" type="application/json">', "")
+    status, _, _ = viewer.get("/")
+    assert status == 200  # redirected to /runs
+
+
+def test_markup_from_the_store_is_escaped(viewer: ViewerThread, view_db: Any) -> None:
+    _, body, _ = viewer.get(f"/tests/{view_db[1]['xss']}")
+    assert XSS not in body
+    assert str(markupsafe.escape(XSS)) in body  # the reply, shown as text
+    assert "&lt;b&gt;it&lt;/b&gt;" in body  # the prompt too
+
+
+def test_errors_are_pages_not_tracebacks(viewer: ViewerThread) -> None:
+    assert viewer.get("/tests/nosuchattempt")[0] == 404
+    assert viewer.get("/runs/nosuchrun")[0] == 404
+    assert viewer.get("/results/nosuchsection")[0] == 404
+    status, body, _ = viewer.get("/tests?tool_success_rate=high")
+    assert status == 400 and "tool_success_rate must be a number" in body
+    status, body, _ = viewer.get("/tests?before=abc")
+    assert status == 400 and "before must be a row number" in body
+    assert viewer.get("/compare?a=x")[0] == 400
+    assert viewer.get("/api/runs/nosuchrun")[0] == 404
+    assert viewer.get("/static/../app.py")[0] == 404
+
+
+def test_pages_of_the_list_cover_every_row_once(view_db: Any) -> None:
+    with open_store(view_db[0], create=False) as store:
+        data = ViewData(store)
+        total = store.count()
+        seen: list[str] = []
+        page = data.tests_page({}, page_size=7)
+        assert page.newer is None and page.count == total
+        pages = [page]
+        while page.older is not None:
+            page = data.tests_page({}, before=page.older, page_size=7)
+            pages.append(page)
+        for p in pages:
+            seen += [r["attempt_id"] for r in p.rows]
+            rowids = [r["rowid"] for r in p.rows]
+            assert rowids == sorted(rowids, reverse=True)  # newest first
+        assert len(seen) == len(set(seen)) == total
+        # and back: the page newer than the third is the second
+        back = data.tests_page({}, after=pages[2].newer, page_size=7)
+        assert [r["attempt_id"] for r in back.rows] == [r["attempt_id"] for r in pages[1].rows]
+
+
+def test_filters_match_the_store(view_db: Any) -> None:
+    with open_store(view_db[0], create=False) as store:
+        data = ViewData(store)
+        for filters, where, params in (
+            ({"model": "sim/weak", "prompt_type": "optimal"}, "model=? AND prompt_type=?", ["sim/weak", "optimal"]),
+            ({"tool_success_rate": "0.8", "task_type": "basic_task"}, "task_type=?", ["basic_task"]),
+            ({"status": "error"}, "status='error'", []),
+            ({"error_category": "-", "status": "done"}, "error_category IS NULL AND status='done'", []),
+            ({"run_id": view_db[1]["calls_run"]}, "run_id=?", [view_db[1]["calls_run"]]),
+        ):
+            page = data.tests_page(parse_filters(filters), page_size=1000)
+            assert page.count == len(page.rows) == store.count(where, params) > 0, filters
+        assert data.distinct("model") == ["sim/medium", "sim/strong", "sim/weak"]
+        assert set(data.distinct("run_id")) == {view_db[1]["run"], view_db[1]["calls_run"]}
+
+
+def test_text_search_reads_the_final_answer_only(view_db: Any) -> None:
+    with open_store(view_db[0], create=False) as store:
+        data = ViewData(store)
+        page = data.tests_page(parse_filters({"q": "PWNED"}))
+        assert {r["test_id"] for r in page.rows} == {"xss0000000000000test", "err00000000000000000"}
+        # "file_operations_reader" is in stored tool calls of many tests, but in no final answer but the two above
+        assert {r["test_id"] for r in data.tests_page(parse_filters({"q": "window.__pwned=1"})).rows} == {
+            "xss0000000000000test", "err00000000000000000"}
+        assert data.tests_page(parse_filters({"q": "invalid_input"})).rows == []
+
+
+def test_bad_filters_are_refused() -> None:
+    with pytest.raises(BadRequest, match="between 0 and 1"):
+        parse_filters({"tool_success_rate": "2"})
+    assert parse_filters({"model": " ", "status": "done", "unknown": "x"}) == {"status": "done"}
+
+
+def test_report_cells_link_to_exactly_their_tests(viewer: ViewerThread) -> None:
+    """Every rate cell of the by-prompt-type table: the list behind the link has its n."""
+    _, body, _ = viewer.get("/results/baseline")
+    cells = re.findall(r'<a href="(/tests\?[^"]*prompt_type=[^"]*)">[0-9.]+% \((\d+)/(\d+)\)</a>', body)
+    assert len(cells) >= 6
+    for href, _k, n in cells:
+        _, page, _ = viewer.get(html.unescape(href))
+        assert len(_rows(page)) == int(n), href
+    # success-level cells count their level: k rows
+    for href, k, _n in re.findall(r'<a href="(/tests\?[^"]*success_level=full_success[^"]*)">[0-9.]+% \((\d+)/(\d+)\)</a>', body):
+        _, page, _ = viewer.get(html.unescape(href))
+        assert len(_rows(page)) == int(k), href
+
+
+def test_test_page_shows_turns_score_and_side_by_side(viewer: ViewerThread, view_db: Any) -> None:
+    with open_store(view_db[0], create=False) as store:
+        aid, = store.query("SELECT attempt_id FROM results WHERE model='sim/weak' AND prompt_type LIKE 'flawed_%' "
+                           "AND status='done' ORDER BY rowid LIMIT 1")[0]
+        turns = store.query("SELECT turns FROM results WHERE attempt_id=?", (aid,))[0][0]
+    _, body, _ = viewer.get(f"/tests/{aid}")
+    assert body.count('<div class="turn"') == turns
+    assert '<mark class="flaw">' in body  # the injected flaw, highlighted in the plan
+    assert "Required steps" in body
+    compares = re.findall(r'class="compare-model" href="([^"]+)">sim/strong<', body)
+    assert len(compares) == 1
+    status, page, _ = viewer.get(html.unescape(compares[0]))
+    assert status == 200 and 'id="side-a"' in page and 'id="side-b"' in page
+    assert "differing in <b>model</b>" in page
+
+
+def test_calls_mode_test_page_rebuilds_the_prompt(viewer: ViewerThread, view_db: Any) -> None:
+    with open_store(view_db[0], create=False) as store:
+        aid = store.query("SELECT attempt_id FROM results WHERE run_id=? LIMIT 1", (view_db[1]["calls_run"],))[0][0]
+    _, body, _ = viewer.get(f"/tests/{aid}")
+    assert "Rebuilt from the test" in body and 'class="msg role-system"' in body and '<div class="turn"' in body
+
+
+def test_run_json_counts_and_updates_incrementally(tmp_path: Path) -> None:
+    with open_store(tmp_path / "r.db") as store:
+        store.start_run("r1", 4, {"argv": ["pilotbench", "run"]})
+        rec = script_record("r1")
+        rec.finished_at = 1000.0
+        store.write([rec])
+        now = [1010.0]
+        data = ViewData(store, now=lambda: now[0])
+        first = data.run("r1")
+        assert first is not None and (first["done"], first["errors"], first["progress"]) == (1, 0, 0.25)
+        assert first["lanes"][0]["key_label"] == "...0000" and first["lanes"][0]["state"] == "active"
+        now[0] = 1100.0
+        assert data.run("r1")["lanes"][0]["state"] == "idle"  # no result for 100 s
+        err = script_record("r1")
+        err.attempt_id, err.test_id, err.status = new_attempt_id(), "e1", "error"
+        err.infra_error = "gave up after 6 transient failures: HTTP 500: request 9f8e7d6c5b4a"
+        store.write([err])
+        second = data.run("r1")
+        assert (second["done"], second["errors"]) == (1, 1)
+        assert second["causes"] == [{"cause": "gave up after 6 transient failures: HTTP 500: request #", "n": 1}]
+        assert second["command"] == "pilotbench run"
+        assert second["lanes"][0]["tests"] == 2 and second["lanes"][0]["errors"] == 1
+        store.finish_run("r1", "finished")
+        assert data.run("r1")["lanes"][0]["state"] == "finished"
+
+
+def test_error_cause_keeps_statuses_and_blanks_ids() -> None:
+    assert error_cause("HTTP 429: slow down\ntrace") == "HTTP 429: slow down"
+    assert error_cause("timeout after 30000 ms, request 0a1b2c3d4e") == "timeout after # ms, request #"
+    assert error_cause("") == "unknown"
+
+
+def test_export_writes_linked_pages_without_broken_links(view_db: Any, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    assert main(["view", "--db", str(view_db[0]), "--export", str(out), "--max-pages", "60"]) == 0
+    files = {p.name for p in out.iterdir()}
+    assert {"index.html", "results.html", "tests.html", "view.css", "missing.html"} <= files
+    assert len([f for f in files if f.endswith(".html")]) <= 61
+    for f in out.glob("*.html"):
+        text = f.read_text()
+        assert XSS not in text
+        for href in re.findall(r'href="([^"#?]+)"', text):
+            assert href in files, (f.name, href)
+
+
+def test_view_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["view", "--db", str(tmp_path / "none.db")]) == 2
+    assert "no results database" in capsys.readouterr().err
+    assert main(["view", "--port", "99999"]) == 2
+    (tmp_path / "file").write_text("x")
+    assert main(["view", "--db", str(tmp_path / "none.db"), "--export", str(tmp_path / "file" / "sub")]) == 2
+
+
+def test_default_bind_is_local() -> None:
+    from pilotbench.cli import view
+
+    host = next(p for p in view.params if p.name == "host")
+    assert host.default == "127.0.0.1"
