@@ -91,7 +91,7 @@ def script_record(run_id: str, model: str = "sim/strong") -> TestRecord:
     )
 
 
-def make_store(path: Path) -> dict[str, Any]:
+def make_store(path: Path | str) -> dict[str, Any]:
     """A run of two simulated models over three prompt types (transcripts kept), one more with
     `--transcripts calls`, an infrastructure error and the markup test."""
     from pilotbench import api

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..store.records import COLUMNS
 from ..store.transcripts import decode_transcript
 
 PAGE_SIZE = 50
@@ -34,15 +35,6 @@ LIST_COLUMNS: tuple[str, ...] = (
     "tool_success_rate", "instance", "status", "success_level", "error_category", "weighted_score", "turns",
     "tool_calls", "latency_s", "finished_at",
 )
-_RECORD_COLUMNS = LIST_COLUMNS + (
-    "provider", "seed", "suite_version", "task_hash", "severity", "max_turns", "success", "workflow_adherence",
-    "tool_coverage", "efficiency", "infra_error", "format_errors", "assistance_turns", "model_calls",
-    "prompt_tokens", "completion_tokens", "rate_limited", "retries", "call_latencies", "key_label", "lane",
-    "started_at", "trajectory",
-)
-_OPTIONAL_COLUMNS = ("precision", "required_tools", "transcript")  # newer columns, read when the store has them
-
-
 class BadRequest(ValueError):
     """A request the viewer cannot answer (a malformed filter or cursor): shown as a 400 page."""
 
@@ -115,7 +107,6 @@ class ViewData:
         self.store = store
         self.now = now  # wall-clock seconds: a lane is active while its last result is recent
         self._lock = threading.Lock()
-        self._columns: set[str] | None = None
         self._run_agg = _RunAggregates()
         self._report_cache: tuple[Any, dict[str, Any]] | None = None
 
@@ -125,21 +116,9 @@ class ViewData:
 
     # ------------------------------------------------------------------ shape of the store
 
-    def columns(self) -> set[str]:
-        if self._columns is None:
-            names: set[str] = set()
-            for col in _RECORD_COLUMNS + _OPTIONAL_COLUMNS:
-                try:
-                    self.query(f"SELECT {col} FROM results WHERE 1 = 0")
-                    names.add(col)
-                except Exception:  # noqa: BLE001 - a column this store does not have yet
-                    continue
-            self._columns = names
-        return self._columns
-
     def version(self) -> tuple[Any, ...]:
         """Changes whenever a row or a run is written: the key of cached figures."""
-        rows = self.query("SELECT MAX(rowid), COUNT(*) FROM results WHERE rowid = (SELECT MAX(rowid) FROM results)")
+        rows = self.query("SELECT MAX(rowid) FROM results")
         runs = self.query("SELECT COUNT(*), MAX(started_at), MAX(finished_at) FROM runs")
         return (rows[0][0], tuple(runs[0]))
 
@@ -214,7 +193,7 @@ class ViewData:
     # ------------------------------------------------------------------ one test
 
     def test(self, attempt_id: str) -> dict[str, Any] | None:
-        cols = [c for c in _RECORD_COLUMNS + _OPTIONAL_COLUMNS if c in self.columns()]
+        cols = ["rowid", *COLUMNS]  # every record field: opening a store adds the columns it lacks
         got = self.query(f"SELECT {', '.join(cols)} FROM results WHERE attempt_id = ?", [attempt_id])
         if not got:
             return None
