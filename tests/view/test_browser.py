@@ -62,9 +62,19 @@ def _wait(driver: Any, seconds: float = 10) -> Any:
 
 
 def _shot(driver: Any, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(Path(SHOTS) / f"view-{name}.png"))
+    """With PILOTBENCH_SCREENSHOTS set: the page as a small PNG (a 64-colour palette when Pillow is there)."""
+    if not SHOTS:
+        return
+    path = Path(SHOTS) / f"view-{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(path))
+    try:
+        from PIL import Image
+    except ImportError:
+        return
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(colors=64)
+    small.save(path, optimize=True)
 
 
 def test_report_cell_to_test_to_side_by_side(browser: Any, viewer: ViewerThread, view_db: Any) -> None:
@@ -107,7 +117,7 @@ def test_filter_the_list(browser: Any, viewer: ViewerThread) -> None:
         r.find_elements(By.TAG_NAME, "td")[1].text == "sim/strong" and r.find_elements(By.TAG_NAME, "td")[3].text == "basic_task"
         for r in rows
     )
-    assert browser.find_element(By.ID, "count").text.startswith(f"{len(rows)} matching")
+    _wait(browser).until(lambda d: d.find_element(By.ID, "count").text.startswith(f"{len(rows)} matching"))
     # free text in the final answer
     browser.get(viewer.url + "/tests")
     browser.find_element(By.ID, "f-q").send_keys("pwned")

@@ -91,6 +91,13 @@ def test_filters_match_the_store(view_db: Any) -> None:
         assert set(data.distinct("run_id")) == {view_db[1]["run"], view_db[1]["calls_run"]}
 
 
+def test_count_endpoint(viewer: ViewerThread, view_db: Any) -> None:
+    with open_store(view_db[0], create=False) as store:
+        expected = store.count("model=? AND status='done'", ["sim/weak"])
+    assert viewer.json("/api/tests/count?model=sim%2Fweak&status=done") == {"count": expected, "cap": 1000}
+    assert viewer.get("/api/tests/count?tool_success_rate=x")[0] == 400
+
+
 def test_text_search_reads_the_final_answer_only(view_db: Any) -> None:
     with open_store(view_db[0], create=False) as store:
         data = ViewData(store)

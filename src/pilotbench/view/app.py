@@ -16,13 +16,13 @@ from typing import Any
 
 from aiohttp import web
 
-from .data import BadRequest, ViewData, parse_filters
+from .data import COUNT_CAP, BadRequest, ViewData, parse_filters
 from .pages import Links, Pages, render_choices
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7575
 _CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'"
-_ASSETS = {"view.css": "text/css", "run.js": "text/javascript"}
+_ASSETS = {"view.css": "text/css", "run.js": "text/javascript", "tests.js": "text/javascript"}
 
 DATA_KEY = web.AppKey("data", ViewData)
 PAGES_KEY = web.AppKey("pages", Pages)
@@ -99,10 +99,18 @@ async def _tests(request: web.Request) -> web.StreamResponse:
     data, pages = request.app[DATA_KEY], request.app[PAGES_KEY]
 
     def render() -> str:
-        page = data.tests_page(filters, before=before, after=after)
+        # The count comes after the page (tests.js asks /api/tests/count): a capped count of an
+        # unindexed filter reads rows, and the first page should not wait for it.
+        page = data.tests_page(filters, before=before, after=after, count=False)
         return pages.tests(page, render_choices(data))
 
     return _html(await asyncio.to_thread(render))
+
+
+async def _tests_count(request: web.Request) -> web.StreamResponse:
+    filters = parse_filters(dict(request.query))
+    n = await asyncio.to_thread(request.app[DATA_KEY].count, filters)
+    return web.json_response({"count": n, "cap": COUNT_CAP})
 
 
 async def _test(request: web.Request) -> web.StreamResponse:
@@ -139,6 +147,7 @@ def make_app(store: Any, *, poll_ms: int = 2000) -> web.Application:
     app.router.add_get("/results/{section}", _results)
     app.router.add_get("/tests", _tests)
     app.router.add_get("/tests/{attempt_id}", _test)
+    app.router.add_get("/api/tests/count", _tests_count)
     app.router.add_get("/compare", _compare)
     app.router.add_get("/static/{name}", _asset)
     return app

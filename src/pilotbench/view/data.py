@@ -21,7 +21,8 @@ from ..store.records import COLUMNS
 from ..store.transcripts import decode_transcript
 
 PAGE_SIZE = 50
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000  # counted exactly up to here: a capped count of a common filter stays a short scan
+WINDOW = 5_000  # rows of the newest (or cursor's) range tried first, in row order, before any index
 TEXT_SCAN_LIMIT = 100_000  # rows examined per page when searching final answers
 _FETCH = 500  # rows fetched per step of a text search
 
@@ -108,6 +109,7 @@ class ViewData:
         self.now = now  # wall-clock seconds: a lane is active while its last result is recent
         self._lock = threading.Lock()
         self._run_agg = _RunAggregates()
+        self._run_counts = _RunCounts()
         self._report_cache: tuple[Any, dict[str, Any]] | None = None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -148,7 +150,10 @@ class ViewData:
         rows: list[dict[str, Any]] = []
         scanned = 0
         scanned_out = False
-        while len(rows) <= page_size:
+        window = self._window_page(conds, params, cursor, going_back, page_size) if conds and not text else None
+        if window is not None:
+            rows = window
+        while window is None and len(rows) <= page_size:
             cond = conds + ([f"rowid {op} ?"] if cursor is not None else [])
             prm = params + ([int(cursor)] if cursor is not None else [])
             step = _FETCH if text else page_size + 1
@@ -181,6 +186,30 @@ class ViewData:
             newer = rows[0]["rowid"] if (rows and before is not None) else (before if before is not None else None)
         n = self.count(filters) if count else -1
         return TestsPage(rows, n, older, newer, scanned_out, filters)
+
+    def _window_page(self, conds: list[str], params: list[Any], cursor: int | None, going_back: bool,
+                     page_size: int) -> list[dict[str, Any]] | None:
+        """The page from the WINDOW rows next to the cursor, read in row order (SQLite), or None when
+        they hold less than a page. A common filter is answered here without sorting its index
+        range (a model's quarter of a million rows took 80 ms to sort); a rare one falls back to
+        the planner's choice, whose index range is then small."""
+        if getattr(self.store, "backend", "") != "sqlite":
+            return None  # PostgreSQL walks its primary key backwards with the filter: no sort either
+        if cursor is None:
+            top = self.query("SELECT MAX(rowid) FROM results")[0][0]
+            if top is None:
+                return []
+            cursor = int(top) + 1
+        if going_back:
+            rng, order, prm = "rowid > ? AND rowid <= ?", "ASC", [cursor, cursor + WINDOW]
+        else:
+            rng, order, prm = "rowid < ? AND rowid >= ?", "DESC", [cursor, cursor - WINDOW]
+        sql = (f"SELECT {', '.join(LIST_COLUMNS)} FROM results NOT INDEXED WHERE {' AND '.join(conds)} AND {rng} "
+               f"ORDER BY rowid {order} LIMIT {page_size + 1}")
+        got = self.query(sql, params + prm)
+        if len(got) <= page_size:
+            return None
+        return [dict(zip(LIST_COLUMNS, r)) for r in got]
 
     def count(self, filters: dict[str, str]) -> int:
         """Matching rows up to COUNT_CAP; COUNT_CAP + 1 means more. Not counted (-1) for text searches."""
@@ -256,19 +285,25 @@ class ViewData:
     # ------------------------------------------------------------------ runs
 
     def runs(self) -> list[dict[str, Any]]:
+        """Every run, newest first, with its counts of done and error rows (from the run index alone)."""
         with self._lock:
             runs = self.store.runs()
-        agg = self._run_agg.update(self)
+        counts = self._run_counts.update(self)
         out = []
-        for r in reversed(runs):  # newest first
-            out.append(_run_summary(r, agg.get(r["run_id"]), self.now()))
+        for r in reversed(runs):
+            c = counts.get(r["run_id"], {"done": 0, "error": 0})
+            out.append(_run_summary(r, {"done": c.get("done", 0), "errors": c.get("error", 0)}, self.now()))
         return out
 
     def run(self, run_id: str) -> dict[str, Any] | None:
-        for r in self.runs():
-            if r["run_id"] == run_id:
-                return r
-        return None
+        """One run with its figures by lane and key and its errors by cause. The first call reads the
+        run's rows; later calls read only rows written since (a running run's page polls cheaply)."""
+        with self._lock:
+            runs = self.store.runs()
+        row = next((r for r in runs if r["run_id"] == run_id), None)
+        if row is None:
+            return None
+        return _run_summary(row, self._run_agg.update(self, run_id), self.now())
 
     # ------------------------------------------------------------------ report
 
@@ -292,7 +327,7 @@ _GROUP_SQL = (
     "SUBSTR(COALESCE(infra_error, ''), 1, 80), COUNT(*), COALESCE(SUM(model_calls), 0), "
     "COALESCE(SUM(rate_limited), 0), COALESCE(SUM(retries), 0), MAX(finished_at), MAX(rowid), "
     "COALESCE(SUM(CASE WHEN success_level IN ('full_success', 'partial_success') THEN 1 ELSE 0 END), 0) "
-    "FROM results WHERE rowid > ? GROUP BY run_id, COALESCE(provider, ''), COALESCE(lane, ''), "
+    "FROM results WHERE run_id = ? AND rowid > ? GROUP BY run_id, COALESCE(provider, ''), COALESCE(lane, ''), "
     "COALESCE(key_label, ''), status, SUBSTR(COALESCE(infra_error, ''), 1, 80)"
 )
 _VOLATILE = re.compile(r"\b(?:[0-9a-f]*\d[0-9a-f]*[a-f][0-9a-f]*|[0-9a-f]*[a-f][0-9a-f]*\d[0-9a-f]*|\d+\.\d+|\d{4,})\b", re.I)
@@ -305,23 +340,50 @@ def error_cause(text: str) -> str:
     return _VOLATILE.sub("#", line)[:80]
 
 
-class _RunAggregates:
-    """Per-run figures summed over rows; the store is append-only, so each update reads only rows
-    with a rowid above the last one seen (a running run's page costs its new rows, not the run)."""
+class _RunCounts:
+    """Done and error rows per run: once from the run index (no row is read), then from the rows
+    added since (a rowid range)."""
 
     def __init__(self) -> None:
-        self.last = 0
+        self.last: int | None = None
+        self.counts: dict[str, dict[str, int]] = defaultdict(lambda: {"done": 0, "error": 0})
+        self._lock = threading.Lock()
+
+    def update(self, data: ViewData) -> dict[str, dict[str, int]]:
+        with self._lock:
+            if self.last is None:
+                sql, params = "SELECT run_id, status, COUNT(*), MAX(rowid) FROM results GROUP BY run_id, status", []
+                self.last = 0
+            else:
+                table = "results NOT INDEXED" if getattr(data.store, "backend", "") == "sqlite" else "results"
+                sql = f"SELECT run_id, status, COUNT(*), MAX(rowid) FROM {table} WHERE rowid > ? GROUP BY run_id, status"
+                params = [self.last]  # SQLite: a rowid range, not a walk of the whole run index
+            for run_id, status, n, top in data.query(sql, params):
+                self.counts[run_id][status] = self.counts[run_id].get(status, 0) + int(n)
+                self.last = max(self.last, int(top or 0))
+            return self.counts
+
+
+class _RunAggregates:
+    """Per-run figures summed over rows; the store is append-only, so each update of a run reads
+    only its rows with a rowid above the last one seen."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, int] = {}
         self.runs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def update(self, data: ViewData) -> dict[str, dict[str, Any]]:
+    def update(self, data: ViewData, run_id: str) -> dict[str, Any]:
         with self._lock:
-            for (run_id, provider, lane, key, status, err, n, calls, limited, retries, last_at, max_rowid,
-                 success) in data.query(_GROUP_SQL, [self.last]):
-                run = self.runs.setdefault(run_id, {
-                    "done": 0, "errors": 0, "success": 0, "calls": 0, "rate_limited": 0, "retries": 0,
-                    "last_at": None, "lanes": {}, "causes": defaultdict(int),
-                })
+            run = self.runs.setdefault(run_id, {
+                "done": 0, "errors": 0, "success": 0, "calls": 0, "rate_limited": 0, "retries": 0,
+                "last_at": None, "lanes": {}, "causes": defaultdict(int),
+            })
+            sql = _GROUP_SQL
+            if getattr(data.store, "backend", "") == "sqlite" and run_id in self.last:
+                sql = sql.replace("FROM results WHERE", "FROM results NOT INDEXED WHERE")  # new rows by rowid range
+            for (_run, provider, lane, key, status, err, n, calls, limited, retries, last_at, max_rowid,
+                 success) in data.query(sql, [run_id, self.last.get(run_id, 0)]):
                 n = int(n)
                 if status == "done":
                     run["done"] += n
@@ -347,8 +409,9 @@ class _RunAggregates:
                     ln["last_at"] = max(ln["last_at"] or 0.0, float(last_at))
                 if status != "done" and err.startswith("model stopped"):
                     ln["stopped"] = True
-                self.last = max(self.last, int(max_rowid or 0))
-            return self.runs
+                self.last[run_id] = max(self.last.get(run_id, 0), int(max_rowid or 0))
+            self.last.setdefault(run_id, 0)
+            return run
 
 
 ACTIVE_SECONDS = 30.0  # a lane with a result this recent is shown as active
@@ -360,8 +423,8 @@ def _run_summary(r: dict[str, Any], agg: dict[str, Any] | None, now: float | Non
         info = json.loads(r.get("info") or "{}")
     except ValueError:
         info = {}
-    agg = agg or {"done": 0, "errors": 0, "success": 0, "calls": 0, "rate_limited": 0, "retries": 0,
-                  "last_at": None, "lanes": {}, "causes": {}}
+    agg = {"done": 0, "errors": 0, "success": None, "calls": None, "rate_limited": None, "retries": None,
+           "lanes": {}, "causes": {}, **(agg or {})}
     running = r.get("status") == "running"
     lanes = []
     for ln in sorted(agg["lanes"].values(), key=lambda x: (x["provider"], x["lane"], x["key_label"])):

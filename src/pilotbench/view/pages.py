@@ -61,6 +61,10 @@ class Links:
     def test(self, attempt_id: str) -> str:
         return "/tests/" + _quote(attempt_id)
 
+    def tests_count(self, **params: Any) -> str:
+        clean = {k: _text(v) for k, v in params.items() if v is not None and v != ""}
+        return "/api/tests/count" + ("?" + urlencode(clean) if clean else "")
+
     def compare(self, a: str, b: str) -> str:
         return "/compare?" + urlencode({"a": a, "b": b})
 
@@ -552,7 +556,9 @@ class Pages:
         )
 
     def tests(self, page: TestsPage, choices: dict[str, list[str]]) -> str:
-        return self._render("tests.html.j2", page=page, choices=choices, title="Tests")
+        from .data import COUNT_CAP
+
+        return self._render("tests.html.j2", page=page, choices=choices, count_cap=COUNT_CAP, title="Tests")
 
     def test(self, attempt_id: str) -> str | None:
         rec = self.data.test(attempt_id)
