@@ -75,7 +75,7 @@ def pages(db: Path, reps: int = 5) -> dict[str, Any]:
     return out
 
 
-def write(n: int = 20_000, reps: int = 3) -> dict[str, Any]:
+def write(n: int = 20_000, reps: int = 6) -> dict[str, Any]:
     """SQLiteStore.write of the same real records with and without their transcripts, in batches of
     100 and 1000 (as bench.store_bench measures the store); and the runner's encoding cost per test."""
     import copy
@@ -106,19 +106,25 @@ def write(n: int = 20_000, reps: int = 3) -> dict[str, Any]:
     out["encode_us_per_test"] = (time.process_time() - t0) / (5 * len(docs)) * 1e6
     calls = [encode_transcript(d["messages"], "calls", d["prompt_messages"]) for d in docs]
     out["calls_mode_bytes_mean"] = statistics.mean(len(c or "") for c in calls)
+    # Alternating with and without, so a busy machine weighs on both alike; CPU per record is
+    # the steadier figure on a shared machine, records/s the one the brief names.
     with tempfile.TemporaryDirectory() as d:
-        for label, rows in (("without", bare), ("with", recs)):
-            for batch in (100, 1000):
-                rates = []
-                for rep in range(reps):
+        for batch in (100, 1000):
+            got: dict[str, list[dict[str, float]]] = {"with": [], "without": []}
+            for rep in range(reps):
+                for label, rows in (("without", bare), ("with", recs)) if rep % 2 == 0 else (("with", recs), ("without", bare)):
                     p = Path(d) / f"{label}-{batch}-{rep}.db"
-                    rates.append(write_rate(p, rows, batch)["per_s"])
+                    got[label].append(write_rate(p, rows, batch))
                     for f in (p, Path(str(p) + "-wal"), Path(str(p) + "-shm")):
                         f.unlink(missing_ok=True)
-                out[f"{label} transcripts, batch {batch}: records/s"] = statistics.median(rates)
-    for batch in (100, 1000):
-        w, wo = out[f"with transcripts, batch {batch}: records/s"], out[f"without transcripts, batch {batch}: records/s"]
-        out[f"batch {batch}: change"] = w / wo - 1
+            for label in ("without", "with"):
+                out[f"{label} transcripts, batch {batch}: records/s"] = statistics.median(g["per_s"] for g in got[label])
+                out[f"{label} transcripts, batch {batch}: CPU µs/record"] = statistics.median(
+                    g["cpu_us_per_record"] for g in got[label])
+            for unit in ("records/s", "CPU µs/record"):
+                w = out[f"with transcripts, batch {batch}: {unit}"]
+                wo = out[f"without transcripts, batch {batch}: {unit}"]
+                out[f"batch {batch}: {unit} change"] = w / wo - 1
     return out
 
 

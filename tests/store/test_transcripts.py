@@ -76,3 +76,25 @@ def test_a_run_stores_what_the_option_asks(tmp_path: Path, mode: str) -> None:
 def test_run_rejects_an_unknown_mode(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="transcripts mode 'some'"):
         api.run(api.build_specs(["sim/weak"], task_types="simple_task", num_instances=1), db=tmp_path / "r.db", transcripts="some")
+
+
+def test_the_preset_dictionary_is_frozen() -> None:
+    """Stored transcripts are inflated with this dictionary forever: a change needs a new prefix."""
+    import hashlib
+
+    from pilotbench.store import transcripts
+
+    assert hashlib.blake2b(transcripts._ZDICT, digest_size=8).hexdigest() == transcripts.ZDICT_DIGEST == "436b9834056b2303"
+
+
+def test_plain_zlib_values_still_decode_and_truncated_ones_do_not() -> None:
+    import base64
+    import zlib
+
+    doc = {"mode": "full", "prompt_messages": 2, "messages": MESSAGES}
+    old = "z1:" + base64.b64encode(zlib.compress(json.dumps(doc).encode())).decode()
+    assert decode_transcript(old) == doc
+    value = encode_transcript(MESSAGES, "full", 2)
+    assert value is not None
+    raw = base64.b64decode(value[3:])
+    assert decode_transcript("z2:" + base64.b64encode(raw[: len(raw) // 2]).decode()) is None

@@ -8,8 +8,11 @@
   test's spec, which is deterministic for a given suite version).
 - `none`: nothing.
 
-The column holds `z1:` followed by base64 of zlib-compressed JSON, so both stores take it as
-plain TEXT. Decoding never raises on a damaged value: it returns None.
+The column holds `z2:` followed by base64 of raw-deflated JSON, so both stores take it as plain
+TEXT. Deflate starts from a preset dictionary of the text every conversation repeats (the system
+prompt, the plan's wording, the message skeletons): a quarter smaller than plain zlib. The
+dictionary is frozen: a stored value must decode forever, so a better one gets a new prefix.
+(`z1:` values, plain zlib, still decode.) Decoding never raises on damaged input: it returns None.
 """
 
 from __future__ import annotations
@@ -22,8 +25,41 @@ from typing import Any
 
 TRANSCRIPT_MODES = ("none", "calls", "full")
 DEFAULT_TRANSCRIPTS = "full"
-_PREFIX = "z1:"
+_PREFIX = "z2:"
+_PLAIN_PREFIX = "z1:"
 _LEVEL = 6  # zlib's default: within a few µs of level 1 on a transcript, and a fifth smaller
+# Frozen (see the module docstring): tests/store/test_transcripts.py checks its digest.
+_ZDICT = (
+    'computation_analyzer computation_calculator computation_optimizer computation_predictor computation_simulator data_processing_aggregator data_processing_filter data_processing_parser data_processing_transformer data_processing_validator file_operations_compressor file_operations_converter file_operations_reader file_operations_scanner file_operations_writer integration_authenticator integration_connector integration_mapper integration_queue integration_scheduler network_fetcher network_monitor network_poster network_router network_validator utility_cache utility_helper utility_logger utility_notifier utility_tracker\n'
+    'Your last reply had no usable tool call and no final answer. You call tools by writing, for each call, a block of the form\n'
+    '<tool_call>{"name": "TOOL_NAME", "arguments": {...}}</tool_call>\n'
+    "and nothing else in that reply. Each result comes back in a <tool_result> block. When the task is complete, reply without any tool call, starting with 'FINAL ANSWER:'.\n"
+    "Your last reply had no usable tool call and no final answer. Call one of the provided tools with JSON arguments, or, if the task is complete, reply with text starting with 'FINAL ANSWER:'.\n"
+    'Think step by step. Before each tool call, state briefly which step of the workflow you are on, why this tool is the right one, and which earlier result it uses.\n'
+    'Follow this workflow plan. It has been prepared for this task:\n'
+    'Task (data_pipeline, data_pipeline-42-00003):\n'
+    '\n'
+    'Process the customer account records (data/customers_2022_54.json) for the support team. Starting from the customer account records, read the file, then extract structured records, then transform, then write the data, passing each result on to the next step, and report the outcome.\n'
+    '\n'
+    'Inputs: {"format": "json", "records_hint": 1011, "source": "data/customers_2022_54.json"}\n'
+    '\n'
+    'Constraints:\n'
+    '- Pass data between steps by handle; do not invent handles.\n'
+    '- Do not call tools that the workflow does not need.\n'
+    '\n'
+    'Follow this workflow plan. It has been prepared for this task:\n'
+    'Goal: Process the customer account records (data/customers_2022_54.json) for the support team.\n'
+    "Step 1: file_operations_reader - Read the task's input. Key arguments: path=data/customers_2022_54.json. Depends on: none.\n"
+    'Step 2: data_processing_parser - Parse the output of step 1. Key arguments: input=<handle from step 1>. Depends on: step 1.\n'
+    'Step 3: data_processing_transformer - Transform the output of step 2. Key arguments: input=<handle from step 2>. Depends on: step 2.\n'
+    'Step 4: file_operations_writer - Write the output of step 3. Key arguments: input=<handle from step 3>. Depends on: step 3.\n'
+    '{"mode":"full","prompt_messages":2,"messages":[{"role":"system","content":"You are a workflow agent. You complete data and integration tasks by calling the tools you are given, one step at a time, passing the `handle` each tool returns on to the next step. If a call fails you may retry it or adjust its arguments. When the task is complete, reply without a tool call, starting with \'FINAL ANSWER:\', and summarise what was done."},{"role":"user","content":"Task (\n'
+    '{"role":"assistant","content":"FINAL ANSWER: The workflow is complete: ran "}\n'
+    '{"role":"tool","tool_call_id":"call_1_0","content":"{\\"status\\":\\"error\\",\\"error_code\\":\\"INVALID_INPUT\\",\\"message\\":\\"\n'
+    '{"role":"assistant","content":null,"tool_calls":[{"id":"call_0_0","type":"function","function":{"name":"data_processing_","arguments":"{\\"input\\": \\"dh_\n'
+    '"}}]},{"role":"tool","tool_call_id":"call_0_0","content":"{\\"status\\":\\"success\\",\\"output\\":{\\"handle\\":\\"dh_'
+).encode("utf-8")
+ZDICT_DIGEST = "436b9834056b2303"
 _encode_json = json.JSONEncoder(separators=(",", ":"), default=str, check_circular=False, ensure_ascii=False).encode
 
 
@@ -35,7 +71,8 @@ def encode_transcript(messages: Sequence[dict[str, Any]], mode: str, prompt_mess
         raise ValueError(f"unknown transcripts mode {mode!r}; choose from {', '.join(TRANSCRIPT_MODES)}")
     kept = list(messages) if mode == "full" else list(messages[prompt_messages:])
     doc = {"mode": mode, "prompt_messages": prompt_messages if mode == "full" else 0, "messages": kept}
-    raw = zlib.compress(_encode_json(doc).encode("utf-8"), _LEVEL)
+    deflate = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15, zdict=_ZDICT)
+    raw = deflate.compress(_encode_json(doc).encode("utf-8")) + deflate.flush()
     return _PREFIX + base64.b64encode(raw).decode("ascii")
 
 
@@ -45,10 +82,18 @@ def decode_transcript(value: str | bytes | None) -> dict[str, Any] | None:
         return None
     if isinstance(value, (bytes, bytearray, memoryview)):
         value = bytes(value).decode("ascii", "replace")
-    if not isinstance(value, str) or not value.startswith(_PREFIX):
+    if not isinstance(value, str) or not value.startswith((_PREFIX, _PLAIN_PREFIX)):
         return None
     try:
-        doc = json.loads(zlib.decompress(base64.b64decode(value[len(_PREFIX):], validate=True)))
+        raw = base64.b64decode(value[len(_PREFIX):], validate=True)
+        if value.startswith(_PREFIX):
+            inflate = zlib.decompressobj(-15, zdict=_ZDICT)
+            text = inflate.decompress(raw) + inflate.flush()
+            if not inflate.eof:
+                return None
+        else:
+            text = zlib.decompress(raw)
+        doc = json.loads(text)
     except (ValueError, zlib.error, RecursionError):
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get("messages"), list):
