@@ -153,7 +153,7 @@ def test_a_running_run_updates_without_reload(browser: Any, tmp_path: Path) -> N
             more = []
             for i in range(3):
                 r = script_record("live-run")
-                r.attempt_id, r.test_id = new_attempt_id(), f"live{i:016d}"
+                r.attempt_id, r.test_id, r.finished_at = new_attempt_id(), f"live{i:016d}", time.time()
                 more.append(r)
             err = script_record("live-run")
             err.attempt_id, err.test_id, err.status, err.success_level = new_attempt_id(), "liveerr", "error", None
