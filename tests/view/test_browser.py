@@ -165,10 +165,21 @@ def test_a_running_run_updates_without_reload(browser: Any, tmp_path: Path) -> N
             assert browser.find_element(By.ID, "run-progress-text").text == "50.0%"
             assert browser.execute_script("return window.__same_page === true"), "the page was not reloaded"
             _shot(browser, "run")
+            # the runs list updates in place too
+            browser.get(v.url + "/runs")
+            row = "tr[data-run='live-run'] "
+            assert browser.find_element(By.CSS_SELECTOR, row + "[data-field='done']").text == "4"
+            browser.execute_script("window.__same_list = true")
+            r = script_record("live-run")
+            r.attempt_id, r.test_id = new_attempt_id(), "live-last"
+            store.write([r])
+            _wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, row + "[data-field='done']").text == "5")
+            assert browser.find_element(By.CSS_SELECTOR, row + "[data-field='progress-text']").text == "60%"
+            assert browser.execute_script("return window.__same_list === true")
+            _shot(browser, "runs")
+            browser.get(v.url + "/runs/live-run")
             store.finish_run("live-run", "finished")
             _wait(browser).until(lambda d: d.find_element(By.ID, "run-status").text == "finished")
-            browser.get(v.url + "/runs")
-            _shot(browser, "runs")
     finally:
         reader.close()
         store.close()

@@ -22,7 +22,7 @@ from .pages import Links, Pages, render_choices
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7575
 _CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'"
-_ASSETS = {"view.css": "text/css", "run.js": "text/javascript", "tests.js": "text/javascript"}
+_ASSETS = {"view.css": "text/css", "run.js": "text/javascript", "tests.js": "text/javascript", "runs.js": "text/javascript"}
 
 DATA_KEY = web.AppKey("data", ViewData)
 PAGES_KEY = web.AppKey("pages", Pages)
