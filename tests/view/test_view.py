@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -210,3 +211,55 @@ def test_default_bind_is_local() -> None:
 
     host = next(p for p in view.params if p.name == "host")
     assert host.default == "127.0.0.1"
+
+
+@pytest.mark.parametrize("window", [10, 5_000])
+def test_filtered_pages_cover_their_rows_once_either_way(view_db: Any, window: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filtered page comes from the rows next to the cursor or, when they hold too few, from the
+    planner's query: both ways, in both directions, every matching row exactly once, in order."""
+    from pilotbench.view import data as data_mod
+
+    monkeypatch.setattr(data_mod, "WINDOW", window)
+    with open_store(view_db[0], create=False) as store:
+        data = ViewData(store)
+        f = parse_filters({"model": "sim/weak", "status": "done"})
+        want = [r[0] for r in store.query("SELECT attempt_id FROM results WHERE model='sim/weak' AND status='done' ORDER BY rowid DESC")]
+        pages = [data.tests_page(f, page_size=4)]
+        while pages[-1].older is not None:
+            pages.append(data.tests_page(f, before=pages[-1].older, page_size=4))
+        assert [r["attempt_id"] for p in pages for r in p.rows] == want
+        back = [pages[-1]]
+        while back[-1].newer is not None:
+            back.append(data.tests_page(f, after=back[-1].newer, page_size=4))
+        assert [r["attempt_id"] for p in reversed(back) for r in p.rows][: len(want)] == want
+
+
+def test_text_search_continues_where_its_scan_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows whose trajectory has the text only in a tool call pass the SQL filter but not the final
+    answer's check; a page stops after TEXT_SCAN_LIMIT of them and the next goes on from there."""
+    from pilotbench.view import data as data_mod
+
+    monkeypatch.setattr(data_mod, "TEXT_SCAN_LIMIT", 5)
+    monkeypatch.setattr(data_mod, "_FETCH", 5)
+    recs = []
+    for i in range(40):
+        r = script_record("r1")
+        r.attempt_id, r.test_id = new_attempt_id(), f"t{i:03d}"
+        answer = "FINAL ANSWER: the Needle is here" if i % 9 == 0 else "FINAL ANSWER: nothing"
+        r.trajectory = {"final_answer": answer, "calls": [{"name": "x", "arguments": {"p": "needle"}}]}
+        recs.append(r)
+    with open_store(tmp_path / "r.db") as store:
+        store.write(recs)
+        data = ViewData(store)
+        f = parse_filters({"q": "needle"})
+        got: list[str] = []
+        page = data.tests_page(f, page_size=2)
+        stopped = 0
+        while True:
+            got += [r["test_id"] for r in page.rows]
+            stopped += page.scanned_out
+            if page.older is None:
+                break
+            page = data.tests_page(f, before=page.older, page_size=2)
+        assert got == ["t036", "t027", "t018", "t009", "t000"]
+        assert stopped > 0
