@@ -98,3 +98,22 @@ def test_plain_zlib_values_still_decode_and_truncated_ones_do_not() -> None:
     assert value is not None
     raw = base64.b64decode(value[3:])
     assert decode_transcript("z2:" + base64.b64encode(raw[: len(raw) // 2]).decode()) is None
+
+
+def test_exports_give_the_conversation_as_messages(tmp_path: Path) -> None:
+    """JSONL carries each test's transcript decoded; CSV leaves it out, as it leaves the trajectory."""
+    import csv
+
+    from pilotbench.reports import export
+
+    plan = api.build_plan(["sim/strong"], prompt_types="baseline", task_types="simple_task", num_instances=2)
+    api.run(plan, db=tmp_path / "r.db")
+    with open_store(tmp_path / "r.db", create=False) as store:
+        assert export(store, "jsonl", tmp_path / "rows.jsonl") == 2
+        assert export(store, "csv", tmp_path / "rows.csv") == 2
+    for line in (tmp_path / "rows.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        assert row["transcript"]["mode"] == "full"
+        assert [m["role"] for m in row["transcript"]["messages"][:2]] == ["system", "user"]
+    with (tmp_path / "rows.csv").open(newline="") as f:
+        assert "transcript" not in next(csv.DictReader(f))

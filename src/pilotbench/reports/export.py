@@ -20,12 +20,13 @@ from typing import IO, Any
 
 from ..plan import rate_label
 from ..store.records import COLUMNS, TestRecord
+from ..store.transcripts import decode_transcript
 from .build import DONE, Filter, _and, _where, count_if, total, where_clause
 
 EXPORT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "parquet", "legacy-json")
 PARQUET_BATCH_ROWS = 20_000
 
-CSV_COLUMNS: tuple[str, ...] = ("id",) + tuple(c for c in COLUMNS if c != "trajectory")
+CSV_COLUMNS: tuple[str, ...] = ("id",) + tuple(c for c in COLUMNS if c not in ("trajectory", "transcript"))
 ROW_COLUMNS: tuple[str, ...] = ("id",) + COLUMNS
 
 
@@ -83,6 +84,8 @@ def _export_jsonl(store: Any, cond: str, params: list[Any], out_path: Any) -> in
         for row in _rows(store, cond, params):
             row["call_latencies"] = _loads(row["call_latencies"]) or []
             row["trajectory"] = _loads(row["trajectory"])
+            if row.get("transcript") is not None:  # the conversation as messages, not its compressed text
+                row["transcript"] = decode_transcript(row["transcript"])
             f.write(json.dumps(row, separators=(",", ":"), default=str))
             f.write("\n")
             n += 1
