@@ -263,3 +263,32 @@ def test_text_search_continues_where_its_scan_stopped(tmp_path: Path, monkeypatc
             page = data.tests_page(f, before=page.older, page_size=2)
         assert got == ["t036", "t027", "t018", "t009", "t000"]
         assert stopped > 0
+
+
+def test_steps_are_explained_from_the_scorers_own_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a core whose scorer analyses a task graph, the page shows its verdict per step and why."""
+    from types import SimpleNamespace
+
+    from pilotbench.benchmark import scoring
+    from pilotbench.view.pages import analysed_steps
+
+    task = SimpleNamespace(steps=(SimpleNamespace(tool="reader", upstream=()), SimpleNamespace(tool="writer", upstream=(0,)),
+                                  SimpleNamespace(tool="mailer", upstream=(1,))))
+    calls = [
+        {"turn": 1, "name": "writer", "arguments": {}, "success": False, "error_code": "INVALID_INPUT"},
+        {"turn": 2, "name": "reader", "arguments": {}, "success": True},
+        {"turn": 3, "name": "writer", "arguments": {}, "success": True},
+        {"turn": 4, "name": "unknown", "arguments": {}, "success": False, "error_code": "NOT_FOUND"},
+    ]
+    monkeypatch.setattr(scoring, "analyse", lambda t, cs: SimpleNamespace(first_done=[1, None, None],
+                                                                         feeds_ok=[False, True, False, None]), raising=False)
+    steps = analysed_steps({"trajectory": {"calls": calls}}, task)
+    assert steps is not None
+    assert [s["done"] for s in steps] == [True, False, False]
+    assert steps[0]["why"].startswith("done by call 2 (turn 2)")
+    assert "called before step 1 was done" in steps[1]["why"]
+    assert "refused for an argument" in steps[1]["why"]
+    assert "succeeded on an input that is not its upstream step's output" in steps[1]["why"]
+    assert steps[2]["why"] == "never called"
+    monkeypatch.delattr(scoring, "analyse")
+    assert analysed_steps({"trajectory": {"calls": calls}}, task) is None  # the simple explanation then

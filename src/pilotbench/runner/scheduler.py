@@ -275,7 +275,6 @@ class Runner:
         task = generate_instance(spec.task_type, spec.instance, spec.seed)
         stats = CallStats()
         episode: Episode | None = None
-        prompt_messages = 0
         record = TestRecord(
             attempt_id=new_attempt_id(),
             test_id=spec.id,
@@ -297,7 +296,6 @@ class Runner:
         )
         try:
             prompt = render_prompt(task, spec.difficulty, spec.prompt_type, severity=spec.severity, tool_mode=rt.tool_mode)
-            prompt_messages = len(prompt.messages)
             episode = Episode(spec.id, task, prompt, spec.tool_success_rate, rules=StopRules(max_turns=spec.max_turns))
             while not episode.done:
                 request = ModelRequest(rt.deployment, episode.messages, episode.tools, rt.params)
@@ -333,7 +331,7 @@ class Runner:
             record.completion_tokens = traj.completion_tokens
             record.trajectory = traj.to_dict()
             if self.options.transcripts != "none":
-                record.transcript = encode_transcript(episode.messages, self.options.transcripts, prompt_messages)
+                record.transcript = encode_transcript(episode.messages, self.options.transcripts, len(prompt.messages))
         record.model_calls = stats.calls
         record.rate_limited = stats.rate_limited
         record.retries = stats.retries

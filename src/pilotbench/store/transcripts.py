@@ -33,33 +33,33 @@ _ZDICT = (
     'computation_analyzer computation_calculator computation_optimizer computation_predictor computation_simulator data_processing_aggregator data_processing_filter data_processing_parser data_processing_transformer data_processing_validator file_operations_compressor file_operations_converter file_operations_reader file_operations_scanner file_operations_writer integration_authenticator integration_connector integration_mapper integration_queue integration_scheduler network_fetcher network_monitor network_poster network_router network_validator utility_cache utility_helper utility_logger utility_notifier utility_tracker\n'
     'Your last reply had no usable tool call and no final answer. You call tools by writing, for each call, a block of the form\n'
     '<tool_call>{"name": "TOOL_NAME", "arguments": {...}}</tool_call>\n'
-    "and nothing else in that reply. Each result comes back in a <tool_result> block. When the task is complete, reply without any tool call, starting with 'FINAL ANSWER:'.\n"
-    "Your last reply had no usable tool call and no final answer. Call one of the provided tools with JSON arguments, or, if the task is complete, reply with text starting with 'FINAL ANSWER:'.\n"
+    "and nothing else in that reply. Each result comes back in a <tool_result> block. When the task is complete, reply without any tool call, starting with 'FINAL ANSWER:' and ending with a line 'RESULT: <handle>' that gives the handle of the final step's output.\n"
+    "Your last reply had no usable tool call and no final answer. Call one of the provided tools with JSON arguments, or, if the task is complete, reply with text starting with 'FINAL ANSWER:' and ending with a line 'RESULT: <handle of the final output>'.\n"
     'Think step by step. Before each tool call, state briefly which step of the workflow you are on, why this tool is the right one, and which earlier result it uses.\n'
     'Follow this workflow plan. It has been prepared for this task:\n'
     'Task (data_pipeline, data_pipeline-42-00003):\n'
     '\n'
-    'Process the customer account records (data/customers_2022_54.json) for the support team. Starting from the customer account records, read the file, then extract structured records, then transform, then write the data, passing each result on to the next step, and report the outcome.\n'
+    'Prepare the subscriber list for the customer success managers. First list the JSON files in the source directory; read the listed file; write it to the output path; finally compress the saved file with zip. Your final answer must give the handle the last step returned.\n'
     '\n'
-    'Inputs: {"format": "json", "records_hint": 1011, "source": "data/customers_2022_54.json"}\n'
+    'Inputs: {"output_path": "deliverables/customers/2024-07/crm_export_clean_453.json", "source_directory": "inbound/customers/crm_export_batch_570"}\n'
     '\n'
     'Constraints:\n'
-    '- Pass data between steps by handle; do not invent handles.\n'
-    '- Do not call tools that the workflow does not need.\n'
+    '- Pass data between steps by handle; never invent a handle.\n'
+    '- Finish within the turn limit.\n'
     '\n'
     'Follow this workflow plan. It has been prepared for this task:\n'
-    'Goal: Process the customer account records (data/customers_2022_54.json) for the support team.\n'
-    "Step 1: file_operations_reader - Read the task's input. Key arguments: path=data/customers_2022_54.json. Depends on: none.\n"
-    'Step 2: data_processing_parser - Parse the output of step 1. Key arguments: input=<handle from step 1>. Depends on: step 1.\n'
-    'Step 3: data_processing_transformer - Transform the output of step 2. Key arguments: input=<handle from step 2>. Depends on: step 2.\n'
-    'Step 4: file_operations_writer - Write the output of step 3. Key arguments: input=<handle from step 3>. Depends on: step 3.\n'
-    '{"mode":"full","prompt_messages":2,"messages":[{"role":"system","content":"You are a workflow agent. You complete data and integration tasks by calling the tools you are given, one step at a time, passing the `handle` each tool returns on to the next step. If a call fails you may retry it or adjust its arguments. When the task is complete, reply without a tool call, starting with \'FINAL ANSWER:\', and summarise what was done."},{"role":"user","content":"Task (\n'
-    '{"role":"assistant","content":"FINAL ANSWER: The workflow is complete: ran "}\n'
+    'Goal: Prepare the subscriber list for the customer success managers.\n'
+    'Step 1: file_operations_scanner - Lists the files under a directory that match a glob pattern. Inputs: directory=inbound/customers/crm_export_batch_570. Arguments: none. Depends on: none.\n'
+    'Step 2: file_operations_reader - Reads a file from storage. Inputs: path=<handle from step 1>. Arguments: none. Depends on: step 1.\n'
+    'Step 3: file_operations_writer - Writes a dataset to a file in the format its extension names. Inputs: input=<handle from step 2>; path=deliverables/customers/2024-07/crm_export_clean_453.json. Arguments: none. Depends on: step 2.\n'
+    'Step 4: file_operations_compressor - Compresses a written file into an archive. Inputs: input=<handle from step 3>. Arguments: none. Depends on: step 3.\n'
+    '{"mode":"full","prompt_messages":2,"messages":[{"role":"system","content":"You are a workflow agent. You complete data and integration tasks by calling the tools you are given, one step at a time. Each successful call returns a `handle` to its output and a summary of the data; pass handles on to the steps that need them, and use the task\'s inputs exactly as given. Call only the tools the task needs. If a call fails you may retry it or adjust its arguments. When the task is complete, reply without a tool call, starting with \'FINAL ANSWER:\', summarise what was done, and end with a line \'RESULT: <handle>\' giving the handle of the final step\'s output. If the task could not be completed, say so and give no result line."},{"role":"user","content":"Task (\n'
+    '{"role":"assistant","content":"FINAL ANSWER: The workflow is complete.\\nRESULT: h_"}\n'
     '{"role":"tool","tool_call_id":"call_1_0","content":"{\\"status\\":\\"error\\",\\"error_code\\":\\"INVALID_INPUT\\",\\"message\\":\\"\n'
-    '{"role":"assistant","content":null,"tool_calls":[{"id":"call_0_0","type":"function","function":{"name":"data_processing_","arguments":"{\\"input\\": \\"dh_\n'
-    '"}}]},{"role":"tool","tool_call_id":"call_0_0","content":"{\\"status\\":\\"success\\",\\"output\\":{\\"handle\\":\\"dh_'
+    '{"role":"assistant","content":null,"tool_calls":[{"id":"call_0_0","type":"function","function":{"name":"data_processing_","arguments":"{\\"input\\": \\"\n'
+    '"}}]},{"role":"tool","tool_call_id":"call_0_0","content":"{\\"status\\":\\"success\\",\\"output\\":{\\"handle\\":\\"'
 ).encode("utf-8")
-ZDICT_DIGEST = "436b9834056b2303"
+ZDICT_DIGEST = "7b4fda0881515593"
 _encode_json = json.JSONEncoder(separators=(",", ":"), default=str, check_circular=False, ensure_ascii=False).encode
 
 
