@@ -53,6 +53,14 @@ def _loads(text: Any) -> Any:
         return text
 
 
+def _with_messages(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Rows whose transcript is the conversation itself ({"mode", "messages", ...}), not its compressed text."""
+    for row in rows:
+        if row.get("transcript") is not None:
+            row["transcript"] = decode_transcript(row["transcript"])
+        yield row
+
+
 def _rows(store: Any, cond: str, params: list[Any]) -> Iterator[dict[str, Any]]:
     for row in store.iter_rows(cond, params):
         out = {"id": row["test_id"]}
@@ -81,11 +89,9 @@ def _text_out(out_path: str | os.PathLike[str]) -> Iterator[IO[str]]:
 def _export_jsonl(store: Any, cond: str, params: list[Any], out_path: Any) -> int:
     n = 0
     with _text_out(out_path) as f:
-        for row in _rows(store, cond, params):
+        for row in _with_messages(_rows(store, cond, params)):
             row["call_latencies"] = _loads(row["call_latencies"]) or []
             row["trajectory"] = _loads(row["trajectory"])
-            if row.get("transcript") is not None:  # the conversation as messages, not its compressed text
-                row["transcript"] = decode_transcript(row["transcript"])
             f.write(json.dumps(row, separators=(",", ":"), default=str))
             f.write("\n")
             n += 1
