@@ -104,6 +104,17 @@ def test_report_cell_to_test_to_side_by_side(browser: Any, viewer: ViewerThread,
     assert "sim/weak" in a and "sim/strong" in b
     assert "model" in browser.find_element(By.TAG_NAME, "main").text.split("\n")[1]  # "differing in model"
     _shot(browser, "side-by-side")
+    # a flawed plan: the injected flaw is highlighted in the prompt; then the score's explanation
+    browser.get(viewer.url + "/tests?model=sim%2Fweak&prompt_type=flawed_sequence_disorder&status=done")
+    browser.find_element(By.CSS_SELECTOR, "a.test-link").click()
+    flaw = _wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "pre mark.flaw")))
+    assert flaw.text.startswith("Step ")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", flaw)
+    _shot(browser, "test-flaw")
+    score = browser.find_element(By.CSS_SELECTOR, "section.score")
+    assert "Required steps" in score.text and "error category" in score.text
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", score)
+    _shot(browser, "test-score")
 
 
 def test_filter_the_list(browser: Any, viewer: ViewerThread) -> None:
