@@ -292,3 +292,27 @@ def test_steps_are_explained_from_the_scorers_own_analysis(monkeypatch: pytest.M
     assert steps[2]["why"] == "never called"
     monkeypatch.delattr(scoring, "analyse")
     assert analysed_steps({"trajectory": {"calls": calls}}, task) is None  # the simple explanation then
+
+
+def test_view_command_serves_on_localhost_until_interrupted(view_db: Any) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2] / "src"), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "pilotbench", "view", "--db", str(view_db[0]), "--port", "0"],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    try:
+        line = proc.stderr.readline()  # type: ignore[union-attr]
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert m, line
+        with urllib.request.urlopen(f"http://127.0.0.1:{m.group(1)}/runs", timeout=10) as r:
+            assert r.status == 200 and view_db[1]["run"] in r.read().decode()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -154,8 +154,22 @@ def make_app(store: Any, *, poll_ms: int = 2000) -> web.Application:
 
 
 def serve(store: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, print_fn: Callable[[str], None] = print) -> None:
-    """Serve until Ctrl-C."""
-    app = make_app(store)
-    shown = f"[{host}]" if ":" in host else host
-    web.run_app(app, host=host, port=port, print=lambda _: print_fn(f"pilotbench view on http://{shown}:{port}/ (Ctrl-C to stop)"),
-                access_log=None)
+    """Serve until Ctrl-C (port 0: any free port; the line printed names the one bound)."""
+    try:
+        asyncio.run(_serve(make_app(store), host, port, print_fn))
+    except KeyboardInterrupt:
+        pass
+
+
+async def _serve(app: web.Application, host: str, port: int, print_fn: Callable[[str], None]) -> None:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = site._server.sockets[0].getsockname()[1] if site._server and site._server.sockets else port  # type: ignore[union-attr]
+        shown = f"[{host}]" if ":" in host else host
+        print_fn(f"pilotbench view on http://{shown}:{bound}/ (Ctrl-C to stop)")
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

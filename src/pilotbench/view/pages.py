@@ -12,7 +12,6 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -685,5 +684,3 @@ def render_choices(data: ViewData) -> dict[str, list[str]]:
         "run_id": data.distinct("run_id"),
     }
 
-
-Renderer = Callable[..., "str | None"]
