@@ -592,7 +592,8 @@ def view(db, host, port, export_dir, max_pages):  # type: ignore[no-untyped-def]
 @click.option("--checkpoint-interval", "checkpoint_interval", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--progress/--no-progress", "progress", default=None)
 @click.option("--dry-run", "dry_run", is_flag=True)
-def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progress, dry_run):  # type: ignore[no-untyped-def]
+@click.option("--transcripts", "transcripts", type=click.Choice(["none", "calls", "full"]), default="full", show_default=True, help="What the store keeps of each conversation (as for `run`).")
+def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progress, dry_run, transcripts):  # type: ignore[no-untyped-def]
     """Run every experiment of a suite as one plan (resumable like `run`)."""
     from .runner.runtime import build_runtime
     from .runner.scheduler import RunOptions, Runner
@@ -608,7 +609,8 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
         print(f"total distinct tests: {len(specs)}")
         return
     db_path = _db(db)
-    options = RunOptions(checkpoint_interval=checkpoint_interval, live=progress, log_dir=_log_root(db_path))
+    options = RunOptions(checkpoint_interval=checkpoint_interval, live=progress, log_dir=_log_root(db_path),
+                         transcripts=transcripts)
 
     async def go():  # type: ignore[no-untyped-def]
         runtime = build_runtime(cfg, list(suite.models), key_policy=key_policy, adaptive=adaptive)

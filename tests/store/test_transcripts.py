@@ -117,3 +117,16 @@ def test_exports_give_the_conversation_as_messages(tmp_path: Path) -> None:
         assert [m["role"] for m in row["transcript"]["messages"][:2]] == ["system", "user"]
     with (tmp_path / "rows.csv").open(newline="") as f:
         assert "transcript" not in next(csv.DictReader(f))
+
+
+def test_cli_run_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pilotbench.cli import main
+
+    db = tmp_path / "r.db"
+    assert main(["run", "-m", "sim/weak", "-t", "simple_task", "-n", "1", "--db", str(db), "--no-progress",
+                 "--transcripts", "calls"]) == 0
+    with open_store(db, create=False) as store:
+        (value,), = store.query("SELECT transcript FROM results")
+    assert decode_transcript(value)["mode"] == "calls"  # type: ignore[index]
+    assert main(["run", "-m", "sim/weak", "--db", str(db), "--transcripts", "some"]) == 2
+    assert "'some' is not one of" in capsys.readouterr().err
