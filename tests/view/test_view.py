@@ -316,3 +316,13 @@ def test_view_command_serves_on_localhost_until_interrupted(view_db: Any) -> Non
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_an_empty_store_has_pages_too(tmp_path: Path) -> None:
+    with open_store(tmp_path / "empty.db") as store, ViewerThread(store) as v:
+        for path in ("/runs", "/results", "/results/baseline", "/tests", "/tests?model=x&q=y", "/api/runs",
+                     "/api/tests/count"):
+            status, body, _ = v.get(path)
+            assert status == 200, (path, body[:300])
+        assert "No runs in this store yet" in v.get("/runs")[1]
+        assert "No test matches" in v.get("/tests")[1]
