@@ -160,6 +160,8 @@ def test_a_running_run_updates_without_reload(browser: Any, tmp_path: Path) -> N
         with ViewerThread(reader, poll_ms=200) as v:
             browser.get(v.url + "/runs/live-run")
             assert browser.find_element(By.ID, "run-done").text == "1"
+            # the lanes and causes come from the run's rows, fetched by the page after it loads
+            _wait(browser).until(lambda d: "...0000" in d.find_element(By.ID, "run-lanes").text)
             browser.execute_script("window.__same_page = true")
             more = []
             for i in range(3):

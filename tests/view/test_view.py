@@ -35,6 +35,13 @@ def test_pages_answer_and_carry_a_strict_policy(viewer: ViewerThread, view_db: A
     assert status == 200  # redirected to /runs
 
 
+def test_a_run_page_leaves_its_row_figures_to_the_script(viewer: ViewerThread, view_db: Any) -> None:
+    _, body, _ = viewer.get(f"/runs/{view_db[1]['run']}")
+    assert "reading the run's rows" in body and 'src="/static/run.js"' in body
+    run = viewer.json(f"/api/runs/{view_db[1]['run']}")
+    assert run["lanes"] and run["causes"] == [{"cause": "gave up after 6 transient failures: HTTP 500: The server had an error", "n": 1}]
+
+
 def test_markup_from_the_store_is_escaped(viewer: ViewerThread, view_db: Any) -> None:
     _, body, _ = viewer.get(f"/tests/{view_db[1]['xss']}")
     assert XSS not in body

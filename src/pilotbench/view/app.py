@@ -72,7 +72,7 @@ async def _runs(request: web.Request) -> web.StreamResponse:
 
 
 async def _run(request: web.Request) -> web.StreamResponse:
-    return _found(await asyncio.to_thread(request.app[PAGES_KEY].run, request.match_info["run_id"]))
+    return _found(await asyncio.to_thread(request.app[PAGES_KEY].run, request.match_info["run_id"], figures=False))
 
 
 async def _runs_json(request: web.Request) -> web.StreamResponse:

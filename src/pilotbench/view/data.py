@@ -295,6 +295,10 @@ class ViewData:
             out.append(_run_summary(r, {"done": c.get("done", 0), "errors": c.get("error", 0)}, self.now()))
         return out
 
+    def run_brief(self, run_id: str) -> dict[str, Any] | None:
+        """One run as the runs list has it (counts from the run index); lanes and causes not yet read."""
+        return next((r for r in self.runs() if r["run_id"] == run_id), None)
+
     def run(self, run_id: str) -> dict[str, Any] | None:
         """One run with its figures by lane and key and its errors by cause. The first call reads the
         run's rows; later calls read only rows written since (a running run's page polls cheaply)."""
@@ -424,10 +428,10 @@ def _run_summary(r: dict[str, Any], agg: dict[str, Any] | None, now: float | Non
     except ValueError:
         info = {}
     agg = {"done": 0, "errors": 0, "success": None, "calls": None, "rate_limited": None, "retries": None,
-           "lanes": {}, "causes": {}, **(agg or {})}
+           "lanes": None, "causes": None, **(agg or {})}
     running = r.get("status") == "running"
     lanes = []
-    for ln in sorted(agg["lanes"].values(), key=lambda x: (x["provider"], x["lane"], x["key_label"])):
+    for ln in sorted((agg["lanes"] or {}).values(), key=lambda x: (x["provider"], x["lane"], x["key_label"])):
         if ln["stopped"]:
             state = "stopped"
         elif running and ln["last_at"] and now - ln["last_at"] < ACTIVE_SECONDS:
@@ -456,8 +460,10 @@ def _run_summary(r: dict[str, Any], agg: dict[str, Any] | None, now: float | Non
         "calls": agg["calls"],
         "rate_limited": agg["rate_limited"],
         "retries": agg["retries"],
-        "causes": sorted(({"cause": c, "n": n} for c, n in agg["causes"].items()), key=lambda x: -x["n"]),
-        "lanes": lanes,
+        # None: not read yet (the runs list, and a run page before its figures arrive)
+        "causes": None if agg["causes"] is None else sorted(({"cause": c, "n": n} for c, n in agg["causes"].items()),
+                                                            key=lambda x: -x["n"]),
+        "lanes": None if agg["lanes"] is None else lanes,
     }
 
 

@@ -580,8 +580,10 @@ class Pages:
     def runs(self) -> str:
         return self._render("runs.html.j2", runs=self.data.runs(), title="Runs")
 
-    def run(self, run_id: str) -> str | None:
-        run = self.data.run(run_id)
+    def run(self, run_id: str, *, figures: bool = True) -> str | None:
+        """A run's page; without `figures` its lanes and causes are left for run.js to fetch (their
+        first reading scans the run's rows: seconds for a run of a million tests)."""
+        run = self.data.run(run_id) if figures else self.data.run_brief(run_id)
         if run is None:
             return None
         return self._render("run.html.j2", run=run, title=f"Run {run_id}")

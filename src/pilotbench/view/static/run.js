@@ -2,7 +2,8 @@
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("run-config").textContent);
-  if (!config.running) { return; }
+  // The page comes with the run's counts; its lanes and causes are read here, once for a finished
+  // run, then every interval while it runs.
   var fmt = function (n) { return (n === null || n === undefined) ? "\u2013" : Number(n).toLocaleString("en-US"); };
   var setText = function (id, text) { var el = document.getElementById(id); if (el) { el.textContent = text; } };
   var seconds = function (s) {
@@ -58,5 +59,5 @@
       .then(function (run) { if (update(run)) { setTimeout(poll, config.interval_ms || 2000); } })
       .catch(function () { setTimeout(poll, 5000); });
   };
-  setTimeout(poll, config.interval_ms || 2000);
+  poll();
 }());
