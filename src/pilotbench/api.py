@@ -129,9 +129,17 @@ async def run_async(
     keep_records: bool = True,
     info: dict[str, Any] | None = None,
     params: Mapping[str, Any] | None = None,
+    transcripts: str | None = None,
 ) -> RunResult:
     """`params`: generation parameters for every request (temperature, max_tokens, ...), over each
-    model's configured ones; stored in each record's `params` and in the run's info."""
+    model's configured ones; stored in each record's `params` and in the run's info.
+    `transcripts` (none, calls or full) overrides `options.transcripts`: how much of each conversation is kept."""
+    from dataclasses import replace
+
+    from .store.transcripts import TRANSCRIPT_MODES
+
+    if transcripts is not None and transcripts not in TRANSCRIPT_MODES:
+        raise UsageError(f"unknown transcripts mode {transcripts!r}; choose from {', '.join(TRANSCRIPT_MODES)}")
     config = config or load_config()
     if params:
         info = {**(info or {}), "params": dict(params)}
@@ -146,6 +154,8 @@ async def run_async(
     )
     store = open_store(db)
     options = options or RunOptions(handle_signals=False, live=False, progress_interval=3600)
+    if transcripts is not None:
+        options = replace(options, transcripts=transcripts)
     runner = Runner(runtime, store, options=options, clock=clock, keep_records=keep_records, info=info)
     try:
         summary = await runner.run(plan)

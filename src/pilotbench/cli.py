@@ -137,7 +137,8 @@ def _joined(values: tuple[str, ...] | str | None) -> str:
 @click.option("--progress-interval", "progress_interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds between plain progress lines.")
 @click.option("--executor", "executor", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="local: one event loop here; ray: one key owner per API key on a Ray cluster (needs a postgresql:// --db).")
 @click.option("--ray-address", "ray_address", default=None, help="Ray cluster to use with --executor ray (default: RAY_ADDRESS, else a new local Ray instance).")
-def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, model_params, temperature, max_tokens, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval, executor, ray_address):  # type: ignore[no-untyped-def]
+@click.option("--transcripts", "transcripts", type=click.Choice(["none", "calls", "full"]), default="full", show_default=True, help="What the store keeps of each conversation: full (prompt and every turn), calls (every turn, not the prompt), none.")
+def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, model_params, temperature, max_tokens, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval, executor, ray_address, transcripts):  # type: ignore[no-untyped-def]
     """Run a benchmark plan (resuming: tests already done in the store are skipped).
 
     Exit status: 0 every planned test done; 2 bad input; 3 infrastructure errors left (run again to
@@ -180,6 +181,7 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         live=progress,
         progress_interval=progress_interval,
         log_dir=log_dir or _log_root(db_path),
+        transcripts=transcripts,
     )
     if executor == "ray":
         from .runner.ray_executor import RayOptions, run_on_ray
@@ -743,6 +745,28 @@ def _status_table(store):  # type: ignore[no-untyped-def]
     return Group(run_table, cells)
 
 
+@app.command("view")
+@db_option
+@click.option("--host", "host", default="127.0.0.1", show_default=True, help="Address to bind (only this machine by default).")
+@click.option("--port", "port", type=click.IntRange(min=0, max=65535), default=7575, show_default=True)
+@click.option("--export", "export_dir", type=click.Path(path_type=Path), default=None, help="Write the pages as static files into this directory instead of serving them.")
+@click.option("--max-pages", "max_pages", type=click.IntRange(min=10), default=5000, show_default=True, help="With --export: at most this many pages.")
+def view(db, host, port, export_dir, max_pages):  # type: ignore[no-untyped-def]
+    """Browse the results in a web browser: runs (live), report sections, tests, every turn of a test."""
+    if export_dir is not None:
+        _check_creatable_dir(export_dir)
+        from .view import export_site
+
+        with _open_existing(db) as store:
+            n = export_site(store, export_dir, max_pages=max_pages)
+        print(f"wrote {n} pages to {export_dir}", file=sys.stderr)
+        return
+    from .view import serve
+
+    with _open_existing(db) as store:
+        serve(store, host, port, print_fn=lambda line: print(line, file=sys.stderr, flush=True))
+
+
 # ---------------------------------------------------------------------- suites and mock
 
 
@@ -755,7 +779,8 @@ def _status_table(store):  # type: ignore[no-untyped-def]
 @click.option("--checkpoint-interval", "checkpoint_interval", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--progress/--no-progress", "progress", default=None)
 @click.option("--dry-run", "dry_run", is_flag=True)
-def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progress, dry_run):  # type: ignore[no-untyped-def]
+@click.option("--transcripts", "transcripts", type=click.Choice(["none", "calls", "full"]), default="full", show_default=True, help="What the store keeps of each conversation (as for `run`).")
+def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progress, dry_run, transcripts):  # type: ignore[no-untyped-def]
     """Run every experiment of a suite as one plan (resumable like `run`)."""
     from .runner.runtime import build_runtime
     from .runner.scheduler import RunOptions, Runner
@@ -774,7 +799,8 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
         print(f"total distinct tests: {len(specs)}")
         return
     db_path = _db(db)
-    options = RunOptions(checkpoint_interval=checkpoint_interval, live=progress, log_dir=_log_root(db_path))
+    options = RunOptions(checkpoint_interval=checkpoint_interval, live=progress, log_dir=_log_root(db_path),
+                         transcripts=transcripts)
 
     async def go():  # type: ignore[no-untyped-def]
         runtime = build_runtime(cfg, list(suite.models), key_policy=key_policy, adaptive=adaptive)

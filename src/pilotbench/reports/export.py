@@ -21,12 +21,13 @@ from typing import IO, Any
 from ..errors import UsageError
 from ..plan import rate_label
 from ..store.records import COLUMNS, TestRecord
+from ..store.transcripts import decode_transcript
 from .build import DONE, Filter, _and, _where, count_if, total, where_clause
 
 EXPORT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "parquet", "legacy-json")
 PARQUET_BATCH_ROWS = 20_000
 
-CSV_COLUMNS: tuple[str, ...] = ("id",) + tuple(c for c in COLUMNS if c != "trajectory")
+CSV_COLUMNS: tuple[str, ...] = ("id",) + tuple(c for c in COLUMNS if c not in ("trajectory", "transcript"))
 ROW_COLUMNS: tuple[str, ...] = ("id",) + COLUMNS
 
 
@@ -59,6 +60,14 @@ def _loads(text: Any) -> Any:
         return text
 
 
+def _with_messages(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Rows whose transcript is the conversation itself ({"mode", "messages", ...}), not its compressed text."""
+    for row in rows:
+        if row.get("transcript") is not None:
+            row["transcript"] = decode_transcript(row["transcript"])
+        yield row
+
+
 def _rows(store: Any, cond: str, params: list[Any]) -> Iterator[dict[str, Any]]:
     for row in store.iter_rows(cond, params):
         out = {"id": row["test_id"]}
@@ -87,7 +96,7 @@ def _text_out(out_path: str | os.PathLike[str]) -> Iterator[IO[str]]:
 def _export_jsonl(store: Any, cond: str, params: list[Any], out_path: Any) -> int:
     n = 0
     with _text_out(out_path) as f:
-        for row in _rows(store, cond, params):
+        for row in _with_messages(_rows(store, cond, params)):
             row["call_latencies"] = _loads(row["call_latencies"]) or []
             row["trajectory"] = _loads(row["trajectory"])
             for name in _STRING_LISTS:

@@ -166,6 +166,7 @@ class OwnerJob:
     max_in_flight: int | None
     log_dir: str | None
     lock_wait: float
+    transcripts: str = "full"  # none | calls | full (RunOptions.transcripts)
 
 
 class KeyOwner:
@@ -242,6 +243,7 @@ class KeyOwner:
                 grace_seconds=job.grace_seconds, serial_by=job.serial_by, max_in_flight=job.max_in_flight,
                 progress_interval=3600.0, live=False, handle_signals=False, record_run=False,
                 log_dir=Path(job.log_dir) / job.owner.label.replace("#", "-") if job.log_dir else None,
+                transcripts=job.transcripts,
             )
             runner = Runner(runtime, store, options=options, run_id=job.run_id)  # the run's row is the driver's
             self._runner = runner
@@ -560,7 +562,7 @@ class RayDriver:
             request_timeout=self.request_timeout, checkpoint_interval=opts.checkpoint_interval,
             flush_seconds=opts.flush_seconds, grace_seconds=opts.grace_seconds, serial_by=opts.serial_by,
             max_in_flight=opts.max_in_flight, log_dir=str(Path(opts.log_dir).resolve()) if opts.log_dir else None,
-            lock_wait=self.ray_options.lock_wait,
+            lock_wait=self.ray_options.lock_wait, transcripts=opts.transcripts,
         )
 
     def _name(self, o: _Owner) -> str:

@@ -37,6 +37,7 @@ from ..limits import Clock, MonotonicClock
 from ..models.base import ModelRequest
 from ..plan import PlanSpec, TestSpec, world_id
 from ..store.records import TestRecord, new_attempt_id
+from ..store.transcripts import DEFAULT_TRANSCRIPTS, encode_transcript
 from ..store.sqlite import SQLiteStore
 from .calls import CallStats, InfraError, ModelStopped, call_model, estimate_tokens
 from .outcome import error_cause, exit_status, lane_problems
@@ -60,6 +61,7 @@ class RunOptions:
     log_dir: Path | None = None
     handle_signals: bool = True
     record_run: bool = True  # write the run's row in the runs table (off for a distributed run's owners)
+    transcripts: str = DEFAULT_TRANSCRIPTS  # none | calls | full: how much of each conversation the store keeps
 
 
 @dataclass
@@ -362,6 +364,8 @@ class Runner:
             record.prompt_tokens = traj.prompt_tokens
             record.completion_tokens = traj.completion_tokens
             record.trajectory = traj.to_dict()
+            if self.options.transcripts != "none":
+                record.transcript = encode_transcript(episode.messages, self.options.transcripts, len(prompt.messages))
         record.model_calls = stats.calls
         record.rate_limited = stats.rate_limited
         record.retries = stats.retries

@@ -71,6 +71,7 @@ class TestRecord:
     trajectory: dict[str, Any] | None = None
     required_tools: str | None = None  # the task's chain, JSON list text (exports give a list)
     params: str | None = None  # the generation parameters sent (JSON object text), when any were set
+    transcript: str | None = None  # the conversation, compressed (store.transcripts); None under --transcripts none
 
     def to_row(self) -> tuple[Any, ...]:
         """The values in COLUMNS order; latencies and trajectory as compact JSON text."""

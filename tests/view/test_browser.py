@@ -1,0 +1,198 @@
+"""The viewer in a real browser: Debian's chromium and chromium-driver, driven by selenium.
+
+Skipped, with the reason, where selenium, chromium or chromedriver is missing (.ci/run installs
+them). With PILOTBENCH_SCREENSHOTS=DIR the pages are also saved as PNG files (docs/ holds them).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pilotbench.store import open_store
+from pilotbench.store.records import new_attempt_id
+
+from .helpers import XSS, ViewerThread, script_record
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install 'pilotbench[test]')")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver") or ("/usr/lib/chromium/chromedriver" if Path("/usr/lib/chromium/chromedriver").exists() else None)
+if CHROMIUM is None or CHROMEDRIVER is None:
+    pytest.skip("chromium and chromium-driver are not installed (.ci/run installs Debian's packages)", allow_module_level=True)
+
+SHOTS = os.environ.get("PILOTBENCH_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    profile = tempfile.mkdtemp(prefix="pilotbench-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1000"):
+        opts.add_argument(flag)
+    service = webdriver.ChromeService(executable_path=CHROMEDRIVER)
+    try:
+        driver = webdriver.Chrome(options=opts, service=service)
+    except Exception as e:  # noqa: BLE001 - a browser that cannot start here is a skip, with its reason
+        shutil.rmtree(profile, ignore_errors=True)
+        pytest.skip(f"chromium could not be started by chromedriver: {str(e).splitlines()[0]}")
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _wait(driver: Any, seconds: float = 10) -> Any:
+    return WebDriverWait(driver, seconds, poll_frequency=0.1)
+
+
+def _shot(driver: Any, name: str) -> None:
+    """With PILOTBENCH_SCREENSHOTS set: the page as a small PNG (a 64-colour palette when Pillow is there)."""
+    if not SHOTS:
+        return
+    path = Path(SHOTS) / f"view-{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(path))
+    try:
+        from PIL import Image
+    except ImportError:
+        return
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(colors=64)
+    small.save(path, optimize=True)
+
+
+def test_report_cell_to_test_to_side_by_side(browser: Any, viewer: ViewerThread, view_db: Any) -> None:
+    browser.get(viewer.url + "/results/baseline")
+    _shot(browser, "results")
+    # the cell "sim/weak x prompt type optimal": its count and the list behind it agree
+    cell = browser.find_element(By.CSS_SELECTOR, "a[href*='model=sim%2Fweak'][href*='prompt_type=optimal']")
+    shown_n = int(cell.text.split("/")[-1].rstrip(")"))
+    cell.click()
+    _wait(browser).until(EC.presence_of_element_located((By.ID, "tests")))
+    assert "/tests?" in browser.current_url
+    rows = browser.find_elements(By.CSS_SELECTOR, "#tests tbody tr")
+    assert len(rows) == shown_n
+    assert {r.find_elements(By.TAG_NAME, "td")[1].text for r in rows} == {"sim/weak"}
+    assert {r.find_elements(By.TAG_NAME, "td")[2].text for r in rows} == {"optimal"}
+    rows[0].find_element(By.CSS_SELECTOR, "a.test-link").click()
+    _wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "section.turns")))
+    assert "sim/weak" in browser.find_element(By.CSS_SELECTOR, "section.spec").text
+    assert browser.find_elements(By.CSS_SELECTOR, ".turn"), "the conversation's turns are shown"
+    assert browser.find_elements(By.CSS_SELECTOR, ".msg.role-system"), "the prompt is shown"
+    _shot(browser, "test")
+    # side by side with the other model on the same test
+    browser.find_element(By.CSS_SELECTOR, "a.compare-model").click()
+    _wait(browser).until(EC.presence_of_element_located((By.ID, "side-b")))
+    a = browser.find_element(By.ID, "side-a").text
+    b = browser.find_element(By.ID, "side-b").text
+    assert "sim/weak" in a and "sim/strong" in b
+    assert "model" in browser.find_element(By.TAG_NAME, "main").text.split("\n")[1]  # "differing in model"
+    _shot(browser, "side-by-side")
+    # a flawed plan: the injected flaw is highlighted in the prompt; then the score's explanation
+    browser.get(viewer.url + "/tests?model=sim%2Fweak&prompt_type=flawed_sequence_disorder&status=done")
+    browser.find_element(By.CSS_SELECTOR, "a.test-link").click()
+    flaw = _wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "pre mark.flaw")))
+    assert flaw.text.startswith("Step ")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", flaw)
+    _shot(browser, "test-flaw")
+    score = browser.find_element(By.CSS_SELECTOR, "section.score")
+    assert "Required steps" in score.text and "error category" in score.text
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", score)
+    _shot(browser, "test-score")
+
+
+def test_filter_the_list(browser: Any, viewer: ViewerThread) -> None:
+    browser.get(viewer.url + "/tests")
+    Select(browser.find_element(By.ID, "f-model")).select_by_visible_text("sim/strong")
+    Select(browser.find_element(By.ID, "f-task_type")).select_by_visible_text("basic_task")
+    browser.find_element(By.ID, "apply").click()
+    _wait(browser).until(EC.url_contains("task_type=basic_task"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#tests tbody tr")
+    assert rows and all(
+        r.find_elements(By.TAG_NAME, "td")[1].text == "sim/strong" and r.find_elements(By.TAG_NAME, "td")[3].text == "basic_task"
+        for r in rows
+    )
+    _wait(browser).until(lambda d: d.find_element(By.ID, "count").text.startswith(f"{len(rows)} matching"))
+    # free text in the final answer
+    browser.get(viewer.url + "/tests")
+    browser.find_element(By.ID, "f-q").send_keys("pwned")
+    browser.find_element(By.ID, "apply").click()
+    _wait(browser).until(EC.url_contains("q=pwned"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#tests tbody tr")
+    found = {r.find_element(By.CSS_SELECTOR, "a.test-link").text for r in rows}
+    assert found == {"xss0000000000000test", "err00000000000000000"}  # the two records whose answer has it
+    browser.get(viewer.url + "/tests?model=sim%2Fstrong")
+    _shot(browser, "tests")
+
+
+def test_markup_in_a_reply_is_shown_as_text(browser: Any, viewer: ViewerThread, view_db: Any) -> None:
+    browser.get(viewer.url + "/tests/" + view_db[1]["xss"])
+    _wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "section.turns")))
+    assert browser.execute_script("return window.__pwned === undefined")
+    assert "pwned" not in browser.title
+    texts = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "pre.assistant-text")]
+    assert any(XSS in t for t in texts), texts
+
+
+def test_a_running_run_updates_without_reload(browser: Any, tmp_path: Path) -> None:
+    path = tmp_path / "live.db"
+    store = open_store(path)
+    store.start_run("live-run", 10, {"argv": ["pilotbench", "run", "-m", "sim/strong"]})
+    store.write([script_record("live-run")])
+    reader = open_store(path, create=False)
+    try:
+        with ViewerThread(reader, poll_ms=200) as v:
+            browser.get(v.url + "/runs/live-run")
+            assert browser.find_element(By.ID, "run-done").text == "1"
+            # the lanes and causes come from the run's rows, fetched by the page after it loads
+            _wait(browser).until(lambda d: "...0000" in d.find_element(By.ID, "run-lanes").text)
+            browser.execute_script("window.__same_page = true")
+            more = []
+            for i in range(3):
+                r = script_record("live-run")
+                r.attempt_id, r.test_id, r.finished_at = new_attempt_id(), f"live{i:016d}", time.time()
+                more.append(r)
+            err = script_record("live-run")
+            err.attempt_id, err.test_id, err.status, err.success_level = new_attempt_id(), "liveerr", "error", None
+            err.infra_error = "HTTP 503: overloaded"
+            store.write(more + [err])
+            _wait(browser).until(lambda d: d.find_element(By.ID, "run-done").text == "4")
+            assert browser.find_element(By.ID, "run-errors").text == "1"
+            assert "HTTP 503: overloaded" in browser.find_element(By.ID, "run-causes").text
+            assert browser.find_element(By.ID, "run-progress-text").text == "50.0%"
+            assert browser.execute_script("return window.__same_page === true"), "the page was not reloaded"
+            _shot(browser, "run")
+            # the runs list updates in place too
+            browser.get(v.url + "/runs")
+            row = "tr[data-run='live-run'] "
+            assert browser.find_element(By.CSS_SELECTOR, row + "[data-field='done']").text == "4"
+            browser.execute_script("window.__same_list = true")
+            r = script_record("live-run")
+            r.attempt_id, r.test_id = new_attempt_id(), "live-last"
+            store.write([r])
+            _wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, row + "[data-field='done']").text == "5")
+            assert browser.find_element(By.CSS_SELECTOR, row + "[data-field='progress-text']").text == "60%"
+            assert browser.execute_script("return window.__same_list === true")
+            _shot(browser, "runs")
+            browser.get(v.url + "/runs/live-run")
+            store.finish_run("live-run", "finished")
+            _wait(browser).until(lambda d: d.find_element(By.ID, "run-status").text == "finished")
+    finally:
+        reader.close()
+        store.close()

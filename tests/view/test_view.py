@@ -1,0 +1,335 @@
+"""The viewer over HTTP and its queries: pagination, filters, escaping, errors, the static export."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import markupsafe
+import pytest
+
+from pilotbench.cli import main
+from pilotbench.store import open_store
+from pilotbench.store.records import new_attempt_id
+from pilotbench.view.data import BadRequest, ViewData, error_cause, parse_filters
+
+from .helpers import XSS, ViewerThread, script_record
+
+
+def _rows(body: str) -> list[str]:
+    return re.findall(r'<a class="test-link" href="/tests/([0-9a-f]+)">', body)
+
+
+def test_pages_answer_and_carry_a_strict_policy(viewer: ViewerThread, view_db: Any) -> None:
+    info = view_db[1]
+    for path in ("/runs", f"/runs/{info['run']}", "/results", "/results/baseline", "/results/error_categories",
+                 "/tests", f"/tests/{info['xss']}"):
+        status, body, headers = viewer.get(path)
+        assert status == 200, (path, body[:300])
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert "<script>" not in body.replace('<script id="run-config" type="application/json">', "")
+    status, _, _ = viewer.get("/")
+    assert status == 200  # redirected to /runs
+
+
+def test_a_run_page_leaves_its_row_figures_to_the_script(viewer: ViewerThread, view_db: Any) -> None:
+    _, body, _ = viewer.get(f"/runs/{view_db[1]['run']}")
+    assert "reading the run's rows" in body and 'src="/static/run.js"' in body
+    run = viewer.json(f"/api/runs/{view_db[1]['run']}")
+    assert run["lanes"] and run["causes"] == [{"cause": "gave up after 6 transient failures: HTTP 500: The server had an error", "n": 1}]
+
+
+def test_markup_from_the_store_is_escaped(viewer: ViewerThread, view_db: Any) -> None:
+    _, body, _ = viewer.get(f"/tests/{view_db[1]['xss']}")
+    assert XSS not in body
+    assert str(markupsafe.escape(XSS)) in body  # the reply, shown as text
+    assert "&lt;b&gt;it&lt;/b&gt;" in body  # the prompt too
+
+
+def test_errors_are_pages_not_tracebacks(viewer: ViewerThread) -> None:
+    assert viewer.get("/tests/nosuchattempt")[0] == 404
+    assert viewer.get("/runs/nosuchrun")[0] == 404
+    assert viewer.get("/results/nosuchsection")[0] == 404
+    status, body, _ = viewer.get("/tests?tool_success_rate=high")
+    assert status == 400 and "tool_success_rate must be a number" in body
+    status, body, _ = viewer.get("/tests?before=abc")
+    assert status == 400 and "before must be a row number" in body
+    assert viewer.get("/compare?a=x")[0] == 400
+    assert viewer.get("/api/runs/nosuchrun")[0] == 404
+    assert viewer.get("/static/../app.py")[0] == 404
+
+
+def test_pages_of_the_list_cover_every_row_once(view_db: Any) -> None:
+    with open_store(view_db[0], create=False) as store:
+        data = ViewData(store)
+        total = store.count()
+        seen: list[str] = []
+        page = data.tests_page({}, page_size=7)
+        assert page.newer is None and page.count == total
+        pages = [page]
+        while page.older is not None:
+            page = data.tests_page({}, before=page.older, page_size=7)
+            pages.append(page)
+        for p in pages:
+            seen += [r["attempt_id"] for r in p.rows]
+            rowids = [r["rowid"] for r in p.rows]
+            assert rowids == sorted(rowids, reverse=True)  # newest first
+        assert len(seen) == len(set(seen)) == total
+        # and back: the page newer than the third is the second
+        back = data.tests_page({}, after=pages[2].newer, page_size=7)
+        assert [r["attempt_id"] for r in back.rows] == [r["attempt_id"] for r in pages[1].rows]
+
+
+def test_filters_match_the_store(view_db: Any) -> None:
+    with open_store(view_db[0], create=False) as store:
+        data = ViewData(store)
+        for filters, where, params in (
+            ({"model": "sim/weak", "prompt_type": "optimal"}, "model=? AND prompt_type=?", ["sim/weak", "optimal"]),
+            ({"tool_success_rate": "0.8", "task_type": "basic_task"}, "task_type=?", ["basic_task"]),
+            ({"status": "error"}, "status='error'", []),
+            ({"error_category": "-", "status": "done"}, "error_category IS NULL AND status='done'", []),
+            ({"run_id": view_db[1]["calls_run"]}, "run_id=?", [view_db[1]["calls_run"]]),
+        ):
+            page = data.tests_page(parse_filters(filters), page_size=1000)
+            assert page.count == len(page.rows) == store.count(where, params) > 0, filters
+        assert data.distinct("model") == ["sim/medium", "sim/strong", "sim/weak"]
+        assert set(data.distinct("run_id")) == {view_db[1]["run"], view_db[1]["calls_run"]}
+
+
+def test_count_endpoint(viewer: ViewerThread, view_db: Any) -> None:
+    with open_store(view_db[0], create=False) as store:
+        expected = store.count("model=? AND status='done'", ["sim/weak"])
+    assert viewer.json("/api/tests/count?model=sim%2Fweak&status=done") == {"count": expected, "cap": 1000}
+    assert viewer.get("/api/tests/count?tool_success_rate=x")[0] == 400
+
+
+def test_text_search_reads_the_final_answer_only(view_db: Any) -> None:
+    with open_store(view_db[0], create=False) as store:
+        data = ViewData(store)
+        page = data.tests_page(parse_filters({"q": "PWNED"}))
+        assert {r["test_id"] for r in page.rows} == {"xss0000000000000test", "err00000000000000000"}
+        # "file_operations_reader" is in stored tool calls of many tests, but in no final answer but the two above
+        assert {r["test_id"] for r in data.tests_page(parse_filters({"q": "window.__pwned=1"})).rows} == {
+            "xss0000000000000test", "err00000000000000000"}
+        assert data.tests_page(parse_filters({"q": "invalid_input"})).rows == []
+
+
+def test_bad_filters_are_refused() -> None:
+    with pytest.raises(BadRequest, match="between 0 and 1"):
+        parse_filters({"tool_success_rate": "2"})
+    assert parse_filters({"model": " ", "status": "done", "unknown": "x"}) == {"status": "done"}
+
+
+def test_report_cells_link_to_exactly_their_tests(viewer: ViewerThread) -> None:
+    """Every rate cell of the by-prompt-type table: the list behind the link has its n."""
+    _, body, _ = viewer.get("/results/baseline")
+    cells = re.findall(r'<a href="(/tests\?[^"]*prompt_type=[^"]*)">[0-9.]+% \((\d+)/(\d+)\)</a>', body)
+    assert len(cells) >= 6
+    for href, _k, n in cells:
+        _, page, _ = viewer.get(html.unescape(href))
+        assert len(_rows(page)) == int(n), href
+    # success-level cells count their level: k rows
+    for href, k, _n in re.findall(r'<a href="(/tests\?[^"]*success_level=full_success[^"]*)">[0-9.]+% \((\d+)/(\d+)\)</a>', body):
+        _, page, _ = viewer.get(html.unescape(href))
+        assert len(_rows(page)) == int(k), href
+
+
+def test_test_page_shows_turns_score_and_side_by_side(viewer: ViewerThread, view_db: Any) -> None:
+    with open_store(view_db[0], create=False) as store:
+        aid, = store.query("SELECT attempt_id FROM results WHERE model='sim/weak' AND prompt_type LIKE 'flawed_%' "
+                           "AND status='done' ORDER BY rowid LIMIT 1")[0]
+        turns = store.query("SELECT turns FROM results WHERE attempt_id=?", (aid,))[0][0]
+    _, body, _ = viewer.get(f"/tests/{aid}")
+    assert body.count('<div class="turn"') == turns
+    assert '<mark class="flaw">' in body  # the injected flaw, highlighted in the plan
+    assert "Required steps" in body
+    compares = re.findall(r'class="compare-model" href="([^"]+)">sim/strong<', body)
+    assert len(compares) == 1
+    status, page, _ = viewer.get(html.unescape(compares[0]))
+    assert status == 200 and 'id="side-a"' in page and 'id="side-b"' in page
+    assert "differing in <b>model</b>" in page
+
+
+def test_calls_mode_test_page_rebuilds_the_prompt(viewer: ViewerThread, view_db: Any) -> None:
+    with open_store(view_db[0], create=False) as store:
+        aid = store.query("SELECT attempt_id FROM results WHERE run_id=? LIMIT 1", (view_db[1]["calls_run"],))[0][0]
+    _, body, _ = viewer.get(f"/tests/{aid}")
+    assert "Rebuilt from the test" in body and 'class="msg role-system"' in body and '<div class="turn"' in body
+
+
+def test_run_json_counts_and_updates_incrementally(tmp_path: Path) -> None:
+    with open_store(tmp_path / "r.db") as store:
+        store.start_run("r1", 4, {"argv": ["pilotbench", "run"]})
+        rec = script_record("r1")
+        rec.finished_at = 1000.0
+        store.write([rec])
+        now = [1010.0]
+        data = ViewData(store, now=lambda: now[0])
+        first = data.run("r1")
+        assert first is not None and (first["done"], first["errors"], first["progress"]) == (1, 0, 0.25)
+        assert first["lanes"][0]["key_label"] == "...0000" and first["lanes"][0]["state"] == "active"
+        now[0] = 1100.0
+        assert data.run("r1")["lanes"][0]["state"] == "idle"  # no result for 100 s
+        err = script_record("r1")
+        err.attempt_id, err.test_id, err.status = new_attempt_id(), "e1", "error"
+        err.infra_error = "gave up after 6 transient failures: HTTP 500: request 9f8e7d6c5b4a"
+        store.write([err])
+        second = data.run("r1")
+        assert (second["done"], second["errors"]) == (1, 1)
+        assert second["causes"] == [{"cause": "gave up after 6 transient failures: HTTP 500: request #", "n": 1}]
+        assert second["command"] == "pilotbench run"
+        assert second["lanes"][0]["tests"] == 2 and second["lanes"][0]["errors"] == 1
+        store.finish_run("r1", "finished")
+        assert data.run("r1")["lanes"][0]["state"] == "finished"
+
+
+def test_error_cause_keeps_statuses_and_blanks_ids() -> None:
+    assert error_cause("HTTP 429: slow down\ntrace") == "HTTP 429: slow down"
+    assert error_cause("timeout after 30000 ms, request 0a1b2c3d4e") == "timeout after # ms, request #"
+    assert error_cause("") == "unknown"
+
+
+def test_export_writes_linked_pages_without_broken_links(view_db: Any, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    assert main(["view", "--db", str(view_db[0]), "--export", str(out), "--max-pages", "60"]) == 0
+    files = {p.name for p in out.iterdir()}
+    assert {"index.html", "results.html", "tests.html", "view.css", "missing.html"} <= files
+    assert len([f for f in files if f.endswith(".html")]) <= 61
+    for f in out.glob("*.html"):
+        text = f.read_text()
+        assert XSS not in text
+        for href in re.findall(r'href="([^"#?]+)"', text):
+            assert href in files, (f.name, href)
+
+
+def test_view_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["view", "--db", str(tmp_path / "none.db")]) == 2
+    assert "no results database" in capsys.readouterr().err
+    assert main(["view", "--port", "99999"]) == 2
+    (tmp_path / "file").write_text("x")
+    assert main(["view", "--db", str(tmp_path / "none.db"), "--export", str(tmp_path / "file" / "sub")]) == 2
+
+
+def test_default_bind_is_local() -> None:
+    from pilotbench.cli import view
+
+    host = next(p for p in view.params if p.name == "host")
+    assert host.default == "127.0.0.1"
+
+
+@pytest.mark.parametrize("window", [10, 5_000])
+def test_filtered_pages_cover_their_rows_once_either_way(view_db: Any, window: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filtered page comes from the rows next to the cursor or, when they hold too few, from the
+    planner's query: both ways, in both directions, every matching row exactly once, in order."""
+    from pilotbench.view import data as data_mod
+
+    monkeypatch.setattr(data_mod, "WINDOW", window)
+    with open_store(view_db[0], create=False) as store:
+        data = ViewData(store)
+        f = parse_filters({"model": "sim/weak", "status": "done"})
+        want = [r[0] for r in store.query("SELECT attempt_id FROM results WHERE model='sim/weak' AND status='done' ORDER BY rowid DESC")]
+        pages = [data.tests_page(f, page_size=4)]
+        while pages[-1].older is not None:
+            pages.append(data.tests_page(f, before=pages[-1].older, page_size=4))
+        assert [r["attempt_id"] for p in pages for r in p.rows] == want
+        back = [pages[-1]]
+        while back[-1].newer is not None:
+            back.append(data.tests_page(f, after=back[-1].newer, page_size=4))
+        assert [r["attempt_id"] for p in reversed(back) for r in p.rows][: len(want)] == want
+
+
+def test_text_search_continues_where_its_scan_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows whose trajectory has the text only in a tool call pass the SQL filter but not the final
+    answer's check; a page stops after TEXT_SCAN_LIMIT of them and the next goes on from there."""
+    from pilotbench.view import data as data_mod
+
+    monkeypatch.setattr(data_mod, "TEXT_SCAN_LIMIT", 5)
+    monkeypatch.setattr(data_mod, "_FETCH", 5)
+    recs = []
+    for i in range(40):
+        r = script_record("r1")
+        r.attempt_id, r.test_id = new_attempt_id(), f"t{i:03d}"
+        answer = "FINAL ANSWER: the Needle is here" if i % 9 == 0 else "FINAL ANSWER: nothing"
+        r.trajectory = {"final_answer": answer, "calls": [{"name": "x", "arguments": {"p": "needle"}}]}
+        recs.append(r)
+    with open_store(tmp_path / "r.db") as store:
+        store.write(recs)
+        data = ViewData(store)
+        f = parse_filters({"q": "needle"})
+        got: list[str] = []
+        page = data.tests_page(f, page_size=2)
+        stopped = 0
+        while True:
+            got += [r["test_id"] for r in page.rows]
+            stopped += page.scanned_out
+            if page.older is None:
+                break
+            page = data.tests_page(f, before=page.older, page_size=2)
+        assert got == ["t036", "t027", "t018", "t009", "t000"]
+        assert stopped > 0
+
+
+def test_steps_are_explained_from_the_scorers_own_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a core whose scorer analyses a task graph, the page shows its verdict per step and why."""
+    from types import SimpleNamespace
+
+    from pilotbench.benchmark import scoring
+    from pilotbench.view.pages import analysed_steps
+
+    task = SimpleNamespace(steps=(SimpleNamespace(tool="reader", upstream=()), SimpleNamespace(tool="writer", upstream=(0,)),
+                                  SimpleNamespace(tool="mailer", upstream=(1,))))
+    calls = [
+        {"turn": 1, "name": "writer", "arguments": {}, "success": False, "error_code": "INVALID_INPUT"},
+        {"turn": 2, "name": "reader", "arguments": {}, "success": True},
+        {"turn": 3, "name": "writer", "arguments": {}, "success": True},
+        {"turn": 4, "name": "unknown", "arguments": {}, "success": False, "error_code": "NOT_FOUND"},
+    ]
+    monkeypatch.setattr(scoring, "analyse", lambda t, cs: SimpleNamespace(first_done=[1, None, None],
+                                                                         feeds_ok=[False, True, False, None]), raising=False)
+    steps = analysed_steps({"trajectory": {"calls": calls}}, task)
+    assert steps is not None
+    assert [s["done"] for s in steps] == [True, False, False]
+    assert steps[0]["why"].startswith("done by call 2 (turn 2)")
+    assert "called before step 1 was done" in steps[1]["why"]
+    assert "refused for an argument" in steps[1]["why"]
+    assert "succeeded on an input that is not its upstream step's output" in steps[1]["why"]
+    assert steps[2]["why"] == "never called"
+    monkeypatch.delattr(scoring, "analyse")
+    assert analysed_steps({"trajectory": {"calls": calls}}, task) is None  # the simple explanation then
+
+
+def test_view_command_serves_on_localhost_until_interrupted(view_db: Any) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2] / "src"), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "pilotbench", "view", "--db", str(view_db[0]), "--port", "0"],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    try:
+        line = proc.stderr.readline()  # type: ignore[union-attr]
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert m, line
+        with urllib.request.urlopen(f"http://127.0.0.1:{m.group(1)}/runs", timeout=10) as r:
+            assert r.status == 200 and view_db[1]["run"] in r.read().decode()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_an_empty_store_has_pages_too(tmp_path: Path) -> None:
+    with open_store(tmp_path / "empty.db") as store, ViewerThread(store) as v:
+        for path in ("/runs", "/results", "/results/baseline", "/tests", "/tests?model=x&q=y", "/api/runs",
+                     "/api/tests/count"):
+            status, body, _ = v.get(path)
+            assert status == 200, (path, body[:300])
+        assert "No runs in this store yet" in v.get("/runs")[1]
+        assert "No test matches" in v.get("/tests")[1]
