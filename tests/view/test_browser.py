@@ -78,7 +78,7 @@ def _shot(driver: Any, name: str) -> None:
 
 
 def test_report_cell_to_test_to_side_by_side(browser: Any, viewer: ViewerThread, view_db: Any) -> None:
-    browser.get(viewer.url + "/results/baseline")
+    browser.get(viewer.url + "/results/prompt_sensitivity")
     _shot(browser, "results")
     # the cell "sim/weak x prompt type optimal": its count and the list behind it agree
     cell = browser.find_element(By.CSS_SELECTOR, "a[href*='model=sim%2Fweak'][href*='prompt_type=optimal']")

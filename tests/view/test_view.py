@@ -124,10 +124,15 @@ def test_bad_filters_are_refused() -> None:
 
 
 def test_report_cells_link_to_exactly_their_tests(viewer: ViewerThread) -> None:
-    """Every rate cell of the by-prompt-type table: the list behind the link has its n."""
-    _, body, _ = viewer.get("/results/baseline")
-    cells = re.findall(r'<a href="(/tests\?[^"]*prompt_type=[^"]*)">[0-9.]+% \((\d+)/(\d+)\)</a>', body)
+    """Every success-rate cell of the prompt-sensitivity table: the list behind the link has its n; and the
+    baseline section's cells carry its conditions (the baseline prompt type) into their links."""
+    _, body, _ = viewer.get("/results/prompt_sensitivity")
+    cells = [c for c in re.findall(r'<a href="(/tests\?[^"]*prompt_type=[^"]*)">[0-9.]+% \((\d+)/(\d+)\)</a>', body)
+             if "success_level=" not in c[0]]
     assert len(cells) >= 6
+    _, baseline, _ = viewer.get("/results/baseline")
+    links = re.findall(r'<a href="(/tests\?[^"]*)">', baseline)
+    assert links and all("prompt_type=baseline" in html.unescape(h) for h in links)
     for href, _k, n in cells:
         _, page, _ = viewer.get(html.unescape(href))
         assert len(_rows(page)) == int(n), href

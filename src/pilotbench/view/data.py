@@ -29,8 +29,10 @@ _FETCH = 500  # rows fetched per step of a text search
 # Filters of the tests list: query parameter -> column. `q` (text in the final answer) is separate.
 FILTERS: tuple[str, ...] = (
     "model", "prompt_type", "task_type", "difficulty", "tool_success_rate", "success_level",
-    "error_category", "status", "run_id", "test_id", "provider", "key_label",
+    "error_category", "status", "run_id", "test_id", "provider", "key_label", "seed", "severity", "max_turns",
+    "suite_version",
 )
+_INT_FILTERS = ("seed", "max_turns")
 LIST_COLUMNS: tuple[str, ...] = (
     "rowid", "attempt_id", "test_id", "run_id", "model", "prompt_type", "task_type", "difficulty",
     "tool_success_rate", "instance", "status", "success_level", "error_category", "weighted_score", "turns",
@@ -50,6 +52,12 @@ def parse_filters(query: dict[str, str]) -> dict[str, str]:
             raise BadRequest(f"tool_success_rate must be a number, got {out['tool_success_rate']!r}") from None
         if not 0.0 <= rate <= 1.0:
             raise BadRequest(f"tool_success_rate must be between 0 and 1, got {rate:g}")
+    for name in _INT_FILTERS:
+        if name in out:
+            try:
+                int(out[name])
+            except ValueError:
+                raise BadRequest(f"{name} must be a whole number, got {out[name]!r}") from None
     if str(query.get("q", "")).strip():
         out["q"] = str(query["q"]).strip()[:200]
     return out
@@ -66,6 +74,9 @@ def _conditions(filters: dict[str, str]) -> tuple[list[str], list[Any]]:
             rate = float(value)
             parts.append("tool_success_rate BETWEEN ? AND ?")  # a range, so the cell index still applies
             params += [rate - 1e-9, rate + 1e-9]
+        elif name in _INT_FILTERS:
+            parts.append(f"{name} = ?")
+            params.append(int(value))
         elif value == "-":  # the "none" choice: a NULL column (e.g. no error category)
             parts.append(f"{name} IS NULL")
         else:

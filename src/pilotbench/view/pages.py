@@ -275,8 +275,38 @@ def _flatten(record: dict[str, Any], path: tuple[str, ...] = ()) -> list[tuple[t
     return out
 
 
+_CONDITION_FILTERS = ("model", "prompt_type", "task_type", "difficulty", "tool_success_rate", "seed", "severity",
+                      "max_turns", "suite_version")
+
+
+def _row_conditions(row: Any) -> dict[str, str]:
+    """Filters a report row states about itself: its model and the conditions it was split by."""
+    if not isinstance(row, dict):
+        return {}
+    ctx: dict[str, str] = {}
+    if isinstance(row.get("model"), str):
+        ctx["model"] = row["model"]
+    conditions = row.get("conditions")
+    if isinstance(conditions, dict):
+        for k, v in conditions.items():
+            if k in _CONDITION_FILTERS and isinstance(v, (str, int, float)) and not isinstance(v, bool):
+                ctx[k] = f"{v:g}" if isinstance(v, float) else str(v)
+    return ctx
+
+
+def section_filters(report: dict[str, Any], section: str) -> dict[str, str]:
+    """Filters every test of a section shares: the conditions its `covers` lists with one value."""
+    covers = ((report.get("sections") or {}).get(section) or {}).get("covers") or {}
+    ctx: dict[str, str] = {}
+    for k, values in covers.items():
+        if k in _CONDITION_FILTERS and isinstance(values, list) and len(values) == 1:
+            v = values[0]
+            ctx[k] = f"{v:g}" if isinstance(v, float) else str(v)
+    return ctx
+
+
 def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, base: dict[str, str] | None = None,
-                  title: str | None = None) -> list[TableView]:
+                  title: str | None = None, row_filters: dict[str, dict[str, str]] | None = None) -> list[TableView]:
     """A report section as tables, whatever its keys: every cell links to the tests it counts."""
     vocab = _Vocabulary(report)
     base = dict(base or {})
@@ -304,7 +334,7 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
         if leaf_cols:
             t = TableView(title, [""] + [c if vocab.field_of(c) else c.replace("_", " ") for c in leaf_cols])
             for rk, rv in value.items():
-                row_ctx = {**base, **vocab.context([rk])}
+                row_ctx = {**base, **vocab.context([rk]), **(row_filters or {}).get(rk, {}), **_row_conditions(rv)}
                 cells = [CellView(str(rk), link(row_ctx))]
                 for c in leaf_cols:
                     v = rv.get(c)
@@ -316,7 +346,8 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
             if all(not v for v in sub.values()):
                 continue
             tables.extend(report_tables(g, _rows_of(sub), report, links, {**base, **vocab.context([g])},
-                                        f"{title}: {g.replace('_', ' ')}"))
+                                        f"{title}: {g.replace('_', ' ')}",
+                                        {rk: {**(row_filters or {}).get(rk, {}), **_row_conditions(rv)} for rk, rv in value.items()}))
         for rk, rv in value.items():  # lists of records inside rows (rare): their own tables
             for k, v in rv.items():
                 if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
@@ -599,7 +630,7 @@ class Pages:
             for k, v in overview.items():
                 tables.extend(report_tables(k, v, rep, self.links, title=k.replace("_", " ").capitalize()))
         else:
-            tables = report_tables(section, rep[section], rep, self.links)
+            tables = report_tables(section, rep[section], rep, self.links, section_filters(rep, section))
         return self._render(
             "results.html.j2", report=rep, sections=sections, section=section, tables=tables,
             titles=SECTION_TITLES, title=SECTION_TITLES.get(section or "", section or "Results"),
