@@ -147,7 +147,7 @@ def _prior_table(seed: int = 7, per_type: int = 300) -> dict[tuple[str, ...], tu
     for task_type in TASK_TYPES:
         for i in range(per_type):
             t = generate_instance(task_type, i, seed)
-            by[tuple(sorted(t.inputs))][t.required_tools] += 1
+            by[tuple(sorted(t.declared_inputs))][t.required_tools] += 1
     return {roles: c.most_common(1)[0][0] for roles, c in by.items()}
 
 

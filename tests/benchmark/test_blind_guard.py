@@ -58,3 +58,16 @@ def test_blind_models_make_calls_that_are_not_useful() -> None:
     scores = play(STRATEGIES["spam_every_tool_x1"], "spam_every_tool_x1")
     assert all(s.precision <= 0.2 for s in scores)
     assert all(s.error_category is not None for s in scores)
+
+
+def test_what_the_inputs_alone_give_away_stays_bounded() -> None:
+    """Not blind: a model that knows the generator's chain distribution (learnt at another seed) and reads
+    only the task's Inputs line. It measures the benchmark's remaining leak (docs/scoring.md, "What the
+    inputs give away"); this test keeps it from growing unnoticed."""
+    from .blind import inputs_prior_guess
+
+    scores = play(inputs_prior_guess, "inputs_prior_guess")
+    n = len(scores)
+    success = sum(s.success for s in scores) / n
+    full = sum(s.success_level == "full_success" for s in scores) / n
+    assert success <= 0.60 and full <= 0.30, (success, full)

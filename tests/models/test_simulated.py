@@ -230,7 +230,8 @@ def test_a_detected_flaw_sends_the_model_back_to_its_own_reading() -> None:
     from dataclasses import replace
 
     trusting = SimulatedModel("sim/strong", replace(SKILLS["sim/strong"], plan_trust=1.0, flaw_detection=0.0))
-    careful = SimulatedModel("sim/strong", replace(SKILLS["sim/strong"], plan_trust=1.0, flaw_detection=1.0))
+    careful = SimulatedModel("sim/strong", replace(SKILLS["sim/strong"], plan_trust=1.0, flaw_detection=1.0,
+                                                   forget_result=0.0, format_error=0.0, arg_error=0.0))
     checked = 0
     for task in (generate_instance(t, i) for t in TASK_TYPES[1:] for i in range(3)):
         p = render_prompt(task, "easy", "flawed_sequence_disorder")

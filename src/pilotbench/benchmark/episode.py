@@ -60,7 +60,7 @@ class Episode:
         self.trajectory = Trajectory()
         self.done = False
         self._sim = ToolSimulator(
-            world_id or test_id, tool_success_rate, literals=task.inputs, fields=task.fields,
+            world_id or test_id, tool_success_rate, literals=task.declared_inputs, fields=task.fields,
             source_format=task.source_format, salt=test_id,
         )
         self._consecutive_failures = 0

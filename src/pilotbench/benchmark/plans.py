@@ -128,6 +128,7 @@ def build_steps(
     """Plan steps for `tools` with the given inputs (step refs are 1-based), settings worked out by a
     dry run: each step's settings fit the data its inputs would carry if the plan were followed."""
     sim = ToolSimulator(f"plan|{task.id}", 1.0, literals=task.inputs, fields=task.fields, source_format=task.source_format)
+    preset = {s.tool: dict(s.args) for s in task.steps if s.args}  # the settings the task itself words
     handles: dict[int, str] = {}
     steps: list[PlanStep] = []
     for n, (tool, step_feeds) in enumerate(zip(tools, feeds), 1):
@@ -141,8 +142,11 @@ def build_steps(
                     source = sim.artifacts.get(handle)
             else:
                 args[param] = ref
-        settings = settings_for(tool, source, task, n)
+        settings = preset.get(tool) or settings_for(tool, source, task, n)
         result = sim.execute(tool, {**args, **settings})
+        if result.error_code == "INVALID_INPUT" and tool in preset and result.refused not in args:
+            settings = settings_for(tool, source, task, n)  # the task's own settings do not fit here
+            result = sim.execute(tool, {**args, **settings})
         if result.success and result.handle:
             handles[n] = result.handle
         purpose = purposes[n - 1] if purposes else TOOLS[tool].purpose.rstrip(".")

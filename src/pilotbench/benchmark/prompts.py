@@ -143,7 +143,7 @@ def render_prompt(
         system = f"{_SYSTEM}\n\n{TEXT_PROTOCOL_INSTRUCTIONS}\n\n{_text_tools_block()}"
     # The header names the task by an opaque reference: its type (and so its length) is not a hint.
     parts = [f"Task {task_reference(task)}:", task.description(difficulty)]
-    parts.append("Inputs: " + json.dumps(task.inputs, sort_keys=True))
+    parts.append("Inputs: " + json.dumps(task.declared_inputs, sort_keys=True))
     parts.append("Constraints:\n" + "\n".join(f"- {c}" for c in task.constraints))
     plan = plan_for(task, prompt_type, severity)
     if prompt_type == "cot":

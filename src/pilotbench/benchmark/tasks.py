@@ -162,6 +162,14 @@ class TaskInstance:
     descriptions: tuple[str, ...]  # one per difficulty, in DIFFICULTIES order
     fields: tuple[tuple[str, str], ...] = ()  # the source data's fields: name -> string|number|integer|date
     source_format: str = "csv"
+    # Literal inputs the task declares but does not need (one destination it does not ask for): the prompt
+    # lists them with the others, so the input roles alone do not give the workflow away.
+    decoys: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def declared_inputs(self) -> dict[str, str]:
+        """Every literal the prompt shows (the needed ones and the decoys), by role."""
+        return dict(sorted({**self.inputs, **self.decoys}.items()))
 
     @property
     def required_tools(self) -> tuple[str, ...]:
@@ -207,6 +215,7 @@ class TaskInstance:
             "domain": self.domain,
             "goal": self.goal,
             "inputs": dict(self.inputs),
+            "decoys": dict(self.decoys),
             "fields": dict(self.fields),
             "source_format": self.source_format,
             "required_tools": list(self.required_tools),
@@ -1500,6 +1509,13 @@ def generate_instance(task_type: str, index: int, seed: int = DEFAULT_SEED) -> T
     g.src = _Data("records", list(fields), ranges, values, fmt)  # type: ignore[attr-defined]
     goal, steps, descriptions = _describe(g, chain)
     constraints = tuple(rng.sample(_CONSTRAINTS, 2))
+    needed = dict(g.inputs)
+    free = [r for r in _DECOY_ROLES if r not in needed]
+    decoys = {}
+    if free:  # a task that already uses every destination role has no decoy
+        role = rng.choice(free)
+        decoys[role] = g.literal(role)
+    g.inputs = needed
     return TaskInstance(
         id=f"{task_type}-{seed}-{index:05d}",
         task_type=task_type,
@@ -1507,6 +1523,7 @@ def generate_instance(task_type: str, index: int, seed: int = DEFAULT_SEED) -> T
         domain=dom.name,
         goal=goal,
         inputs=dict(sorted(g.inputs.items())),
+        decoys=decoys,
         steps=steps,
         constraints=constraints,
         descriptions=descriptions,
@@ -1516,6 +1533,7 @@ def generate_instance(task_type: str, index: int, seed: int = DEFAULT_SEED) -> T
 
 
 _PROBE_INSTANCES = 20
+_DECOY_ROLES = ("output_path", "recipient", "queue_name", "endpoint")
 
 
 @lru_cache(maxsize=64)

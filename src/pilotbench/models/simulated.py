@@ -698,13 +698,18 @@ class SimulatedModel:
 
         for m in _read_mentions(text, lex):
             take(m)
-        # The task's declared inputs point at the tools that take them.
+        # The task's declared inputs point at the tools that take them: a source always (the work starts
+        # from it), a destination only when the text refers to it, by name or by value (a task may list
+        # inputs it does not need).
         end = float(len(text) + 1)
+        lowered = text.lower()
         for role in sorted(inputs):
             tools = [t for t in lex.role_index.get(role, ()) if t not in chosen]
             if len(lex.role_index.get(role, ())) == 1 and tools:
                 source = role.startswith("source") or role in ("service", "credential")
-                take(_Mention(tools[0], "input", -1.0 if source else end))
+                named = role.replace("_", " ") in lowered or str(inputs[role]).lower() in lowered
+                if source or named:
+                    take(_Mention(tools[0], "input", -1.0 if source else end))
         # A step whose input nothing chosen produces: the tool that makes that type, if the model sees it.
         for _ in range(3):
             added = False
