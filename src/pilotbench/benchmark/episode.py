@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .prompts import RenderedPrompt
-from .protocol import declares_completion, format_help, parse_arguments, parse_native_reply, parse_text_reply
+from .protocol import declares_completion, format_help, parse_arguments, parse_reply, truncated_echo
 from .simulator import ToolSimulator
 from .tasks import TaskInstance
 from .tools import TOOLS
@@ -36,7 +36,7 @@ class Episode:
 
     __slots__ = (
         "test_id", "task", "mode", "rules", "messages", "tools", "trajectory", "done",
-        "_sim", "_consecutive_failures", "_call_counts",
+        "_sim", "_consecutive_failures", "_call_counts", "_offered",
     )
 
     def __init__(
@@ -59,6 +59,10 @@ class Episode:
         self._sim = ToolSimulator(test_id, tool_success_rate, task.dependencies)
         self._consecutive_failures = 0
         self._call_counts: dict[str, int] = {}
+        # The tool names a call written as text may name without arguments (protocol.parse_text_reply).
+        self._offered = frozenset(
+            t["function"]["name"] for t in self.tools if isinstance(t.get("function"), dict) and "name" in t["function"]
+        ) if self.tools is not None else frozenset(TOOLS)
 
     def step(self, output: ModelOutput) -> bool:
         """Apply one model reply; return True when the conversation has ended."""
@@ -70,19 +74,27 @@ class Episode:
         traj.prompt_tokens += output.usage.prompt_tokens
         traj.completion_tokens += output.usage.completion_tokens
 
-        parsed = parse_native_reply(output) if self.mode == "native" else parse_text_reply(output.content)
+        parsed = parse_reply(output, self.mode, self._offered)
         if parsed.calls:
-            self._run_calls(output, parsed.calls)
+            if parsed.from_text:
+                traj.text_calls += len(parsed.calls)
+            self._run_calls(output, parsed.calls, from_text=parsed.from_text)
         elif parsed.final is not None:
             self.messages.append({"role": "assistant", "content": parsed.final})
             traj.final_answer = parsed.final
             traj.declared_completion = declares_completion(parsed.final)
             return self._finish("final_answer")
         else:
+            # No usable call and no answer (a cut-off reply is never an answer): a format-help turn.
             traj.format_errors += 1
             traj.assistance_turns += 1
-            self.messages.append({"role": "assistant", "content": output.content or ""})
-            self.messages.append({"role": "user", "content": format_help(self.mode)})
+            if parsed.truncated:
+                traj.truncated_replies += 1
+                echo = truncated_echo(output.content)
+            else:
+                echo = output.content or ""
+            self.messages.append({"role": "assistant", "content": echo})
+            self.messages.append({"role": "user", "content": format_help(self.mode, truncated=parsed.truncated)})
 
         if self.done:
             return True
@@ -95,17 +107,20 @@ class Episode:
         self.done = True
         return True
 
-    def _run_calls(self, output: ModelOutput, calls: tuple[ToolCall, ...]) -> None:
+    def _run_calls(self, output: ModelOutput, calls: tuple[ToolCall, ...], *, from_text: bool = False) -> None:
         traj = self.trajectory
         turn = traj.turns
         if self.mode == "native":
             calls = tuple(
-                c if c.id else ToolCall(f"call_{turn}_{i}", c.name, c.arguments) for i, c in enumerate(calls)
+                ToolCall(f"call_{turn}_{i}", c.name, c.arguments) if (from_text or not c.id) else c
+                for i, c in enumerate(calls)
             )
+            # Calls written as text go back as native calls (the text itself is dropped): the
+            # conversation then shows the model the form it was asked for.
             self.messages.append(
                 {
                     "role": "assistant",
-                    "content": output.content,
+                    "content": None if from_text else output.content,
                     "tool_calls": [
                         {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
                         for c in calls

@@ -325,6 +325,8 @@ class Runner:
             record.tool_calls = len(traj.calls)
             record.format_errors = traj.format_errors
             record.assistance_turns = traj.assistance_turns
+            record.text_calls = traj.text_calls
+            record.truncated_replies = traj.truncated_replies
             record.prompt_tokens = traj.prompt_tokens
             record.completion_tokens = traj.completion_tokens
             record.trajectory = traj.to_dict()

@@ -70,6 +70,8 @@ class TestRecord:
     finished_at: float = 0.0
     trajectory: dict[str, Any] | None = None
     required_tools: str | None = None  # the task's chain, JSON list text (exports give a list)
+    text_calls: int = 0  # native mode: calls the model wrote as text (benchmark.protocol)
+    truncated_replies: int = 0  # replies cut off at the token limit, each given a format-help turn
 
     def to_row(self) -> tuple[Any, ...]:
         """The values in COLUMNS order; latencies and trajectory as compact JSON text."""
