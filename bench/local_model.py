@@ -111,6 +111,71 @@ def serve(model: Path, port: int, *, ctx: int = 8192, threads: int = 2, host: st
     del server
 
 
+# The conversations `record` runs: (name, tool mode, max_tokens per call, turns at most).
+RECORDINGS: tuple[tuple[str, str, int, int], ...] = (
+    ("native", "native", 512, 4),
+    ("native-truncated", "native", 24, 2),
+    ("text", "text", 512, 4),
+)
+
+
+def record(base_url: str, out: Path, *, task_type: str = "simple_task", instance: int = 0) -> None:
+    """Real replies for the replay fixtures: each conversation in RECORDINGS driven by a pilotbench
+    Episode against `base_url`, and each reply kept as the server sent it (message, finish_reason,
+    usage), with the token estimate of the request that produced it."""
+    import json
+    import time
+    import urllib.request
+
+    from pilotbench.benchmark.episode import Episode, StopRules
+    from pilotbench.benchmark.prompts import render_prompt
+    from pilotbench.benchmark.tasks import generate_instance
+    from pilotbench.models.base import ModelRequest
+    from pilotbench.models.openai_compat import _to_output
+    from pilotbench.runner.calls import estimate_tokens
+
+    task = generate_instance(task_type, instance)
+    conversations = []
+    for name, mode, max_tokens, turns in RECORDINGS:
+        prompt = render_prompt(task, "easy", "baseline", tool_mode=mode)
+        episode = Episode(f"record-{name}", task, prompt, 1.0, rules=StopRules(max_turns=turns))
+        replies = []
+        while not episode.done:
+            body: dict[str, object] = {"model": "local", "messages": episode.messages, "max_tokens": max_tokens,
+                                       "temperature": 0}
+            if episode.tools:
+                body["tools"] = episode.tools
+            estimate = estimate_tokens(ModelRequest("local", episode.messages, episode.tools, {"max_tokens": max_tokens}))
+            started = time.monotonic()
+            req = urllib.request.Request(base_url.rstrip("/") + "/chat/completions", json.dumps(body).encode(),
+                                         {"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=1800) as r:
+                response = json.loads(r.read())
+            elapsed = time.monotonic() - started
+            choice = response["choices"][0]
+            usage = response.get("usage") or {}
+            replies.append({
+                "message": {k: v for k, v in choice["message"].items() if k in ("role", "content", "tool_calls", "reasoning_content")},
+                "finish_reason": choice.get("finish_reason"),
+                "usage": {"prompt_tokens": usage.get("prompt_tokens", 0), "completion_tokens": usage.get("completion_tokens", 0)},
+                "estimated_tokens": estimate,
+                "elapsed_s": round(elapsed, 1),
+            })
+            print(f"{name} turn {len(replies)}: {elapsed:.0f}s finish={choice.get('finish_reason')} "
+                  f"usage={usage.get('prompt_tokens')}/{usage.get('completion_tokens')} estimate={estimate}", flush=True)
+            episode.step(_to_output(response))
+        traj = episode.trajectory
+        conversations.append({
+            "name": name, "tool_mode": mode, "max_tokens": max_tokens, "task_type": task_type, "instance": instance,
+            "difficulty": "easy", "prompt_type": "baseline", "replies": replies,
+            "outcome": {"stop_reason": traj.stop_reason, "text_calls": traj.text_calls,
+                        "truncated_replies": traj.truncated_replies, "calls": [c.name for c in traj.calls]},
+        })
+        out.write_text(json.dumps({"model": MODEL_FILE, "server": "llama.cpp server (xllamacpp), --jinja, no tool-call parser",
+                                   "conversations": conversations}, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.local_model", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -121,7 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--port", type=int, default=8088)
     s.add_argument("--ctx", type=int, default=8192, help="context size in tokens (the 30 tool schemas take ~5,400)")
     s.add_argument("--threads", type=int, default=2)
+    r = sub.add_parser("record", help="record real replies as replay fixtures (a server must be running)")
+    r.add_argument("--base-url", default="http://127.0.0.1:8088/v1")
+    r.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
+    if args.command == "record":
+        record(args.base_url, args.out)
+        return 0
     if args.command == "fetch":
         fetch(args.dir.expanduser())
         return 0

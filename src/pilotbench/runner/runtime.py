@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import KEY_POLICIES, Config, ConfigError, lane_limits, resolve_keys, resolve_value
+from ..config import KEY_POLICIES, Config, ConfigError, lane_limits, request_params, resolve_keys, resolve_value
 from ..limits import Clock, KeyPool, Lane, MonotonicClock
 from ..models.base import Provider
 
@@ -156,7 +156,7 @@ def build_runtime(
             deployment=deployment,
             pool=KeyPool(lanes, key_policy or p.key_policy),
             providers=providers,
-            params=dict(m.params),
+            params=request_params(m, p.kind),
             tool_mode=m.tool_mode,
             request_timeout=limits.request_timeout,
             max_retries=limits.max_retries,
