@@ -14,6 +14,7 @@ from typing import Any
 from ..config import KEY_POLICIES, Config, ConfigError, lane_limits, request_params, resolve_keys, resolve_value
 from ..limits import Clock, KeyPool, Lane, MonotonicClock
 from ..models.base import Provider
+from .tokens import TokenCalibration
 
 
 @dataclass
@@ -29,6 +30,7 @@ class ModelRuntime:
     request_timeout: float
     max_retries: int
     dead: str | None = None  # why the model was stopped (a fatal, model-wide error)
+    token_calibration: TokenCalibration = field(default_factory=TokenCalibration)
 
     @property
     def uses_tpm(self) -> bool:

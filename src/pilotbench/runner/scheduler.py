@@ -34,7 +34,7 @@ from ..models.base import ModelRequest
 from ..plan import PlanSpec, TestSpec
 from ..store.records import TestRecord, new_attempt_id
 from ..store.sqlite import SQLiteStore
-from .calls import CallStats, InfraError, ModelStopped, call_model, estimate_tokens
+from .calls import CallStats, InfraError, ModelStopped, calibrated_estimate, call_model
 from .progress import Reporter, RunProgress
 from .runtime import ModelRuntime, Runtime
 from .writer import BatchWriter
@@ -297,7 +297,7 @@ class Runner:
             episode = Episode(spec.id, task, prompt, spec.tool_success_rate, rules=StopRules(max_turns=spec.max_turns))
             while not episode.done:
                 request = ModelRequest(rt.deployment, episode.messages, episode.tools, rt.params)
-                tokens = estimate_tokens(request) if rt.uses_tpm else 0
+                tokens = calibrated_estimate(rt, request) if rt.uses_tpm else 0
                 output = await call_model(
                     rt, spec.prompt_type, request, stats, clock=self.clock, rng=self._rng, tokens=tokens
                 )
