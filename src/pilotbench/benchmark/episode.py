@@ -76,8 +76,6 @@ class Episode:
 
         parsed = parse_reply(output, self.mode, self._offered)
         if parsed.calls:
-            if parsed.from_text:
-                traj.text_calls += len(parsed.calls)
             self._run_calls(output, parsed.calls, from_text=parsed.from_text)
         elif parsed.final is not None:
             self.messages.append({"role": "assistant", "content": parsed.final})
@@ -140,6 +138,7 @@ class Episode:
             traj.calls.append(
                 CallRecord(turn, call.name, args, result.success, result.error_code, known_tool=call.name in TOOLS)
             )
+            traj.text_calls += from_text
             body = json.dumps(result.as_observation(), separators=(",", ":"))
             if self.mode == "native":
                 self.messages.append({"role": "tool", "tool_call_id": call.id, "content": body})
