@@ -111,15 +111,17 @@ def serve(model: Path, port: int, *, ctx: int = 8192, threads: int = 2, host: st
     del server
 
 
-# The conversations `record` runs: (name, tool mode, max_tokens per call, turns at most).
-RECORDINGS: tuple[tuple[str, str, int, int], ...] = (
-    ("native", "native", 512, 4),
-    ("native-truncated", "native", 24, 2),
-    ("text", "text", 512, 4),
+# The conversations `record` runs: (name, tool mode, max_tokens per call, turns at most, task
+# type, prompt type); each on instance 0 at difficulty "easy", with temperature 0.
+RECORDINGS: tuple[tuple[str, str, int, int, str, str], ...] = (
+    ("native", "native", 512, 4, "simple_task", "baseline"),
+    ("native-truncated", "native", 24, 2, "simple_task", "baseline"),
+    ("text", "text", 512, 4, "simple_task", "baseline"),
+    ("native-optimal", "native", 256, 5, "basic_task", "optimal"),
 )
 
 
-def record(base_url: str, out: Path, *, task_type: str = "simple_task", instance: int = 0) -> None:
+def record(base_url: str, out: Path, *, only: set[str] | None = None) -> None:
     """Real replies for the replay fixtures: each conversation in RECORDINGS driven by a pilotbench
     Episode against `base_url`, and each reply kept as the server sent it (message, finish_reason,
     usage), with the token estimate of the request that produced it."""
@@ -134,10 +136,13 @@ def record(base_url: str, out: Path, *, task_type: str = "simple_task", instance
     from pilotbench.models.openai_compat import _to_output
     from pilotbench.runner.calls import estimate_tokens
 
-    task = generate_instance(task_type, instance)
-    conversations = []
-    for name, mode, max_tokens, turns in RECORDINGS:
-        prompt = render_prompt(task, "easy", "baseline", tool_mode=mode)
+    instance = 0
+    conversations = json.loads(out.read_text())["conversations"] if only and out.exists() else []
+    for name, mode, max_tokens, turns, task_type, prompt_type in RECORDINGS:
+        if only and name not in only:
+            continue
+        task = generate_instance(task_type, instance)
+        prompt = render_prompt(task, "easy", prompt_type, tool_mode=mode)
         episode = Episode(f"record-{name}", task, prompt, 1.0, rules=StopRules(max_turns=turns))
         replies = []
         while not episode.done:
@@ -165,9 +170,10 @@ def record(base_url: str, out: Path, *, task_type: str = "simple_task", instance
                   f"usage={usage.get('prompt_tokens')}/{usage.get('completion_tokens')} estimate={estimate}", flush=True)
             episode.step(_to_output(response))
         traj = episode.trajectory
+        conversations = [c for c in conversations if c["name"] != name]
         conversations.append({
             "name": name, "tool_mode": mode, "max_tokens": max_tokens, "task_type": task_type, "instance": instance,
-            "difficulty": "easy", "prompt_type": "baseline", "replies": replies,
+            "difficulty": "easy", "prompt_type": prompt_type, "replies": replies,
             "outcome": {"stop_reason": traj.stop_reason, "text_calls": traj.text_calls,
                         "truncated_replies": traj.truncated_replies, "calls": [c.name for c in traj.calls]},
         })
@@ -189,9 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("record", help="record real replies as replay fixtures (a server must be running)")
     r.add_argument("--base-url", default="http://127.0.0.1:8088/v1")
     r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--only", default="", help="comma-separated conversation names: record these, keep the others in --out")
     args = ap.parse_args(argv)
     if args.command == "record":
-        record(args.base_url, args.out)
+        record(args.base_url, args.out, only={n for n in args.only.split(",") if n} or None)
         return 0
     if args.command == "fetch":
         fetch(args.dir.expanduser())

@@ -252,6 +252,11 @@ def _calls(parsed: ParsedReply) -> list[tuple[str, dict]]:
         ('[TOOL_CALLS]file_operations_reader[CALL_ID]a1b2c3d4e[ARGS]{"path": "in.csv"}', [READ]),
         # a name alone is a call when it names an offered tool
         ('{"name": "utility_logger"}', [("utility_logger", {})]),
+        # what Qwen2.5-Coder-0.5B wrote in text mode: Python literals, two calls after FINAL ANSWER:
+        (FINAL_MARKER + ' {"name": "file_operations_reader", "arguments": {"path": "in.csv", "strict": False, '
+         '"note": "True to the source", "limit": None}}, {"name": "data_processing_parser", "arguments": {"input": "dh_1"}}',
+         [("file_operations_reader", {"path": "in.csv", "strict": False, "note": "True to the source", "limit": None}),
+          PARSE]),
     ],
 )
 def test_calls_written_as_text_are_calls_in_both_modes(content: str, calls) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,9 @@ write the call in their chat template's own form. These shapes are read:
 
 - a JSON object ``{"name": ..., "arguments"|"parameters": {...}}``, bare or in a ```json fence,
   one or several in a reply, a JSON list of them, ``{"tool_calls": [...]}``, or the OpenAI-like
-  ``{"function": {"name": ..., "arguments": ...}}``; also after a "FINAL ANSWER:" prefix;
+  ``{"function": {"name": ..., "arguments": ...}}``; also after a "FINAL ANSWER:" prefix, and with
+  Python's ``True``/``False``/``None`` where JSON has ``true``/``false``/``null`` (small models
+  write dict literals);
 - Hermes/Qwen ``<tool_call>{...}</tool_call>`` blocks;
 - Llama 3 ``<|python_tag|>{"name": ..., "parameters": {...}}`` (several separated by ``;``);
 - Mistral ``[TOOL_CALLS][{...}, ...]`` and ``[TOOL_CALLS]name[ARGS]{...}``.
@@ -58,6 +60,9 @@ _GIVE_UP = re.compile(
 _DECODER = json.JSONDecoder()
 _JSON_START = re.compile(r"\{|\[(?=\s*\{)")
 _MAX_JSON_ATTEMPTS = 256  # JSON starts tried per reply: keeps adversarial text linear enough
+_MAX_LITERAL_RETRIES = 8  # of those, how many are retried with Python literals made JSON
+_PY_WORDS = {"True": "true", "False": "false", "None": "null"}
+_PY_WORD = re.compile(r'"(?:[^"\\]|\\.)*"|\b(True|False|None)\b', re.S)
 _HELP_ECHO_CHARS = 2000  # how much of a truncated reply goes back into the conversation
 
 
@@ -109,19 +114,34 @@ def is_truncated(finish_reason: str | None) -> bool:
 
 def _json_values(text: str) -> Iterator[Any]:
     """The JSON objects (and lists of objects) found in `text`, left to right, not nested."""
-    pos, attempts = 0, 0
+    pos, attempts, retries = 0, 0, 0
     while attempts < _MAX_JSON_ATTEMPTS:
         m = _JSON_START.search(text, pos)
         if m is None:
             return
         attempts += 1
+        start = m.start()
         try:
-            value, end = _DECODER.raw_decode(text, m.start())
+            value, end = _DECODER.raw_decode(text, start)
         except (ValueError, RecursionError):
-            pos = m.start() + 1
-            continue
+            value, end = None, -1
+            if retries < _MAX_LITERAL_RETRIES and _PY_WORD.search(text, start) is not None:
+                retries += 1
+                try:  # True/False/None outside strings become JSON literals of the same length
+                    value, offset = _DECODER.raw_decode(_json_literals(text[start:]))
+                    end = start + offset
+                except (ValueError, RecursionError):
+                    end = -1
+            if end < 0:
+                pos = start + 1
+                continue
         yield value
         pos = end
+
+
+def _json_literals(text: str) -> str:
+    """Python's True/False/None outside double-quoted strings as JSON's true/false/null."""
+    return _PY_WORD.sub(lambda m: _PY_WORDS[m.group(1)] if m.group(1) else m.group(0), text)
 
 
 def _arguments_text(args: Any) -> str | None:
