@@ -616,12 +616,13 @@ def mock_server(port, host, key, max_concurrency, rpm, latency, fault_rate, seed
     """An OpenAI-compatible mock provider with limits, latency, faults and the simulated models."""
     from .mock_server import config_from_options, serve
 
-    responder = None
+    responder, models = None, None
     if replay is not None:
         from .replay import ReplayResponder
 
         responder = ReplayResponder.from_file(replay)
-    cfg = config_from_options(key or [], max_concurrency, rpm, latency, fault_rate, seed)
+        models = responder.model_names()
+    cfg = config_from_options(key or [], max_concurrency, rpm, latency, fault_rate, seed, models=models)
     print(f"mock server on http://{host}:{port}/v1 (Azure paths under /openai/deployments/...); Ctrl-C stops it", file=sys.stderr)
     serve(cfg, host, port, responder=responder)
 

@@ -86,6 +86,10 @@ class ReplayResponder:
     def from_file(cls, path: str | Path) -> ReplayResponder:
         return cls(load_recording(path))
 
+    def model_names(self) -> tuple[str, ...]:
+        """The model names that pick a conversation (for the mock server's accepted models)."""
+        return tuple(n for name in self.conversations for n in (name, f"replay/{name}"))
+
     def conversation_for(self, model: str, native: bool) -> RecordedConversation:
         name = model.split("/", 1)[1] if model.startswith("replay/") else model
         conv = self.conversations.get(name)
