@@ -9,7 +9,7 @@ import pytest
 
 from pilotbench.benchmark.episode import Episode, StopRules
 from pilotbench.benchmark.prompts import render_prompt
-from pilotbench.benchmark.protocol import FINAL_MARKER, format_help
+from pilotbench.benchmark.protocol import FINAL_MARKER, truncation_help
 from pilotbench.benchmark.tasks import generate_instance
 from pilotbench.benchmark.tools import TOOLS
 from pilotbench.benchmark.types import ModelOutput, ToolCall
@@ -84,7 +84,7 @@ def test_a_truncated_reply_gets_a_format_help_turn_and_is_never_the_answer(mode:
     assert (traj.truncated_replies, traj.format_errors, traj.assistance_turns) == (1, 1, 1)
     echo, help_turn = ep.messages[-2:]
     assert echo["role"] == "assistant" and len(echo["content"]) < 2100  # not 9,000 characters back into the context
-    assert help_turn == {"role": "user", "content": format_help(mode, truncated=True)}
+    assert help_turn == {"role": "user", "content": truncation_help(mode)}
     # The model then answers properly: that one is the final answer.
     ep.step(ModelOutput.for_text("FINAL ANSWER: done."))
     assert ep.done and traj.stop_reason == "final_answer" and traj.truncated_replies == 1

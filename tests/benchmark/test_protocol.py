@@ -20,6 +20,7 @@ from pilotbench.benchmark.protocol import (
     parse_reply,
     parse_text_reply,
     truncated_echo,
+    truncation_help,
 )
 from pilotbench.benchmark.types import ModelOutput, ToolCall
 
@@ -331,8 +332,8 @@ def test_parse_reply_dispatches_by_mode() -> None:
 
 
 def test_truncated_help_and_echo() -> None:
-    assert "cut off" in format_help("native", truncated=True) and FINAL_MARKER in format_help("native", truncated=True)
-    assert TEXT_PROTOCOL_INSTRUCTIONS in format_help("text", truncated=True)
+    assert "cut off" in truncation_help("native") and FINAL_MARKER in truncation_help("native")
+    assert TEXT_PROTOCOL_INSTRUCTIONS in truncation_help("text")
     assert "cut off" not in format_help("native")
     long = "x" * 50_000
     echo = truncated_echo(long)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .prompts import RenderedPrompt
-from .protocol import declares_completion, format_help, parse_arguments, parse_reply, truncated_echo
+from .protocol import declares_completion, format_help, parse_arguments, parse_reply, truncated_echo, truncation_help
 from .simulator import ToolSimulator
 from .tasks import TaskInstance
 from .tools import TOOLS
@@ -88,11 +88,11 @@ class Episode:
             traj.assistance_turns += 1
             if parsed.truncated:
                 traj.truncated_replies += 1
-                echo = truncated_echo(output.content)
+                self.messages.append({"role": "assistant", "content": truncated_echo(output.content)})
+                self.messages.append({"role": "user", "content": truncation_help(self.mode)})
             else:
-                echo = output.content or ""
-            self.messages.append({"role": "assistant", "content": echo})
-            self.messages.append({"role": "user", "content": format_help(self.mode, truncated=parsed.truncated)})
+                self.messages.append({"role": "assistant", "content": output.content or ""})
+                self.messages.append({"role": "user", "content": format_help(self.mode)})
 
         if self.done:
             return True
@@ -129,6 +129,7 @@ class Episode:
             self.messages.append({"role": "assistant", "content": output.content or ""})
         observations: list[str] = []
         for call in calls:
+            traj.text_calls += from_text
             args = parse_arguments(call.arguments)
             if args is None:
                 traj.format_errors += 1
@@ -138,7 +139,6 @@ class Episode:
             traj.calls.append(
                 CallRecord(turn, call.name, args, result.success, result.error_code, known_tool=call.name in TOOLS)
             )
-            traj.text_calls += from_text
             body = json.dumps(result.as_observation(), separators=(",", ":"))
             if self.mode == "native":
                 self.messages.append({"role": "tool", "tool_call_id": call.id, "content": body})

@@ -33,8 +33,6 @@ from .types import ModelOutput, ToolCall
 
 TOOL_CALL_OPEN = "<tool_call>"
 TOOL_CALL_CLOSE = "</tool_call>"
-PYTHON_TAG = "<|python_tag|>"
-MISTRAL_TOOL_CALLS = "[TOOL_CALLS]"
 FINAL_MARKER = "FINAL ANSWER:"
 
 TEXT_PROTOCOL_INSTRUCTIONS = (
@@ -44,26 +42,12 @@ TEXT_PROTOCOL_INSTRUCTIONS = (
     f"When the task is complete, reply without any tool call, starting with '{FINAL_MARKER}'."
 )
 
-# finish_reason values meaning "cut off at the token limit": OpenAI-compatible servers (OpenAI,
-# Azure, vLLM, llama.cpp, Ollama's /v1) say "length"; Anthropic-style gateways "max_tokens";
-# Gemini-style "MAX_TOKENS"; a few "max_output_tokens" or "model_length" (vLLM, context full).
-TRUNCATED_FINISH_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "model_length", "token_limit"})
-
 _BLOCK = re.compile(re.escape(TOOL_CALL_OPEN) + r"(.*?)(?:" + re.escape(TOOL_CALL_CLOSE) + r"|$)", re.S)
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
-_LOOKS_LIKE_CALL = re.compile(r"^(?:" + re.escape(FINAL_MARKER) + r")?\s*(?:```[a-zA-Z]*\s*)?[\[{]", re.I)
-_MISTRAL_NAMED = re.compile(r"\[TOOL_CALLS\]\s*([A-Za-z_][\w.\-]*)\s*(?:\[CALL_ID\]\s*\w+\s*)?\[ARGS\]\s*")
 _GIVE_UP = re.compile(
     r"\b(cannot|can't|can not|unable to|could not|couldn't|failed to)\s+(complete|finish|proceed|do)\b|\btask failed\b",
     re.I,
 )
-_DECODER = json.JSONDecoder()
-_JSON_START = re.compile(r"\{|\[(?=\s*\{)")
-_MAX_JSON_ATTEMPTS = 256  # JSON starts tried per reply: keeps adversarial text linear enough
-_MAX_LITERAL_RETRIES = 8  # of those, how many are retried with Python literals made JSON
-_PY_WORDS = {"True": "true", "False": "false", "None": "null"}
-_PY_WORD = re.compile(r'"(?:[^"\\]|\\.)*"|\b(True|False|None)\b', re.S)
-_HELP_ECHO_CHARS = 2000  # how much of a truncated reply goes back into the conversation
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +86,27 @@ def declares_completion(text: str | None) -> bool:
     if not text or not text.strip():
         return False
     return _GIVE_UP.search(text) is None
+
+
+# ------------------------------------------------------------------------------ calls written as text
+
+PYTHON_TAG = "<|python_tag|>"
+MISTRAL_TOOL_CALLS = "[TOOL_CALLS]"
+
+# finish_reason values meaning "cut off at the token limit": OpenAI-compatible servers (OpenAI,
+# Azure, vLLM, llama.cpp, Ollama's /v1) say "length"; Anthropic-style gateways "max_tokens";
+# Gemini-style "MAX_TOKENS"; a few "max_output_tokens" or "model_length" (vLLM, context full).
+TRUNCATED_FINISH_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "model_length", "token_limit"})
+
+_LOOKS_LIKE_CALL = re.compile(r"^(?:" + re.escape(FINAL_MARKER) + r")?\s*(?:```[a-zA-Z]*\s*)?[\[{]", re.I)
+_MISTRAL_NAMED = re.compile(r"\[TOOL_CALLS\]\s*([A-Za-z_][\w.\-]*)\s*(?:\[CALL_ID\]\s*\w+\s*)?\[ARGS\]\s*")
+_DECODER = json.JSONDecoder()
+_JSON_START = re.compile(r"\{|\[(?=\s*\{)")
+_MAX_JSON_ATTEMPTS = 256  # JSON starts tried per reply: keeps adversarial text linear enough
+_MAX_LITERAL_RETRIES = 8  # of those, how many are retried with Python literals made JSON
+_PY_WORDS = {"True": "true", "False": "false", "None": "null"}
+_PY_WORD = re.compile(r'"(?:[^"\\]|\\.)*"|\b(True|False|None)\b', re.S)
+_HELP_ECHO_CHARS = 2000  # how much of a truncated reply goes back into the conversation
 
 
 def is_truncated(finish_reason: str | None) -> bool:
@@ -279,17 +284,18 @@ def truncated_echo(content: str | None) -> str:
     return text[:_HELP_ECHO_CHARS] + " [...]"
 
 
-def format_help(mode: str, *, truncated: bool = False) -> str:
-    if truncated:
-        lead = (
-            "Your last reply was cut off at the length limit before it ended, so it was not used. "
-            "Reply briefly: one tool call at a time, without explanations. "
-        )
-    else:
-        lead = "Your last reply had no usable tool call and no final answer. "
+def truncation_help(mode: str) -> str:
+    """The format-help turn after a reply cut off at the token limit."""
+    return (
+        "Your last reply was cut off at the length limit before it ended, so it was not used. "
+        "Reply briefly: one tool call at a time, without explanations. " + format_help(mode)
+    )
+
+
+def format_help(mode: str) -> str:
     if mode == "text":
-        return lead + TEXT_PROTOCOL_INSTRUCTIONS
-    return lead + (
-        "Call one of the provided tools "
+        return "Your last reply had no usable tool call and no final answer. " + TEXT_PROTOCOL_INSTRUCTIONS
+    return (
+        "Your last reply had no usable tool call and no final answer. Call one of the provided tools "
         f"with JSON arguments, or, if the task is complete, reply with text starting with '{FINAL_MARKER}'."
     )

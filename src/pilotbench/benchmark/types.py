@@ -140,12 +140,12 @@ class Trajectory:
         return {
             "turns": self.turns,
             "format_errors": self.format_errors,
+            "text_calls": self.text_calls,
+            "truncated_replies": self.truncated_replies,
             "assistance_turns": self.assistance_turns,
             "final_answer": self.final_answer,
             "declared_completion": self.declared_completion,
             "stop_reason": self.stop_reason,
-            "text_calls": self.text_calls,
-            "truncated_replies": self.truncated_replies,
             "calls": [
                 {
                     "turn": c.turn,
