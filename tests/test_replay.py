@@ -89,6 +89,9 @@ def test_recorded_conversations_through_an_episode(recording, name: str) -> None
         assert traj.text_calls >= 1 and traj.truncated_replies >= 1 and traj.turns >= 2
     if name == "native-truncated":
         assert traj.stop_reason == "max_turns" and traj.final_answer is None and not traj.declared_completion
+    if name == "text":
+        # "FINAL ANSWER: {...}, {...}" with Python's False/True: two calls a turn, not an answer.
+        assert len(traj.calls) == 2 * traj.turns and traj.final_answer is None and traj.format_errors == 0
 
 
 def test_the_responder_answers_by_conversation_and_turn(recording) -> None:  # type: ignore[no-untyped-def]
@@ -154,6 +157,7 @@ def test_a_pilotbench_run_over_http_on_recorded_replies(tmp_path: Path, monkeypa
     assert cut["success_level"] == "failure"
     text = rows["replay/text"]
     assert text["text_calls"] == 0 and text["truncated_replies"] == 0  # text mode: calls are not a fallback
+    assert text["tool_calls"] >= 2 and json.loads(text["trajectory"])["final_answer"] in (None, END_OF_RECORDING)
 
 
 def test_a_bad_recording_is_a_config_error(tmp_path: Path) -> None:
