@@ -91,7 +91,9 @@ def test_recorded_conversations_through_an_episode(recording, name: str) -> None
         assert traj.stop_reason == "max_turns" and traj.final_answer is None and not traj.declared_completion
     if name == "text":
         # "FINAL ANSWER: {...}, {...}" with Python's False/True: two calls a turn, not an answer.
-        assert len(traj.calls) == 2 * traj.turns and traj.final_answer is None and traj.format_errors == 0
+        # (Stop rules may end the run mid-reply, depending on the tool catalog's answers.)
+        assert len(traj.calls) >= 2 and traj.final_answer is None and traj.format_errors == 0
+        assert [c.name for c in traj.calls[:2]] == ["data_processing_filter", "file_operations_writer"]
 
 
 def test_the_responder_answers_by_conversation_and_turn(recording) -> None:  # type: ignore[no-untyped-def]

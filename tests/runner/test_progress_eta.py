@@ -18,7 +18,9 @@ class FakeClock:
 
 
 def lane(in_flight: int) -> SimpleNamespace:
-    return SimpleNamespace(in_flight=in_flight, transient=0, rate_limited=0)
+    """The lane attributes progress reads, with `in_flight` set directly."""
+    return SimpleNamespace(in_flight=in_flight, transient=0, rate_limited=0, disabled_reason=None, park_reason=None,
+                           is_parked=lambda: False)
 
 
 def test_eta_counts_down_while_one_slow_call_runs() -> None:
