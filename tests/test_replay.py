@@ -69,11 +69,11 @@ def test_the_first_native_reply_is_a_fenced_json_call_not_an_answer(recording) -
     assert parsed.from_text and len(parsed.calls) == 1 and parsed.final is None
 
 
-@pytest.mark.parametrize("name", ["native", "native-truncated", "text"])
+@pytest.mark.parametrize("name", ["native", "native-truncated", "text", "native-optimal"])
 def test_recorded_conversations_through_an_episode(recording, name: str) -> None:  # type: ignore[no-untyped-def]
     conv = recording[name]
-    task = generate_instance("simple_task", 0)
-    prompt = render_prompt(task, "easy", "baseline", tool_mode=conv.tool_mode)
+    task = generate_instance("basic_task" if name == "native-optimal" else "simple_task", 0)
+    prompt = render_prompt(task, "easy", "optimal" if name == "native-optimal" else "baseline", tool_mode=conv.tool_mode)
     episode = Episode(f"replay-{name}", task, prompt, 1.0, rules=StopRules(max_turns=len(conv.replies)))
     for reply in conv.replies:
         if episode.done:
@@ -89,6 +89,10 @@ def test_recorded_conversations_through_an_episode(recording, name: str) -> None
         assert traj.text_calls >= 1 and traj.truncated_replies >= 1 and traj.turns >= 2
     if name == "native-truncated":
         assert traj.stop_reason == "max_turns" and traj.final_answer is None and not traj.declared_completion
+    if name == "native-optimal":
+        # Native mode, no tool_calls ever: a fenced call, then bare ones, turn after turn.
+        assert traj.text_calls == len(traj.calls) >= 2 and len({c.turn for c in traj.calls}) >= 2
+        assert traj.calls[0].name == "file_operations_scanner" and traj.final_answer is None
     if name == "text":
         # "FINAL ANSWER: {...}, {...}" with Python's False/True: two calls a turn, not an answer.
         # (Stop rules may end the run mid-reply, depending on the tool catalog's answers.)
