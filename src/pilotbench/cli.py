@@ -825,13 +825,21 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
 @click.option("--latency", "latency", type=click.FloatRange(min=0.0), default=0.2, show_default=True, help="Seconds per request.")
 @click.option("--fault-rate", "fault_rate", type=click.FloatRange(min=0.0, max=1.0), default=0.0, show_default=True, help="Share of requests with an injected fault.")
 @click.option("--seed", "seed", type=int, default=0, show_default=True)
-def mock_server(port, host, key, max_concurrency, rpm, latency, fault_rate, seed):  # type: ignore[no-untyped-def]
+@click.option("--replay", "replay", type=click.Path(dir_okay=False), default=None,
+              help="Answer with recorded real replies from this file (pilotbench.replay) instead of the simulated models.")
+def mock_server(port, host, key, max_concurrency, rpm, latency, fault_rate, seed, replay):  # type: ignore[no-untyped-def]
     """An OpenAI-compatible mock provider with limits, latency, faults and the simulated models."""
     from .mock_server import config_from_options, serve
 
-    cfg = config_from_options(key or [], max_concurrency, rpm, latency, fault_rate, seed)
+    responder, models = None, None
+    if replay is not None:
+        from .replay import ReplayResponder
+
+        responder = ReplayResponder.from_file(replay)
+        models = responder.model_names()
+    cfg = config_from_options(key or [], max_concurrency, rpm, latency, fault_rate, seed, models=models)
     print(f"mock server on http://{host}:{port}/v1 (Azure paths under /openai/deployments/...); Ctrl-C stops it", file=sys.stderr)
-    serve(cfg, host, port)
+    serve(cfg, host, port, responder=responder)
 
 
 @app.command("version")

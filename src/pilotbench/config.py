@@ -46,6 +46,13 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+# The completion cap sent with every call unless a model sets its own (`max_tokens`, or one in its
+# `params`): enough for a tool call or a final answer, and it keeps one runaway reply from
+# generating until the context is full (minutes on a local server). A server that rejects the
+# parameter gets it renamed or dropped automatically (models.openai_compat.ParameterMemory).
+DEFAULT_MAX_TOKENS = 1024
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -91,6 +98,8 @@ class ModelConfig(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     drop_params: list[str] = Field(default_factory=list)
     tool_mode: Literal["native", "text"] = "native"
+    # Completion tokens per call: DEFAULT_MAX_TOKENS when unset; 0 sends no cap.
+    max_tokens: int | None = Field(default=None, ge=0)
     price_input: float | None = Field(default=None, ge=0, description="USD per million prompt tokens")
     price_output: float | None = Field(default=None, ge=0, description="USD per million completion tokens")
 
@@ -104,7 +113,7 @@ class Config(_Strict):
 
 def _builtin() -> dict[str, Any]:
     idealab_models = {
-        name: {"provider": "idealab"}
+        name: {"provider": "idealab", **({"max_tokens": 16384} if name in ("DeepSeek-R1-671B", "o1-1217") else {})}
         for name in (
             "qwen2.5-3b-instruct", "qwen2.5-7b-instruct", "qwen2.5-14b-instruct", "qwen2.5-32b-instruct",
             "qwen2.5-72b-instruct", "DeepSeek-V3-671B", "DeepSeek-R1-671B", "Llama-4-Scout-17B", "o1-1217",
@@ -140,9 +149,10 @@ def _builtin() -> dict[str, Any]:
             "sim/strong": {"provider": "sim"},
             **{f"sim/family-{size}b": {"provider": "sim"} for size in (3, 7, 14, 72)},
             "gpt-4o-mini": {"provider": "azure", "price_input": 0.15, "price_output": 0.6},
-            "gpt-5-mini": {"provider": "azure", "drop_params": ["temperature"]},
+            # Reasoning models spend completion tokens on reasoning: a larger cap.
+            "gpt-5-mini": {"provider": "azure", "drop_params": ["temperature"], "max_tokens": 16384},
             "DeepSeek-V3-0324": {"provider": "user_azure"},
-            "DeepSeek-R1-0528": {"provider": "user_azure"},
+            "DeepSeek-R1-0528": {"provider": "user_azure", "max_tokens": 16384},
             "Llama-3.3-70B-Instruct": {"provider": "user_azure"},
             **idealab_models,
         },
@@ -155,6 +165,43 @@ def _builtin() -> dict[str, Any]:
             "user_azure": ["DeepSeek-V3-0324", "DeepSeek-R1-0528", "Llama-3.3-70B-Instruct"],
         },
     }
+
+
+def request_params(model: ModelConfig, kind: str) -> dict[str, Any]:
+    """The parameters sent with each call of `model`: its `params`, plus the completion cap
+    (`max_tokens`, else DEFAULT_MAX_TOKENS) unless `params` already sets one, it is in
+    `drop_params`, it is 0, or the model is simulated (no server to cap)."""
+    params = dict(model.params)
+    if kind == "simulated" or "max_tokens" in params or "max_completion_tokens" in params:
+        return params
+    if "max_tokens" in model.drop_params:
+        return params
+    cap = DEFAULT_MAX_TOKENS if model.max_tokens is None else model.max_tokens
+    if cap > 0:
+        params["max_tokens"] = cap
+    return params
+
+
+def _nested_table_hint(section: str, raw: Mapping[str, Any], required: str) -> str | None:
+    """TOML reads `[models.local-1.5b]` as table "local-1" holding table "5b". An entry without
+    its required key whose every value is a table is that mistake: the hint to quote the name."""
+    for name, entry in raw.items():
+        if not isinstance(entry, Mapping) or not entry or required in entry:
+            continue
+        if not all(isinstance(v, Mapping) for v in entry.values()):
+            continue
+        parts = [name]
+        while isinstance(entry, Mapping) and len(entry) == 1 and required not in entry:
+            (sub, inner), = entry.items()
+            if not isinstance(inner, Mapping):
+                break
+            parts.append(sub)
+            entry = inner
+        if len(parts) > 1:
+            dotted = ".".join(parts)
+            return (f"[{section}.{dotted}] was read as nested tables; a name with a dot must be quoted: "
+                    f'[{section}."{dotted}"]')
+    return None
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -220,6 +267,10 @@ def load_config(path: str | os.PathLike[str] | None = None, *, cwd: Path | None 
         for section in ("providers", "models", "groups"):
             if section in raw and not isinstance(raw[section], dict):
                 raise ConfigError(f"{file}: [{section}] must be a table")
+        for section, required in (("models", "provider"), ("providers", "kind")):
+            hint = _nested_table_hint(section, raw.get(section) or {}, required)
+            if hint is not None:
+                raise ConfigError(f"{file}: {hint}")
         _warn_literal_keys(file, raw)
         data = _merge(data, raw)
         source = str(file)

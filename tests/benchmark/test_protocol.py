@@ -14,10 +14,14 @@ from pilotbench.benchmark.protocol import (
     ParsedReply,
     declares_completion,
     format_help,
+    is_truncated,
     parse_arguments,
     result_handle,
     parse_native_reply,
+    parse_reply,
     parse_text_reply,
+    truncated_echo,
+    truncation_help,
 )
 from pilotbench.benchmark.types import ModelOutput, ToolCall
 
@@ -204,3 +208,137 @@ def test_format_help_by_mode() -> None:
     assert TOOL_CALL_OPEN not in format_help("native")
     assert FINAL_MARKER in format_help("native")
     assert format_help("native") != format_help("text")
+
+
+# --------------------------------------------------------------------------- calls written as text
+
+OFFERED = frozenset({"file_operations_reader", "data_processing_parser", "utility_logger", "network_fetcher"})
+READ = ("file_operations_reader", {"path": "in.csv"})
+PARSE = ("data_processing_parser", {"input": "dh_1"})
+
+
+def _calls(parsed: ParsedReply) -> list[tuple[str, dict]]:
+    return [(c.name, json.loads(c.arguments)) for c in parsed.calls]
+
+
+@pytest.mark.parametrize(
+    ("content", "calls"),
+    [
+        # what Qwen2.5-Coder wrote through llama.cpp without a tool-call parser: a fenced object
+        ('```json\n{\n  "name": "file_operations_reader",\n  "arguments": {"path": "in.csv"}\n}\n```', [READ]),
+        # prose, then the fence
+        ('I will read the file first.\n```json\n{"name": "file_operations_reader", "arguments": {"path": "in.csv"}}\n```',
+         [READ]),
+        # after a FINAL ANSWER: prefix, bare and fenced
+        (FINAL_MARKER + ' {"name": "file_operations_reader", "arguments": {"path": "in.csv"}}', [READ]),
+        (FINAL_MARKER + '\n```json\n{"name": "file_operations_reader", "parameters": {"path": "in.csv"}}\n```', [READ]),
+        # several in a reply: one object per line, two fences, a JSON list
+        ('{"name": "file_operations_reader", "arguments": {"path": "in.csv"}}\n'
+         '{"name": "data_processing_parser", "arguments": {"input": "dh_1"}}', [READ, PARSE]),
+        ('```json\n{"name": "file_operations_reader", "arguments": {"path": "in.csv"}}\n```\nthen\n'
+         '```json\n{"name": "data_processing_parser", "arguments": {"input": "dh_1"}}\n```', [READ, PARSE]),
+        ('[{"name": "file_operations_reader", "arguments": {"path": "in.csv"}}, '
+         '{"name": "data_processing_parser", "parameters": {"input": "dh_1"}}]', [READ, PARSE]),
+        # {"tool_calls": [...]} and the OpenAI-like {"function": {...}} shape
+        ('{"tool_calls": [{"name": "file_operations_reader", "arguments": {"path": "in.csv"}}]}', [READ]),
+        ('{"type": "function", "function": {"name": "file_operations_reader", "arguments": "{\\"path\\": \\"in.csv\\"}"}}',
+         [READ]),
+        # Hermes / Qwen tags, with a newline inside
+        ('<tool_call>\n{"name": "file_operations_reader", "arguments": {"path": "in.csv"}}\n</tool_call>', [READ]),
+        # Llama 3: <|python_tag|>, one or several separated by ";"
+        ('<|python_tag|>{"name": "file_operations_reader", "parameters": {"path": "in.csv"}}<|eom_id|>', [READ]),
+        ('<|python_tag|>{"name": "file_operations_reader", "parameters": {"path": "in.csv"}}; '
+         '{"name": "data_processing_parser", "parameters": {"input": "dh_1"}}', [READ, PARSE]),
+        # Mistral: a JSON list after [TOOL_CALLS], and the newer name[ARGS]{...} form
+        ('[TOOL_CALLS] [{"name": "file_operations_reader", "arguments": {"path": "in.csv"}}]', [READ]),
+        ('[TOOL_CALLS]file_operations_reader[ARGS]{"path": "in.csv"}'
+         '[TOOL_CALLS]data_processing_parser[ARGS]{"input": "dh_1"}', [READ, PARSE]),
+        ('[TOOL_CALLS]file_operations_reader[CALL_ID]a1b2c3d4e[ARGS]{"path": "in.csv"}', [READ]),
+        # a name alone is a call when it names an offered tool
+        ('{"name": "utility_logger"}', [("utility_logger", {})]),
+        # what Qwen2.5-Coder-0.5B wrote in text mode: Python literals, two calls after FINAL ANSWER:
+        (FINAL_MARKER + ' {"name": "file_operations_reader", "arguments": {"path": "in.csv", "strict": False, '
+         '"note": "True to the source", "limit": None}}, {"name": "data_processing_parser", "arguments": {"input": "dh_1"}}',
+         [("file_operations_reader", {"path": "in.csv", "strict": False, "note": "True to the source", "limit": None}),
+          PARSE]),
+    ],
+)
+def test_calls_written_as_text_are_calls_in_both_modes(content: str, calls) -> None:  # type: ignore[no-untyped-def]
+    text = parse_text_reply(content, OFFERED)
+    assert _calls(text) == calls and text.final is None and text.format_error is None
+    native = parse_native_reply(ModelOutput(content=content, finish_reason="stop"), OFFERED)
+    assert _calls(native) == calls and native.from_text
+    assert [c.id for c in native.calls] == [f"text_{i}" for i in range(len(calls))]
+
+
+def test_a_json_call_naming_a_tool_not_offered_is_a_call_not_an_answer() -> None:
+    # It runs, fails as an unknown tool and is scored as a tool-selection error.
+    content = '```json\n{"name": "process_quarterly_sales", "arguments": {"format": "parquet"}}\n```'
+    parsed = parse_native_reply(ModelOutput(content=content), OFFERED)
+    assert _calls(parsed) == [("process_quarterly_sales", {"format": "parquet"})] and parsed.final is None
+
+
+@pytest.mark.parametrize(
+    ("content", "final", "error"),
+    [
+        # JSON with a name but no arguments and no offered tool: data, not a call
+        ('{"name": "Quarterly report", "rows": 12}', None, "the reply looks like a tool call but is not valid JSON"),
+        ('FINAL ANSWER: the file holds {"name": "Alice"} as its only record.',
+         'FINAL ANSWER: the file holds {"name": "Alice"} as its only record.', None),
+        ('The result was {"rows": 3}.', 'The result was {"rows": 3}.', None),
+        ("<|python_tag|>brave_search.call(query='x')", None, "a <|python_tag|> call is not JSON with a name and parameters"),
+        ("[TOOL_CALLS] not json", None, "a [TOOL_CALLS] call is not JSON with a name and arguments"),
+        ('[TOOL_CALLS]file_operations_reader[ARGS]{"path": ', None,
+         "a [TOOL_CALLS] call is not JSON with a name and arguments"),
+        ('```json\n{"name": "file_operations_reader", "arguments": {"path": "in.csv"\n```', None,
+         "the reply looks like a tool call but is not valid JSON"),
+    ],
+)
+def test_text_that_is_not_a_call(content: str, final, error) -> None:  # type: ignore[no-untyped-def]
+    parsed = parse_text_reply(content, OFFERED)
+    assert parsed.calls == () and parsed.final == final and parsed.format_error == error
+
+
+# --------------------------------------------------------------------------- truncation
+
+
+@pytest.mark.parametrize("reason", ["length", "LENGTH", "max_tokens", "MAX_TOKENS", "model_length", " length "])
+def test_is_truncated(reason: str) -> None:
+    assert is_truncated(reason)
+
+
+@pytest.mark.parametrize("reason", [None, "stop", "tool_calls", "content_filter", "", "lengthy"])
+def test_is_not_truncated(reason) -> None:  # type: ignore[no-untyped-def]
+    assert not is_truncated(reason)
+
+
+@pytest.mark.parametrize("mode", ["native", "text"])
+@pytest.mark.parametrize(
+    "output",
+    [
+        ModelOutput(content="FINAL ANSWER: the workflow is compl", finish_reason="length"),
+        ModelOutput(content='{"name": "file_operations_reader", "arguments": {"path": "in.csv"}}', finish_reason="length"),
+        ModelOutput(tool_calls=(ToolCall("c1", "file_operations_reader", '{"path": "in'),), finish_reason="length"),
+        ModelOutput(content="", finish_reason="max_tokens"),
+    ],
+)
+def test_a_truncated_reply_is_never_an_answer_nor_a_call(mode: str, output: ModelOutput) -> None:
+    parsed = parse_reply(output, mode, OFFERED)
+    assert parsed.truncated and parsed.format_error and parsed.final is None and parsed.calls == ()
+
+
+def test_parse_reply_dispatches_by_mode() -> None:
+    out = ModelOutput(content=CALL_A, finish_reason="stop")
+    assert parse_reply(out, "native", OFFERED).from_text
+    assert not parse_reply(out, "text", OFFERED).from_text
+    assert [c.name for c in parse_reply(out, "text", OFFERED).calls] == ["file_operations_reader"]
+
+
+def test_truncated_help_and_echo() -> None:
+    assert "cut off" in truncation_help("native") and FINAL_MARKER in truncation_help("native")
+    assert TEXT_PROTOCOL_INSTRUCTIONS in truncation_help("text")
+    assert "cut off" not in format_help("native")
+    long = "x" * 50_000
+    echo = truncated_echo(long)
+    assert echo.startswith("x" * 100) and len(echo) < 2100 and echo.endswith("[...]")
+    assert truncated_echo("short") == "short" and truncated_echo(None) == ""

@@ -1,8 +1,9 @@
 """Fuzzing (hypothesis) of everything that reads untrusted text: model output and config files.
 
-Model output: parse_arguments, parse_text_reply, parse_native_reply, declares_completion, and a
-whole Episode fed arbitrary ModelOutputs. Nothing may raise, and every reply is classified:
-a ParsedReply has exactly one of calls / final / format_error. Config: random TOML-ish text and
+Model output: parse_arguments, parse_text_reply, parse_native_reply, parse_reply, declares_completion,
+and a whole Episode fed arbitrary ModelOutputs. Nothing may raise, and every reply is classified:
+a ParsedReply has exactly one of calls / final / format_error; a truncated reply is never a final
+answer; calls written as text in native mode are counted once each. Config: random TOML-ish text and
 random structures dumped to TOML either load or raise ConfigError, never anything else.
 Lone surrogates are included: a JSON body can carry "\\ud800" escapes.
 """
@@ -22,12 +23,16 @@ from pilotbench.benchmark.episode import Episode, StopRules
 from pilotbench.benchmark.prompts import render_prompt
 from pilotbench.benchmark.protocol import (
     FINAL_MARKER,
+    MISTRAL_TOOL_CALLS,
+    PYTHON_TAG,
     TOOL_CALL_CLOSE,
     TOOL_CALL_OPEN,
     ParsedReply,
     declares_completion,
+    is_truncated,
     parse_arguments,
     parse_native_reply,
+    parse_reply,
     parse_text_reply,
 )
 from pilotbench.benchmark.scoring import score
@@ -90,11 +95,19 @@ call_block = st.builds(
     + (TOOL_CALL_CLOSE if close else ""),
     tool_name, st.one_of(arguments_object, argument_text), st.booleans(), st.booleans(),
 )
+# Calls written as text the other ways open models write them (bare, fenced, listed, tagged).
+text_call = st.builds(
+    lambda name, args, key, shape: shape.format(json.dumps({"name": name, key: args})),
+    tool_name, st.one_of(arguments_object, argument_text), st.sampled_from(["arguments", "parameters"]),
+    st.sampled_from(["{}", "```json\n{}\n```", "[{}]", PYTHON_TAG + "{}", MISTRAL_TOOL_CALLS + "[{}]",
+                     '{{"tool_calls": [{}]}}', '{{"function": {}}}']),
+)
 content_text = st.one_of(
     st.none(),
     raw_text,
-    st.lists(st.one_of(raw_text, call_block, st.just(TOOL_CALL_OPEN), st.just(TOOL_CALL_CLOSE),
+    st.lists(st.one_of(raw_text, call_block, text_call, st.just(TOOL_CALL_OPEN), st.just(TOOL_CALL_CLOSE),
                        st.just(FINAL_MARKER), st.just("```json"), st.just("```"), st.just('{"name": '),
+                       st.just(PYTHON_TAG), st.just(MISTRAL_TOOL_CALLS), st.just("[ARGS]"),
                        st.just("I cannot complete the task."), argument_text), max_size=6).map("".join),
 )
 tool_calls = st.lists(
@@ -107,7 +120,7 @@ model_output = st.builds(
     tool_calls=tool_calls,
     reasoning=st.one_of(st.none(), raw_text),
     usage=st.builds(Usage, st.integers(0, 10**6), st.integers(0, 10**6)),
-    finish_reason=st.one_of(st.none(), st.sampled_from(["stop", "tool_calls", "length", "content_filter"])),
+    finish_reason=st.one_of(st.none(), st.sampled_from(["stop", "tool_calls", "length", "content_filter", "max_tokens"])),
 )
 
 
@@ -161,6 +174,20 @@ def test_parse_native_reply_classifies_every_reply(output: ModelOutput) -> None:
 
 
 @FUZZ
+@given(model_output, st.sampled_from(["native", "text"]), st.sampled_from([None, frozenset(TOOLS)]))
+def test_parse_reply_classifies_every_reply_once(output: ModelOutput, mode: str, offered) -> None:  # type: ignore[no-untyped-def]
+    parsed = parse_reply(output, mode, offered)
+    assert_classified(parsed)
+    if is_truncated(output.finish_reason):
+        assert parsed.truncated and parsed.format_error is not None
+    else:
+        assert not parsed.truncated
+    assert not (parsed.from_text and mode == "text")
+    if parsed.from_text:
+        assert not output.tool_calls
+
+
+@FUZZ
 @given(content_text)
 def test_declares_completion_is_a_plain_bool(text) -> None:  # type: ignore[no-untyped-def]
     assert declares_completion(text) in (True, False)
@@ -187,13 +214,25 @@ def test_episode_survives_any_model_output(task_type, instance, difficulty, prom
     prompt = render_prompt(task, difficulty, prompt_type, tool_mode=tool_mode)
     episode = Episode("fuzz-test", task, prompt, rate, rules=StopRules(max_turns=max_turns))
     steps = 0
+    truncated = text_calls = 0
     for output in outputs:
         if episode.done:
             break
+        before = len(episode.trajectory.calls)
         ended = episode.step(output)
         steps += 1
         assert ended == episode.done
+        if is_truncated(output.finish_reason):
+            truncated += 1
+            assert episode.trajectory.stop_reason != "final_answer"  # a cut-off reply is never an answer
+            assert len(episode.trajectory.calls) == before
+        elif tool_mode == "native" and not output.tool_calls:
+            text_calls += len(episode.trajectory.calls) - before
     traj = episode.trajectory
+    assert traj.truncated_replies == truncated <= traj.format_errors
+    assert traj.text_calls == text_calls  # each call run from text counted once
+    if tool_mode == "text":
+        assert traj.text_calls == 0
     assert traj.turns == steps <= max_turns
     assert episode.done == bool(traj.stop_reason)
     if steps == max_turns:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .prompts import RenderedPrompt
-from .protocol import format_help, parse_arguments, parse_native_reply, parse_text_reply, result_handle
+from .protocol import format_help, parse_arguments, parse_reply, result_handle, truncated_echo, truncation_help
 from .simulator import ToolSimulator
 from .tasks import TaskInstance
 from .tools import TOOLS
@@ -36,7 +36,7 @@ class Episode:
 
     __slots__ = (
         "test_id", "task", "mode", "rules", "messages", "tools", "trajectory", "done",
-        "_sim", "_consecutive_failures", "_call_counts",
+        "_sim", "_consecutive_failures", "_call_counts", "_offered",
     )
 
     def __init__(
@@ -65,6 +65,10 @@ class Episode:
         )
         self._consecutive_failures = 0
         self._call_counts: dict[str, int] = {}
+        # The tool names a call written as text may name without arguments (protocol.parse_text_reply).
+        self._offered = frozenset(
+            t["function"]["name"] for t in self.tools if isinstance(t.get("function"), dict) and "name" in t["function"]
+        ) if self.tools is not None else frozenset(TOOLS)
 
     def step(self, output: ModelOutput) -> bool:
         """Apply one model reply; return True when the conversation has ended."""
@@ -76,9 +80,9 @@ class Episode:
         traj.prompt_tokens += output.usage.prompt_tokens
         traj.completion_tokens += output.usage.completion_tokens
 
-        parsed = parse_native_reply(output) if self.mode == "native" else parse_text_reply(output.content)
+        parsed = parse_reply(output, self.mode, self._offered)
         if parsed.calls:
-            self._run_calls(output, parsed.calls)
+            self._run_calls(output, parsed.calls, from_text=parsed.from_text)
         elif parsed.final is not None:
             self.messages.append({"role": "assistant", "content": parsed.final})
             traj.final_answer = parsed.final
@@ -86,10 +90,16 @@ class Episode:
             traj.declared_completion = traj.result_handle is not None
             return self._finish("final_answer")
         else:
+            # No usable call and no answer (a cut-off reply is never an answer): a format-help turn.
             traj.format_errors += 1
             traj.assistance_turns += 1
-            self.messages.append({"role": "assistant", "content": output.content or ""})
-            self.messages.append({"role": "user", "content": format_help(self.mode)})
+            if parsed.truncated:
+                traj.truncated_replies += 1
+                self.messages.append({"role": "assistant", "content": truncated_echo(output.content)})
+                self.messages.append({"role": "user", "content": truncation_help(self.mode)})
+            else:
+                self.messages.append({"role": "assistant", "content": output.content or ""})
+                self.messages.append({"role": "user", "content": format_help(self.mode)})
 
         if self.done:
             return True
@@ -102,17 +112,20 @@ class Episode:
         self.done = True
         return True
 
-    def _run_calls(self, output: ModelOutput, calls: tuple[ToolCall, ...]) -> None:
+    def _run_calls(self, output: ModelOutput, calls: tuple[ToolCall, ...], *, from_text: bool = False) -> None:
         traj = self.trajectory
         turn = traj.turns
         if self.mode == "native":
             calls = tuple(
-                c if c.id else ToolCall(f"call_{turn}_{i}", c.name, c.arguments) for i, c in enumerate(calls)
+                ToolCall(f"call_{turn}_{i}", c.name, c.arguments) if (from_text or not c.id) else c
+                for i, c in enumerate(calls)
             )
+            # Calls written as text go back as native calls (the text itself is dropped): the
+            # conversation then shows the model the form it was asked for.
             self.messages.append(
                 {
                     "role": "assistant",
-                    "content": output.content,
+                    "content": None if from_text else output.content,
                     "tool_calls": [
                         {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
                         for c in calls
@@ -123,6 +136,7 @@ class Episode:
             self.messages.append({"role": "assistant", "content": output.content or ""})
         observations: list[str] = []
         for call in calls:
+            traj.text_calls += from_text
             args = parse_arguments(call.arguments)
             if args is None:
                 traj.format_errors += 1

@@ -1,13 +1,31 @@
-"""Reading what a model said: tool calls (native or text protocol) and completion signals.
+"""Reading what a model said: tool calls (native or written as text) and completion signals.
 
 Everything that parses model output lives here, so fuzzing one module covers it all. Parsers
-never raise on model text: every outcome is classified as calls, a final answer, or a format error.
+never raise on model text: every outcome is classified as calls, a final answer, or a format error
+(a truncated reply is a format error too, flagged `truncated`).
+
+Calls written as text are calls, in both tool modes. Open models served without a tool-call
+parser (the default of most vLLM, Ollama and llama.cpp set-ups) never return `tool_calls`: they
+write the call in their chat template's own form. These shapes are read:
+
+- a JSON object ``{"name": ..., "arguments"|"parameters": {...}}``, bare or in a ```json fence,
+  one or several in a reply, a JSON list of them, ``{"tool_calls": [...]}``, or the OpenAI-like
+  ``{"function": {"name": ..., "arguments": ...}}``; also after a "FINAL ANSWER:" prefix, and with
+  Python's ``True``/``False``/``None`` where JSON has ``true``/``false``/``null`` (small models
+  write dict literals);
+- Hermes/Qwen ``<tool_call>{...}</tool_call>`` blocks;
+- Llama 3 ``<|python_tag|>{"name": ..., "parameters": {...}}`` (several separated by ``;``);
+- Mistral ``[TOOL_CALLS][{...}, ...]`` and ``[TOOL_CALLS]name[ARGS]{...}``.
+
+A JSON object naming a tool that is not offered is still a call (it fails as an unknown tool: a
+tool-selection error), never a final answer.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,11 +52,17 @@ _HANDLE = re.compile(r"\bh_[0-9a-f]{8}\b")
 
 @dataclass(frozen=True, slots=True)
 class ParsedReply:
-    """A model reply, classified: `calls` to run, or a `final` answer, or a `format_error`."""
+    """A model reply, classified: `calls` to run, or a `final` answer, or a `format_error`.
+
+    `from_text`: the calls were written as text although native tools were offered.
+    `truncated`: the reply was cut off at the token limit (always a format error).
+    """
 
     calls: tuple[ToolCall, ...] = ()
     final: str | None = None
     format_error: str | None = None
+    from_text: bool = False
+    truncated: bool = False
 
 
 def parse_arguments(raw: str | None) -> dict[str, Any] | None:
@@ -77,63 +101,208 @@ def declares_completion(text: str | None) -> bool:
     return result_handle(text) is not None
 
 
-def _text_call(body: str, index: int) -> ToolCall | None:
-    body = body.strip()
-    fence = _FENCE.match(body)
-    if fence:
-        body = fence.group(1)
-    try:
-        obj = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
-        return None
-    args = obj.get("arguments", obj.get("parameters", {}))
-    if isinstance(args, str):
-        args_text = args
-    else:
+# ------------------------------------------------------------------------------ calls written as text
+
+PYTHON_TAG = "<|python_tag|>"
+MISTRAL_TOOL_CALLS = "[TOOL_CALLS]"
+
+# finish_reason values meaning "cut off at the token limit": OpenAI-compatible servers (OpenAI,
+# Azure, vLLM, llama.cpp, Ollama's /v1) say "length"; Anthropic-style gateways "max_tokens";
+# Gemini-style "MAX_TOKENS"; a few "max_output_tokens" or "model_length" (vLLM, context full).
+TRUNCATED_FINISH_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "model_length", "token_limit"})
+
+_LOOKS_LIKE_CALL = re.compile(r"^(?:" + re.escape(FINAL_MARKER) + r")?\s*(?:```[a-zA-Z]*\s*)?[\[{]", re.I)
+_MISTRAL_NAMED = re.compile(r"\[TOOL_CALLS\]\s*([A-Za-z_][\w.\-]*)\s*(?:\[CALL_ID\]\s*\w+\s*)?\[ARGS\]\s*")
+_DECODER = json.JSONDecoder()
+_JSON_START = re.compile(r"\{|\[(?=\s*\{)")
+_MAX_JSON_ATTEMPTS = 256  # JSON starts tried per reply: keeps adversarial text linear enough
+_MAX_LITERAL_RETRIES = 8  # of those, how many are retried with Python literals made JSON
+_PY_WORDS = {"True": "true", "False": "false", "None": "null"}
+_PY_WORD = re.compile(r'"(?:[^"\\]|\\.)*"|\b(True|False|None)\b', re.S)
+_HELP_ECHO_CHARS = 2000  # how much of a truncated reply goes back into the conversation
+
+
+def is_truncated(finish_reason: str | None) -> bool:
+    """Whether a finish_reason says the reply was cut off at the token limit."""
+    return isinstance(finish_reason, str) and finish_reason.strip().lower() in TRUNCATED_FINISH_REASONS
+
+
+# ------------------------------------------------------------------------------ JSON in text
+
+
+def _json_values(text: str) -> Iterator[Any]:
+    """The JSON objects (and lists of objects) found in `text`, left to right, not nested."""
+    pos, attempts, retries = 0, 0, 0
+    while attempts < _MAX_JSON_ATTEMPTS:
+        m = _JSON_START.search(text, pos)
+        if m is None:
+            return
+        attempts += 1
+        start = m.start()
         try:
-            args_text = json.dumps(args)
-        except (TypeError, ValueError):
-            return None
-    return ToolCall(id=f"text_{index}", name=obj["name"], arguments=args_text)
+            value, end = _DECODER.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            value, end = None, -1
+            if retries < _MAX_LITERAL_RETRIES and _PY_WORD.search(text, start) is not None:
+                retries += 1
+                try:  # True/False/None outside strings become JSON literals of the same length
+                    value, offset = _DECODER.raw_decode(_json_literals(text[start:]))
+                    end = start + offset
+                except (ValueError, RecursionError):
+                    end = -1
+            if end < 0:
+                pos = start + 1
+                continue
+        yield value
+        pos = end
 
 
-def parse_text_reply(content: str | None) -> ParsedReply:
-    """The text protocol: <tool_call> blocks, a bare JSON call, or a final answer."""
+def _json_literals(text: str) -> str:
+    """Python's True/False/None outside double-quoted strings as JSON's true/false/null."""
+    return _PY_WORD.sub(lambda m: _PY_WORDS[m.group(1)] if m.group(1) else m.group(0), text)
+
+
+def _arguments_text(args: Any) -> str | None:
+    if isinstance(args, str):
+        return args
+    try:
+        return json.dumps(args)
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def _call_from(obj: Any, offered: Collection[str] | None, *, explicit: bool) -> ToolCall | None:
+    """`obj` as a call, if it has a call's shape. `explicit`: inside a call tag, where a name is
+    enough; in free text a name needs arguments with it, or must name an offered tool."""
+    if not isinstance(obj, dict):
+        return None
+    fn = obj.get("function")
+    if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+        obj = fn
+    name = obj.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return None
+    key = "arguments" if "arguments" in obj else "parameters" if "parameters" in obj else None
+    if key is None and not explicit and (offered is None or name not in offered):
+        return None
+    args = _arguments_text(obj[key]) if key is not None else "{}"
+    if args is None:
+        return None
+    return ToolCall(id="", name=name.strip(), arguments=args)
+
+
+def _calls_in_value(value: Any, offered: Collection[str] | None, explicit: bool) -> list[ToolCall]:
+    if isinstance(value, dict) and isinstance(value.get("tool_calls"), list):
+        value = value["tool_calls"]
+    items = value if isinstance(value, list) else [value]
+    calls = [_call_from(v, offered, explicit=explicit) for v in items]
+    return [c for c in calls if c is not None]
+
+
+def _calls_in(text: str, offered: Collection[str] | None, *, explicit: bool = False) -> list[ToolCall]:
+    calls: list[ToolCall] = []
+    for value in _json_values(text):
+        calls.extend(_calls_in_value(value, offered, explicit))
+    return calls
+
+
+def _numbered(calls: list[ToolCall]) -> tuple[ToolCall, ...]:
+    return tuple(ToolCall(f"text_{i}", c.name, c.arguments) for i, c in enumerate(calls))
+
+
+# ------------------------------------------------------------------------------ the parsers
+
+
+def parse_text_reply(content: str | None, offered: Collection[str] | None = None) -> ParsedReply:
+    """Calls written as text (the shapes in the module docstring), or a final answer.
+
+    `offered`: the tool names on offer; a bare ``{"name": ...}`` without arguments is a call only
+    when it names one of them."""
     text = (content or "").strip()
     if not text:
         return ParsedReply(format_error="empty reply")
     if TOOL_CALL_OPEN in text:
-        calls = []
-        for i, m in enumerate(_BLOCK.finditer(text)):
-            call = _text_call(m.group(1), i)
-            if call is None:
+        calls: list[ToolCall] = []
+        for m in _BLOCK.finditer(text):
+            body = m.group(1).strip()
+            fence = _FENCE.match(body)
+            found = _calls_in(fence.group(1) if fence else body, offered, explicit=True)
+            if not found:
                 return ParsedReply(format_error="a <tool_call> block is not valid JSON with a name and arguments")
-            calls.append(call)
-        return ParsedReply(calls=tuple(calls))
-    stripped = _FENCE.match(text).group(1) if _FENCE.match(text) else text
-    if stripped.startswith("{") and '"name"' in stripped:
-        call = _text_call(stripped, 0)
-        if call is not None:
-            return ParsedReply(calls=(call,))
+            calls.extend(found)
+        return ParsedReply(calls=_numbered(calls))
+    if PYTHON_TAG in text:
+        found = _calls_in(text.split(PYTHON_TAG, 1)[1], offered, explicit=True)
+        if not found:
+            return ParsedReply(format_error="a <|python_tag|> call is not JSON with a name and parameters")
+        return ParsedReply(calls=_numbered(found))
+    if MISTRAL_TOOL_CALLS in text:
+        found = _mistral_calls(text, offered)
+        if not found:
+            return ParsedReply(format_error="a [TOOL_CALLS] call is not JSON with a name and arguments")
+        return ParsedReply(calls=_numbered(found))
+    found = _calls_in(text, offered)
+    if found:
+        return ParsedReply(calls=_numbered(found))
+    if _LOOKS_LIKE_CALL.match(text) and '"name"' in text:
         return ParsedReply(format_error="the reply looks like a tool call but is not valid JSON")
     return ParsedReply(final=text)
 
 
-def parse_native_reply(output: ModelOutput) -> ParsedReply:
-    """Native function calling: tool_calls if any, else the content is the final answer."""
+def _mistral_calls(text: str, offered: Collection[str] | None) -> list[ToolCall]:
+    calls: list[ToolCall] = []
+    named = list(_MISTRAL_NAMED.finditer(text))
+    if named:
+        for m in named:
+            try:
+                args, _ = _DECODER.raw_decode(text, m.end())
+            except (ValueError, RecursionError):
+                return []
+            args_text = _arguments_text(args)
+            if args_text is None:
+                return []
+            calls.append(ToolCall("", m.group(1), args_text))
+        return calls
+    return _calls_in(text.split(MISTRAL_TOOL_CALLS, 1)[1], offered, explicit=True)
+
+
+def parse_native_reply(output: ModelOutput, offered: Collection[str] | None = None) -> ParsedReply:
+    """Native function calling: tool_calls if any; else calls written as text in the content
+    (`from_text`); else the content is the final answer."""
     if output.tool_calls:
         return ParsedReply(calls=output.tool_calls)
     text = (output.content or "").strip()
     if not text:
         return ParsedReply(format_error="empty reply" if not output.reasoning else "reasoning only, no answer")
-    if TOOL_CALL_OPEN in text:
-        # A model that wrote its call as text while native tools were offered: accept the call.
-        parsed = parse_text_reply(text)
-        if parsed.calls or parsed.format_error:
-            return parsed
-    return ParsedReply(final=text)
+    parsed = parse_text_reply(text, offered)
+    if parsed.calls:
+        return ParsedReply(calls=parsed.calls, from_text=True)
+    return parsed
+
+
+def parse_reply(output: ModelOutput, mode: str, offered: Collection[str] | None = None) -> ParsedReply:
+    """One reply, classified once: truncated (a format error whatever it holds), else by mode."""
+    if is_truncated(output.finish_reason):
+        return ParsedReply(format_error="the reply was cut off at the token limit", truncated=True)
+    if mode == "native":
+        return parse_native_reply(output, offered)
+    return parse_text_reply(output.content, offered)
+
+
+def truncated_echo(content: str | None) -> str:
+    """What of a truncated reply goes back into the conversation: its start, marked as cut."""
+    text = content or ""
+    if len(text) <= _HELP_ECHO_CHARS:
+        return text
+    return text[:_HELP_ECHO_CHARS] + " [...]"
+
+
+def truncation_help(mode: str) -> str:
+    """The format-help turn after a reply cut off at the token limit."""
+    return (
+        "Your last reply was cut off at the length limit before it ended, so it was not used. "
+        "Reply briefly: one tool call at a time, without explanations. " + format_help(mode)
+    )
 
 
 def format_help(mode: str) -> str:

@@ -148,11 +148,15 @@ class Trajectory:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model_calls: int = 0
+    text_calls: int = 0  # native mode: calls the model wrote as text instead of tool_calls
+    truncated_replies: int = 0  # replies cut off at the token limit (also counted in format_errors)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "turns": self.turns,
             "format_errors": self.format_errors,
+            "text_calls": self.text_calls,
+            "truncated_replies": self.truncated_replies,
             "assistance_turns": self.assistance_turns,
             "final_answer": self.final_answer,
             "declared_completion": self.declared_completion,

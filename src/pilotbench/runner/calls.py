@@ -57,6 +57,10 @@ DEFAULT_COMPLETION_TOKENS = 400
 def estimate_tokens(request: ModelRequest) -> int:
     """A cheap upper-ish estimate of a call's tokens for TPM budgets (about 4 characters a token);
     the lane corrects its budget with the real usage when the call returns."""
+    return estimate_prompt_tokens(request) + _completion_allowance(request)
+
+
+def estimate_prompt_tokens(request: ModelRequest) -> int:
     chars = 0
     for m in request.messages:
         content = m.get("content")
@@ -64,8 +68,18 @@ def estimate_tokens(request: ModelRequest) -> int:
             chars += len(content)
         for call in m.get("tool_calls") or ():
             chars += len(call["function"]["arguments"]) + 20
+    return chars // 4 + (TOOL_SCHEMA_TOKENS if request.tools else 0)
+
+
+def _completion_allowance(request: ModelRequest) -> int:
     completion = request.params.get("max_tokens") or request.params.get("max_completion_tokens") or DEFAULT_COMPLETION_TOKENS
-    return chars // 4 + (TOOL_SCHEMA_TOKENS if request.tools else 0) + int(completion)
+    return int(completion)
+
+
+def calibrated_estimate(rt: ModelRuntime, request: ModelRequest) -> int:
+    """`estimate_tokens`, with the prompt part scaled by what the model's tokenizer reported so
+    far (runner.tokens); `call_model` feeds the calibration when a call returns."""
+    return rt.token_calibration.scale(estimate_prompt_tokens(request)) + _completion_allowance(request)
 
 
 def backoff(attempt: int, rng: random.Random, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
@@ -148,6 +162,8 @@ async def call_model(
         stats.latencies.append(clock.now() - started)
         answered(rt)
         lane.release("ok", tokens_used=output.usage.total_tokens or None, tokens_estimated=tokens)
+        if tokens:
+            rt.token_calibration.observe(estimate_prompt_tokens(request), output.usage.prompt_tokens)
         return output
 
 

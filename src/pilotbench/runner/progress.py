@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -22,27 +22,47 @@ class Cell:
     errors: int = 0
     success: int = 0
     started: float = field(default_factory=time.monotonic)
+    last: float | None = None  # when a test of this cell last finished
 
     @property
     def finished(self) -> int:
         return self.done + self.errors
 
 
+def eta_seconds(left: int, finished: int, started: float, last: float | None, now: float, in_flight: int) -> float | None:
+    """Seconds left, at the pace of the tests finished so far, counting the calls in flight.
+
+    The pace is taken when the last test finished, not now: a slow call in flight (minutes on a
+    local model) is work under way, so the time since then counts down the remaining time instead
+    of slowing the pace and pushing the ETA out on every line. The ETA never falls below the time
+    the tests not yet in flight need at that pace."""
+    if left <= 0:
+        return 0.0
+    if finished <= 0 or last is None or last <= started:
+        return None
+    per_test = (last - started) / finished
+    floor = max(0, left - in_flight) * per_test
+    return max(floor, left * per_test - max(0.0, now - last))
+
+
 class RunProgress:
-    def __init__(self, lanes: Iterable[Lane] = ()) -> None:
+    def __init__(self, lanes: Iterable[Lane] = (), *, clock: Callable[[], float] = time.monotonic) -> None:
         self.cells: dict[tuple[str, str], Cell] = {}
         self.lanes = list(lanes)
-        self.started = time.monotonic()
+        self._now = clock
+        self.started = clock()
+        self.last: float | None = None
         self.committed = 0
 
     def plan(self, model: str, prompt_type: str, n: int = 1) -> None:
         cell = self.cells.get((model, prompt_type))
         if cell is None:
-            cell = self.cells[(model, prompt_type)] = Cell()
+            cell = self.cells[(model, prompt_type)] = Cell(started=self._now())
         cell.planned += n
 
     def finish(self, model: str, prompt_type: str, *, ok: bool, success: bool) -> None:
         cell = self.cells[(model, prompt_type)]
+        self.last = cell.last = self._now()
         if ok:
             cell.done += 1
             cell.success += success
@@ -58,13 +78,12 @@ class RunProgress:
         return sum(c.finished for c in self.cells.values())
 
     def rate(self) -> float:
-        elapsed = time.monotonic() - self.started
+        elapsed = self._now() - self.started
         return self.finished / elapsed if elapsed > 0 else 0.0
 
     def eta(self) -> float | None:
-        r = self.rate()
-        left = self.planned - self.finished
-        return left / r if r > 0 else None
+        in_flight = sum(lane.in_flight for lane in self.lanes)
+        return eta_seconds(self.planned - self.finished, self.finished, self.started, self.last, self._now(), in_flight)
 
     def line(self) -> str:
         eta = self.eta()
@@ -86,11 +105,12 @@ class RunProgress:
         tests = Table(title="tests", expand=False)
         for col in ("model", "prompt type", "done", "errors", "success", "rate/s", "ETA"):
             tests.add_column(col, justify="right" if col not in ("model", "prompt type") else "left")
-        now = time.monotonic()
+        now = self._now()
         for (model, prompt), c in sorted(self.cells.items()):
             elapsed = max(now - c.started, 1e-9)
             r = c.finished / elapsed
-            eta = (c.planned - c.finished) / r if r > 0 else None
+            left = c.planned - c.finished
+            eta = eta_seconds(left, c.finished, c.started, c.last, now, min(1, left))
             succ = f"{c.success / c.done:.0%}" if c.done else "-"
             tests.add_row(model, prompt, f"{c.finished}/{c.planned}", str(c.errors), succ, f"{r:.1f}", _fmt_eta(eta))
         lanes = Table(title="lanes", expand=False)

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import (
-    KEY_POLICIES, Config, ConfigError, check_environment, lane_limits, open_model, resolve_keys, resolve_value,
+    KEY_POLICIES, Config, ConfigError, check_environment, lane_limits, open_model, request_params, resolve_keys,
+    resolve_value,
 )
 from ..limits import Clock, KeyPool, Lane, MonotonicClock
 from ..models.base import Provider
+from .tokens import TokenCalibration
 
 
 @dataclass
@@ -33,6 +35,7 @@ class ModelRuntime:
     dead: str | None = None  # why the model was stopped (a fatal, model-wide error)
     connection_failures: int = 0  # in a row, with no answer from the server in between (circuit breaker)
     connection_failing_since: float | None = None
+    token_calibration: TokenCalibration = field(default_factory=TokenCalibration)
 
     @property
     def uses_tpm(self) -> bool:
@@ -167,7 +170,7 @@ def build_runtime(
             deployment=deployment,
             pool=KeyPool(lanes, key_policy or p.key_policy),
             providers=providers,
-            params={**m.params, **(params or {})},
+            params={**request_params(m, p.kind), **(params or {})},
             tool_mode=m.tool_mode,
             request_timeout=limits.request_timeout,
             max_retries=limits.max_retries,

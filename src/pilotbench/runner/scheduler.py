@@ -39,7 +39,7 @@ from ..plan import PlanSpec, TestSpec, world_id
 from ..store.records import TestRecord, new_attempt_id
 from ..store.transcripts import DEFAULT_TRANSCRIPTS, encode_transcript
 from ..store.sqlite import SQLiteStore
-from .calls import CallStats, InfraError, ModelStopped, call_model, estimate_tokens
+from .calls import CallStats, InfraError, ModelStopped, calibrated_estimate, call_model
 from .outcome import error_cause, exit_status, lane_problems
 from .progress import Reporter, RunProgress
 from .runtime import ModelRuntime, Runtime
@@ -332,7 +332,7 @@ class Runner:
             )
             while not episode.done:
                 request = ModelRequest(rt.deployment, episode.messages, episode.tools, rt.params)
-                tokens = estimate_tokens(request) if rt.uses_tpm else 0
+                tokens = calibrated_estimate(rt, request) if rt.uses_tpm else 0
                 output = await call_model(
                     rt, spec.prompt_type, request, stats, clock=self.clock, rng=self._rng, tokens=tokens
                 )
@@ -361,6 +361,8 @@ class Runner:
             record.tool_calls = len(traj.calls)
             record.format_errors = traj.format_errors
             record.assistance_turns = traj.assistance_turns
+            record.text_calls = traj.text_calls
+            record.truncated_replies = traj.truncated_replies
             record.prompt_tokens = traj.prompt_tokens
             record.completion_tokens = traj.completion_tokens
             record.trajectory = traj.to_dict()

@@ -72,6 +72,8 @@ class TestRecord:
     required_tools: str | None = None  # the task's chain, JSON list text (exports give a list)
     params: str | None = None  # the generation parameters sent (JSON object text), when any were set
     transcript: str | None = None  # the conversation, compressed (store.transcripts); None under --transcripts none
+    text_calls: int = 0  # native mode: calls the model wrote as text (benchmark.protocol)
+    truncated_replies: int = 0  # replies cut off at the token limit, each given a format-help turn
 
     def to_row(self) -> tuple[Any, ...]:
         """The values in COLUMNS order; latencies and trajectory as compact JSON text."""

@@ -29,7 +29,7 @@ _COLUMN_TYPES = {
     "efficiency": "REAL", "precision": "REAL", "turns": "INTEGER", "tool_calls": "INTEGER", "format_errors": "INTEGER",
     "assistance_turns": "INTEGER", "model_calls": "INTEGER", "prompt_tokens": "INTEGER",
     "completion_tokens": "INTEGER", "rate_limited": "INTEGER", "retries": "INTEGER", "latency_s": "REAL",
-    "started_at": "REAL", "finished_at": "REAL",
+    "started_at": "REAL", "finished_at": "REAL", "text_calls": "INTEGER", "truncated_replies": "INTEGER",
 }
 
 _SCHEMA = f"""
