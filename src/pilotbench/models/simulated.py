@@ -261,10 +261,12 @@ def _tool_view(name: str, description: str, parameters: dict[str, Any]) -> ToolV
 class Lexicon:
     """What the offered schemas say, indexed for reading tasks."""
 
-    __slots__ = ("tools", "verb_index", "use_index", "role_index", "order", "digest", "stems", "distinct", "_matches")
+    __slots__ = ("tools", "verb_index", "use_index", "role_index", "order", "digest", "stems", "distinct", "_matches",
+                 "signature")
 
     def __init__(self, views: list[ToolView], digest: str = "") -> None:
         self.digest = digest  # of the schemas it was built from
+        self.signature = f"{len(views)}\x00{','.join(v.name for v in views)}"  # part of every conversation digest
         self.stems = frozenset(s for v in views for s in v.vocab | v.verbs | v.use_verbs | v.settings)
         self._matches: dict[str, frozenset[str]] = {}
         counts: dict[str, list[str]] = {}
@@ -1045,9 +1047,7 @@ class SimulatedModel:
         user = next((_text(m) for m in messages if m.get("role") == "user"), "")
         text_mode = tools is None
         lex = _lexicon_for(tools, system)
-        digest = hashlib.blake2b(
-            f"{user}\x00{text_mode}\x00{len(lex.tools)}\x00{','.join(lex.tools)}".encode(), digest_size=12
-        ).hexdigest()
+        digest = hashlib.blake2b(f"{user}\x00{text_mode}\x00{lex.signature}".encode(), digest_size=12).hexdigest()
         intent = self._intent(digest, user, lex)
         turn = sum(1 for m in messages if m.get("role") == "assistant")
         prompt_tokens = sum(len(_text(m)) for m in messages) // 4 + (3000 if tools else 0)
@@ -1056,7 +1056,7 @@ class SimulatedModel:
         if self._chance(digest, f"format:{turn}", skill.format_error):
             return self._malformed(text_mode, turn, prompt_tokens, intent.steps[0].tool if intent.steps else "")
 
-        state = self._replay(intent, digest, _read_history(messages, text_mode))
+        state = self._replay(intent, digest, _history(messages, text_mode))
         for i, step in enumerate(intent.steps):
             if i in state.done or self._gave_up(intent, digest, state, i) or step.tool not in lex.tools:
                 continue
@@ -1137,35 +1137,66 @@ class SimulatedModel:
 _RESULT_BLOCK = re.compile(r'<tool_result name="([^"]*)">(.*?)</tool_result>', re.S)
 
 
-def _read_history(messages: list[Message], text_mode: bool) -> list[tuple[str, dict | None, dict]]:
-    """(tool, arguments as sent, observation) for every tool result in the conversation."""
-    out: list[tuple[str, dict | None, dict]] = []
-    calls: dict[str, tuple[str, dict | None]] = {}
-    pending: list[dict | None] = []
-    for m in messages:
-        role = m.get("role")
-        content = _text(m)
-        if role == "assistant":
-            for c in m.get("tool_calls") or ():
-                f = c.get("function") if isinstance(c, dict) else None
-                if isinstance(f, dict):
-                    calls[str(c.get("id", ""))] = (str(f.get("name") or ""), _parse_args(f.get("arguments")))
-            if text_mode and TOOL_CALL_OPEN in content:
-                pending = []
-                for block in re.findall(re.escape(TOOL_CALL_OPEN) + r"(.*?)" + re.escape(TOOL_CALL_CLOSE), content, re.S):
-                    try:
-                        obj = json.loads(block)
-                        pending.append(obj.get("arguments") if isinstance(obj, dict) else None)
-                    except ValueError:
-                        pending.append(None)
-        elif role == "tool":
-            name, args = calls.get(str(m.get("tool_call_id", "")), ("", None))
-            out.append((name, args, _observation(content)))
-        elif text_mode and role == "user" and "<tool_result" in content:
-            for k, (name, body) in enumerate(_RESULT_BLOCK.findall(content)):
-                args = pending[k] if k < len(pending) else None
-                out.append((name, args if isinstance(args, dict) else None, _observation(body)))
-    return out
+# In process the runner hands the same message list back every turn, one reply and its results longer:
+# the reader of that conversation is kept and reads only the new messages. The entry holds the list
+# itself (so its id is not reused meanwhile) and the last message read (to see that nothing changed).
+_HISTORIES: OrderedDict[int, tuple[list[Message], int, Any, _HistoryReader]] = OrderedDict()
+_HISTORIES_MAX = 4096
+
+
+class _HistoryReader:
+    """(tool, arguments as sent, observation) for every tool result, read message by message."""
+
+    __slots__ = ("text_mode", "out", "calls", "pending")
+
+    def __init__(self, text_mode: bool) -> None:
+        self.text_mode = text_mode
+        self.out: list[tuple[str, dict | None, dict]] = []
+        self.calls: dict[str, tuple[str, dict | None]] = {}
+        self.pending: list[dict | None] = []
+
+    def feed(self, messages: list[Message]) -> None:
+        text_mode = self.text_mode
+        for m in messages:
+            role = m.get("role")
+            content = _text(m)
+            if role == "assistant":
+                for c in m.get("tool_calls") or ():
+                    f = c.get("function") if isinstance(c, dict) else None
+                    if isinstance(f, dict):
+                        self.calls[str(c.get("id", ""))] = (str(f.get("name") or ""), _parse_args(f.get("arguments")))
+                if text_mode and TOOL_CALL_OPEN in content:
+                    self.pending = []
+                    for block in re.findall(re.escape(TOOL_CALL_OPEN) + r"(.*?)" + re.escape(TOOL_CALL_CLOSE), content, re.S):
+                        try:
+                            obj = json.loads(block)
+                            self.pending.append(obj.get("arguments") if isinstance(obj, dict) else None)
+                        except ValueError:
+                            self.pending.append(None)
+            elif role == "tool":
+                name, args = self.calls.get(str(m.get("tool_call_id", "")), ("", None))
+                self.out.append((name, args, _observation(content)))
+            elif text_mode and role == "user" and "<tool_result" in content:
+                for k, (name, body) in enumerate(_RESULT_BLOCK.findall(content)):
+                    args = self.pending[k] if k < len(self.pending) else None
+                    self.out.append((name, args if isinstance(args, dict) else None, _observation(body)))
+
+
+def _history(messages: list[Message], text_mode: bool) -> list[tuple[str, dict | None, dict]]:
+    hit = _HISTORIES.get(id(messages))
+    if (hit is not None and hit[0] is messages and hit[3].text_mode == text_mode and 0 < hit[1] <= len(messages)
+            and messages[hit[1] - 1] is hit[2]):
+        reader = hit[3]
+        reader.feed(messages[hit[1]:])
+        _HISTORIES.move_to_end(id(messages))
+    else:
+        reader = _HistoryReader(text_mode)
+        reader.feed(messages)
+    if messages:
+        _HISTORIES[id(messages)] = (messages, len(messages), messages[-1], reader)
+        if len(_HISTORIES) > _HISTORIES_MAX:
+            _HISTORIES.popitem(last=False)
+    return list(reader.out)
 
 
 def _text(message: Message) -> str:
