@@ -198,3 +198,19 @@ def test_key_required_false_uses_keys_only_when_set(tmp_path: Path) -> None:
     assert [k.label for k in resolve_keys("box", config.providers["box"], {})] == ["none"]
     assert [k.label for k in resolve_keys("box", config.providers["box"], {"BOX_KEY": "fake-box-key-7777"})] == ["...7777"]
     assert missing_variables(config, ["m"], {}) == []
+
+
+def test_local_servers_get_timeouts_and_concurrency_suited_to_them() -> None:
+    """A first call to a small local model can take minutes; llama.cpp and Ollama serve one call at a time."""
+    from pilotbench.config import lane_limits, load_config, open_model
+
+    cfg = load_config(cwd=Path("/nonexistent-dir-for-test"))
+    for name in ("llamacpp/qwen2.5-coder-0.5b", "ollama/qwen2.5:0.5b", "vllm/Qwen/Qwen2.5-7B-Instruct", "openai/gpt-4o-mini"):
+        assert open_model(cfg, name, env={"OPENAI_API_KEY": "sk-test-fake-0000"})
+    env = {"OPENAI_API_KEY": "sk-test-fake-0000"}
+    assert lane_limits(cfg, "llamacpp/qwen2.5-coder-0.5b", env=env).request_timeout == 600
+    assert lane_limits(cfg, "llamacpp/qwen2.5-coder-0.5b", env=env).max_concurrency == 1
+    assert lane_limits(cfg, "ollama/qwen2.5:0.5b", env=env).max_concurrency == 1
+    assert lane_limits(cfg, "vllm/Qwen/Qwen2.5-7B-Instruct", env=env).request_timeout == 600
+    assert lane_limits(cfg, "vllm/Qwen/Qwen2.5-7B-Instruct", env=env).max_concurrency > 1
+    assert lane_limits(cfg, "openai/gpt-4o-mini", env=env).request_timeout < 600

@@ -460,6 +460,13 @@ LOCAL_SERVERS: dict[str, tuple[str, str, str]] = {
     "ollama": ("OLLAMA_BASE_URL", "http://localhost:11434/v1", "OLLAMA_API_KEY"),
     "llamacpp": ("LLAMACPP_BASE_URL", "http://localhost:8080/v1", "LLAMACPP_API_KEY"),
 }
+# Local servers answer slowly on small machines (a first call with 30 tool schemas took 80-400 s on
+# two cores, BENCHMARKS.md) and llama.cpp and Ollama serve one request at a time unless told otherwise.
+LOCAL_DEFAULTS: dict[str, dict[str, int]] = {
+    "vllm": {"request_timeout": 600},
+    "ollama": {"request_timeout": 600, "max_concurrency": 1},
+    "llamacpp": {"request_timeout": 600, "max_concurrency": 1},
+}
 OPEN_PREFIXES = ("openai", "azure", *LOCAL_SERVERS, "openai-api")
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 _GATEWAY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
@@ -497,7 +504,9 @@ def _open_provider(prefix: str, rest: str, name: str, env: Mapping[str, str]) ->
     base_url = f"env:{url_var}:-{default}"
     if prefix == "ollama" and not env.get(url_var, "").strip() and env.get("OLLAMA_HOST", "").strip():
         base_url = _ollama_host(env["OLLAMA_HOST"])
-    return prefix, {"kind": "openai", "base_url": base_url, "api_keys": [f"env:{key_var}"], "key_required": False}, rest
+    entry = {"kind": "openai", "base_url": base_url, "api_keys": [f"env:{key_var}"], "key_required": False,
+             **LOCAL_DEFAULTS[prefix]}
+    return prefix, entry, rest
 
 
 def open_model(config: Config, name: str, env: Mapping[str, str] | None = None) -> bool:
