@@ -421,3 +421,19 @@ def test_rows_covering_different_mixes_are_flagged(store, tmp_path):
     with SQLiteStore(tmp_path / "even.db") as st:
         st.write(rows)
         assert build_report(st)["sections"]["baseline"]["uneven"] == []
+
+
+def test_operations_show_the_keys_a_run_lost_and_why(tmp_path):
+    """A key refused by the server (or parked on quota) shows in the operations table with its reason,
+    even when none of the run's results went through it."""
+    from pilotbench.reports.render import render
+
+    with SQLiteStore(tmp_path / "lost.db") as store:
+        store.start_run("r1", 1, {})
+        store.write([rec("sim/weak", "baseline", "simple_task", "easy", 0.8, 0, "done", "failure", "other_errors", provider="idealab", run="r1")])
+        store.finish_run("r1", "finished", {"keys_lost": {"idealab/...bbbb/qwen": "disabled: HTTP 401 invalid api key"}})
+        ops = {(o["provider"], o["key_label"]): o for o in build_report(store)["operations"]}
+        assert ops[("idealab", "...bbbb")]["state"] == "disabled: HTTP 401 invalid api key"
+        assert ops[("idealab", "...bbbb")]["calls"] == 0
+        assert ops[("idealab", "...aaaa")]["state"] == "ok"
+        assert "disabled: HTTP 401 invalid api key" in render(build_report(store), "md")

@@ -891,6 +891,13 @@ def _operations(
         for g in groups.values():
             if g["cost_usd"] is None and not g["unpriced_models"]:
                 g["cost_usd"] = 0.0
+    for (provider, key), problem in _lost_keys(store, cond, params).items():
+        g = groups.setdefault((provider, key), {
+            "provider": provider, "key_label": key, "models": [], "tests": 0, "attempts": 0, "calls": 0,
+            "rate_limited": 0, "retries": 0, "infra_errors": 0, "prompt_tokens": 0, "completion_tokens": 0,
+            "cost_usd": None, "unpriced_models": [],
+        })
+        g["state"] = problem
     lat = _latency_quantiles(store, cond, params, (50, 95))
     out = []
     for gk in sorted(groups):
@@ -900,12 +907,38 @@ def _operations(
         g["latency_p50"] = q.get(50)
         g["latency_p95"] = q.get(95)
         g["models"] = natural_sorted(g["models"])
+        g.setdefault("state", "ok")
         if prices is None:
             del g["unpriced_models"]
         out.append(g)
     return out
 
 
+
+
+def _lost_keys(store: Any, cond: str, params: Sequence[Any]) -> dict[tuple[str, str], str]:
+    """(provider, key label) -> why the key left its run ("disabled: 401 ..." / "parked: ..."), from the
+    runs behind the selected rows (each run records its lost lanes as `keys_lost` in its info)."""
+    try:
+        run_ids = {r[0] for r in store.query("SELECT DISTINCT run_id FROM results " + _where(cond), params)}
+        runs = store.runs()
+    except Exception:  # noqa: BLE001 - a store without a runs table (distributed owners) has nothing to add
+        return {}
+    out: dict[tuple[str, str], str] = {}
+    for run in runs:
+        if run.get("run_id") not in run_ids:
+            continue
+        info = run.get("info")
+        if isinstance(info, str):
+            try:
+                info = json.loads(info)
+            except ValueError:
+                info = {}
+        for lane, problem in ((info or {}).get("keys_lost") or {}).items():
+            provider, _, rest = str(lane).partition("/")
+            key = rest.split("/", 1)[0]
+            out.setdefault((provider, key), str(problem))
+    return out
 
 
 def _parse_side(text: str) -> tuple[str, str]:

@@ -332,14 +332,16 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
          fmt_num(o["rate_limited"]), fmt_num(o["retries"]), fmt_num(o["infra_errors"]),
          fmt_num(o["latency_p50"], 3), fmt_num(o["latency_p95"], 3), fmt_num(o["latency_calls"]),
          fmt_num(o["prompt_tokens"]), fmt_num(o["completion_tokens"]),
-         DASH if o.get("cost_usd") is None else f"${o['cost_usd']:.4f}" + (" (partial)" if o.get("unpriced_models") else "")]
+         DASH if o.get("cost_usd") is None else f"${o['cost_usd']:.4f}" + (" (partial)" if o.get("unpriced_models") else ""),
+         o.get("state") or "ok"]
         for o in ops
     ]
     sections.append(_section(
         "operations", "Operations",
         [_table("Per provider and key (all attempt rows)",
                 ["Provider", "Key", "Tests", "Attempts", "Calls", "429s", "Retries", "Infra errors",
-                 "Latency p50 (s)", "Latency p95 (s)", "N latencies", "Prompt tokens", "Completion tokens", "Cost (USD)"],
+                 "Latency p50 (s)", "Latency p95 (s)", "N latencies", "Prompt tokens", "Completion tokens", "Cost (USD)",
+                 "State"],
                 rows)],
     ))
 
