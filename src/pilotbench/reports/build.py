@@ -52,6 +52,7 @@ from .stats import (
     derived,
     natural_key,
     percentile,
+    rate,
     ratio_replicates,
 )
 
@@ -916,6 +917,27 @@ def _operations(
 
 
 
+def _reply_shapes(store: Any, cond: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    """Per model: how often its tool calls came as text (no native tool_calls: the parser's fallback) and
+    how many replies were cut off at the token limit, over done tests."""
+    sql = (
+        f"SELECT model, COUNT(*), {total('tool_calls')}, {total('text_calls')}, {count_if('text_calls > 0')}, "
+        f"{total('truncated_replies')}, {count_if('truncated_replies > 0')}, {total('format_errors')} "
+        "FROM results " + _where(_and(DONE, cond)) + " GROUP BY model"
+    )
+    out = []
+    for model, n, calls, text, tests_text, trunc, tests_trunc, fmt in store.query(sql, params):
+        n, calls = int(n), int(calls)
+        out.append({
+            "model": model, "tests": n, "tool_calls": calls, "text_calls": int(text),
+            "text_call_share": (int(text) / calls) if calls else None,
+            "tests_with_text_calls": rate(int(tests_text), n),
+            "truncated_replies": int(trunc), "tests_with_truncation": rate(int(tests_trunc), n),
+            "format_errors": int(fmt),
+        })
+    return sorted(out, key=lambda r: natural_key(r["model"]))
+
+
 def _lost_keys(store: Any, cond: str, params: Sequence[Any]) -> dict[tuple[str, str], str]:
     """(provider, key label) -> why the key left its run ("disabled: 401 ..." / "parked: ..."), from the
     runs behind the selected rows (each run records its lost lanes as `keys_lost` in its info)."""
@@ -1127,5 +1149,6 @@ def build_report(
         "error_categories": errors,
         "paired": _paired_models(units),
         "operations": _operations(store, cond, params, prices),
+        "reply_shapes": _reply_shapes(store, cond, params),
         "comparisons": comparisons,
     }

@@ -312,6 +312,19 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
         " ".join(p for p in (emeta.get("definition", ""), _split_text(emeta)) if p),
     ))
 
+    shapes = report.get("reply_shapes") or []
+    rows = [[r["model"], fmt_num(r["tests"]), fmt_num(r["tool_calls"]), fmt_num(r["text_calls"]),
+             fmt_num(r["text_call_share"]), fmt_rate(r["tests_with_text_calls"]), fmt_num(r["truncated_replies"]),
+             fmt_rate(r["tests_with_truncation"]), fmt_num(r["format_errors"])] for r in shapes]
+    sections.append(_section(
+        "reply_shapes", "Reply shapes",
+        [_table("Tool calls written as text (no native tool_calls) and replies cut off at the token limit, done tests",
+                ["Model", "Tests", "Tool calls", "Text calls", "Share as text", "Tests with text calls",
+                 "Truncated replies", "Tests with truncation", "Format errors"], rows)] if rows else [],
+        "A text call is a tool call the model wrote in its reply's text (bare or fenced JSON, Hermes, Llama or "
+        "Mistral forms) in native mode, run as a call; a truncated reply is never scored as an answer.",
+    ))
+
     paired = report.get("paired") or []
     rows = [[c.get("metric", "success"), c["a"], c["b"], fmt_num(c["n_pairs"]), fmt_num(c.get("clusters")),
              fmt_num(c.get("mean_a")), fmt_num(c.get("mean_b")), fmt_diff(c), fmt_p(c.get("p_value"))]
