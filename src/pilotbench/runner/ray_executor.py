@@ -413,6 +413,11 @@ class RayDriver:
             errors_in_run = store.count("run_id = ? AND status = 'error'", (self.run_id,))
             summary.completed = store.count("run_id = ? AND status = 'done'", (self.run_id,))
             summary.errors = errors_in_run
+            if pending:
+                # Tests another run sharing the store finished while this one ran count as already done.
+                done_now = store.done_ids(self.models)
+                finished_elsewhere = sum(1 for s in pending if s.id in done_now) - summary.completed
+                summary.skipped += max(0, finished_elsewhere)
             summary.interrupted = self._stopping
             for o in owners.values():
                 summary.stopped_models.update(o.stopped)
