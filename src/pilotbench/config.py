@@ -58,6 +58,12 @@ class ProviderConfig(_Strict):
     # The HTTP path of the OpenAI-compatible kinds: the official SDK, or plain aiohttp ("lean"),
     # which costs a fraction of the SDK's CPU per call (BENCHMARKS.md); same requests, same errors.
     client: Literal["sdk", "lean"] = "sdk"
+    # The longest Retry-After the runner waits out; a server asking for more parks the key with a
+    # message saying so, instead of sleeping silently.
+    retry_after_max: float = Field(default=120.0, gt=0)
+    # Pace each lane to the budgets the provider states in x-ratelimit-* headers (never above a
+    # declared limit); the first call of a lane goes alone until the first answer says.
+    learn_limits: bool = True
 
     @field_validator("api_keys")
     @classmethod
@@ -298,6 +304,7 @@ class LaneLimits:
     request_timeout: float
     max_retries: int
     ceiling: int | None
+    retry_after_max: float = 120.0
 
 
 def lane_limits(
@@ -331,6 +338,7 @@ def lane_limits(
         request_timeout=request_timeout or p.request_timeout or defaults["request_timeout"],
         max_retries=p.max_retries,
         ceiling=p.adaptive_ceiling,
+        retry_after_max=p.retry_after_max,
     )
 
 

@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Final
 
+from ..models.ratelimits import RateLimits
 from ._waitline import Blocked, WaitLine
 from .adaptive import AdaptiveController
 from .bucket import TokenBucket
 from .clock import Clock, MonotonicClock
 from .errors import LaneDisabled, LaneParked
+from .learned import LearnedBudget
 
 __all__ = ["Lane", "Permit", "OUTCOMES"]
 
@@ -20,6 +22,8 @@ OUTCOMES: Final = ("ok", "rate_limited", "transient", "fatal", "quota")
 
 # Waits shorter than this are rounding noise, not a reason to sleep again.
 _EPSILON = 1e-9
+# A success this recent (seconds) means a 429 concerns the refused call, not the whole lane.
+_RECENT = 0.5
 
 
 @dataclass(slots=True)
@@ -53,6 +57,16 @@ class Lane:
 
     `release` only accounts: on a fatal error or spent quota the caller also
     calls `disable` or `park`, with a reason naming the cause.
+
+    Limits stated by the provider (`observe`, from the ``x-ratelimit-*`` headers of each answer)
+    become learnt request and token budgets, paced like the declared ones and never instead of
+    them. With `learn_limits`, the lane sends one call alone until the first answer says whether
+    the provider states its limits, so that an unknown budget is not flooded by a first burst.
+
+    Adaptive lanes cut their window to the calls still in flight on a 429 (`AdaptiveController`).
+    A 429 holds the whole lane only if nothing succeeded on it lately: a lane whose other calls
+    keep succeeding hit its concurrency limit, and only the refused call waits its Retry-After
+    (the caller does that when `cooldown_until` has not moved).
     """
 
     def __init__(
@@ -68,6 +82,8 @@ class Lane:
         clock: Clock | None = None,
         adaptive: bool = False,
         ceiling: int | None = None,
+        slow_start: bool = False,
+        learn_limits: bool = False,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency!r}")
@@ -88,10 +104,16 @@ class Lane:
                 max_concurrency,
                 ceiling if ceiling is not None else max_concurrency,
                 clock=self.clock,
+                slow_start=slow_start,
             )
             if adaptive
             else None
         )
+        self.learned_requests: LearnedBudget | None = None
+        self.learned_tokens: LearnedBudget | None = None
+        self._probing = learn_limits  # one call alone until the first answer
+        self._token_ratio = 1.0  # provider's count over our estimate, for learnt token budgets
+        self._last_ok_at = -math.inf
 
         self._in_flight = 0
         self._burst_left = 0  # calls that were in flight at the last cut and have not come back
@@ -115,8 +137,48 @@ class Lane:
 
     @property
     def limit(self) -> int:
-        """Current concurrency limit."""
+        """Current concurrency limit (1 while the first call finds out whether limits are stated)."""
+        if self._probing:
+            return 1
         return self.controller.limit if self.controller is not None else self.max_concurrency
+
+    @property
+    def learned(self) -> bool:
+        """Whether the provider stated any of this lane's limits."""
+        return self.learned_requests is not None or self.learned_tokens is not None
+
+    def learned_limits(self) -> dict[str, float | None]:
+        """The learnt budgets, for status displays: per-minute limits and what is left now."""
+        out: dict[str, float | None] = {}
+        for what, budget in (("rpm", self.learned_requests), ("tpm", self.learned_tokens)):
+            if budget is not None:
+                out[what] = budget.limit
+                out[f"{what}_left"] = max(0.0, budget.available)
+        return out
+
+    def describe_learned(self) -> str:
+        """``450 rpm (12 left), 30000 tpm (2000 left)``; empty when nothing was stated."""
+        parts = []
+        for unit, budget in (("rpm", self.learned_requests), ("tpm", self.learned_tokens)):
+            if budget is not None:
+                left = f"{max(0.0, budget.available):.0f} left"
+                parts.append(f"{budget.limit:.0f} {unit} ({left})" if budget.limit is not None else f"{unit}: {left}")
+        return ", ".join(parts)
+
+    def observe(self, stated: RateLimits | None) -> None:
+        """Take the budgets one answer stated (`models.ratelimits.parse_rate_limits`)."""
+        if stated is None:
+            return
+        if stated.requests.known:
+            if self.learned_requests is None:
+                self.learned_requests = LearnedBudget(self.clock)
+            self.learned_requests.observe(stated.requests)
+        if stated.tokens.known:
+            if self.learned_tokens is None:
+                self.learned_tokens = LearnedBudget(self.clock)
+            self.learned_tokens.observe(stated.tokens)
+        self._probing = False
+        self._line.interrupt()  # the budget may have grown: the head recomputes its wait
 
     @property
     def in_flight(self) -> int:
@@ -243,6 +305,10 @@ class Lane:
             delay = max(delay, self.rpm_bucket.delay_for(1))
         if self.tpm_bucket is not None:
             delay = max(delay, self.tpm_bucket.delay_for(tokens))
+        if self.learned_requests is not None:
+            delay = max(delay, self.learned_requests.delay_for(1))
+        if self.learned_tokens is not None and tokens:
+            delay = max(delay, self.learned_tokens.delay_for(tokens * self._token_ratio))
         return delay if delay > _EPSILON else 0.0
 
     def _take(self, tokens: int) -> None:
@@ -252,6 +318,10 @@ class Lane:
             self.rpm_bucket.consume(1)
         if self.tpm_bucket is not None and tokens:
             self.tpm_bucket.consume(tokens)
+        if self.learned_requests is not None:
+            self.learned_requests.consume(1)
+        if self.learned_tokens is not None and tokens:
+            self.learned_tokens.consume(tokens * self._token_ratio)
         self._outstanding_tokens += tokens
 
     # ------------------------------------------------------------- releasing
@@ -290,8 +360,12 @@ class Lane:
         if from_burst:
             self._burst_left -= 1
 
+        self._probing = False  # the first answer is in: stated limits or none
         if tokens_used is not None:
             self.tokens += tokens_used
+            if estimate > 0:  # how the provider counts against our estimate, smoothed
+                ratio = min(4.0, max(0.25, tokens_used / estimate))
+                self._token_ratio += 0.2 * (ratio - self._token_ratio)
             if self.tpm_bucket is not None:
                 excess = tokens_used - estimate
                 if excess > 0:
@@ -300,8 +374,10 @@ class Lane:
                     self.tpm_bucket.refund(-excess)
 
         controller = self.controller
+        now = self.clock.now()
         if outcome == "ok":
             self.ok += 1
+            self._last_ok_at = now
             if controller is not None:
                 # This call still counted as in flight when it was made: the window was full if
                 # the lane ran at its limit then.
@@ -309,9 +385,16 @@ class Lane:
         elif outcome == "rate_limited":
             self.rate_limited += 1
             if controller is not None:
-                if controller.on_rate_limited(retry_after, fresh=not from_burst):
+                backoff = controller.default_backoff if retry_after is None else max(0.0, retry_after)
+                # Other calls still get through: this one found the concurrency limit, which is
+                # the number of calls still running. Nothing gets through: the budget is spent.
+                concurrency = self._in_flight > 0 and now - self._last_ok_at <= max(backoff, _RECENT)
+                if controller.on_rate_limited(
+                    retry_after, fresh=not from_burst, in_flight=self._in_flight if concurrency else None
+                ):
                     self._burst_left = self._in_flight
-                self._cooldown_until = max(self._cooldown_until, controller.blocked_until)
+                if not concurrency:
+                    self._cooldown_until = max(self._cooldown_until, controller.blocked_until)
             elif retry_after is not None:
                 self._cooldown_until = max(
                     self._cooldown_until, self.clock.now() + max(0.0, retry_after)

@@ -29,6 +29,7 @@ class ModelRuntime:
     request_timeout: float
     max_retries: int
     dead: str | None = None  # why the model was stopped (a fatal, model-wide error)
+    retry_after_max: float = 120.0  # longer Retry-Afters park the key instead
 
     @property
     def uses_tpm(self) -> bool:
@@ -40,7 +41,7 @@ class ModelRuntime:
 
     @property
     def max_capacity(self) -> int:
-        return sum(max(lane.limit, lane.controller.ceiling if lane.controller else 0) for lane in self.pool.lanes)
+        return sum(max(lane.max_concurrency, lane.controller.ceiling if lane.controller else 0) for lane in self.pool.lanes)
 
 
 @dataclass
@@ -137,6 +138,8 @@ def build_runtime(
                     clock=clock,
                     adaptive=adaptive,
                     ceiling=max(ceiling, limits.max_concurrency) if ceiling else None,
+                    slow_start=adaptive,
+                    learn_limits=connect and p.kind != "simulated" and p.learn_limits,
                 )
                 rt.lanes[lane_name] = lane
             lanes.append(lane)
@@ -148,6 +151,8 @@ def build_runtime(
                 if client is None:
                     client = _make_provider(p.kind, base_url, secret, p.api_version, m.drop_params, name, p.client)
                     clients[ck] = client
+                if hasattr(client, "rate_limit_listener"):  # the HTTP providers: stated limits go to the lane
+                    client.rate_limit_listener = lane.observe
                 providers[lane_name] = client
         rt.models[name] = ModelRuntime(
             name=name,
@@ -160,5 +165,6 @@ def build_runtime(
             tool_mode=m.tool_mode,
             request_timeout=limits.request_timeout,
             max_retries=limits.max_retries,
+            retry_after_max=limits.retry_after_max,
         )
     return rt
