@@ -446,3 +446,34 @@ def test_adaptive_lane_cuts_again_for_a_429_of_a_call_started_after_the_cut():
         assert lane.limit == 8
 
     asyncio.run(scenario())
+
+
+def test_adaptive_lane_finds_the_concurrency_limit_from_a_burst_without_freezing():
+    """Declared 32, the provider allows 8: slow start, then the 429 burst sets the window to the
+    calls still succeeding; the lane never stops taking calls."""
+    clock = FakeClock()
+    lane = make_lane(clock=clock, max_concurrency=32, adaptive=True, slow_start=True)
+
+    def fill():
+        while lane.try_acquire():
+            pass
+
+    async def scenario():
+        assert lane.limit == 4
+        fill()
+        for _ in range(4):  # a round trip, each freed slot used again at once: the window doubles
+            lane.release("ok")
+            fill()
+        assert lane.limit == 8 and lane.in_flight == 8
+        for _ in range(8):
+            lane.release("ok")
+            fill()
+        assert lane.limit == 16 and lane.in_flight == 16
+        for _ in range(8):  # the provider refuses what is over its 8
+            lane.release("rate_limited", retry_after=1.0)
+        assert lane.limit == 8 and lane.in_flight == 8
+        assert lane.cooldown_until < clock.now()  # not frozen: the other 8 keep going
+        lane.release("ok")
+        assert lane.try_acquire()  # a freed slot is used at once
+
+    asyncio.run(scenario())

@@ -1,0 +1,167 @@
+"""Retry-After on every retried status, capped by retry_after_max; adaptive lanes that keep
+succeeding make only the refused call wait. All on virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from pilotbench.config import load_config
+from pilotbench.errors import ProviderError
+from pilotbench.limits import FakeClock
+from pilotbench.models.base import ModelRequest
+from pilotbench.models.simulated import get_simulated_model
+from pilotbench.runner.calls import CallStats, InfraError, ModelStopped, call_model
+from pilotbench.runner.runtime import build_runtime
+
+
+class Scripted:
+    """Raises the given errors in order, then answers like sim/strong; records when it was called."""
+
+    def __init__(self, errors: list[BaseException], clock: FakeClock) -> None:
+        self.errors = list(errors)
+        self.clock = clock
+        self.times: list[float] = []
+        self.sim = get_simulated_model("sim/strong")
+
+    async def generate(self, request, timeout):  # type: ignore[no-untyped-def]
+        self.times.append(self.clock.now())
+        if self.errors:
+            raise self.errors.pop(0)
+        return self.sim.respond(request.messages, request.tools)
+
+    def classify(self, error: BaseException) -> ProviderError:
+        return error if isinstance(error, ProviderError) else ProviderError("transient", type(error).__name__)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _runtime(provider: Scripted, clock: FakeClock, *, adaptive: bool = False, retry_after_max: float = 120.0):  # type: ignore[no-untyped-def]
+    rt = build_runtime(load_config(), ["sim/strong"], clock=clock, adaptive=adaptive)
+    model = rt.models["sim/strong"]
+    model.retry_after_max = retry_after_max
+    for lane in model.pool.lanes:
+        model.providers[lane.name] = provider
+    return rt
+
+
+def _request() -> ModelRequest:
+    return ModelRequest("sim/strong", [{"role": "user", "content": "hi"}], None)
+
+
+def _call(rt, clock: FakeClock, stats: CallStats | None = None):  # type: ignore[no-untyped-def]
+    return asyncio.run(call_model(rt.models["sim/strong"], "baseline", _request(), stats or CallStats(),
+                                  clock=clock, rng=random.Random(1)))
+
+
+def test_503_retry_after_is_waited_exactly_not_a_jittered_backoff() -> None:
+    clock = FakeClock()
+    provider = Scripted([ProviderError("transient", "HTTP 503: overloaded", status=503, retry_after=7.0)], clock)
+    stats = CallStats()
+    _call(_runtime(provider, clock), clock, stats)
+    assert provider.times == [0.0, pytest.approx(7.0)]
+    assert stats.retries == 1
+
+
+def test_transient_without_retry_after_still_backs_off_with_jitter() -> None:
+    clock = FakeClock()
+    provider = Scripted([ProviderError("transient", "HTTP 500", status=500)], clock)
+    _call(_runtime(provider, clock), clock)
+    assert 0.0 <= provider.times[1] <= 1.0  # full jitter over [0, 2 * 0.5]
+
+
+def test_a_retry_after_beyond_the_cap_parks_the_key_with_a_message() -> None:
+    clock = FakeClock()
+    provider = Scripted([ProviderError("rate_limit", "HTTP 429: come back later", status=429, retry_after=3600.0)], clock)
+    rt = _runtime(provider, clock, retry_after_max=60.0)
+    with pytest.raises(ModelStopped) as info:
+        _call(rt, clock)
+    message = str(info.value)
+    assert "3600 s" in message and "retry_after_max = 60 s" in message and "HTTP 429" in message
+    assert clock.now() < 1.0  # it did not sleep for the hour
+    (lane,) = rt.models["sim/strong"].pool.lanes
+    assert not lane.is_usable and "Retry-After" in (lane.park_reason or "")
+
+
+def test_a_503_retry_after_beyond_the_cap_parks_too() -> None:
+    clock = FakeClock()
+    provider = Scripted([ProviderError("transient", "HTTP 503", status=503, retry_after=500.0)], clock)
+    with pytest.raises(ModelStopped, match="500 s"):
+        _call(_runtime(provider, clock, retry_after_max=100.0), clock)
+
+
+def test_rate_limit_retry_after_on_a_fixed_lane_holds_the_lane() -> None:
+    clock = FakeClock()
+    provider = Scripted([ProviderError("rate_limit", "429", status=429, retry_after=3.0)], clock)
+    rt = _runtime(provider, clock)
+    _call(rt, clock)
+    assert provider.times == [0.0, pytest.approx(3.0)]
+
+
+def test_adaptive_lane_that_keeps_succeeding_makes_only_the_refused_call_wait() -> None:
+    """Concurrency overflow: other calls on the lane succeed, so the lane is not frozen; the
+    refused call alone waits its Retry-After and others start meanwhile."""
+    clock = FakeClock()
+    rt = _runtime(Scripted([], clock), clock, adaptive=True)
+    (lane,) = rt.models["sim/strong"].pool.lanes
+
+    async def scenario() -> None:
+        await lane.acquire()
+        await lane.acquire()
+        lane.release("ok")  # a success just now
+        lane.release("rate_limited", retry_after=1.0)
+        # Nothing else in flight at the 429: not a concurrency refusal, so the lane cools down.
+        assert lane.cooldown_until == pytest.approx(1.0)
+
+    asyncio.run(scenario())
+
+    clock2 = FakeClock()
+    rt2 = _runtime(Scripted([], clock2), clock2, adaptive=True)
+    (lane2,) = rt2.models["sim/strong"].pool.lanes
+
+    async def scenario2() -> None:
+        for _ in range(3):
+            await lane2.acquire()
+        lane2.release("ok")
+        lane2.release("rate_limited", retry_after=1.0)  # one call still in flight and succeeding
+        assert lane2.cooldown_until < clock2.now()  # not frozen
+        assert lane2.limit == 1  # the window is the calls still running
+        assert lane2.try_acquire() is False  # the window is full, so the next call waits for a slot
+
+    asyncio.run(scenario2())
+
+
+def test_refused_call_sleeps_its_retry_after_when_the_lane_is_not_frozen() -> None:
+    clock = FakeClock()
+    provider = Scripted([ProviderError("rate_limit", "429", status=429, retry_after=1.5)], clock)
+    rt = _runtime(provider, clock, adaptive=True)
+    (lane,) = rt.models["sim/strong"].pool.lanes
+
+    async def scenario() -> None:
+        # Another call of the lane is in flight and one just succeeded: the 429 is about concurrency.
+        await lane.acquire()
+        await lane.acquire()
+        lane.release("ok")
+
+        async def other_call_returns() -> None:
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            lane.release("ok")  # the call that kept its slot comes back (virtual time has not moved)
+
+        returning = asyncio.create_task(other_call_returns())
+        await call_model(rt.models["sim/strong"], "baseline", _request(), CallStats(), clock=clock, rng=random.Random(1))
+        await returning
+
+    asyncio.run(scenario())
+    assert provider.times == [0.0, pytest.approx(1.5)]
+    assert lane.cooldown_until < 0  # the lane itself never cooled down
+
+
+def test_rate_limits_without_retry_after_give_up_after_the_budget() -> None:
+    clock = FakeClock()
+    provider = Scripted([ProviderError("rate_limit", "429", status=429)] * 100, clock)
+    with pytest.raises(InfraError, match="still rate limited"):
+        _call(_runtime(provider, clock), clock)
