@@ -112,8 +112,10 @@ class Lane:
         self.learned_requests: LearnedBudget | None = None
         self.learned_tokens: LearnedBudget | None = None
         self._probing = learn_limits  # one call alone until the first answer
-        self._token_ratio = 1.0  # provider's count over our estimate, for learnt token budgets
+        self._token_ratio = 1.0  # the provider's count over our estimate, learnt from its answers
         self._last_ok_at = -math.inf
+        self._tokens_charged_last = 0.0  # what the last call took from the learnt token budget
+        self._probe: tuple[float, int] | None = None  # (start, token estimate) of the first call
 
         self._in_flight = 0
         self._burst_left = 0  # calls that were in flight at the last cut and have not come back
@@ -143,6 +145,11 @@ class Lane:
         return self.controller.limit if self.controller is not None else self.max_concurrency
 
     @property
+    def learns_limits(self) -> bool:
+        """Whether the provider states (or may state, before the first answer) this lane's limits."""
+        return self._probing or self.learned
+
+    @property
     def learned(self) -> bool:
         """Whether the provider stated any of this lane's limits."""
         return self.learned_requests is not None or self.learned_tokens is not None
@@ -165,6 +172,32 @@ class Lane:
                 parts.append(f"{budget.limit:.0f} {unit} ({left})" if budget.limit is not None else f"{unit}: {left}")
         return ", ".join(parts)
 
+    def _first_token_ratio(self, stated: RateLimits) -> None:
+        """How the provider counts tokens against our estimate, from the first call's answer: the
+        budget was full when it started, so what it took is what the budget lacks now
+        (`reset` seconds of refill) plus what refilled while it ran."""
+        probe = self._probe
+        tokens = stated.tokens
+        if probe is None or stated.refused or tokens.limit is None or tokens.reset is None:
+            return
+        started, estimate = probe
+        counted = (tokens.reset + max(0.0, self.clock.now() - started)) * tokens.limit / 60.0
+        if counted > 0:
+            self._token_ratio = min(3.0, max(0.5, counted / estimate))
+
+    def _refused_for_tokens(self, stated: RateLimits) -> None:
+        """A 429 stating too few tokens for the call we thought fitted: we count short. Its
+        Retry-After says how long the missing tokens take to refill, so what the call needed."""
+        charged = self._tokens_charged_last
+        remaining = stated.tokens.remaining or 0.0
+        if charged <= 0 or remaining >= charged:
+            return  # not refused for tokens (or not by our estimate)
+        ratio = self._token_ratio * 1.1
+        if stated.retry_after is not None and stated.tokens.limit:
+            needed = remaining + stated.retry_after * stated.tokens.limit / 60.0
+            ratio = max(ratio, 1.05 * self._token_ratio * needed / charged)
+        self._token_ratio = min(4.0, ratio)
+
     def observe(self, stated: RateLimits | None) -> None:
         """Take the budgets one answer stated (`models.ratelimits.parse_rate_limits`)."""
         if stated is None:
@@ -176,7 +209,13 @@ class Lane:
         if stated.tokens.known:
             if self.learned_tokens is None:
                 self.learned_tokens = LearnedBudget(self.clock)
-            self.learned_tokens.observe(stated.tokens)
+                self._first_token_ratio(stated)
+            counted = self.learned_tokens.observe(stated.tokens, learn=not stated.refused)
+            if stated.refused:
+                self._refused_for_tokens(stated)
+            elif counted is not None:  # the provider counted `counted` times what we charged since its last answer
+                factor = min(1.25, max(0.8, counted))
+                self._token_ratio = min(4.0, max(0.25, self._token_ratio * (1.0 + 0.2 * (factor - 1.0))))
         self._probing = False
         self._line.interrupt()  # the budget may have grown: the head recomputes its wait
 
@@ -312,6 +351,8 @@ class Lane:
         return delay if delay > _EPSILON else 0.0
 
     def _take(self, tokens: int) -> None:
+        if self._probing and tokens and self._probe is None:
+            self._probe = (self.clock.now(), tokens)
         self._in_flight += 1
         self.calls += 1
         if self.rpm_bucket is not None:
@@ -321,7 +362,8 @@ class Lane:
         if self.learned_requests is not None:
             self.learned_requests.consume(1)
         if self.learned_tokens is not None and tokens:
-            self.learned_tokens.consume(tokens * self._token_ratio)
+            self._tokens_charged_last = tokens * self._token_ratio
+            self.learned_tokens.consume(self._tokens_charged_last)
         self._outstanding_tokens += tokens
 
     # ------------------------------------------------------------- releasing
@@ -363,9 +405,6 @@ class Lane:
         self._probing = False  # the first answer is in: stated limits or none
         if tokens_used is not None:
             self.tokens += tokens_used
-            if estimate > 0:  # how the provider counts against our estimate, smoothed
-                ratio = min(4.0, max(0.25, tokens_used / estimate))
-                self._token_ratio += 0.2 * (ratio - self._token_ratio)
             if self.tpm_bucket is not None:
                 excess = tokens_used - estimate
                 if excess > 0:

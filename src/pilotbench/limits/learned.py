@@ -6,6 +6,11 @@ The provider's own counter is the truth: each answer says how much of the budget
 refills at the stated rate in between, and is spent by each call the lane starts. Calls started in
 the last `transit` seconds may not have reached the provider when it answered, so they stay spent.
 
+A call starts only when the budget holds a `margin` more than its share (a quarter by default):
+at the provider's pace the budget runs near empty, where an estimate a little short (tokens are
+estimated before the call) would be refused. The margin is kept, not spent, so it costs a few
+seconds' worth of nothing at the start and no throughput after.
+
 Without a stated rate (only remaining and reset), the budget is a window: once it is spent, calls
 wait until the stated reset.
 """
@@ -27,9 +32,9 @@ class LearnedBudget:
     """The provider's stated budget for requests or tokens, as last heard and refilled since."""
 
     __slots__ = ("_clock", "limit", "capacity", "_per_second", "_level", "_updated", "_window_end", "_recent",
-                 "transit", "observed_at")
+                 "transit", "observed_at", "_spent", "margin")
 
-    def __init__(self, clock: Clock, *, transit: float = 0.02) -> None:
+    def __init__(self, clock: Clock, *, transit: float = 0.1, margin: float = 0.25) -> None:
         self._clock = clock
         self.limit: float | None = None  # per minute, as stated
         self.capacity = 0.0
@@ -39,7 +44,9 @@ class LearnedBudget:
         self._window_end = -math.inf
         self._recent: deque[tuple[float, float]] = deque()  # (clock time, amount) of recent spending
         self.transit = transit
+        self.margin = margin
         self.observed_at = -math.inf
+        self._spent = 0.0  # spent since the last answer
 
     # ------------------------------------------------------------------ state
 
@@ -64,11 +71,18 @@ class LearnedBudget:
 
     # ----------------------------------------------------------- observing
 
-    def observe(self, budget: Budget) -> None:
-        """Take what one answer stated as the budget's current state."""
+    def observe(self, budget: Budget, *, learn: bool = True) -> float | None:
+        """Take what one answer stated as the budget's current state.
+
+        Returns how much more the provider counted than this budget spent since the last answer
+        (1.0: as much; 1.5: half as much again), or None when it cannot tell (nothing spent, a full
+        budget, or not `learn`: a 429, whose own call the provider did not count).
+        """
         if budget.remaining is None:
-            return
+            return None
         now = self._clock.now()
+        believed = self._refill() if self.observed_at > -math.inf else None
+        spent = self._spent
         remaining = budget.remaining
         if budget.limit is not None and budget.limit > 0:
             self.limit = budget.limit
@@ -92,12 +106,17 @@ class LearnedBudget:
         self._level = min(self.capacity, remaining) - unseen
         self._updated = now
         self.observed_at = now
+        self._spent = 0.0
+        if not learn or believed is None or spent <= 0 or believed >= self.capacity - _EPSILON:
+            return None  # a full budget hides how much was spent
+        return max(0.0, 1.0 - (self._level - believed) / spent)
 
     # ------------------------------------------------------------- spending
 
     def delay_for(self, amount: float) -> float:
-        """Seconds until `amount` may be spent; 0 if now. Amounts above the capacity wait for a full budget."""
-        deficit = min(amount, self.capacity) - self._refill()
+        """Seconds until `amount` may be spent (with the margin held back); 0 if now. Amounts above
+        the capacity wait for a full budget."""
+        deficit = min(amount * (1.0 + self.margin), self.capacity) - self._refill()
         if deficit <= _EPSILON:
             return 0.0
         if self._per_second is not None:
@@ -107,6 +126,7 @@ class LearnedBudget:
     def consume(self, amount: float) -> None:
         self._refill()
         self._level -= amount
+        self._spent += amount
         now = self._clock.now()
         recent = self._recent
         recent.append((now, amount))

@@ -358,7 +358,8 @@ class MockServer:
             )
         if budgets:
             now = time.monotonic()
-            refusal = charge(lane, limits, cfg, token_cost(len(raw), body), now)
+            cost = token_cost(len(raw), body)
+            refusal = charge(lane, limits, cfg, cost, now)
             if refusal is not None:
                 stats.rate_limited += 1
                 if refusal.what == "requests":
@@ -376,6 +377,8 @@ class MockServer:
                     "rate_limit_exceeded",
                     {**_retry_headers(ra), **rate_limit_headers(lane, limits, cfg, now)},
                 )
+            if limits.tpm is not None:
+                stats.tokens_charged += cost
 
         lane.in_flight += 1
         lane.admitted += 1

@@ -38,6 +38,7 @@ class MockStats:
     rate_limited: 429s caused by the configured limits (split into `rate_limited_concurrency`,
         `rate_limited_rpm` and `rate_limited_tpm`); `storm_429`: 429s from the storm fault; `quota_exhausted`:
         ``insufficient_quota`` answers.
+    tokens_charged: tokens taken from token budgets by admitted requests.
     faults: injected faults by kind (plus ``fail_first_n``).
     max_in_flight / completed / admitted / in_flight: per key, over admitted requests only;
         `completed` counts admitted requests that finished, whatever their outcome.
@@ -55,6 +56,7 @@ class MockStats:
         self.rate_limited_concurrency = 0
         self.rate_limited_rpm = 0
         self.rate_limited_tpm = 0
+        self.tokens_charged = 0
         self.storm_429 = 0
         self.quota_exhausted = 0
         self.unauthorized = 0
@@ -106,6 +108,7 @@ class MockStats:
             "rate_limited_concurrency": self.rate_limited_concurrency,
             "rate_limited_rpm": self.rate_limited_rpm,
             "rate_limited_tpm": self.rate_limited_tpm,
+            "tokens_charged": self.tokens_charged,
             "storm_429": self.storm_429,
             "quota_exhausted": self.quota_exhausted,
             "unauthorized": self.unauthorized,

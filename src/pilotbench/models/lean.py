@@ -164,7 +164,7 @@ class LeanOpenAIProvider:
                     raw = await response.read()
                     status = response.status
                     headers = response.headers
-            tell_rate_limits(self.rate_limit_listener, headers)
+            tell_rate_limits(self.rate_limit_listener, headers, status)
             if status < 300:
                 return _to_output(self._decode(raw))
             error = _error_object(raw)

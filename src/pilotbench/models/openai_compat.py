@@ -29,6 +29,7 @@ only ever shown as its `key_label` (``...abcd``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import email.utils
 import json
@@ -356,11 +357,13 @@ def status_error(status: int, reason: str, *, key: str, quota: bool, headers: An
     return ProviderError("transient", message, status=status, retry_after=parse_retry_after(headers))
 
 
-def tell_rate_limits(listener: Callable[[RateLimits], None] | None, headers: Any) -> None:
+def tell_rate_limits(listener: Callable[[RateLimits], None] | None, headers: Any, status: int = 200) -> None:
     """Hand the limits stated in an answer's headers to `listener`, if both exist."""
     if listener is not None:
-        stated = parse_rate_limits(headers)
+        stated = parse_rate_limits(headers, refused=status == 429)
         if stated is not None:
+            if stated.refused:
+                stated = dataclasses.replace(stated, retry_after=parse_retry_after(headers))
             listener(stated)
 
 
@@ -549,7 +552,7 @@ class OpenAICompatProvider:
                 params = self._params(request.params)
                 continue
             except openai.APIStatusError as exc:
-                tell_rate_limits(self.rate_limit_listener, exc.response.headers)
+                tell_rate_limits(self.rate_limit_listener, exc.response.headers, exc.status_code)
                 raise
             tell_rate_limits(self.rate_limit_listener, answer.headers)
             raw = answer.content

@@ -83,6 +83,8 @@ class RateLimits:
 
     requests: Budget = Budget()
     tokens: Budget = Budget()
+    refused: bool = False  # stated on a 429: the call that carried them was not counted
+    retry_after: float | None = None  # the 429's Retry-After, seconds
 
     @property
     def known(self) -> bool:
@@ -109,8 +111,9 @@ def _budget(headers: Any, what: str) -> Budget:
     )
 
 
-def parse_rate_limits(headers: Any) -> RateLimits | None:
-    """The budgets stated in `headers` (any mapping with a case-insensitive ``get``), or None if none is."""
+def parse_rate_limits(headers: Any, *, refused: bool = False) -> RateLimits | None:
+    """The budgets stated in `headers` (any mapping with a case-insensitive ``get``), or None if none is.
+    `refused`: the answer was a 429."""
     if headers is None:
         return None
     requests = _budget(headers, "requests")
@@ -123,5 +126,5 @@ def parse_rate_limits(headers: Any) -> RateLimits | None:
                 remaining=remaining,
                 reset=parse_duration(_get(headers, "ratelimit-reset")),
             )
-    limits = RateLimits(requests, tokens)
+    limits = RateLimits(requests, tokens, refused)
     return limits if limits.known else None

@@ -33,7 +33,9 @@ class ModelRuntime:
 
     @property
     def uses_tpm(self) -> bool:
-        return any(lane.tpm_bucket is not None for lane in self.pool.lanes)
+        """Whether calls must carry a token estimate: a declared TPM, or budgets the provider states
+        (or may state: the first answer has not come yet)."""
+        return any(lane.tpm_bucket is not None or lane.learns_limits for lane in self.pool.lanes)
 
     @property
     def capacity(self) -> int:
