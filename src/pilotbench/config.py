@@ -64,6 +64,9 @@ class ProviderConfig(_Strict):
     # Pace each lane to the budgets the provider states in x-ratelimit-* headers (never above a
     # declared limit); the first call of a lane goes alone until the first answer says.
     learn_limits: bool = True
+    # The declared limits (max_concurrency, rpm, tpm) are one budget shared by all the provider's
+    # keys (several keys of one OpenAI organisation), not each key's: each key's lane gets its share.
+    keys_share_limits: bool = False
 
     @field_validator("api_keys")
     @classmethod

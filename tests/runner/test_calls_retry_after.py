@@ -165,3 +165,40 @@ def test_rate_limits_without_retry_after_give_up_after_the_budget() -> None:
     provider = Scripted([ProviderError("rate_limit", "429", status=429)] * 100, clock)
     with pytest.raises(InfraError, match="still rate limited"):
         _call(_runtime(provider, clock), clock)
+
+
+# ---------------------------------------------------------------------- shared budgets, stated limits
+
+
+def test_keys_that_share_one_budget_split_the_declared_limits(tmp_path, fake_env) -> None:  # type: ignore[no-untyped-def]
+    from ..conftest import mock_config_file
+
+    cfg = load_config(mock_config_file(tmp_path, "http://127.0.0.1:9", max_concurrency=12,
+                                       provider_extra="rpm = 600\ntpm = 90000\nkeys_share_limits = true"))
+    rt = build_runtime(cfg, ["mock/strong"], connect=False)
+    lanes = rt.models["mock/strong"].pool.lanes
+    assert len(lanes) == 3
+    assert [lane.max_concurrency for lane in lanes] == [4, 4, 4]
+    assert all(lane.rpm_bucket.rate_per_minute == 200 and lane.tpm_bucket.rate_per_minute == 30000 for lane in lanes)
+    separate = build_runtime(load_config(mock_config_file(tmp_path, "http://127.0.0.1:9", max_concurrency=12)),
+                             ["mock/strong"], connect=False)
+    assert [lane.max_concurrency for lane in separate.models["mock/strong"].pool.lanes] == [12, 12, 12]
+
+
+def test_http_lanes_learn_limits_simulated_ones_do_not(tmp_path, fake_env) -> None:  # type: ignore[no-untyped-def]
+    from ..conftest import mock_config_file
+
+    cfg = load_config(mock_config_file(tmp_path, "http://127.0.0.1:9"))
+    http = build_runtime(cfg, ["mock/strong"], env=fake_env)
+    try:
+        model = http.models["mock/strong"]
+        assert all(lane.learns_limits and lane.limit == 1 for lane in model.pool.lanes)  # the first call goes alone
+        assert model.uses_tpm  # calls carry token estimates for the budgets the answers will state
+        assert all(p.rate_limit_listener is not None for p in model.providers.values())
+        assert model.max_capacity == 12  # the scheduler still plans for the declared concurrency
+    finally:
+        asyncio.run(http.aclose())
+    sim = build_runtime(load_config(), ["sim/strong"])
+    assert not any(lane.learns_limits for lane in sim.models["sim/strong"].pool.lanes)
+    off = load_config(mock_config_file(tmp_path, "http://127.0.0.1:9", provider_extra="learn_limits = false"))
+    assert not any(lane.learns_limits for lane in build_runtime(off, ["mock/strong"], connect=False).lanes.values())

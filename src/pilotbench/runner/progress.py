@@ -91,13 +91,13 @@ class RunProgress:
             succ = f"{c.success / c.done:.0%}" if c.done else "-"
             tests.add_row(model, prompt, f"{c.finished}/{c.planned}", str(c.errors), succ, f"{r:.1f}", _fmt_eta(eta))
         lanes = Table(title="lanes", expand=False)
-        for col in ("lane", "in flight", "limit", "calls", "429s", "retries", "state"):
+        for col in ("lane", "in flight", "limit", "calls", "429s", "retries", "learnt limits", "state"):
             lanes.add_column(col)
         for lane in self.lanes:
             state = "disabled" if lane.disabled_reason else ("parked" if lane.is_parked() else "ok")
             lanes.add_row(
                 lane.name, str(lane.in_flight), str(lane.limit), str(lane.calls), str(lane.rate_limited),
-                str(lane.transient), state,
+                str(lane.transient), lane.describe_learned() or "-", state,
             )
         return Group(tests, lanes, self.line())
 

@@ -121,6 +121,7 @@ def build_runtime(
                 raise
             keys = []
         labels = [k.label for k in keys] or [f"<unset {ref}>" for ref in p.api_keys]
+        share = len(labels) if p.keys_share_limits and len(labels) > 1 else 1
         lanes: list[Lane] = []
         providers: dict[str, Provider] = {}
         for i, label in enumerate(labels):
@@ -128,18 +129,22 @@ def build_runtime(
             lane = rt.lanes.get(lane_name)
             if lane is None:
                 # Adaptive lanes search below the declared limit; `adaptive_ceiling` lets them go above.
+                # Keys that share one budget: each lane gets its share of the declared limits.
+                concurrency = max(1, limits.max_concurrency // share)
                 ceiling = limits.ceiling or (limits.max_concurrency if adaptive else None)
+                if ceiling:
+                    ceiling = max(1, ceiling // share)
                 lane = Lane(
                     lane_name,
                     provider=m.provider,
                     key_label=label,
                     deployment=deployment,
-                    max_concurrency=limits.max_concurrency,
-                    rpm=limits.rpm,
-                    tpm=limits.tpm,
+                    max_concurrency=concurrency,
+                    rpm=limits.rpm / share if limits.rpm is not None else None,
+                    tpm=limits.tpm / share if limits.tpm is not None else None,
                     clock=clock,
                     adaptive=adaptive,
-                    ceiling=max(ceiling, limits.max_concurrency) if ceiling else None,
+                    ceiling=max(ceiling, concurrency) if ceiling else None,
                     slow_start=adaptive,
                     learn_limits=connect and p.kind != "simulated" and p.learn_limits,
                 )
