@@ -4,9 +4,10 @@ It speaks the OpenAI chat-completions protocol on the OpenAI path (``/v1/chat/co
 the Azure deployment path (``/openai/deployments/{deployment}/chat/completions``) and the Azure
 AI Foundry v1 path (``/openai/v1/chat/completions``), and puts in front of a *responder* (by
 default the simulated models) what real providers put in front of a model: API keys, per-key
-concurrency and requests-per-minute limits answered by 429 with ``Retry-After``, exhausted
-quotas, latency, and injected faults (500s, hangs, malformed bodies, empty or reasoning-only
-answers, dropped connections, 429 storms).
+concurrency, request and token budgets answered by 429 with ``Retry-After`` (1 s on concurrency
+overflow, as Azure OpenAI sends) and stated in OpenAI's ``x-ratelimit-*`` headers, exhausted
+quotas, latency, and injected faults (500s, 503s with Retry-After, hangs, malformed bodies, empty
+or reasoning-only answers, dropped connections, 429 storms).
 
 The tests use it for the real HTTP path; users use it to try a setup without spending::
 
