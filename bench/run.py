@@ -269,7 +269,7 @@ def bench_limits(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 name = f"shared_server-{server_scope}_lanes-{lane_scope}"
                 log(f"limits {name}: two models, server limits 8 per {server_scope}, lane_scope = {lane_scope}")
                 with MockProcess(keys=ks, max_concurrency=8, latency=0.2, extra=extra) as srv:
-                    runs = measure_clients(srv, ("pb-sdk",) + before, args.limit_reps, n_keys=3, per_key=8,
+                    runs = measure_clients(srv, ("pb-sdk", "pb-sdk-adaptive") + before, args.limit_reps, n_keys=3, per_key=8,
                                            plan={"instances": args.shared_instances, "models": ["mock/strong", "mock/medium"]},
                                            capacity=capacity, work=work, timeout=900,
                                            provider_extra=f'lane_scope = "{lane_scope}"\n', more_models=("medium",))

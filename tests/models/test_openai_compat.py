@@ -681,6 +681,8 @@ def test_both_http_paths_hand_stated_limits_to_the_listener_on_success_and_429(p
     assert [h.requests.remaining for h in heard] == [1, 0, 0]
     assert all(h.requests.limit == 120 and h.tokens.limit == 600_000 for h in heard)
     assert heard[0].tokens.remaining is not None and heard[0].tokens.reset is not None
+    assert [h.refused for h in heard] == [False, False, True]
+    assert heard[2].retry_after is not None and 0 < heard[2].retry_after <= 0.5
 
 
 def test_no_listener_and_no_headers_cost_nothing() -> None:
