@@ -477,3 +477,28 @@ def test_adaptive_lane_finds_the_concurrency_limit_from_a_burst_without_freezing
         assert lane.try_acquire()  # a freed slot is used at once
 
     asyncio.run(scenario())
+
+
+def test_fixed_lane_refused_below_its_declared_limit_adapts_under_it():
+    clock = FakeClock()
+    lane = make_lane(clock=clock, max_concurrency=8)
+
+    async def scenario():
+        for _ in range(6):
+            await lane.acquire()
+        lane.release("ok")  # the provider serves some...
+        lane.release("rate_limited", retry_after=1.0)  # ...and refuses one while 4 still run
+        assert lane.controller is not None and lane.limit == 4
+        assert lane.cooldown_until < clock.now()  # the refused call waits, not the lane
+        assert lane.controller.ceiling == 8  # never above what was declared
+
+    asyncio.run(scenario())
+    fixed = make_lane(clock=FakeClock(), max_concurrency=8)
+
+    async def nothing_gets_through():
+        await fixed.acquire()
+        fixed.release("rate_limited", retry_after=2.0)
+        assert fixed.controller is None and fixed.limit == 8  # a spent budget: the lane just waits
+        assert fixed.cooldown_until == 2.0
+
+    asyncio.run(nothing_gets_through())

@@ -64,6 +64,8 @@ class Lane:
     the provider states its limits, so that an unknown budget is not flooded by a first burst.
 
     Adaptive lanes cut their window to the calls still in flight on a 429 (`AdaptiveController`).
+    A fixed lane becomes adaptive, under its declared limit, at its first such 429: a limit that
+    the provider refuses while the lane's other calls succeed was declared wrong.
     A 429 holds the whole lane only if nothing succeeded on it lately: a lane whose other calls
     keep succeeding hit its concurrency limit, and only the refused call waits its Retry-After
     (the caller does that when `cooldown_until` has not moved).
@@ -423,6 +425,17 @@ class Lane:
                 controller.on_success(saturated=self._in_flight + 1 >= controller.limit)
         elif outcome == "rate_limited":
             self.rate_limited += 1
+            if (
+                controller is None
+                and self._in_flight > 0
+                and now - self._last_ok_at <= max(retry_after or 0.0, _RECENT)
+            ):
+                # A fixed lane refused below its declared concurrency while its other calls succeed:
+                # the declared limit is wrong (too high, or shared with other lanes of the key). From
+                # now on it adapts, never above what was declared.
+                controller = self.controller = AdaptiveController(
+                    self.max_concurrency, self.max_concurrency, clock=self.clock
+                )
             if controller is not None:
                 backoff = controller.default_backoff if retry_after is None else max(0.0, retry_after)
                 # Other calls still get through: this one found the concurrency limit, which is
