@@ -260,12 +260,15 @@ def bench_limits(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                                        declared=declared, adaptive=True, plan={"instances": inst}, capacity=120.0,
                                        work=work, timeout=900)
             out[name] = {"declared": declared, "tests": inst * 50, "runs": runs, "summary": summarise(runs)}
-    if "shared" in cases:
+    shared_only = [c.split(":", 1)[1] for c in cases if c.startswith("shared:")]  # e.g. shared:key/deployment
+    if "shared" in cases or shared_only:
         # Two models on one set of keys; the server counts 8 per key (or 8 per key and model).
         for server_scope in ("key", "model"):
             extra = ["--limits-per-model"] if server_scope == "model" else []
             capacity = 3 * 8 / 0.2 * (2 if server_scope == "model" else 1)
             for lane_scope in ("deployment", "key"):
+                if shared_only and f"{server_scope}/{lane_scope}" not in shared_only:
+                    continue
                 name = f"shared_server-{server_scope}_lanes-{lane_scope}"
                 log(f"limits {name}: two models, server limits 8 per {server_scope}, lane_scope = {lane_scope}")
                 with MockProcess(keys=ks, max_concurrency=8, latency=0.2, extra=extra) as srv:
@@ -521,7 +524,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="small plans and fewer repetitions (about 15 minutes)")
     p.add_argument("--only", default="util,scale,conc,store,limits",
                    help="comma-separated: util,scale,conc,store,limits,profile")
-    p.add_argument("--limit-cases", default="", help=f"with limits: comma-separated, of {','.join(LIMIT_CASES)} (default all)")
+    p.add_argument("--limit-cases", default="",
+                   help=f"with limits: comma-separated, of {','.join(LIMIT_CASES)} (default all); "
+                        "shared:SERVER/LANES for one shared case, e.g. shared:key/deployment")
     p.add_argument("--profile", action="store_true", help="also write pyinstrument profiles to bench/results/profiles/")
     p.add_argument("--reps", type=int, default=None, help="repetitions per client (default 5, quick 3)")
     p.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/<full|quick>.json)")

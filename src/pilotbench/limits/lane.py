@@ -116,6 +116,7 @@ class Lane:
         self._probing = learn_limits  # one call alone until the first answer
         self._token_ratio = 1.0  # the provider's count over our estimate, learnt from its answers
         self._last_ok_at = -math.inf
+        self.siblings: tuple[Lane, ...] = ()  # other lanes on the same key (other deployments)
         self._tokens_charged_last = 0.0  # what the last call took from the learnt token budget
         self._probe: tuple[float, int] | None = None  # (start, token estimate) of the first call
 
@@ -425,11 +426,13 @@ class Lane:
                 controller.on_success(saturated=self._in_flight + 1 >= controller.limit)
         elif outcome == "rate_limited":
             self.rate_limited += 1
-            if (
-                controller is None
-                and self._in_flight > 0
-                and now - self._last_ok_at <= max(retry_after or 0.0, _RECENT)
-            ):
+            # Other calls on the key still get through: this one found a concurrency limit.
+            # Nothing gets through: the budget is spent.
+            key_lanes = (self, *self.siblings)
+            concurrency = any(lane._in_flight > 0 for lane in key_lanes) and now - max(
+                lane._last_ok_at for lane in key_lanes
+            ) <= max(retry_after if retry_after is not None else 1.0, _RECENT)
+            if controller is None and concurrency:
                 # A fixed lane refused below its declared concurrency while its other calls succeed:
                 # the declared limit is wrong (too high, or shared with other lanes of the key). From
                 # now on it adapts, never above what was declared.
@@ -437,10 +440,7 @@ class Lane:
                     self.max_concurrency, self.max_concurrency, clock=self.clock
                 )
             if controller is not None:
-                backoff = controller.default_backoff if retry_after is None else max(0.0, retry_after)
-                # Other calls still get through: this one found the concurrency limit, which is
-                # the number of calls still running. Nothing gets through: the budget is spent.
-                concurrency = self._in_flight > 0 and now - self._last_ok_at <= max(backoff, _RECENT)
+                # A concurrency refusal: the window becomes the calls still running.
                 if controller.on_rate_limited(
                     retry_after, fresh=not from_burst, in_flight=self._in_flight if concurrency else None
                 ):

@@ -174,4 +174,11 @@ def build_runtime(
             max_retries=limits.max_retries,
             retry_after_max=limits.retry_after_max,
         )
+    # Lanes of one key (one per deployment) tell a concurrency refusal from a spent budget together.
+    by_key: dict[tuple[str, str], list[Lane]] = {}
+    for lane in rt.lanes.values():
+        by_key.setdefault((lane.provider, lane.key_label), []).append(lane)
+    for group in by_key.values():
+        for lane in group:
+            lane.siblings = tuple(other for other in group if other is not lane)
     return rt
