@@ -502,3 +502,32 @@ def test_fixed_lane_refused_below_its_declared_limit_adapts_under_it():
         assert fixed.cooldown_until == 2.0
 
     asyncio.run(nothing_gets_through())
+
+
+def test_lanes_of_one_key_tell_a_shared_concurrency_limit_from_a_spent_budget():
+    """Two deployments on one key, the provider limits the key: lane B's call is refused while
+    lane A's calls succeed. B has nothing else running, yet this is a concurrency refusal: B does
+    not freeze, its window drops to what it has running (the floor), and only that call waits."""
+    clock = FakeClock()
+    a = make_lane("a", clock=clock, max_concurrency=8)
+    b = make_lane("b", clock=clock, max_concurrency=8)
+    a.siblings, b.siblings = (b,), (a,)
+
+    async def scenario():
+        for _ in range(3):
+            await a.acquire()
+        a.release("ok")
+        await b.acquire()
+        b.release("rate_limited", retry_after=1.0)
+        assert b.cooldown_until < clock.now() and b.limit == 1
+        assert a.limit == 8 and a.controller is None  # A was not refused: it keeps its limit
+
+    asyncio.run(scenario())
+    lone = make_lane("lone", clock=FakeClock(), max_concurrency=8)
+
+    async def alone():
+        await lone.acquire()
+        lone.release("rate_limited", retry_after=1.0)
+        assert lone.cooldown_until == 1.0 and lone.limit == 8  # nothing succeeding anywhere: wait
+
+    asyncio.run(alone())
