@@ -202,3 +202,36 @@ def test_http_lanes_learn_limits_simulated_ones_do_not(tmp_path, fake_env) -> No
     assert not any(lane.learns_limits for lane in sim.models["sim/strong"].pool.lanes)
     off = load_config(mock_config_file(tmp_path, "http://127.0.0.1:9", provider_extra="learn_limits = false"))
     assert not any(lane.learns_limits for lane in build_runtime(off, ["mock/strong"], connect=False).lanes.values())
+
+
+# ---------------------------------------------------------------------- over HTTP
+
+
+def test_a_run_paces_itself_to_limits_stated_only_in_headers(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Nothing declared but concurrency; the server's token budget, stated in x-ratelimit-*
+    headers, binds. The run keeps to it: next to no 429s, and it takes the time the budget allows."""
+    import time
+
+    from pilotbench import api
+    from pilotbench.mock_server import KeyLimits, MockConfig, MockServerThread
+
+    from ..conftest import FAKE_KEYS, mock_config_file
+
+    cfg = MockConfig(keys={FAKE_KEYS[0]: KeyLimits(tpm=6_000_000)}, budget_seconds=0.25, latency=0.02)
+    with MockServerThread(cfg) as srv:
+        config = load_config(mock_config_file(tmp_path, srv.base_url, keys=1, max_concurrency=64))
+        plan = api.build_plan("mock/strong", prompt_types="baseline,cot", num_instances=1, config=config)
+        started = time.monotonic()
+        result = api.run(plan, db=tmp_path / "h.db", config=config, env={"PB_TEST_KEY_0": FAKE_KEYS[0]})
+        wall = time.monotonic() - started
+        stats = srv.stats
+        assert result.summary.completed == len(plan) and result.summary.errors == 0
+        budget_time = (stats.tokens_charged - 25_000) / 100_000  # less what the full bucket held
+        assert stats.rate_limited <= 2, stats.to_dict()
+        assert wall >= 0.8 * budget_time > 0
+        # The same run not listening to the headers floods the budget.
+        srv.reset_stats()
+        blind = load_config(mock_config_file(tmp_path, srv.base_url, keys=1, max_concurrency=64,
+                                             provider_extra="learn_limits = false"))
+        api.run(plan, db=tmp_path / "blind.db", config=blind, env={"PB_TEST_KEY_0": FAKE_KEYS[0]})
+        assert srv.stats.rate_limited > 5
