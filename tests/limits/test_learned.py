@@ -152,3 +152,24 @@ def test_learn_limits_lane_opens_up_after_an_answer_without_headers() -> None:
             assert lane.try_acquire()
 
     asyncio.run(scenario())
+
+
+def test_progress_shows_learnt_limits_in_lines_and_the_live_table() -> None:
+    from rich.console import Console
+
+    from pilotbench.runner.progress import RunProgress
+
+    lane = make_lane("mock/...abcd/sim", max_concurrency=8)
+    quiet = make_lane("mock/...wxyz/sim", max_concurrency=8)
+    lane.observe(RateLimits(requests=Budget(limit=500, remaining=20, reset=1.0),
+                            tokens=Budget(limit=30_000, remaining=2_000, reset=2.0)))
+    progress = RunProgress([lane, quiet])
+    progress.plan("m", "baseline", 1)
+    line = progress.line()
+    assert "learnt limits: mock/...abcd/sim 500 rpm (20 left), 30000 tpm (2000 left)" in line
+    assert "...wxyz" not in line
+    console = Console(width=200, record=True)
+    console.print(progress.table())
+    text = console.export_text()
+    assert "learnt limits" in text and "500 rpm" in text
+    assert "learnt" not in RunProgress([quiet]).line()

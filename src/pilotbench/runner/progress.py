@@ -71,9 +71,13 @@ class RunProgress:
         retries = sum(lane.transient for lane in self.lanes)
         limited = sum(lane.rate_limited for lane in self.lanes)
         errors = sum(c.errors for c in self.cells.values())
+        learnt = [lane for lane in self.lanes if lane.learned]
+        shown = "; ".join(f"{lane.name} {lane.describe_learned()}" for lane in learnt[:3])
+        more = f" and {len(learnt) - 3} more" if len(learnt) > 3 else ""
         return (
             f"progress {self.finished}/{self.planned} tests, {errors} infra errors, {self.rate():.1f}/s, "
             f"429s {limited}, retries {retries}, committed {self.committed}, ETA {_fmt_eta(eta)}"
+            + (f", learnt limits: {shown}{more}" if learnt else "")
         )
 
     def table(self):  # type: ignore[no-untyped-def]
