@@ -645,3 +645,22 @@ def test_old_module_paths_still_import() -> None:
     assert FAULT_KINDS[0] == "error_500" and callable(serve) and callable(default_responder)
     assert MockStats and Responder and completion_body
     assert set(package.__all__) >= {"MockServer", "MockServerThread", "config_from_options", "mask_key"}
+
+
+def test_mock_server_command_takes_the_budget_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import pilotbench.mock_server as package
+    from pilotbench.cli import app
+
+    seen: list[MockConfig] = []
+    monkeypatch.setattr(package, "serve", lambda cfg, host, port: seen.append(cfg))
+    result = CliRunner().invoke(app, ["mock-server", "--key", KEY, "--tpm", "90000", "--budget-seconds", "3",
+                                      "--concurrency-retry-after", "2", "--no-ratelimit-headers", "--limits-per-model",
+                                      "--error-503-rate", "0.1"])
+    assert result.exit_code == 0, result.output
+    (cfg,) = seen
+    assert cfg.keys[KEY].tpm == 90000 and cfg.budget_seconds == 3.0 and cfg.concurrency_retry_after == 2.0
+    assert not cfg.ratelimit_headers and cfg.limits_per_model and cfg.faults.error_503 == 0.1
+    bad = CliRunner().invoke(app, ["mock-server", "--budget-seconds", "0"])
+    assert bad.exit_code == 2 and "budget-seconds" in bad.output
