@@ -39,8 +39,10 @@ def keys(n: int) -> tuple[str, ...]:
 class MockProcess:
     """`pilotbench mock-server` in a separate process, so its CPU does not count against the client."""
 
-    def __init__(self, *, keys: Sequence[str], max_concurrency: int | None, latency: float, startup: float = 30.0) -> None:
+    def __init__(self, *, keys: Sequence[str], max_concurrency: int | None, latency: float, startup: float = 30.0,
+                 extra: Sequence[str] = ()) -> None:
         self.keys = tuple(keys)
+        self.extra = tuple(extra)  # more `pilotbench mock-server` options (--tpm, --budget-seconds, ...)
         self.max_concurrency = max_concurrency
         self.latency = latency
         self.startup = startup
@@ -58,6 +60,7 @@ class MockProcess:
             cmd += ["--key", k]
         if self.max_concurrency is not None:
             cmd += ["--max-concurrency", str(self.max_concurrency)]
+        cmd += list(self.extra)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + self.startup
         try:
@@ -139,16 +142,18 @@ def key_env(keys_: Sequence[str]) -> dict[str, str]:
 
 
 def config_text(base_url: str | None, n_keys: int, max_concurrency: int, *, request_timeout: float = 60.0,
-                client: str | None = None) -> str:
-    """A pilotbench.toml: provider `mock` (kind openai) with `n_keys` env keys, model `mock/strong`."""
+                client: str | None = None, provider_extra: str = "", more_models: Sequence[str] = ()) -> str:
+    """A pilotbench.toml: provider `mock` (kind openai) with `n_keys` env keys, model `mock/strong`
+    (and `mock/<name>` on deployment `sim/<name>` for each of `more_models`)."""
     if base_url is None:
         return ""
     refs = ", ".join(f'"env:PB_BENCH_KEY_{i}"' for i in range(n_keys))
     extra = f'client = "{client}"\n' if client else ""
+    models = "".join(f'[models."mock/{m}"]\nprovider = "mock"\ndeployment = "sim/{m}"\n' for m in ("strong", *more_models))
     return (
         f'[providers.mock]\nkind = "openai"\nbase_url = "{base_url}/v1"\napi_keys = [{refs}]\n'
-        f"max_concurrency = {max_concurrency}\nrequest_timeout = {request_timeout}\n{extra}\n"
-        f'[models."mock/strong"]\nprovider = "mock"\ndeployment = "sim/strong"\n'
+        f"max_concurrency = {max_concurrency}\nrequest_timeout = {request_timeout}\n{extra}{provider_extra}\n"
+        + models
     )
 
 

@@ -5,11 +5,13 @@ memory are its own; every mock server runs in its own process (bench/common.py) 
 does not count against the client. Clients are measured side by side, interleaved, several times,
 and the medians and ratios are reported, because the machine is shared and noisy.
 
-Benchmarks (targets from issues 3 and 6):
+Benchmarks (targets from issues 3, 6 and 13):
   util      utilisation vs the ideal SDK client (3 keys x 8 slots, 0.2 s and 0.05 s latency),
             and adaptive limits declared 4x too high; CPU per call vs the bare SDK client
   scale     10x the tests: time and peak memory (in process, and over HTTP)
   conc      1,000 conversations in flight at 1 s latency: event-loop lag and utilisation
+  limits    limits not declared right: stated in x-ratelimit-* headers only; declared 2x/4x/8x too high
+            with --adaptive against 429 + Retry-After 1 s; two models on one key, both lane scopes
   store     batched write throughput; status query and done_ids on a million rows; resume of a
             million-test plan
 Results: bench/results/<name>.json and a Markdown summary on stdout (bench/results/summary.md).
@@ -40,13 +42,15 @@ BASELINE_SRC: str | None = None  # --baseline-src: clients and runs named "...-b
 
 
 def _client_spec(client: str, srv: MockProcess, n_keys: int, per_key: int, plan: dict[str, Any], *,
-                 declared: int | None = None, adaptive: bool = False, work: Path) -> dict[str, Any]:
+                 declared: int | None = None, adaptive: bool = False, work: Path, provider_extra: str = "",
+                 more_models: tuple[str, ...] = ()) -> dict[str, Any]:
     if client == "ideal":
         return {"kind": "ideal", "base_url": srv.base_url, "keys": list(srv.keys), "per_key": per_key, "plan": plan}
     lean = client.endswith("lean")
     d = Path(tempfile.mkdtemp(prefix="run-", dir=work))
     spec = {"kind": "pilotbench", "dir": str(d), "plan": plan, "adaptive": adaptive,
-            "config": config_text(srv.base_url, n_keys, declared or per_key, client="lean" if lean else None)}
+            "config": config_text(srv.base_url, n_keys, declared or per_key, client="lean" if lean else None,
+                                  provider_extra=provider_extra, more_models=more_models)}
     if client.endswith("-before"):
         spec["src"] = BASELINE_SRC
     return spec
@@ -114,12 +118,15 @@ def stop_control(proc: Any) -> dict[str, Any]:
 def measure_clients(srv: MockProcess, clients: tuple[str, ...], reps: int, *, n_keys: int, per_key: int,
                     plan: dict[str, Any], capacity: float, work: Path, timeout: float,
                     declared: int | None = None, adaptive: bool = False,
-                    ideal_deadline: float | None = None, control: bool = False) -> dict[str, list[dict[str, Any]]]:
+                    ideal_deadline: float | None = None, control: bool = False, provider_extra: str = "",
+                    more_models: tuple[str, ...] = (), budget: tuple[float, float] | None = None) -> dict[str, list[dict[str, Any]]]:
     """Each client `reps` times, interleaved; utilisation and 429s from the server's own counters."""
     out: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
     for rep in range(reps):
         for client in clients:
-            spec = _client_spec(client, srv, n_keys, per_key, plan, declared=declared, adaptive=adaptive, work=work)
+            client_adaptive = adaptive or client.endswith("-adaptive")
+            spec = _client_spec(client.removesuffix("-adaptive"), srv, n_keys, per_key, plan, declared=declared,
+                                adaptive=client_adaptive, work=work, provider_extra=provider_extra, more_models=more_models)
             if client == "ideal" and ideal_deadline:
                 spec["deadline_s"] = ideal_deadline
             srv.reset()
@@ -143,6 +150,10 @@ def measure_clients(srv: MockProcess, clients: tuple[str, ...], reps: int, *, n_
                 cpu_ms_per_call=r["cpu"] / ok * 1000 if ok else float("nan"),
                 server_cpu_ms_per_call=(srv.cpu_seconds() - s0) / ok * 1000 if ok else float("nan"),
             )
+            if budget is not None:  # (tokens per second over all keys, tokens the full buckets hold at the start)
+                rate, held = budget
+                r["budget_time"] = max(0.0, st.get("tokens_charged", 0) - held) / rate
+                r["of_budget_time"] = r["budget_time"] / r["wall"]
             out[client].append(r)
             log(f"  rep {rep + 1}/{reps} {client:8s} util {r['utilisation']:.3f} wall {r['wall']:.1f}s "
                 f"calls {ok} 429 {r['server_429']} cpu/call {r['cpu_ms_per_call']:.2f} ms lag p99 {r['lag']['p99_ms']:.0f} ms")
@@ -171,9 +182,13 @@ def summarise(runs: dict[str, list[dict[str, Any]]], baseline: str = "ideal") ->
             "lag_samples": median(r["lag"]["n"] for r in rs),
             "wall_s": median(r["wall"] for r in rs),
             "calls": median(r["server_ok"] for r in rs),
+            "server_429": median(r["server_429"] for r in rs),
             "reps": len(rs),
         }
-    if baseline in runs:
+        if "of_budget_time" in rs[0]:
+            s[client]["of_budget_time"] = median(r["of_budget_time"] for r in rs)
+            s[client]["of_budget_time_range"] = spread(r["of_budget_time"] for r in rs)
+    if baseline in runs and runs[baseline]:
         # Ratios per repetition (each pair ran back to back), then their median.
         for client, rs in runs.items():
             if client == baseline:
@@ -205,6 +220,64 @@ def bench_util(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         runs = measure_clients(srv, clients, args.reps, n_keys=3, per_key=8, declared=32, adaptive=True,
                                plan={"instances": args.util_instances}, capacity=120.0, work=work, timeout=900)
     out["adaptive_4x"] = {"latency": 0.2, "capacity": 120.0, "runs": runs, "summary": summarise(runs)}
+    return out
+
+
+# ------------------------------------------------------------------------------------------ limits
+
+
+LIMIT_CASES = ("headers", "adaptive", "shared")
+
+
+def bench_limits(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Limits the user did not declare right (issue 13): stated in headers, declared too high
+    against a server that answers overflow with Retry-After 1 s, two models on one key."""
+    out: dict[str, Any] = {}
+    ks = keys(3)
+    before = ("pb-sdk-before",) if BASELINE_SRC else ()
+    cases = args.limit_cases
+    if "headers" in cases:
+        # Per-key token budgets stated in x-ratelimit-* headers; nothing declared but 64 per key.
+        tpm, seconds, latency = args.headers_tpm, 6.0, 0.2
+        rate, held = 3 * tpm / 60.0, 3 * tpm / 60.0 * seconds
+        inst = args.headers_instances
+        log(f"limits headers: 3 keys x {tpm} TPM stated in headers (buckets of {seconds:g} s), declared 64 per key, "
+            f"{inst * 50} tests")
+        with MockProcess(keys=ks, max_concurrency=None, latency=latency,
+                         extra=["--tpm", str(tpm), "--budget-seconds", str(seconds)]) as srv:
+            runs = measure_clients(srv, ("pb-sdk", "pb-lean", "pb-sdk-adaptive") + before + tuple(
+                c + "-adaptive" for c in before), args.limit_reps, n_keys=3, per_key=64, plan={"instances": inst},
+                capacity=3 * 64 / latency, work=work, timeout=900, budget=(rate, held))
+        out["headers"] = {"tpm": tpm, "budget_seconds": seconds, "runs": runs, "summary": summarise(runs)}
+    if "adaptive" in cases:
+        for factor, inst in args.adaptive_runs:
+            declared = 8 * factor
+            name = f"adaptive_{factor}x_{inst * 50}"
+            log(f"limits {name}: server allows 8 per key (429 + Retry-After 1 s), declared {declared} --adaptive, "
+                f"{inst * 50} tests")
+            with MockProcess(keys=ks, max_concurrency=8, latency=0.2) as srv:
+                runs = measure_clients(srv, ("ideal", "pb-sdk") + before, args.limit_reps, n_keys=3, per_key=8,
+                                       declared=declared, adaptive=True, plan={"instances": inst}, capacity=120.0,
+                                       work=work, timeout=900)
+            out[name] = {"declared": declared, "tests": inst * 50, "runs": runs, "summary": summarise(runs)}
+    shared_only = [c.split(":", 1)[1] for c in cases if c.startswith("shared:")]  # e.g. shared:key/deployment
+    if "shared" in cases or shared_only:
+        # Two models on one set of keys; the server counts 8 per key (or 8 per key and model).
+        for server_scope in ("key", "model"):
+            extra = ["--limits-per-model"] if server_scope == "model" else []
+            capacity = 3 * 8 / 0.2 * (2 if server_scope == "model" else 1)
+            for lane_scope in ("deployment", "key"):
+                if shared_only and f"{server_scope}/{lane_scope}" not in shared_only:
+                    continue
+                name = f"shared_server-{server_scope}_lanes-{lane_scope}"
+                log(f"limits {name}: two models, server limits 8 per {server_scope}, lane_scope = {lane_scope}")
+                with MockProcess(keys=ks, max_concurrency=8, latency=0.2, extra=extra) as srv:
+                    runs = measure_clients(srv, ("pb-sdk", "pb-sdk-adaptive") + before, args.limit_reps, n_keys=3, per_key=8,
+                                           plan={"instances": args.shared_instances, "models": ["mock/strong", "mock/medium"]},
+                                           capacity=capacity, work=work, timeout=900,
+                                           provider_extra=f'lane_scope = "{lane_scope}"\n', more_models=("medium",))
+                out[name] = {"server_scope": server_scope, "lane_scope": lane_scope, "capacity": capacity,
+                             "runs": runs, "summary": summarise(runs)}
     return out
 
 
@@ -382,6 +455,18 @@ def render(results: dict[str, Any], argv: list[str]) -> str:
                 lines.append(f"- CPU per call {client} vs bare SDK client: {', '.join(f'{r:.2f}x' for r in ratios)} "
                              f"(target <= 1.5x): {_ok(max(ratios) <= 1.5)}")
         lines.append("")
+    limits = results.get("limits")
+    if limits:
+        lines += ["## Limits not declared right (issue 13)", "",
+                  "| case | client | utilisation (range) | vs ideal | of budget time | 429s (share) | wall |",
+                  "|---|---|---|---|---|---|---|"]
+        for case, data in limits.items():
+            for client, s in data["summary"].items():
+                vs = f"{s['util_vs_ideal']:.3f}" if "util_vs_ideal" in s else ("1" if client == "ideal" else "-")
+                ob = f"{s['of_budget_time']:.3f} ({s['of_budget_time_range']})" if "of_budget_time" in s else "-"
+                lines.append(f"| {case} | {client} | {s['utilisation']:.3f} ({s['utilisation_range']}) | {vs} | {ob} | "
+                             f"{s['server_429']:.0f} ({s['share_429']:.2%}) | {s['wall_s']:.1f} s |")
+        lines.append("")
     scale = results.get("scale")
     if scale:
         lines += ["## Scale: 10x the tests", "",
@@ -437,7 +522,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small plans and fewer repetitions (about 15 minutes)")
-    p.add_argument("--only", default="util,scale,conc,store", help="comma-separated: util,scale,conc,store,profile")
+    p.add_argument("--only", default="util,scale,conc,store,limits",
+                   help="comma-separated: util,scale,conc,store,limits,profile")
+    p.add_argument("--limit-cases", default="",
+                   help=f"with limits: comma-separated, of {','.join(LIMIT_CASES)} (default all); "
+                        "shared:SERVER/LANES for one shared case, e.g. shared:key/deployment")
     p.add_argument("--profile", action="store_true", help="also write pyinstrument profiles to bench/results/profiles/")
     p.add_argument("--reps", type=int, default=None, help="repetitions per client (default 5, quick 3)")
     p.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/<full|quick>.json)")
@@ -451,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     global BASELINE_SRC
     BASELINE_SRC = str(Path(args.baseline_src).resolve()) if args.baseline_src else None
     q = args.quick
+    args.reps_given = args.reps is not None
     args.reps = args.reps or (3 if q else 4)
     args.util_instances = 4 if q else 8
     args.util_instances_fast = 4 if q else 8
@@ -462,6 +552,12 @@ def main(argv: list[str] | None = None) -> int:
     args.conc_clients = ("ideal", "pb-sdk", "pb-lean")
     args.conc_ideal_deadline = 30.0 if q else 45.0
     args.write_n = 20_000 if q else 100_000
+    args.limit_reps = args.reps if args.reps_given else (2 if q else 3)
+    args.limit_cases = LIMIT_CASES if not args.limit_cases else tuple(x for x in args.limit_cases.split(",") if x)
+    args.headers_instances = 3  # 150 tests, about 600 calls
+    args.headers_tpm = 2_000_000
+    args.adaptive_runs = ((2, 6), (4, 6), (8, 6), (4, 12), (4, 3))  # (declared / real, instances of 50 tests)
+    args.shared_instances = 4
     args.big_instances = 50 if q else 250
     only = [x.strip() for x in args.only.split(",") if x.strip()]
     if args.profile and "profile" not in only:
@@ -475,7 +571,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _terminate)
     results: dict[str, Any] = {"argv": argv, "started": time.time()}
-    benches = {"util": bench_util, "scale": bench_scale, "conc": bench_conc, "store": bench_store, "profile": bench_profile}
+    benches = {"util": bench_util, "scale": bench_scale, "conc": bench_conc, "store": bench_store, "limits": bench_limits,
+               "profile": bench_profile}
     with tempfile.TemporaryDirectory(prefix="pilotbench-bench-") as tmp:
         for name in only:
             if name not in benches:

@@ -108,7 +108,7 @@ def _plan(p: dict[str, Any], model: str):  # type: ignore[no-untyped-def]
     from pilotbench.plan import PlanSpec
 
     return PlanSpec(
-        models=(model,),
+        models=tuple(p.get("models") or (model,)),
         prompt_types=tuple(p.get("prompt_types") or PROMPT_TYPES),
         task_types=tuple(p.get("task_types") or TASK_TYPES),
         num_instances=int(p["instances"]),

@@ -539,3 +539,128 @@ def test_repeated_tool_schemas_are_parsed_once_and_bodies_stay_exact() -> None:
     assert server._parse_body(raw)["tools"] is server._parse_body(raw)["tools"]
     with pytest.raises(ValueError):
         server._parse_body(b'{"tools": [1, 2')
+
+
+# ---------------------------------------------------------------------------------------------
+# Provider-like limits: Retry-After 1 s, token budgets, x-ratelimit-* headers, 503s
+# ---------------------------------------------------------------------------------------------
+
+
+def test_concurrency_overflow_answers_retry_after_one_second_by_default_and_configurable() -> None:
+    async def body(server: MockServer) -> list[str]:
+        async with httpx.AsyncClient() as raw:
+            rs = await asyncio.gather(*(post(raw, server) for _ in range(3)))
+        return sorted(r.headers.get("Retry-After", "") for r in rs)
+
+    assert MockConfig().concurrency_retry_after == 1.0
+    assert run_with_server(MockConfig(keys={KEY: KeyLimits(max_concurrency=1)}, latency=0.2), body) == ["", "1", "1"]
+    cfg = MockConfig(keys={KEY: KeyLimits(max_concurrency=1)}, latency=0.2, concurrency_retry_after=2.5)
+    assert run_with_server(cfg, body) == ["", "2.5", "2.5"]
+    derived = MockConfig(keys={KEY: KeyLimits(max_concurrency=1)}, latency=0.2, concurrency_retry_after=None)
+    assert run_with_server(derived, body) == ["", "0.2", "0.2"]
+
+
+def test_token_budget_refuses_with_retry_after_and_states_itself_in_headers() -> None:
+    # 6000 tokens per minute = 100 per second, holding 1 s of budget (100 tokens).
+    cfg = MockConfig(keys={KEY: KeyLimits(tpm=6000)}, budget_seconds=1.0)
+
+    async def body(server: MockServer) -> None:
+        async with httpx.AsyncClient() as raw:
+            first = await post(raw, server, max_tokens=60)  # charged 60 + the body's length / 4
+            assert first.status_code == 200
+            h = first.headers
+            assert h["x-ratelimit-limit-tokens"] == "6000"
+            remaining = int(h["x-ratelimit-remaining-tokens"])
+            assert 0 <= remaining < 40
+            assert h["x-ratelimit-reset-tokens"].endswith("ms")
+            assert "x-ratelimit-limit-requests" not in h
+            second = await post(raw, server, max_tokens=60)
+            assert second.status_code == 429
+            assert second.json()["error"]["type"] == "tokens"
+            wait = float(second.headers["Retry-After"])
+            assert 0 < wait <= 1.0
+            assert int(second.headers["x-ratelimit-remaining-tokens"]) < 60
+            await asyncio.sleep(wait + 0.05)
+            assert (await post(raw, server, max_tokens=60)).status_code == 200
+        assert server.stats.rate_limited_tpm == 1 and server.stats.rate_limited == 1
+
+    run_with_server(cfg, body)
+
+
+def test_request_budget_as_a_bucket_with_headers() -> None:
+    cfg = MockConfig(keys={KEY: KeyLimits(rpm=120)}, budget_seconds=1.0)  # 2 per second, holds 2
+
+    async def body(server: MockServer) -> None:
+        async with httpx.AsyncClient() as raw:
+            rs = [await post(raw, server) for _ in range(3)]
+        assert [r.status_code for r in rs] == [200, 200, 429]
+        assert rs[0].headers["x-ratelimit-limit-requests"] == "120"
+        assert [r.headers["x-ratelimit-remaining-requests"] for r in rs] == ["1", "0", "0"]
+        assert 0 < float(rs[2].headers["Retry-After"]) <= 0.5
+        assert server.stats.rate_limited_rpm == 1
+
+    run_with_server(cfg, body)
+
+
+def test_window_rpm_states_its_budget_too_and_headers_can_be_switched_off() -> None:
+    async def body(server: MockServer) -> httpx.Response:
+        async with httpx.AsyncClient() as raw:
+            return await post(raw, server)
+
+    r = run_with_server(MockConfig(keys={KEY: KeyLimits(rpm=5)}), body)
+    assert (r.headers["x-ratelimit-limit-requests"], r.headers["x-ratelimit-remaining-requests"]) == ("5", "4")
+    from pilotbench.models.ratelimits import parse_duration
+
+    assert 59 < parse_duration(r.headers["x-ratelimit-reset-requests"]) <= 60  # the window's whole minute
+    off = run_with_server(MockConfig(keys={KEY: KeyLimits(rpm=5)}, ratelimit_headers=False), body)
+    assert not any(k.lower().startswith("x-ratelimit") for k in off.headers)
+    plain = run_with_server(MockConfig(keys={KEY: KeyLimits()}), body)
+    assert not any(k.lower().startswith("x-ratelimit") for k in plain.headers)
+
+
+def test_503_fault_sends_retry_after() -> None:
+    cfg = MockConfig(keys={KEY: KeyLimits()}, faults=Faults(error_503=1.0, retry_after_503=3.0))
+
+    async def body(server: MockServer) -> httpx.Response:
+        async with httpx.AsyncClient() as raw:
+            return await post(raw, server)
+
+    r = run_with_server(cfg, body)
+    assert r.status_code == 503 and r.headers["Retry-After"] == "3" and r.headers["retry-after-ms"] == "3000"
+
+
+def test_durations_in_openai_format() -> None:
+    from pilotbench.mock_server import fmt_duration
+    from pilotbench.models.ratelimits import parse_duration
+
+    assert [fmt_duration(x) for x in (0.017, 1.5, 360, 3723)] == ["17ms", "1.5s", "6m0s", "1h2m3s"]
+    for x in (0.017, 1.5, 59.25, 360, 3723):
+        assert parse_duration(fmt_duration(x)) == pytest.approx(x, abs=0.001)
+
+
+def test_old_module_paths_still_import() -> None:
+    import pilotbench.mock_server as package
+    from pilotbench.mock_server import FAULT_KINDS, MockStats, Responder, completion_body, default_responder, serve
+
+    assert FAULT_KINDS[0] == "error_500" and callable(serve) and callable(default_responder)
+    assert MockStats and Responder and completion_body
+    assert set(package.__all__) >= {"MockServer", "MockServerThread", "config_from_options", "mask_key"}
+
+
+def test_mock_server_command_takes_the_budget_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import pilotbench.mock_server as package
+    from pilotbench.cli import app
+
+    seen: list[MockConfig] = []
+    monkeypatch.setattr(package, "serve", lambda cfg, host, port, responder=None: seen.append(cfg))
+    result = CliRunner().invoke(app, ["mock-server", "--key", KEY, "--tpm", "90000", "--budget-seconds", "3",
+                                      "--concurrency-retry-after", "2", "--no-ratelimit-headers", "--limits-per-model",
+                                      "--error-503-rate", "0.1"])
+    assert result.exit_code == 0, result.output
+    (cfg,) = seen
+    assert cfg.keys[KEY].tpm == 90000 and cfg.budget_seconds == 3.0 and cfg.concurrency_retry_after == 2.0
+    assert not cfg.ratelimit_headers and cfg.limits_per_model and cfg.faults.error_503 == 0.1
+    bad = CliRunner().invoke(app, ["mock-server", "--budget-seconds", "0"])
+    assert bad.exit_code == 2 and "budget-seconds" in bad.output

@@ -827,7 +827,17 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
 @click.option("--seed", "seed", type=int, default=0, show_default=True)
 @click.option("--replay", "replay", type=click.Path(dir_okay=False), default=None,
               help="Answer with recorded real replies from this file (pilotbench.replay) instead of the simulated models.")
-def mock_server(port, host, key, max_concurrency, rpm, latency, fault_rate, seed, replay):  # type: ignore[no-untyped-def]
+@click.option("--tpm", "tpm", type=click.IntRange(min=1), default=None, help="Tokens per minute, per key (a token bucket).")
+@click.option("--budget-seconds", "budget_seconds", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Count --rpm as a token bucket holding this many seconds of budget (default: a sliding minute); also --tpm's.")
+@click.option("--concurrency-retry-after", "concurrency_retry_after", type=click.FloatRange(min=0.0), default=1.0,
+              show_default=True, help="Retry-After of a concurrency 429, in seconds.")
+@click.option("--no-ratelimit-headers", "no_ratelimit_headers", is_flag=True, help="Do not send x-ratelimit-* headers.")
+@click.option("--limits-per-model", "limits_per_model", is_flag=True, help="Count limits per key and model, not per key.")
+@click.option("--error-503-rate", "error_503_rate", type=click.FloatRange(min=0.0, max=1.0), default=0.0, show_default=True,
+              help="Share of requests answered 503 with Retry-After 1 s.")
+def mock_server(port, host, key, max_concurrency, rpm, latency, fault_rate, seed, replay, tpm,  # type: ignore[no-untyped-def]
+                budget_seconds, concurrency_retry_after, no_ratelimit_headers, limits_per_model, error_503_rate):
     """An OpenAI-compatible mock provider with limits, latency, faults and the simulated models."""
     from .mock_server import config_from_options, serve
 
@@ -837,7 +847,10 @@ def mock_server(port, host, key, max_concurrency, rpm, latency, fault_rate, seed
 
         responder = ReplayResponder.from_file(replay)
         models = responder.model_names()
-    cfg = config_from_options(key or [], max_concurrency, rpm, latency, fault_rate, seed, models=models)
+    cfg = config_from_options(key or [], max_concurrency, rpm, latency, fault_rate, seed, models=models, tpm=tpm,
+                              budget_seconds=budget_seconds, concurrency_retry_after=concurrency_retry_after,
+                              ratelimit_headers=not no_ratelimit_headers, limits_per_model=limits_per_model,
+                              error_503_rate=error_503_rate)
     print(f"mock server on http://{host}:{port}/v1 (Azure paths under /openai/deployments/...); Ctrl-C stops it", file=sys.stderr)
     serve(cfg, host, port, responder=responder)
 

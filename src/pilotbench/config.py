@@ -79,6 +79,15 @@ class ProviderConfig(_Strict):
     # Whether a run needs a key: local servers (vLLM, Ollama, llama.cpp) take calls without one and
     # use a key only when its variable is set.
     key_required: bool = True
+    # The longest Retry-After the runner waits out; a server asking for more parks the key with a
+    # message saying so, instead of sleeping silently.
+    retry_after_max: float = Field(default=120.0, gt=0)
+    # Pace each lane to the budgets the provider states in x-ratelimit-* headers (never above a
+    # declared limit); the first call of a lane goes alone until the first answer says.
+    learn_limits: bool = True
+    # The declared limits (max_concurrency, rpm, tpm) are one budget shared by all the provider's
+    # keys (several keys of one OpenAI organisation), not each key's: each key's lane gets its share.
+    keys_share_limits: bool = False
 
     @field_validator("api_keys")
     @classmethod
@@ -539,6 +548,7 @@ class LaneLimits:
     request_timeout: float
     max_retries: int
     ceiling: int | None
+    retry_after_max: float = 120.0
 
 
 def lane_limits(
@@ -572,6 +582,7 @@ def lane_limits(
         request_timeout=request_timeout or p.request_timeout or defaults["request_timeout"],
         max_retries=p.max_retries,
         ceiling=p.adaptive_ceiling,
+        retry_after_max=p.retry_after_max,
     )
 
 

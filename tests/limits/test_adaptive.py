@@ -149,3 +149,44 @@ def test_fresh_429_cuts_inside_the_cool_window():
     assert ctl.on_rate_limited(0.2) is False  # an echo of the same burst
     clock.advance(0.3)
     assert ctl.on_rate_limited(0.2, fresh=True) is True and ctl.limit == 8
+
+
+# ------------------------------------------------------- slow start and the in-flight cut
+
+
+def test_slow_start_doubles_per_round_trip_until_the_first_429() -> None:
+    from pilotbench.limits import FakeClock
+
+    c = AdaptiveController(32, 32, clock=FakeClock(), slow_start=True)
+    assert c.limit == 4
+    for _ in range(4):  # one round trip of a full window of 4
+        c.on_success(saturated=True)
+    assert c.limit == 8
+    for _ in range(8):
+        c.on_success(saturated=True)
+    assert c.limit == 16
+    c.on_success(saturated=False)  # an unused window says nothing
+    assert c.limit == 16
+
+
+def test_a_429_burst_sets_the_window_to_the_calls_still_running() -> None:
+    from pilotbench.limits import FakeClock
+
+    c = AdaptiveController(16, 32, clock=FakeClock())
+    for in_flight in range(15, 7, -1):  # eight 429s come back while eight calls keep running
+        c.on_rate_limited(1.0, in_flight=in_flight)
+    assert c.limit == 8
+    for _ in range(8):  # slow start is over: growth is additive now
+        c.on_success(saturated=True)
+    assert c.limit == 8  # growing back into the level that drew a 429 takes probe_windows streaks
+    for _ in range(8 * 16):
+        c.on_success(saturated=True)
+    assert c.limit == 9
+
+
+def test_in_flight_cut_never_raises_the_limit_and_respects_the_floor() -> None:
+    from pilotbench.limits import FakeClock
+
+    c = AdaptiveController(8, 8, floor=2, clock=FakeClock())
+    assert c.on_rate_limited(1.0, in_flight=20) is False and c.limit == 8
+    assert c.on_rate_limited(1.0, in_flight=0) is True and c.limit == 2

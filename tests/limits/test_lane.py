@@ -446,3 +446,88 @@ def test_adaptive_lane_cuts_again_for_a_429_of_a_call_started_after_the_cut():
         assert lane.limit == 8
 
     asyncio.run(scenario())
+
+
+def test_adaptive_lane_finds_the_concurrency_limit_from_a_burst_without_freezing():
+    """Declared 32, the provider allows 8: slow start, then the 429 burst sets the window to the
+    calls still succeeding; the lane never stops taking calls."""
+    clock = FakeClock()
+    lane = make_lane(clock=clock, max_concurrency=32, adaptive=True, slow_start=True)
+
+    def fill():
+        while lane.try_acquire():
+            pass
+
+    async def scenario():
+        assert lane.limit == 4
+        fill()
+        for _ in range(4):  # a round trip, each freed slot used again at once: the window doubles
+            lane.release("ok")
+            fill()
+        assert lane.limit == 8 and lane.in_flight == 8
+        for _ in range(8):
+            lane.release("ok")
+            fill()
+        assert lane.limit == 16 and lane.in_flight == 16
+        for _ in range(8):  # the provider refuses what is over its 8
+            lane.release("rate_limited", retry_after=1.0)
+        assert lane.limit == 8 and lane.in_flight == 8
+        assert lane.cooldown_until < clock.now()  # not frozen: the other 8 keep going
+        lane.release("ok")
+        assert lane.try_acquire()  # a freed slot is used at once
+
+    asyncio.run(scenario())
+
+
+def test_fixed_lane_refused_below_its_declared_limit_adapts_under_it():
+    clock = FakeClock()
+    lane = make_lane(clock=clock, max_concurrency=8)
+
+    async def scenario():
+        for _ in range(6):
+            await lane.acquire()
+        lane.release("ok")  # the provider serves some...
+        lane.release("rate_limited", retry_after=1.0)  # ...and refuses one while 4 still run
+        assert lane.controller is not None and lane.limit == 4
+        assert lane.cooldown_until < clock.now()  # the refused call waits, not the lane
+        assert lane.controller.ceiling == 8  # never above what was declared
+
+    asyncio.run(scenario())
+    fixed = make_lane(clock=FakeClock(), max_concurrency=8)
+
+    async def nothing_gets_through():
+        await fixed.acquire()
+        fixed.release("rate_limited", retry_after=2.0)
+        assert fixed.controller is None and fixed.limit == 8  # a spent budget: the lane just waits
+        assert fixed.cooldown_until == 2.0
+
+    asyncio.run(nothing_gets_through())
+
+
+def test_lanes_of_one_key_tell_a_shared_concurrency_limit_from_a_spent_budget():
+    """Two deployments on one key, the provider limits the key: lane B's call is refused while
+    lane A's calls succeed. B has nothing else running, yet this is a concurrency refusal: B does
+    not freeze, its window drops to what it has running (the floor), and only that call waits."""
+    clock = FakeClock()
+    a = make_lane("a", clock=clock, max_concurrency=8)
+    b = make_lane("b", clock=clock, max_concurrency=8)
+    a.siblings, b.siblings = (b,), (a,)
+
+    async def scenario():
+        for _ in range(3):
+            await a.acquire()
+        a.release("ok")
+        await b.acquire()
+        b.release("rate_limited", retry_after=1.0)
+        assert b.cooldown_until < clock.now() and b.limit == 1
+        assert a.limit == 8 and a.controller is None  # A was not refused: it keeps its limit
+
+    asyncio.run(scenario())
+    lone = make_lane("lone", clock=FakeClock(), max_concurrency=8)
+
+    async def alone():
+        await lone.acquire()
+        lone.release("rate_limited", retry_after=1.0)
+        assert lone.cooldown_until == 1.0 and lone.limit == 8  # nothing succeeding anywhere: wait
+
+    asyncio.run(alone())

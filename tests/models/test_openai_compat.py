@@ -637,3 +637,90 @@ def test_default_client_keeps_hundreds_of_calls_in_flight_on_one_provider() -> N
 
     peak = with_server(body, MockConfig(keys={KEY: KeyLimits()}, latency=0.5))
     assert peak == 300
+
+
+# ---------------------------------------------------------------------------------------------
+# Stated limits and Retry-After on other statuses
+# ---------------------------------------------------------------------------------------------
+
+
+def _stated_limits_over(make: Callable[[MockServer], Any]) -> list[Any]:
+    """Two calls against a key with a 2-request bucket budget and one over it: what the listener heard."""
+    heard: list[Any] = []
+    cfg = MockConfig(keys={KEY: KeyLimits(rpm=120, tpm=600_000)}, budget_seconds=1.0)
+
+    async def body(server: MockServer) -> list[Any]:
+        provider = make(server)
+        provider.rate_limit_listener = heard.append
+        outcomes = []
+        try:
+            for _ in range(3):
+                try:
+                    outcomes.append(await provider.generate(request(), timeout=5))
+                except BaseException as exc:  # noqa: BLE001 - classified below
+                    outcomes.append(provider.classify(exc))
+        finally:
+            await provider.aclose()
+        return outcomes
+
+    outcomes = with_server(body, cfg)
+    assert [type(o).__name__ for o in outcomes] == ["ModelOutput", "ModelOutput", "ProviderError"]
+    assert outcomes[2].kind == "rate_limit" and 0 < outcomes[2].retry_after <= 0.5
+    return heard
+
+
+@pytest.mark.parametrize("path", ["sdk", "lean"])
+def test_both_http_paths_hand_stated_limits_to_the_listener_on_success_and_429(path: str) -> None:
+    from pilotbench.models.lean import LeanOpenAIProvider
+
+    if path == "sdk":
+        heard = _stated_limits_over(openai_provider)
+    else:
+        heard = _stated_limits_over(lambda s: LeanOpenAIProvider(kind="openai", base_url=s.base_url + "/v1", api_key=KEY))
+    assert len(heard) == 3  # two successes and the 429
+    assert [h.requests.remaining for h in heard] == [1, 0, 0]
+    assert all(h.requests.limit == 120 and h.tokens.limit == 600_000 for h in heard)
+    assert heard[0].tokens.remaining is not None and heard[0].tokens.reset is not None
+    assert [h.refused for h in heard] == [False, False, True]
+    assert heard[2].retry_after is not None and 0 < heard[2].retry_after <= 0.5
+
+
+def test_no_listener_and_no_headers_cost_nothing() -> None:
+    async def body(server: MockServer) -> Any:
+        provider = openai_provider(server)
+        try:
+            return await provider.generate(request(), timeout=5)
+        finally:
+            await provider.aclose()
+
+    assert isinstance(with_server(body), ModelOutput)
+
+
+@pytest.mark.parametrize("path", ["sdk", "lean"])
+def test_503_is_transient_with_the_servers_retry_after(path: str) -> None:
+    from pilotbench.models.lean import LeanOpenAIProvider
+
+    async def body(server: MockServer) -> ProviderError:
+        if path == "sdk":
+            return await failure(openai_provider(server), request())
+        provider = LeanOpenAIProvider(kind="openai", base_url=server.base_url + "/v1", api_key=KEY)
+        try:
+            await provider.generate(request(), timeout=5)
+        except ProviderError as exc:
+            return exc
+        finally:
+            await provider.aclose()
+        raise AssertionError("expected a 503")
+
+    err = with_server(body, faulty(error_503=1.0, retry_after_503=2.0))
+    assert (err.kind, err.status, err.retry_after) == ("transient", 503, 2.0)
+
+
+def test_status_error_reads_retry_after_on_every_retried_status() -> None:
+    headers = {"Retry-After": email.utils.formatdate(time.time() + 30, usegmt=True)}
+    for status in (500, 502, 503, 504, 408, 409):
+        err = openai_compat.status_error(status, "busy", key="...abcd", quota=False, headers=headers)
+        assert err.kind == "transient" and err.retry_after == pytest.approx(30, abs=2)
+    ms = openai_compat.status_error(503, "busy", key="...abcd", quota=False, headers={"retry-after-ms": "250"})
+    assert ms.retry_after == pytest.approx(0.25)
+    assert openai_compat.status_error(401, "no", key="...abcd", quota=False, headers={"Retry-After": "5"}).retry_after is None

@@ -20,7 +20,7 @@ class FakeClock:
 def lane(in_flight: int) -> SimpleNamespace:
     """The lane attributes progress reads, with `in_flight` set directly."""
     return SimpleNamespace(in_flight=in_flight, transient=0, rate_limited=0, disabled_reason=None, park_reason=None,
-                           is_parked=lambda: False)
+                           is_parked=lambda: False, learned=False)
 
 
 def test_eta_counts_down_while_one_slow_call_runs() -> None:

@@ -5,6 +5,14 @@ settles just under what the provider tolerates and recovers when it allows more.
 The level that drew the last cut is remembered: growing back into it takes a
 longer streak, so a lane that found its provider's limit probes it now and then
 instead of every window (each probe costs a 429, a Retry-After wait and a halving).
+
+A lane that knows how many of its calls are in flight when a 429 comes back (`in_flight`) does
+better than halving: the provider refused this call while the others were running, so the window
+is set to the number of calls still in flight. In a burst of 429s answered at once, each one lowers
+the window to what is left: when the burst is over, the window is the number of calls the provider
+accepted. With `slow_start`, the window starts small and grows by one per saturated success (it
+doubles every round trip) until the first 429, so a limit declared far too high costs a handful of
+429s, not a window-full.
 """
 
 from __future__ import annotations
@@ -29,7 +37,10 @@ class AdaptiveController:
       at most once per cool window (`max(retry_after, cool_window)` seconds from
       the cut), because the 429s of one burst all report the same overload;
       a 429 of a call started after the cut (`fresh`) cuts again at once.
+      With `in_flight` (the calls still running), the limit is cut to that instead, on every 429.
       Calls are blocked until `now + retry_after` (or `default_backoff`).
+    - `slow_start`: start at `min(initial, start_window)` and add one per saturated success up
+      to the ceiling, until the first 429.
     - `on_transient` (5xx, timeouts): stops growth without cutting.
     """
 
@@ -47,6 +58,7 @@ class AdaptiveController:
         "_cut_at",
         "probe_windows",
         "blocked_until",
+        "_ssthresh",
     )
 
     def __init__(
@@ -61,6 +73,8 @@ class AdaptiveController:
         cool_window: float = 1.0,
         default_backoff: float = 1.0,
         probe_windows: int = 16,
+        slow_start: bool = False,
+        start_window: int = 4,
     ) -> None:
         if not 1 <= floor <= initial <= ceiling:
             raise ValueError(
@@ -80,7 +94,8 @@ class AdaptiveController:
         self.cool_window = cool_window
         self.default_backoff = default_backoff
         self._clock = clock if clock is not None else MonotonicClock()
-        self._limit = initial
+        self._limit = max(floor, min(initial, start_window)) if slow_start else initial
+        self._ssthresh = ceiling if slow_start else 0
         self._streak = 0
         self._cut_window_end = -math.inf
         self._cut_at: int | None = None  # the limit in force at the last cut
@@ -105,6 +120,9 @@ class AdaptiveController:
         """
         if not saturated:
             return False
+        if self._limit < self._ssthresh:  # slow start: one more per success, doubling per round trip
+            self._limit = min(self.ceiling, self._limit + 1)
+            return True
         self._streak += 1
         threshold = self.increase_after if self.increase_after is not None else self._limit
         cut_at = self._cut_at
@@ -120,22 +138,35 @@ class AdaptiveController:
         self._limit += 1
         return True
 
-    def on_rate_limited(self, retry_after: float | None = None, *, fresh: bool = False) -> bool:
+    def on_rate_limited(
+        self, retry_after: float | None = None, *, fresh: bool = False, in_flight: int | None = None
+    ) -> bool:
         """Record a 429; return True if it cut the limit.
 
         `fresh`: the call was started after the last cut (the lane knows), so the 429 is new
         evidence that the cut limit is still too high, not an echo of the burst that was cut:
         it cuts again without waiting for the cool window.
+        `in_flight`: the lane's other calls still running; the limit becomes that (see the module).
         """
         now = self._clock.now()
         backoff = self.default_backoff if retry_after is None else max(0.0, retry_after)
         self.blocked_until = max(self.blocked_until, now + backoff)
         self._streak = 0
+        if in_flight is not None:
+            cut = max(self.floor, min(self._limit, in_flight))
+            self._ssthresh = 0  # found the provider's limit: no more slow start
+            if cut == self._limit:
+                return False
+            self._cut_at = self._limit  # the lowest level that drew a 429: probed rarely from now on
+            self._cut_window_end = now + max(backoff, self.cool_window)
+            self._limit = cut
+            return True
         if now < self._cut_window_end and not fresh:
             return False
         self._cut_window_end = now + max(backoff, self.cool_window)
         self._cut_at = self._limit
         cut = max(self.floor, math.floor(self._limit * self.decrease_factor))
+        self._ssthresh = 0
         changed = cut != self._limit
         self._limit = cut
         return changed

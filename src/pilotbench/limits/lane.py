@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Final
 
+from ..models.ratelimits import RateLimits
 from ._waitline import Blocked, WaitLine
 from .adaptive import AdaptiveController
 from .bucket import TokenBucket
 from .clock import Clock, MonotonicClock
 from .errors import LaneDisabled, LaneParked
+from .learned import LearnedBudget
 
 __all__ = ["Lane", "Permit", "OUTCOMES"]
 
@@ -20,6 +22,8 @@ OUTCOMES: Final = ("ok", "rate_limited", "transient", "fatal", "quota")
 
 # Waits shorter than this are rounding noise, not a reason to sleep again.
 _EPSILON = 1e-9
+# A success this recent (seconds) means a 429 concerns the refused call, not the whole lane.
+_RECENT = 0.5
 
 
 @dataclass(slots=True)
@@ -53,6 +57,18 @@ class Lane:
 
     `release` only accounts: on a fatal error or spent quota the caller also
     calls `disable` or `park`, with a reason naming the cause.
+
+    Limits stated by the provider (`observe`, from the ``x-ratelimit-*`` headers of each answer)
+    become learnt request and token budgets, paced like the declared ones and never instead of
+    them. With `learn_limits`, the lane sends one call alone until the first answer says whether
+    the provider states its limits, so that an unknown budget is not flooded by a first burst.
+
+    Adaptive lanes cut their window to the calls still in flight on a 429 (`AdaptiveController`).
+    A fixed lane becomes adaptive, under its declared limit, at its first such 429: a limit that
+    the provider refuses while the lane's other calls succeed was declared wrong.
+    A 429 holds the whole lane only if nothing succeeded on it lately: a lane whose other calls
+    keep succeeding hit its concurrency limit, and only the refused call waits its Retry-After
+    (the caller does that when `cooldown_until` has not moved).
     """
 
     def __init__(
@@ -68,6 +84,8 @@ class Lane:
         clock: Clock | None = None,
         adaptive: bool = False,
         ceiling: int | None = None,
+        slow_start: bool = False,
+        learn_limits: bool = False,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency!r}")
@@ -88,10 +106,19 @@ class Lane:
                 max_concurrency,
                 ceiling if ceiling is not None else max_concurrency,
                 clock=self.clock,
+                slow_start=slow_start,
             )
             if adaptive
             else None
         )
+        self.learned_requests: LearnedBudget | None = None
+        self.learned_tokens: LearnedBudget | None = None
+        self._probing = learn_limits  # one call alone until the first answer
+        self._token_ratio = 1.0  # the provider's count over our estimate, learnt from its answers
+        self._last_ok_at = -math.inf
+        self.siblings: tuple[Lane, ...] = ()  # other lanes on the same key (other deployments)
+        self._tokens_charged_last = 0.0  # what the last call took from the learnt token budget
+        self._probe: tuple[float, int] | None = None  # (start, token estimate) of the first call
 
         self._in_flight = 0
         self._burst_left = 0  # calls that were in flight at the last cut and have not come back
@@ -115,8 +142,85 @@ class Lane:
 
     @property
     def limit(self) -> int:
-        """Current concurrency limit."""
+        """Current concurrency limit (1 while the first call finds out whether limits are stated)."""
+        if self._probing:
+            return 1
         return self.controller.limit if self.controller is not None else self.max_concurrency
+
+    @property
+    def learns_limits(self) -> bool:
+        """Whether the provider states (or may state, before the first answer) this lane's limits."""
+        return self._probing or self.learned
+
+    @property
+    def learned(self) -> bool:
+        """Whether the provider stated any of this lane's limits."""
+        return self.learned_requests is not None or self.learned_tokens is not None
+
+    def learned_limits(self) -> dict[str, float | None]:
+        """The learnt budgets, for status displays: per-minute limits and what is left now."""
+        out: dict[str, float | None] = {}
+        for what, budget in (("rpm", self.learned_requests), ("tpm", self.learned_tokens)):
+            if budget is not None:
+                out[what] = budget.limit
+                out[f"{what}_left"] = max(0.0, budget.available)
+        return out
+
+    def describe_learned(self) -> str:
+        """``450 rpm (12 left), 30000 tpm (2000 left)``; empty when nothing was stated."""
+        parts = []
+        for unit, budget in (("rpm", self.learned_requests), ("tpm", self.learned_tokens)):
+            if budget is not None:
+                left = f"{max(0.0, budget.available):.0f} left"
+                parts.append(f"{budget.limit:.0f} {unit} ({left})" if budget.limit is not None else f"{unit}: {left}")
+        return ", ".join(parts)
+
+    def _first_token_ratio(self, stated: RateLimits) -> None:
+        """How the provider counts tokens against our estimate, from the first call's answer: the
+        budget was full when it started, so what it took is what the budget lacks now
+        (`reset` seconds of refill) plus what refilled while it ran."""
+        probe = self._probe
+        tokens = stated.tokens
+        if probe is None or stated.refused or tokens.limit is None or tokens.reset is None:
+            return
+        started, estimate = probe
+        counted = (tokens.reset + max(0.0, self.clock.now() - started)) * tokens.limit / 60.0
+        if counted > 0:
+            self._token_ratio = min(3.0, max(0.5, counted / estimate))
+
+    def _refused_for_tokens(self, stated: RateLimits) -> None:
+        """A 429 stating too few tokens for the call we thought fitted: we count short. Its
+        Retry-After says how long the missing tokens take to refill, so what the call needed."""
+        charged = self._tokens_charged_last
+        remaining = stated.tokens.remaining or 0.0
+        if charged <= 0 or remaining >= charged:
+            return  # not refused for tokens (or not by our estimate)
+        ratio = self._token_ratio * 1.1
+        if stated.retry_after is not None and stated.tokens.limit:
+            needed = remaining + stated.retry_after * stated.tokens.limit / 60.0
+            ratio = max(ratio, 1.05 * self._token_ratio * needed / charged)
+        self._token_ratio = min(4.0, ratio)
+
+    def observe(self, stated: RateLimits | None) -> None:
+        """Take the budgets one answer stated (`models.ratelimits.parse_rate_limits`)."""
+        if stated is None:
+            return
+        if stated.requests.known:
+            if self.learned_requests is None:
+                self.learned_requests = LearnedBudget(self.clock)
+            self.learned_requests.observe(stated.requests)
+        if stated.tokens.known:
+            if self.learned_tokens is None:
+                self.learned_tokens = LearnedBudget(self.clock)
+                self._first_token_ratio(stated)
+            counted = self.learned_tokens.observe(stated.tokens, learn=not stated.refused)
+            if stated.refused:
+                self._refused_for_tokens(stated)
+            elif counted is not None:  # the provider counted `counted` times what we charged since its last answer
+                factor = min(1.25, max(0.8, counted))
+                self._token_ratio = min(4.0, max(0.25, self._token_ratio * (1.0 + 0.2 * (factor - 1.0))))
+        self._probing = False
+        self._line.interrupt()  # the budget may have grown: the head recomputes its wait
 
     @property
     def in_flight(self) -> int:
@@ -243,15 +347,26 @@ class Lane:
             delay = max(delay, self.rpm_bucket.delay_for(1))
         if self.tpm_bucket is not None:
             delay = max(delay, self.tpm_bucket.delay_for(tokens))
+        if self.learned_requests is not None:
+            delay = max(delay, self.learned_requests.delay_for(1))
+        if self.learned_tokens is not None and tokens:
+            delay = max(delay, self.learned_tokens.delay_for(tokens * self._token_ratio))
         return delay if delay > _EPSILON else 0.0
 
     def _take(self, tokens: int) -> None:
+        if self._probing and tokens and self._probe is None:
+            self._probe = (self.clock.now(), tokens)
         self._in_flight += 1
         self.calls += 1
         if self.rpm_bucket is not None:
             self.rpm_bucket.consume(1)
         if self.tpm_bucket is not None and tokens:
             self.tpm_bucket.consume(tokens)
+        if self.learned_requests is not None:
+            self.learned_requests.consume(1)
+        if self.learned_tokens is not None and tokens:
+            self._tokens_charged_last = tokens * self._token_ratio
+            self.learned_tokens.consume(self._tokens_charged_last)
         self._outstanding_tokens += tokens
 
     # ------------------------------------------------------------- releasing
@@ -290,6 +405,7 @@ class Lane:
         if from_burst:
             self._burst_left -= 1
 
+        self._probing = False  # the first answer is in: stated limits or none
         if tokens_used is not None:
             self.tokens += tokens_used
             if self.tpm_bucket is not None:
@@ -300,18 +416,37 @@ class Lane:
                     self.tpm_bucket.refund(-excess)
 
         controller = self.controller
+        now = self.clock.now()
         if outcome == "ok":
             self.ok += 1
+            self._last_ok_at = now
             if controller is not None:
                 # This call still counted as in flight when it was made: the window was full if
                 # the lane ran at its limit then.
                 controller.on_success(saturated=self._in_flight + 1 >= controller.limit)
         elif outcome == "rate_limited":
             self.rate_limited += 1
+            # Other calls on the key still get through: this one found a concurrency limit.
+            # Nothing gets through: the budget is spent.
+            key_lanes = (self, *self.siblings)
+            concurrency = any(lane._in_flight > 0 for lane in key_lanes) and now - max(
+                lane._last_ok_at for lane in key_lanes
+            ) <= max(retry_after if retry_after is not None else 1.0, _RECENT)
+            if controller is None and concurrency:
+                # A fixed lane refused below its declared concurrency while its other calls succeed:
+                # the declared limit is wrong (too high, or shared with other lanes of the key). From
+                # now on it adapts, never above what was declared.
+                controller = self.controller = AdaptiveController(
+                    self.max_concurrency, self.max_concurrency, clock=self.clock
+                )
             if controller is not None:
-                if controller.on_rate_limited(retry_after, fresh=not from_burst):
+                # A concurrency refusal: the window becomes the calls still running.
+                if controller.on_rate_limited(
+                    retry_after, fresh=not from_burst, in_flight=self._in_flight if concurrency else None
+                ):
                     self._burst_left = self._in_flight
-                self._cooldown_until = max(self._cooldown_until, controller.blocked_until)
+                if not concurrency:
+                    self._cooldown_until = max(self._cooldown_until, controller.blocked_until)
             elif retry_after is not None:
                 self._cooldown_until = max(
                     self._cooldown_until, self.clock.now() + max(0.0, retry_after)

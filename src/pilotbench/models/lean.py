@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -39,7 +39,9 @@ from .openai_compat import (
     redact,
     request_body,
     status_error,
+    tell_rate_limits,
 )
+from .ratelimits import RateLimits
 
 __all__ = ["LeanOpenAIProvider"]
 
@@ -89,6 +91,8 @@ class LeanOpenAIProvider:
         self._default_timeout = default_timeout
         self._session: aiohttp.ClientSession | None = None
         self._tools_cache: tuple[tuple[int, ...], tuple[Any, ...], str] | None = None
+        self.rate_limit_listener: Callable[[RateLimits], None] | None = None
+        """Told the limits each answer states in its ``x-ratelimit-*`` headers (the runner's lane)."""
 
     def __repr__(self) -> str:
         return f"LeanOpenAIProvider(kind={self.kind!r}, base_url={self.base_url!r}, key={self.key_label})"
@@ -160,6 +164,7 @@ class LeanOpenAIProvider:
                     raw = await response.read()
                     status = response.status
                     headers = response.headers
+            tell_rate_limits(self.rate_limit_listener, headers, status)
             if status < 300:
                 return _to_output(self._decode(raw))
             error = _error_object(raw)

@@ -14,7 +14,7 @@ Failures, as `classify` sees them::
     401, 403                  fatal, scope lane   (bad key)
     404                       fatal, scope model  (no such deployment or model)
     400, 413, 422             fatal, scope model  (the request cannot be served as sent)
-    408, 409, 5xx, other      transient
+    408, 409, 5xx, other      transient   (retry_after too, when the server sends one: 503s do)
     timeout, connection, transport, malformed body, anything unexpected   transient
 
 The one 400 handled here rather than above is a rejected parameter (SPEC 1.4): a model that says
@@ -29,6 +29,7 @@ only ever shown as its `key_label` (``...abcd``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import email.utils
 import json
@@ -36,7 +37,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, overload
 
 import aiohttp
@@ -47,6 +48,7 @@ import pydantic
 from ..benchmark.types import ModelOutput, ToolCall, Usage
 from ..errors import ConfigError, ProviderError
 from .base import ModelRequest
+from .ratelimits import RateLimits, parse_rate_limits
 
 try:  # the transport the SDK uses by default; our own client is plain httpx
     import httpx2 as _httpx2
@@ -68,6 +70,7 @@ log = logging.getLogger(__name__)
 PROVIDER_KINDS = ("openai", "azure")
 _GUARD_SECONDS = 5.0  # the hard deadline beyond the per-call timeout
 _REASON_CHARS = 300
+_RESPONSE_TYPE: Any = _httpx2.Response if _httpx2 is not None else httpx.Response
 _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (httpx.TransportError,) + (
     (_httpx2.TransportError,) if _httpx2 is not None else ()
 )
@@ -333,7 +336,8 @@ def _is_quota(error: Mapping[str, Any], reason: str, *markers: Any) -> bool:
 def status_error(status: int, reason: str, *, key: str, quota: bool, headers: Any) -> ProviderError:
     """The classification of an HTTP error answer (the table in the module docstring), for both
     HTTP paths. `reason` is the server's message, already redacted; `key` the key's label;
-    `quota` whether a 429 is about quota; `headers` the answer's, for Retry-After."""
+    `quota` whether a 429 is about quota; `headers` the answer's, for Retry-After (read on every
+    retried status: 429, 503 and the other transient ones, RFC 9110 10.2.3)."""
     message = f"HTTP {status}: {reason}"
     if status == 429:
         if quota:
@@ -350,7 +354,17 @@ def status_error(status: int, reason: str, *, key: str, quota: bool, headers: An
         return ProviderError("fatal", f"request refused: {message}", status=status, scope="test")
     if status in (400, 422):
         return ProviderError("fatal", f"invalid request: {message}", status=status, scope="model")
-    return ProviderError("transient", message, status=status)
+    return ProviderError("transient", message, status=status, retry_after=parse_retry_after(headers))
+
+
+def tell_rate_limits(listener: Callable[[RateLimits], None] | None, headers: Any, status: int = 200) -> None:
+    """Hand the limits stated in an answer's headers to `listener`, if both exist."""
+    if listener is not None:
+        stated = parse_rate_limits(headers, refused=status == 429)
+        if stated is not None:
+            if stated.refused:
+                stated = dataclasses.replace(stated, retry_after=parse_retry_after(headers))
+            listener(stated)
 
 
 def _short(text: str) -> str:
@@ -497,6 +511,8 @@ class OpenAICompatProvider:
         else:
             client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0, http_client=http_client)
         self._client = client
+        self.rate_limit_listener: Callable[[RateLimits], None] | None = None
+        """Told the limits each answer states in its ``x-ratelimit-*`` headers (the runner's lane)."""
 
     def __repr__(self) -> str:
         return f"OpenAICompatProvider(kind={self.kind!r}, base_url={self.base_url!r}, key={self.key_label})"
@@ -524,8 +540,8 @@ class OpenAICompatProvider:
         while True:
             try:
                 async with asyncio.timeout(timeout + _GUARD_SECONDS):  # belt and braces over `timeout=`
-                    raw = await self._client.post(
-                        "/chat/completions", cast_to=bytes, body=request_body(request, params),
+                    answer = await self._client.post(
+                        "/chat/completions", cast_to=_RESPONSE_TYPE, body=request_body(request, params),
                         options={"timeout": timeout},
                     )
             except openai.BadRequestError as exc:
@@ -535,6 +551,11 @@ class OpenAICompatProvider:
                 retried.add(name)
                 params = self._params(request.params)
                 continue
+            except openai.APIStatusError as exc:
+                tell_rate_limits(self.rate_limit_listener, exc.response.headers, exc.status_code)
+                raise
+            tell_rate_limits(self.rate_limit_listener, answer.headers)
+            raw = answer.content
             try:
                 response = json.loads(raw)
             except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError

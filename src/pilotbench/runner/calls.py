@@ -1,9 +1,13 @@
 """One model call with limits and retries: the only place retry policy lives.
 
 - rate limit: the lane cools down (Retry-After, or a growing jittered backoff when the server
-  gives none); the call is retried, on any lane the key policy allows; not a test attempt.
+  gives none); the call is retried, on any lane the key policy allows; not a test attempt. An
+  adaptive lane whose other calls keep succeeding does not cool down: only the refused call
+  waits its Retry-After.
 - transient (5xx, timeout, reset, malformed body): bounded retries with exponential backoff
-  and full jitter.
+  and full jitter, or after the server's Retry-After when it sends one (503s do).
+- a Retry-After longer than the provider's `retry_after_max` parks the key for the rest of the
+  run with a message saying so, rather than sleeping for an hour without a word.
 - quota exhausted: the key's lane is parked for the rest of the run; other keys carry on.
 - fatal: a bad key disables its lane; a bad model or request stops the model, with its reason.
 - connection failures many times in a row, for seconds: the model is stopped (runner.breaker).
@@ -124,16 +128,27 @@ async def call_model(
         except Exception as exc:  # noqa: BLE001 - every failure is classified below
             stats.latencies.append(clock.now() - started)
             err = _storable(exc if isinstance(exc, ProviderError) else _classify(provider, exc))
-            lane.release(_OUTCOME[err.kind], retry_after=err.retry_after, tokens_estimated=tokens)
+            retry_after = err.retry_after
+            too_long = retry_after is not None and retry_after > rt.retry_after_max
+            if too_long:
+                retry_after = None
+            cooling = lane.cooldown_until
+            lane.release(_OUTCOME[err.kind], retry_after=retry_after, tokens_estimated=tokens)
             if err.kind != "transient":
                 answered(rt)
+            if too_long and err.kind in ("rate_limit", "transient"):
+                lane.park(None, f"key {lane.key_label}: the server asked to wait {err.retry_after:.0f} s "
+                                f"(Retry-After, HTTP {err.status}), more than retry_after_max = {rt.retry_after_max:g} s")
+                continue
             if err.kind == "rate_limit":
                 rate_limits += 1
                 stats.rate_limited += 1
                 if rate_limits > MAX_RATE_LIMIT_RETRIES:
                     raise InfraError(f"still rate limited after {rate_limits} tries: {err}") from None
-                if err.retry_after is None:
+                if retry_after is None:
                     await clock.sleep(backoff(min(rate_limits, 6), rng))
+                elif lane.cooldown_until <= cooling:
+                    await clock.sleep(retry_after)  # the lane carries on; this call waits its turn
                 continue
             if err.kind == "quota":
                 lane.park(None, f"quota exhausted on key {lane.key_label}: {err}")
@@ -157,7 +172,7 @@ async def call_model(
             if transient_failures > rt.max_retries:
                 raise InfraError(f"gave up after {transient_failures} transient failures: {err}") from None
             stats.retries += 1
-            await clock.sleep(backoff(transient_failures, rng))
+            await clock.sleep(backoff(transient_failures, rng) if retry_after is None else retry_after)
             continue
         stats.latencies.append(clock.now() - started)
         answered(rt)

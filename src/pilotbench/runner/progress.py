@@ -92,9 +92,13 @@ class RunProgress:
         errors = sum(c.errors for c in self.cells.values())
         out = [lane_state(lane) for lane in self.lanes]
         keys = "; ".join(f"{lane.name} {state}" for lane, state in zip(self.lanes, out) if state != "ok")
+        learnt = [lane for lane in self.lanes if lane.learned]
+        shown = "; ".join(f"{lane.name} {lane.describe_learned()}" for lane in learnt[:3])
+        more = f" and {len(learnt) - 3} more" if len(learnt) > 3 else ""
         return (
             f"progress {self.finished}/{self.planned} tests, {errors} infra errors, {self.rate():.1f}/s, "
             f"429s {limited}, retries {retries}, committed {self.committed}, ETA {_fmt_eta(eta)}"
+            + (f", learnt limits: {shown}{more}" if learnt else "")
             + (f"; keys out: {keys}" if keys else "")
         )
 
@@ -114,13 +118,13 @@ class RunProgress:
             succ = f"{c.success / c.done:.0%}" if c.done else "-"
             tests.add_row(model, prompt, f"{c.finished}/{c.planned}", str(c.errors), succ, f"{r:.1f}", _fmt_eta(eta))
         lanes = Table(title="lanes", expand=False)
-        for col in ("lane", "in flight", "limit", "calls", "429s", "retries", "state"):
+        for col in ("lane", "in flight", "limit", "calls", "429s", "retries", "learnt limits", "state"):
             lanes.add_column(col)
         for lane in self.lanes:
             state = lane_state(lane, width=80)
             lanes.add_row(
                 lane.name, str(lane.in_flight), str(lane.limit), str(lane.calls), str(lane.rate_limited),
-                str(lane.transient), state,
+                str(lane.transient), lane.describe_learned() or "-", state,
             )
         return Group(tests, lanes, self.line())
 

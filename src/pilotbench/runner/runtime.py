@@ -36,10 +36,13 @@ class ModelRuntime:
     connection_failures: int = 0  # in a row, with no answer from the server in between (circuit breaker)
     connection_failing_since: float | None = None
     token_calibration: TokenCalibration = field(default_factory=TokenCalibration)
+    retry_after_max: float = 120.0  # longer Retry-Afters park the key instead
 
     @property
     def uses_tpm(self) -> bool:
-        return any(lane.tpm_bucket is not None for lane in self.pool.lanes)
+        """Whether calls must carry a token estimate: a declared TPM, or budgets the provider states
+        (or may state: the first answer has not come yet)."""
+        return any(lane.tpm_bucket is not None or lane.learns_limits for lane in self.pool.lanes)
 
     @property
     def capacity(self) -> int:
@@ -47,7 +50,7 @@ class ModelRuntime:
 
     @property
     def max_capacity(self) -> int:
-        return sum(max(lane.limit, lane.controller.ceiling if lane.controller else 0) for lane in self.pool.lanes)
+        return sum(max(lane.max_concurrency, lane.controller.ceiling if lane.controller else 0) for lane in self.pool.lanes)
 
 
 @dataclass
@@ -130,6 +133,7 @@ def build_runtime(
                 raise
             keys = []
         labels = [k.label for k in keys] or [f"<unset {ref}>" for ref in p.api_keys]
+        share = len(labels) if p.keys_share_limits and len(labels) > 1 else 1
         lanes: list[Lane] = []
         providers: dict[str, Provider] = {}
         for i, label in enumerate(labels):
@@ -137,18 +141,24 @@ def build_runtime(
             lane = rt.lanes.get(lane_name)
             if lane is None:
                 # Adaptive lanes search below the declared limit; `adaptive_ceiling` lets them go above.
+                # Keys that share one budget: each lane gets its share of the declared limits.
+                concurrency = max(1, limits.max_concurrency // share)
                 ceiling = limits.ceiling or (limits.max_concurrency if adaptive else None)
+                if ceiling:
+                    ceiling = max(1, ceiling // share)
                 lane = Lane(
                     lane_name,
                     provider=m.provider,
                     key_label=label,
                     deployment=deployment,
-                    max_concurrency=limits.max_concurrency,
-                    rpm=limits.rpm,
-                    tpm=limits.tpm,
+                    max_concurrency=concurrency,
+                    rpm=limits.rpm / share if limits.rpm is not None else None,
+                    tpm=limits.tpm / share if limits.tpm is not None else None,
                     clock=clock,
                     adaptive=adaptive,
-                    ceiling=max(ceiling, limits.max_concurrency) if ceiling else None,
+                    ceiling=max(ceiling, concurrency) if ceiling else None,
+                    slow_start=adaptive,
+                    learn_limits=connect and p.kind != "simulated" and p.learn_limits,
                 )
                 rt.lanes[lane_name] = lane
             lanes.append(lane)
@@ -162,6 +172,8 @@ def build_runtime(
                     # A keyless lane (a local server) still sends a placeholder, as vLLM's docs do.
                     client = _make_provider(p.kind, base_url, secret or "EMPTY", api_version, m.drop_params, name, p.client)
                     clients[ck] = client
+                if hasattr(client, "rate_limit_listener"):  # the HTTP providers: stated limits go to the lane
+                    client.rate_limit_listener = lane.observe
                 providers[lane_name] = client
         rt.models[name] = ModelRuntime(
             name=name,
@@ -174,7 +186,15 @@ def build_runtime(
             tool_mode=m.tool_mode,
             request_timeout=limits.request_timeout,
             max_retries=limits.max_retries,
+            retry_after_max=limits.retry_after_max,
         )
+    # Lanes of one key (one per deployment) tell a concurrency refusal from a spent budget together.
+    by_key: dict[tuple[str, str], list[Lane]] = {}
+    for lane in rt.lanes.values():
+        by_key.setdefault((lane.provider, lane.key_label), []).append(lane)
+    for group in by_key.values():
+        for lane in group:
+            lane.siblings = tuple(other for other in group if other is not lane)
     return rt
 
 

@@ -4,9 +4,10 @@ It speaks the OpenAI chat-completions protocol on the OpenAI path (``/v1/chat/co
 the Azure deployment path (``/openai/deployments/{deployment}/chat/completions``) and the Azure
 AI Foundry v1 path (``/openai/v1/chat/completions``), and puts in front of a *responder* (by
 default the simulated models) what real providers put in front of a model: API keys, per-key
-concurrency and requests-per-minute limits answered by 429 with ``Retry-After``, exhausted
-quotas, latency, and injected faults (500s, hangs, malformed bodies, empty or reasoning-only
-answers, dropped connections, 429 storms).
+concurrency, request and token budgets answered by 429 with ``Retry-After`` (1 s on concurrency
+overflow, as Azure OpenAI sends) and stated in OpenAI's ``x-ratelimit-*`` headers, exhausted
+quotas, latency, and injected faults (500s, 503s with Retry-After, hangs, malformed bodies, empty
+or reasoning-only answers, dropped connections, 429 storms).
 
 The tests use it for the real HTTP path; users use it to try a setup without spending::
 
@@ -16,264 +17,49 @@ The tests use it for the real HTTP path; users use it to try a setup without spe
 It is built to stay cheap per request (thousands of requests per second, about a thousand in
 flight): no per-request logging, no access log, one random draw per request. Keys never appear
 in full anywhere it writes (error bodies, ``/stats``): only as ``...abcd``.
+
+The package holds one concept per module: `config` (keys, limits, faults), `limits` (concurrency,
+RPM and TPM budgets and their ``x-ratelimit-*`` headers), `faults` (the seeded draw), `stats`
+(counters), `wire` (bodies and headers) and `app` (this: the server and its handlers).
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import inspect
 import itertools
 import json
 import random
 import threading
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 
 from pilotbench.benchmark.types import ModelOutput, Usage
 
-__all__ = [
-    "FAULT_KINDS",
-    "Faults",
-    "KeyLimits",
-    "MockConfig",
-    "MockServer",
-    "MockServerThread",
-    "MockStats",
-    "Responder",
-    "config_from_options",
-    "completion_body",
-    "default_responder",
-    "mask_key",
-    "serve",
-]
+from .config import Faults, KeyLimits, MockConfig, mask_key
+from .faults import FaultDraw, reasoning_only
+from .limits import charge, rate_limit_headers, token_cost
+from .stats import KeyState, MockStats
+from .wire import (
+    _DECODER,
+    _JSON,
+    _TOOLS_CACHE_MIN_BYTES,
+    _TOOLS_CACHE_SIZE,
+    _TOOLS_KEY,
+    _error,
+    _estimate_usage,
+    _fmt_seconds,
+    _retry_headers,
+    completion_body,
+)
+
+__all__ = ["MockServer", "MockServerThread", "Responder", "default_responder", "serve"]
 
 Responder = Callable[[str, list[dict[str, Any]], "list[dict[str, Any]] | None", dict[str, Any]], ModelOutput]
 """``(model, messages, tools, params) -> ModelOutput``; may also return an awaitable of one."""
-
-# Order matters: it fixes which fault a given random draw maps to (repeatable runs).
-FAULT_KINDS: tuple[str, ...] = (
-    "error_500",
-    "hang",
-    "malformed_json",
-    "empty_content",
-    "reasoning_only",
-    "drop_connection",
-    "rate_limit_storm",
-)
-# What `config_from_options(fault_rate=...)` spreads over: everything but hangs.
-_SPREAD_FAULT_KINDS: tuple[str, ...] = tuple(k for k in FAULT_KINDS if k != "hang")
-
-_REASONING_TEXT = "Let me think step by step about which tool to call next and with which arguments."
-
-
-def mask_key(key: str | None) -> str:
-    """The only form in which a key may be shown: its last four characters."""
-    if not key:
-        return "<none>"
-    return "..." + key[-4:]
-
-
-# --------------------------------------------------------------------------------------------
-# Configuration
-# --------------------------------------------------------------------------------------------
-
-
-def _check_probability(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class KeyLimits:
-    """Limits of one API key (or of one key+model when `MockConfig.limits_per_model`)."""
-
-    max_concurrency: int | None = None
-    rpm: int | None = None
-    quota_exhausted: bool = False
-
-    def __post_init__(self) -> None:
-        if self.max_concurrency is not None and self.max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1 or None, got {self.max_concurrency!r}")
-        if self.rpm is not None and self.rpm < 1:
-            raise ValueError(f"rpm must be >= 1 or None, got {self.rpm!r}")
-
-    @classmethod
-    def coerce(cls, value: KeyLimits | Mapping[str, Any] | None) -> KeyLimits:
-        if value is None:
-            return cls()
-        if isinstance(value, KeyLimits):
-            return value
-        return cls(**dict(value))
-
-
-@dataclass(frozen=True, slots=True)
-class Faults:
-    """Per-request fault probabilities (drawn from the server's seeded RNG) and their knobs.
-
-    At most one fault applies to a request; the probabilities must sum to at most 1.
-    `fail_first_n` makes the first N admitted requests (counted from start or from the last
-    fault replacement) answer 500, whatever the probabilities say.
-    """
-
-    error_500: float = 0.0
-    hang: float = 0.0
-    malformed_json: float = 0.0
-    empty_content: float = 0.0
-    reasoning_only: float = 0.0
-    drop_connection: float = 0.0
-    rate_limit_storm: float = 0.0
-    hang_seconds: float = 3600.0
-    storm_retry_after: float | None = 1.0
-    fail_first_n: int = 0
-
-    def __post_init__(self) -> None:
-        total = 0.0
-        for kind in FAULT_KINDS:
-            p = float(getattr(self, kind))
-            _check_probability(kind, p)
-            total += p
-        if total > 1.0 + 1e-9:
-            raise ValueError(f"fault probabilities sum to {total:.4g} > 1")
-        if self.hang_seconds < 0:
-            raise ValueError("hang_seconds must be >= 0")
-        if self.storm_retry_after is not None and self.storm_retry_after < 0:
-            raise ValueError("storm_retry_after must be >= 0 or None")
-        if self.fail_first_n < 0:
-            raise ValueError("fail_first_n must be >= 0")
-
-    @property
-    def total_probability(self) -> float:
-        return sum(float(getattr(self, k)) for k in FAULT_KINDS)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> Faults:
-        """Build from a JSON-like mapping; unknown fields are an error, not silently ignored."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown fault field(s): {', '.join(unknown)}")
-        return cls(**dict(data))
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True)
-class MockConfig:
-    """Everything the mock server needs; immutable except faults, replaceable at runtime.
-
-    keys: accepted API key -> its limits (a plain list of keys is accepted too and gets
-        `default_limits`). Empty: any non-empty key is accepted, each with `default_limits`.
-    limits_per_model: count concurrency and RPM per key+model instead of per key.
-    latency / latency_jitter: seconds each admitted request waits (uniform in mean +- jitter),
-        holding its concurrency slot.
-    models: model (or Azure deployment) names accepted besides, when `accept_sim_prefix`, any
-        name starting with ``sim/``. Anything else is answered 404 ``model_not_found``.
-    concurrency_retry_after: Retry-After sent on a concurrency 429; None derives it from the
-        latency (the time a slot takes to free up, at least 0.05 s).
-    rpm_window: the sliding window, in seconds, that `rpm` is counted over (60 in real life).
-    seed: seeds the fault and jitter draws, so a run is repeatable.
-    """
-
-    keys: Mapping[str, KeyLimits] = field(default_factory=dict)
-    default_limits: KeyLimits = field(default_factory=KeyLimits)
-    limits_per_model: bool = False
-    latency: float = 0.0
-    latency_jitter: float = 0.0
-    models: tuple[str, ...] | None = None
-    accept_sim_prefix: bool = True
-    faults: Faults = field(default_factory=Faults)
-    concurrency_retry_after: float | None = None
-    rpm_window: float = 60.0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        keys = self.keys
-        if isinstance(keys, Mapping):
-            coerced = {str(k): KeyLimits.coerce(v) for k, v in keys.items()}
-        else:  # an iterable of key strings
-            coerced = {str(k): self.default_limits for k in keys}
-        if any(not k for k in coerced):
-            raise ValueError("API keys must be non-empty strings")
-        object.__setattr__(self, "keys", coerced)
-        object.__setattr__(self, "default_limits", KeyLimits.coerce(self.default_limits))
-        if self.models is not None:
-            object.__setattr__(self, "models", tuple(self.models))
-        if isinstance(self.faults, Mapping):
-            object.__setattr__(self, "faults", Faults.from_mapping(self.faults))
-        if self.latency < 0 or self.latency_jitter < 0:
-            raise ValueError("latency and latency_jitter must be >= 0")
-        if self.rpm_window <= 0:
-            raise ValueError("rpm_window must be > 0")
-
-    def __repr__(self) -> str:  # keys masked: reprs end up in logs and tracebacks
-        keys = {mask_key(k): v for k, v in self.keys.items()}
-        return (
-            f"MockConfig(keys={keys!r}, default_limits={self.default_limits!r}, "
-            f"limits_per_model={self.limits_per_model!r}, latency={self.latency!r}, "
-            f"latency_jitter={self.latency_jitter!r}, models={self.models!r}, "
-            f"accept_sim_prefix={self.accept_sim_prefix!r}, faults={self.faults!r}, "
-            f"concurrency_retry_after={self.concurrency_retry_after!r}, "
-            f"rpm_window={self.rpm_window!r}, seed={self.seed!r})"
-        )
-
-
-def config_from_options(
-    keys: Iterable[str] = (),
-    max_concurrency: int | None = None,
-    rpm: int | None = None,
-    latency: float = 0.0,
-    fault_rate: float = 0.0,
-    seed: int = 0,
-    *,
-    latency_jitter: float = 0.0,
-    models: Iterable[str] | None = None,
-    limits_per_model: bool = False,
-    quota_exhausted_keys: Iterable[str] = (),
-    hang_rate: float = 0.0,
-    hang_seconds: float = 3600.0,
-    storm_retry_after: float | None = 1.0,
-    fail_first_n: int = 0,
-) -> MockConfig:
-    """Turn simple CLI-style options into a `MockConfig`.
-
-    Every key (or, with no keys, any key) gets the same `max_concurrency` and `rpm`.
-    `fault_rate` is spread evenly over all fault kinds except hangs (`hang_rate` adds those).
-    Keys in `quota_exhausted_keys` answer every request with ``insufficient_quota``.
-    """
-    _check_probability("fault_rate", fault_rate)
-    _check_probability("hang_rate", hang_rate)
-    limits = KeyLimits(max_concurrency=max_concurrency, rpm=rpm)
-    exhausted = set(quota_exhausted_keys)
-    key_map: dict[str, KeyLimits] = {}
-    for k in keys:
-        key_map[k] = dataclasses.replace(limits, quota_exhausted=k in exhausted)
-    for k in exhausted - set(key_map):
-        key_map[k] = dataclasses.replace(limits, quota_exhausted=True)
-    share = fault_rate / len(_SPREAD_FAULT_KINDS)
-    faults = Faults(
-        **{k: share for k in _SPREAD_FAULT_KINDS},
-        hang=hang_rate,
-        hang_seconds=hang_seconds,
-        storm_retry_after=storm_retry_after,
-        fail_first_n=fail_first_n,
-    )
-    return MockConfig(
-        keys=key_map,
-        default_limits=limits,
-        limits_per_model=limits_per_model,
-        latency=latency,
-        latency_jitter=latency_jitter,
-        models=tuple(models) if models is not None else None,
-        faults=faults,
-        seed=seed,
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,190 +82,6 @@ def default_responder(
 
 
 # --------------------------------------------------------------------------------------------
-# Statistics
-# --------------------------------------------------------------------------------------------
-
-
-class _Lane:
-    """In-flight count, peak, RPM window and counters of one key (or key+model)."""
-
-    __slots__ = ("label", "in_flight", "peak", "admitted", "completed", "window")
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.in_flight = 0
-        self.peak = 0
-        self.admitted = 0
-        self.completed = 0
-        self.window: deque[float] = deque()
-
-
-class MockStats:
-    """Counters of one server; read them as attributes or as JSON at ``GET /stats``.
-
-    Per-key figures are keyed by the masked key (``...abcd``); per-lane figures (only
-    filled when `limits_per_model`) by ``"...abcd model"``.
-    requests: every chat-completions request received.
-    ok: normal 200 answers (faulty 200s are counted under `faults` only).
-    rate_limited: 429s caused by the configured limits (split into `rate_limited_concurrency`
-        and `rate_limited_rpm`); `storm_429`: 429s from the storm fault; `quota_exhausted`:
-        ``insufficient_quota`` answers.
-    faults: injected faults by kind (plus ``fail_first_n``).
-    max_in_flight / completed / admitted / in_flight: per key, over admitted requests only;
-        `completed` counts admitted requests that finished, whatever their outcome.
-    """
-
-    def __init__(self) -> None:
-        self._keys: dict[str, _Lane] = {}
-        self._lanes: dict[tuple[str, str], _Lane] = {}
-        self.reset()
-
-    def reset(self) -> None:
-        self.requests = 0
-        self.ok = 0
-        self.rate_limited = 0
-        self.rate_limited_concurrency = 0
-        self.rate_limited_rpm = 0
-        self.storm_429 = 0
-        self.quota_exhausted = 0
-        self.unauthorized = 0
-        self.bad_request = 0
-        self.not_found = 0
-        self.responder_errors = 0
-        self.faults: dict[str, int] = dict.fromkeys((*FAULT_KINDS, "fail_first_n"), 0)
-        for lane in itertools.chain(self._keys.values(), self._lanes.values()):
-            lane.peak = lane.in_flight
-            lane.admitted = lane.completed = 0
-
-    @staticmethod
-    def _merge(lanes: Iterable[_Lane], attr: str, combine: Callable[[int, int], int]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for lane in lanes:
-            value = getattr(lane, attr)
-            out[lane.label] = combine(out[lane.label], value) if lane.label in out else value
-        return out
-
-    @property
-    def max_in_flight(self) -> dict[str, int]:
-        return self._merge(self._keys.values(), "peak", max)
-
-    @property
-    def in_flight(self) -> dict[str, int]:
-        return self._merge(self._keys.values(), "in_flight", int.__add__)
-
-    @property
-    def completed(self) -> dict[str, int]:
-        return self._merge(self._keys.values(), "completed", int.__add__)
-
-    @property
-    def admitted(self) -> dict[str, int]:
-        return self._merge(self._keys.values(), "admitted", int.__add__)
-
-    @property
-    def max_in_flight_by_lane(self) -> dict[str, int]:
-        return self._merge(self._lanes.values(), "peak", max)
-
-    @property
-    def total_in_flight(self) -> int:
-        return sum(lane.in_flight for lane in self._keys.values())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "ok": self.ok,
-            "rate_limited": self.rate_limited,
-            "rate_limited_concurrency": self.rate_limited_concurrency,
-            "rate_limited_rpm": self.rate_limited_rpm,
-            "storm_429": self.storm_429,
-            "quota_exhausted": self.quota_exhausted,
-            "unauthorized": self.unauthorized,
-            "bad_request": self.bad_request,
-            "not_found": self.not_found,
-            "responder_errors": self.responder_errors,
-            "faults": dict(self.faults),
-            "in_flight": self.in_flight,
-            "max_in_flight": self.max_in_flight,
-            "max_in_flight_by_lane": self.max_in_flight_by_lane,
-            "admitted": self.admitted,
-            "completed": self.completed,
-        }
-
-
-# --------------------------------------------------------------------------------------------
-# Wire format helpers
-# --------------------------------------------------------------------------------------------
-
-_JSON = "application/json"
-_TOOLS_KEY = b'"tools":'
-_TOOLS_CACHE_SIZE = 8
-_TOOLS_CACHE_MIN_BYTES = 512
-_DECODER = json.JSONDecoder()
-
-
-def _fmt_seconds(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds == int(seconds):
-        return str(int(seconds))
-    return f"{seconds:.3f}".rstrip("0").rstrip(".") or "0"
-
-
-def _error(
-    status: int,
-    message: str,
-    type_: str,
-    code: str | None,
-    headers: dict[str, str] | None = None,
-) -> web.Response:
-    body = json.dumps({"error": {"message": message, "type": type_, "param": None, "code": code}})
-    return web.Response(status=status, text=body, content_type=_JSON, headers=headers)
-
-
-def _retry_headers(seconds: float) -> dict[str, str]:
-    return {"Retry-After": _fmt_seconds(seconds), "retry-after-ms": str(int(round(seconds * 1000)))}
-
-
-def _estimate_usage(raw_len: int, output: ModelOutput) -> Usage:
-    if output.usage.prompt_tokens or output.usage.completion_tokens:
-        return output.usage
-    out_chars = len(output.content or "") + len(output.reasoning or "")
-    for tc in output.tool_calls:
-        out_chars += len(tc.name) + len(tc.arguments)
-    return Usage(prompt_tokens=max(1, raw_len // 4), completion_tokens=max(1, out_chars // 4))
-
-
-def completion_body(
-    output: ModelOutput, model: str, completion_id: str, created: int, usage: Usage | None = None
-) -> dict[str, Any]:
-    """The ``chat.completion`` JSON object for one `ModelOutput`."""
-    message: dict[str, Any] = {"role": "assistant", "content": output.content}
-    if output.tool_calls:
-        message["tool_calls"] = [
-            {
-                "id": tc.id or f"call_{i}",
-                "type": "function",
-                "function": {"name": tc.name, "arguments": tc.arguments},
-            }
-            for i, tc in enumerate(output.tool_calls)
-        ]
-    if output.reasoning:
-        message["reasoning_content"] = output.reasoning
-    finish = output.finish_reason or ("tool_calls" if output.tool_calls else "stop")
-    u = usage or output.usage
-    return {
-        "id": completion_id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-        "usage": {
-            "prompt_tokens": u.prompt_tokens,
-            "completion_tokens": u.completion_tokens,
-            "total_tokens": u.total_tokens,
-        },
-    }
-
-
-# --------------------------------------------------------------------------------------------
 # The server
 # --------------------------------------------------------------------------------------------
 
@@ -491,7 +93,6 @@ class MockServer:
         self.config = config or MockConfig()
         self.responder: Responder = responder or default_responder
         self.stats = MockStats()
-        self._rng = random.Random(self.config.seed)
         self._jitter_rng = random.Random(self.config.seed + 0x5EED)
         self._ids = itertools.count(1)
         self._models = frozenset(self.config.models or ())
@@ -499,12 +100,8 @@ class MockServer:
         self._stopping: asyncio.Event | None = None
         self.host: str | None = None
         self.port: int | None = None
-        self.faults = self.config.faults
-        self._fault_table: tuple[tuple[float, str], ...] = ()
-        self._fault_total = 0.0
-        self._fail_count = 0
+        self._faults = FaultDraw(self.config.faults, self.config.seed)
         self._tools_cache: list[tuple[bytes, Any]] = []  # (serialised tools array, parsed), newest first
-        self.set_faults(self.config.faults)
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -576,35 +173,16 @@ class MockServer:
 
     # ---- runtime controls ----------------------------------------------------------------------
 
+    @property
+    def faults(self) -> Faults:
+        return self._faults.faults
+
     def set_faults(self, faults: Faults | Mapping[str, Any]) -> None:
         """Replace the fault settings (also resets the `fail_first_n` count)."""
-        if not isinstance(faults, Faults):
-            faults = Faults.from_mapping(faults)
-        table: list[tuple[float, str]] = []
-        acc = 0.0
-        for kind in FAULT_KINDS:
-            p = float(getattr(faults, kind))
-            if p > 0:
-                acc += p
-                table.append((acc, kind))
-        self.faults = faults
-        self._fault_table = tuple(table)
-        self._fault_total = acc
-        self._fail_count = 0
+        self._faults.set(faults)
 
     def reset_stats(self) -> None:
         self.stats.reset()
-
-    def _draw_fault(self) -> str | None:
-        if not self._fault_total:
-            return None
-        u = self._rng.random()
-        if u >= self._fault_total:
-            return None
-        for bound, kind in self._fault_table:
-            if u < bound:
-                return kind
-        return None  # pragma: no cover - float edge
 
     def _parse_body(self, raw: bytes) -> Any:
         """`json.loads(raw)`, reusing the parsed top-level ``tools`` array when its bytes are ones seen
@@ -677,10 +255,10 @@ class MockServer:
 
     # ---- the completion path ------------------------------------------------------------------------
 
-    def _lane(self, table: dict[Any, _Lane], ident: Any, label: str) -> _Lane:
+    def _lane(self, table: dict[Any, KeyState], ident: Any, label: str) -> KeyState:
         lane = table.get(ident)
         if lane is None:
-            lane = table[ident] = _Lane(label)
+            lane = table[ident] = KeyState(label)
         return lane
 
     async def _complete(self, request: web.Request, deployment: str | None) -> web.StreamResponse:
@@ -743,7 +321,7 @@ class MockServer:
                 "insufficient_quota",
             )
 
-        fault = self._draw_fault()
+        fault = self._faults.draw()
         if fault == "rate_limit_storm":
             stats.storm_429 += 1
             stats.faults["rate_limit_storm"] += 1
@@ -763,40 +341,45 @@ class MockServer:
         else:
             lane = key_lane
         cap = limits.max_concurrency
+        budgets = limits.rpm is not None or limits.tpm is not None
         if cap is not None and lane.in_flight >= cap:
             stats.rate_limited += 1
             stats.rate_limited_concurrency += 1
             ra = cfg.concurrency_retry_after
             if ra is None:
                 ra = max(0.05, cfg.latency)
+            extra = rate_limit_headers(lane, limits, cfg, time.monotonic()) if budgets else {}
             return _error(
                 429,
                 f"Rate limit reached for key {lane.label}: {cap} concurrent requests allowed. "
                 f"Please retry after {_fmt_seconds(ra)} seconds.",
                 "requests",
                 "rate_limit_exceeded",
-                _retry_headers(ra),
+                {**_retry_headers(ra), **extra},
             )
-        rpm = limits.rpm
-        if rpm is not None:
+        if budgets:
             now = time.monotonic()
-            window = lane.window
-            horizon = now - cfg.rpm_window
-            while window and window[0] <= horizon:
-                window.popleft()
-            if len(window) >= rpm:
+            cost = token_cost(len(raw), body)
+            refusal = charge(lane, limits, cfg, cost, now)
+            if refusal is not None:
                 stats.rate_limited += 1
-                stats.rate_limited_rpm += 1
-                ra = max(0.001, window[0] - horizon)
+                if refusal.what == "requests":
+                    stats.rate_limited_rpm += 1
+                    what = f"{refusal.limit:g} requests per minute"
+                else:
+                    stats.rate_limited_tpm += 1
+                    what = f"{refusal.limit:g} tokens per minute"
+                ra = refusal.retry_after
                 return _error(
                     429,
-                    f"Rate limit reached for key {lane.label}: {rpm} requests per minute. "
+                    f"Rate limit reached for key {lane.label}: {what}. "
                     f"Please retry after {_fmt_seconds(ra)} seconds.",
-                    "requests",
+                    refusal.what,
                     "rate_limit_exceeded",
-                    _retry_headers(ra),
+                    {**_retry_headers(ra), **rate_limit_headers(lane, limits, cfg, now)},
                 )
-            window.append(now)
+            if limits.tpm is not None:
+                stats.tokens_charged += cost
 
         lane.in_flight += 1
         lane.admitted += 1
@@ -808,7 +391,10 @@ class MockServer:
             if key_lane.in_flight > key_lane.peak:
                 key_lane.peak = key_lane.in_flight
         try:
-            return await self._admitted(request, body, model, raw, fault)
+            response = await self._admitted(request, body, model, raw, fault)
+            if budgets:  # what is left as the answer leaves
+                response.headers.update(rate_limit_headers(lane, limits, cfg, time.monotonic()))
+            return response
         finally:
             lane.in_flight -= 1
             lane.completed += 1
@@ -821,8 +407,7 @@ class MockServer:
     ) -> web.StreamResponse:
         stats = self.stats
         cfg = self.config
-        if self._fail_count < self.faults.fail_first_n:
-            self._fail_count += 1
+        if self._faults.fail_first():
             fault = "fail_first_n"
         if fault is not None:
             stats.faults[fault] += 1
@@ -846,6 +431,15 @@ class MockServer:
 
         if fault == "error_500" or fault == "fail_first_n":
             return _error(500, "The server had an error while processing your request. Sorry about that!", "server_error", None)
+        if fault == "error_503":
+            ra = self.faults.retry_after_503
+            return _error(
+                503,
+                "The service is temporarily overloaded. Please retry later.",
+                "server_error",
+                "overloaded",
+                _retry_headers(ra) if ra is not None else None,
+            )
         if fault == "drop_connection":
             return await self._drop(request)
         if fault == "empty_content":
@@ -867,13 +461,7 @@ class MockServer:
             return _error(500, f"mock responder failed: {type(exc).__name__}: {exc}", "server_error", "responder_error")
 
         if fault == "reasoning_only":
-            text = output.reasoning or _REASONING_TEXT
-            if output.content:
-                text = f"{text}\n{output.content}"
-            for tc in output.tool_calls:
-                text = f"{text}\nI should call {tc.name} with {tc.arguments}."
-            out = ModelOutput(content="", reasoning=text, usage=output.usage, finish_reason="stop")
-            return self._ok(out, model, raw)
+            return self._ok(reasoning_only(output), model, raw)
         if fault == "malformed_json":
             full = self._body_bytes(output, model, raw)
             return web.Response(status=200, body=full[: max(1, len(full) // 2)], content_type=_JSON)
@@ -1044,3 +632,4 @@ def serve(
         asyncio.run(_main())
     except KeyboardInterrupt:
         pass
+
