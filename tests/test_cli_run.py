@@ -392,3 +392,41 @@ def test_runs_started_from_the_python_api_say_who_runs_them(tmp_path: Path) -> N
     api.run(api.build_plan("sim/weak", num_instances=1), db=tmp_path / "r.db")
     [(info,)] = stored(tmp_path / "r.db", "SELECT info FROM runs")
     assert json.loads(info)["pid"] == os.getpid() and json.loads(info)["host"] == socket.gethostname()
+
+
+def test_status_shows_the_limits_a_run_learnt_from_the_headers_while_it_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_env: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that states a token and a request budget in x-ratelimit-* headers; the config
+    declares neither. The run records what its lanes learnt while it runs, and `status` shows it."""
+    from pilotbench.runner import scheduler
+
+    from .conftest import FAKE_KEYS, mock_config_file
+
+    monkeypatch.setattr(scheduler, "LANES_RECORD_SECONDS", 0.05)
+    recorded: list[tuple[str, dict]] = []  # (the run's status at the time, what was recorded)
+    original = SQLiteStore.update_run_info
+
+    def spy(self: SQLiteStore, run_id: str, info: dict) -> None:
+        row = self._db.execute("SELECT status FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        recorded.append((row[0] if row else "?", info))
+        original(self, run_id, info)
+
+    monkeypatch.setattr(SQLiteStore, "update_run_info", spy)
+    cfg = MockConfig(keys={FAKE_KEYS[0]: KeyLimits(tpm=6_000_000, rpm=60_000)}, budget_seconds=1.0, latency=0.05)
+    with MockServerThread(cfg) as srv:
+        config = mock_config_file(tmp_path, srv.base_url, keys=1, max_concurrency=64)
+        db = tmp_path / "r.db"
+        code, _, err = cli(capsys, "run", "-m", "mock/strong", "-n", "2", "--db", str(db), "--config", str(config),
+                           "--no-progress")
+        assert code == 0, err
+    during = [info["lanes"] for status, info in recorded if status == "running" and "lanes" in info]
+    assert during, recorded  # recorded while the run was going, not only at its end
+    lane = next(iter(during[-1].values()))
+    assert lane["tpm"] == 6_000_000 and lane["rpm"] == 60_000 and lane["key"].endswith(FAKE_KEYS[0][-4:])
+    assert FAKE_KEYS[0] not in json.dumps(during)
+    code, out, err = cli(capsys, "status", "--db", str(db))
+    assert code == 0, err
+    assert "limits learnt" in out
+    rows = [line for line in out.splitlines() if "6000000" in line]
+    assert rows and "60000 (" in rows[0] and "of 64 declared" in rows[0], out

@@ -19,6 +19,7 @@ from pilotbench.mock_server import (
     MockServer,
     MockServerThread,
     config_from_options,
+    default_responder,
     mask_key,
 )
 
@@ -654,7 +655,7 @@ def test_mock_server_command_takes_the_budget_options(monkeypatch: pytest.Monkey
     from pilotbench.cli import app
 
     seen: list[MockConfig] = []
-    monkeypatch.setattr(package, "serve", lambda cfg, host, port, responder=None: seen.append(cfg))
+    monkeypatch.setattr(package, "serve", lambda cfg, host, port, responder=None, on_ready=None: seen.append(cfg))
     result = CliRunner().invoke(app, ["mock-server", "--key", KEY, "--tpm", "90000", "--budget-seconds", "3",
                                       "--concurrency-retry-after", "2", "--no-ratelimit-headers", "--limits-per-model",
                                       "--error-503-rate", "0.1"])
@@ -664,3 +665,36 @@ def test_mock_server_command_takes_the_budget_options(monkeypatch: pytest.Monkey
     assert not cfg.ratelimit_headers and cfg.limits_per_model and cfg.faults.error_503 == 0.1
     bad = CliRunner().invoke(app, ["mock-server", "--budget-seconds", "0"])
     assert bad.exit_code == 2 and "budget-seconds" in bad.output
+
+
+def test_models_list_names_the_simulated_models_the_default_server_answers_for() -> None:
+    from pilotbench.models.simulated import SIMULATED_MODELS
+
+    async def body(server: MockServer) -> None:
+        async with httpx.AsyncClient() as raw:
+            r = await raw.get(server.base_url + "/v1/models")
+            names = [m["id"] for m in r.json()["data"]]
+            assert "sim/strong" in names and set(SIMULATED_MODELS) <= set(names)
+            # and each listed name is answered
+            reply = await raw.post(server.base_url + "/v1/chat/completions", json=chat_body("sim/weak"),
+                                   headers={"Authorization": f"Bearer {KEY}"})
+            assert reply.status_code == 200, reply.text
+
+    run_with_server(MockConfig(keys={KEY: KeyLimits()}), body, default_responder)
+
+
+def test_mock_server_on_a_busy_port_says_so_in_one_line_without_a_listening_banner() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = subprocess.run([sys.executable, "-m", "pilotbench", "mock-server", "--port", str(port)],
+                             capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stderr
+    assert "mock server on" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and str(port) in lines[0], out.stderr

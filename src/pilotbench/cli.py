@@ -713,6 +713,7 @@ def _status_table(store):  # type: ignore[no-untyped-def]
     for col in ("run", "status", "planned", "done", "errors", "pending"):
         run_table.add_column(col)
     done_ids: set[str] | None = None
+    learnt_rows: list[tuple[str, str, dict[str, Any]]] = []
     for r in runs[-10:]:
         try:
             info = json.loads(r["info"] or "{}")
@@ -732,6 +733,11 @@ def _status_table(store):  # type: ignore[no-untyped-def]
         n_done = store.count("run_id=? AND status='done'", (r["run_id"],))
         n_err = store.count("run_id=? AND status='error'", (r["run_id"],))
         run_table.add_row(r["run_id"], _run_state(r["status"], info), str(r["planned"]), str(n_done), str(n_err), pending)
+        lanes_info = info.get("lanes")
+        if isinstance(lanes_info, dict):
+            for name, lane in sorted(lanes_info.items()):
+                if isinstance(lane, dict):
+                    learnt_rows.append((r["run_id"], name, lane))
     cells = Table(title="tests in the store")
     for col in ("model", "prompt type", "done", "infra errors", "success"):
         cells.add_column(col)
@@ -742,7 +748,21 @@ def _status_table(store):  # type: ignore[no-untyped-def]
         "GROUP BY model, prompt_type"
     )):
         cells.add_row(model, pt, str(done), str(errs), f"{(succ or 0) / done:.1%}" if done else "-")
-    return Group(run_table, cells)
+    if not learnt_rows:
+        return Group(run_table, cells)
+    learnt = Table(title="limits learnt from the providers (stated in x-ratelimit-* headers, or found by adapting)")
+    for col in ("run", "lane", "key", "concurrency", "rpm", "tpm"):
+        learnt.add_column(col)
+    for run_id, name, lane in learnt_rows:
+        def budget(unit: str, lane: dict[str, Any] = lane) -> str:
+            if lane.get(unit) is None:
+                return "-" if lane.get(f"{unit}_left") is None else f"? ({lane[f'{unit}_left']} left)"
+            return f"{lane[unit]} ({lane.get(f'{unit}_left', '?')} left)"
+
+        declared = lane.get("declared_concurrency")
+        learnt.add_row(run_id, name, str(lane.get("key", "")), f"{lane.get('concurrency', '?')} of {declared} declared",
+                       budget("rpm"), budget("tpm"))
+    return Group(run_table, cells, learnt)
 
 
 @app.command("view")
@@ -851,8 +871,11 @@ def mock_server(port, host, key, max_concurrency, rpm, latency, fault_rate, seed
                               budget_seconds=budget_seconds, concurrency_retry_after=concurrency_retry_after,
                               ratelimit_headers=not no_ratelimit_headers, limits_per_model=limits_per_model,
                               error_503_rate=error_503_rate)
-    print(f"mock server on http://{host}:{port}/v1 (Azure paths under /openai/deployments/...); Ctrl-C stops it", file=sys.stderr)
-    serve(cfg, host, port, responder=responder)
+    def listening(_server) -> None:  # type: ignore[no-untyped-def]  # said only once the port is bound
+        print(f"mock server on http://{host}:{port}/v1 (Azure paths under /openai/deployments/...); Ctrl-C stops it",
+              file=sys.stderr, flush=True)
+
+    serve(cfg, host, port, responder=responder, on_ready=listening)
 
 
 @app.command("version")

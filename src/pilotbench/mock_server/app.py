@@ -227,7 +227,12 @@ class MockServer:
         return await self._complete(request, request.match_info["deployment"])
 
     async def _handle_models(self, request: web.Request) -> web.Response:
-        data = [{"id": m, "object": "model", "created": 0, "owned_by": "pilotbench-mock"} for m in self.config.models or ()]
+        names = list(self.config.models or ())
+        if self.config.accept_sim_prefix and self.responder is default_responder:
+            from pilotbench.models.simulated import SIMULATED_MODELS  # lazy, as in default_responder
+
+            names += [m for m in SIMULATED_MODELS if m not in names]
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "pilotbench-mock"} for m in names]
         return web.json_response({"object": "list", "data": data})
 
     async def _handle_stats(self, request: web.Request) -> web.Response:

@@ -40,12 +40,13 @@ from ..store.records import TestRecord, new_attempt_id
 from ..store.transcripts import DEFAULT_TRANSCRIPTS, encode_transcript
 from ..store.sqlite import SQLiteStore
 from .calls import CallStats, InfraError, ModelStopped, calibrated_estimate, call_model
-from .outcome import error_cause, exit_status, lane_problems
+from .outcome import error_cause, exit_status, lane_limits, lane_problems
 from .progress import Reporter, RunProgress
 from .runtime import ModelRuntime, Runtime
 from .writer import BatchWriter
 
 SERIAL_MODES = ("none", "model", "prompt", "provider")
+LANES_RECORD_SECONDS = 5.0  # how often a run records its lanes' learnt limits (status)
 _START_BATCH = 16  # tests started per loop iteration when many slots are free at once
 
 
@@ -170,6 +171,7 @@ class Runner:
         reporter.start()
         ticker = asyncio.create_task(self._report(reporter))
         watcher = asyncio.create_task(self._watch_lanes())
+        recorder = asyncio.create_task(self._record_lanes(writer)) if self.options.record_run else None
         try:
             with _collector_for_long_runs():
                 for group in self._groups(streams):
@@ -179,6 +181,8 @@ class Runner:
         finally:
             ticker.cancel()
             watcher.cancel()
+            if recorder is not None:
+                recorder.cancel()
             await writer.close()
             reporter.stop()
             for sig in installed:
@@ -189,7 +193,10 @@ class Runner:
             self.summary.key_problems = lane_problems(self.runtime.lanes.values())
             status = "interrupted" if self.summary.interrupted else "finished"
             if self.options.record_run:
-                ended = {"keys_lost": self.summary.key_problems} if self.summary.key_problems else None
+                ended: dict[str, object] = {"keys_lost": self.summary.key_problems} if self.summary.key_problems else {}
+                learnt = lane_limits(self.runtime.lanes.values())
+                if learnt:
+                    ended["lanes"] = learnt
                 await asyncio.to_thread(self.store.finish_run, self.run_id, status, ended)
             self._close_logs()
         return self.summary
@@ -414,6 +421,20 @@ class Runner:
         while True:
             await asyncio.sleep(reporter.interval)
             reporter.tick()
+
+    async def _record_lanes(self, writer: BatchWriter) -> None:
+        """The lanes' learnt limits join the run's record every few seconds while they change, so
+        `pilotbench status` shows them for a run in progress, from any shell."""
+        last: dict[str, dict[str, object]] = {}
+        while True:
+            await asyncio.sleep(LANES_RECORD_SECONDS)
+            now = lane_limits(self.runtime.lanes.values())
+            if now and now != last:
+                try:
+                    await writer.exclusive(self.store.update_run_info, self.run_id, {"lanes": now})
+                except Exception:  # noqa: BLE001 - a display aid: never worth stopping a run for
+                    continue
+                last = now
 
     async def _watch_lanes(self) -> None:
         while True:

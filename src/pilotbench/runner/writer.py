@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..errors import StoreError
 from ..store.records import TestRecord
@@ -108,6 +109,11 @@ class BatchWriter:
             self._last = time.monotonic()
             if self.on_commit:
                 self.on_commit(len(batch))
+
+    async def exclusive(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run `fn(*args)` in a thread while no batch is being written (one store connection)."""
+        async with self._lock:
+            return await asyncio.to_thread(fn, *args)
 
     async def close(self) -> None:
         if self._ticker is not None:

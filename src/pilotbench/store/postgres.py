@@ -276,16 +276,20 @@ class PostgresStore:
         params = (time.time(), status, run_id)
         self._run(lambda db: db.execute("UPDATE runs SET finished_at=%s, status=%s WHERE run_id=%s", params), retries=3)
         if info:
-            def merge(db: Any) -> None:
-                row = db.execute("SELECT info FROM runs WHERE run_id=%s", (run_id,)).fetchone()
-                try:
-                    old = json.loads(row[0] or "{}") if row else {}
-                except ValueError:
-                    old = {}
-                merged = {**(old if isinstance(old, dict) else {}), **info}
-                db.execute("UPDATE runs SET info=%s WHERE run_id=%s", (json.dumps(merged, default=str), run_id))
+            self.update_run_info(run_id, info)
 
-            self._run(merge, retries=3)
+    def update_run_info(self, run_id: str, info: dict[str, Any]) -> None:
+        """Entries of `info` join (and replace those of) the run's recorded info."""
+        def merge(db: Any) -> None:
+            row = db.execute("SELECT info FROM runs WHERE run_id=%s", (run_id,)).fetchone()
+            try:
+                old = json.loads(row[0] or "{}") if row else {}
+            except ValueError:
+                old = {}
+            merged = {**(old if isinstance(old, dict) else {}), **info}
+            db.execute("UPDATE runs SET info=%s WHERE run_id=%s", (json.dumps(merged, default=str), run_id))
+
+        self._run(merge, retries=3)
 
     # ------------------------------------------------------------------ reading
 

@@ -217,9 +217,13 @@ class SQLiteStore:
         """Mark the run ended; `info` entries (e.g. the keys it lost, with why) join its info."""
         self._db.execute("UPDATE runs SET finished_at=?, status=? WHERE run_id=?", (time.time(), status, run_id))
         if info:
-            row = self._db.execute("SELECT info FROM runs WHERE run_id=?", (run_id,)).fetchone()
-            merged = {**_info_dict(row[0] if row else None), **info}
-            self._db.execute("UPDATE runs SET info=? WHERE run_id=?", (json.dumps(merged, default=str), run_id))
+            self.update_run_info(run_id, info)
+
+    def update_run_info(self, run_id: str, info: dict[str, Any]) -> None:
+        """Entries of `info` join (and replace those of) the run's recorded info."""
+        row = self._db.execute("SELECT info FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        merged = {**_info_dict(row[0] if row else None), **info}
+        self._db.execute("UPDATE runs SET info=? WHERE run_id=?", (json.dumps(merged, default=str), run_id))
 
     # ------------------------------------------------------------------ reading
 
