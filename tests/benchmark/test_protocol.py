@@ -290,7 +290,15 @@ def test_a_json_call_naming_a_tool_not_offered_is_a_call_not_an_answer() -> None
         ("[TOOL_CALLS] not json", None, "a [TOOL_CALLS] call is not JSON with a name and arguments"),
         ('[TOOL_CALLS]file_operations_reader[ARGS]{"path": ', None,
          "a [TOOL_CALLS] call is not JSON with a name and arguments"),
-        ('```json\n{"name": "file_operations_reader", "arguments": {"path": "in.csv"\n```', None,
+        # cut off inside a string, a closer that does not match, or more than three closers missing
+        ('{"name": "file_operations_reader", "arguments": {"path": "in.cs', None,
+         "the reply looks like a tool call but is not valid JSON"),
+        ('{"name": "file_operations_reader", "arguments": {"path": "in.csv"]', None,
+         "the reply looks like a tool call but is not valid JSON"),
+        ('{"name": "file_operations_reader", "arguments": {"a": {"b": {"c": {"path": "in.csv"', None,
+         "the reply looks like a tool call but is not valid JSON"),
+        # an unclosed call to a tool that is not offered is not repaired
+        ('{"name": "process_sales", "arguments": {"path": "in.csv"}', None,
          "the reply looks like a tool call but is not valid JSON"),
     ],
 )
@@ -342,3 +350,19 @@ def test_truncated_help_and_echo() -> None:
     echo = truncated_echo(long)
     assert echo.startswith("x" * 100) and len(echo) < 2100 and echo.endswith("[...]")
     assert truncated_echo("short") == "short" and truncated_echo(None) == ""
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # what Qwen2.5-Coder-0.5B wrote in native mode: the call's last brace missing
+        '{"name": "file_operations_reader", "arguments": {"path": "in.csv", "mode": "text"}',
+        '```json\n{"name": "file_operations_reader", "arguments": {"path": "in.csv", "mode": "text"\n```',
+        '{"name": "file_operations_reader", "arguments": {"path": "in.csv {x}", "mode": "text"',
+    ],
+)
+def test_a_call_missing_only_its_closing_braces_is_a_call(content: str) -> None:
+    for parsed in (parse_text_reply(content, OFFERED), parse_native_reply(ModelOutput(content=content), OFFERED)):
+        assert len(parsed.calls) == 1 and parsed.final is None and parsed.format_error is None
+        assert parsed.calls[0].name == "file_operations_reader"
+        assert json.loads(parsed.calls[0].arguments)["mode"] == "text"

@@ -462,3 +462,16 @@ def test_any_tools_are_never_fed_sessions() -> None:
                 src = dict(step.feeds).get(p.name)
                 if p.accepts == (ANY,) and isinstance(src, int):
                     assert types[src] not in ("session", "connection"), (inst.id, step.tool)
+
+
+def test_suite_version_changes_with_how_replies_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Results read by different protocol rules never share a suite version (and are never pooled)."""
+    from pilotbench.benchmark import tasks
+
+    now = tasks.suite_version()
+    tasks.suite_version.cache_clear()
+    monkeypatch.setattr(tasks, "PROTOCOL_REVISION", tasks.PROTOCOL_REVISION + 1)
+    try:
+        assert tasks.suite_version() != now and tasks.suite_version().startswith(f"v{tasks.GENERATOR_VERSION}-")
+    finally:
+        tasks.suite_version.cache_clear()

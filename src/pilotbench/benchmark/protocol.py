@@ -12,7 +12,8 @@ write the call in their chat template's own form. These shapes are read:
   one or several in a reply, a JSON list of them, ``{"tool_calls": [...]}``, or the OpenAI-like
   ``{"function": {"name": ..., "arguments": ...}}``; also after a "FINAL ANSWER:" prefix, and with
   Python's ``True``/``False``/``None`` where JSON has ``true``/``false``/``null`` (small models
-  write dict literals);
+  write dict literals), or missing up to three closing braces at its very end (a call to an offered
+  tool only);
 - Hermes/Qwen ``<tool_call>{...}</tool_call>`` blocks;
 - Llama 3 ``<|python_tag|>{"name": ..., "parameters": {...}}`` (several separated by ``;``);
 - Mistral ``[TOOL_CALLS][{...}, ...]`` and ``[TOOL_CALLS]name[ARGS]{...}``.
@@ -30,6 +31,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .types import ModelOutput, ToolCall
+
+# How replies are read. Part of the suite version (`tasks.suite_version`), so results read by
+# different rules are never pooled: 1 = calls written as text, truncation (suite v2); 2 = a call to
+# an offered tool missing only its closing braces at the end is a call, not a format error.
+PROTOCOL_REVISION = 2
 
 TOOL_CALL_OPEN = "<tool_call>"
 TOOL_CALL_CLOSE = "</tool_call>"
@@ -116,6 +122,7 @@ _MISTRAL_NAMED = re.compile(r"\[TOOL_CALLS\]\s*([A-Za-z_][\w.\-]*)\s*(?:\[CALL_I
 _DECODER = json.JSONDecoder()
 _JSON_START = re.compile(r"\{|\[(?=\s*\{)")
 _MAX_JSON_ATTEMPTS = 256  # JSON starts tried per reply: keeps adversarial text linear enough
+_MAX_CLOSERS = 3  # a call missing more closing braces than this at its end is not repaired
 _MAX_LITERAL_RETRIES = 8  # of those, how many are retried with Python literals made JSON
 _PY_WORDS = {"True": "true", "False": "false", "None": "null"}
 _PY_WORD = re.compile(r'"(?:[^"\\]|\\.)*"|\b(True|False|None)\b', re.S)
@@ -155,6 +162,36 @@ def _json_values(text: str) -> Iterator[Any]:
                 continue
         yield value
         pos = end
+
+
+def _closed(text: str, most: int = _MAX_CLOSERS) -> str | None:
+    """`text` with the braces and brackets still open at its end closed, when that is all it
+    lacks (small models often drop the last ``}`` of a call): None if a string is left open, a
+    closer does not match, nothing is open, or more than `most` are. A trailing fence is kept out."""
+    body = text
+    fence = body.rfind("```")
+    if fence > 0 and not body[fence + 3:].strip():
+        body = body[:fence].rstrip()
+    stack: list[str] = []
+    in_string = escaped = False
+    for ch in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]":
+            if not stack or stack.pop() != ch:
+                return None
+    if in_string or not stack or len(stack) > most:
+        return None
+    return body + "".join(reversed(stack))
 
 
 def _json_literals(text: str) -> str:
@@ -245,6 +282,10 @@ def parse_text_reply(content: str | None, offered: Collection[str] | None = None
     if found:
         return ParsedReply(calls=_numbered(found))
     if _LOOKS_LIKE_CALL.match(text) and '"name"' in text:
+        closed = _closed(text)
+        repaired = _calls_in(closed, offered) if closed is not None and offered is not None else []
+        if repaired and all(c.name in offered for c in repaired):  # type: ignore[operator]
+            return ParsedReply(calls=_numbered(repaired))
         return ParsedReply(format_error="the reply looks like a tool call but is not valid JSON")
     return ParsedReply(final=text)
 
