@@ -405,14 +405,14 @@ def test_status_shows_the_limits_a_run_learnt_from_the_headers_while_it_runs(
 
     monkeypatch.setattr(scheduler, "LANES_RECORD_SECONDS", 0.05)
     recorded: list[tuple[str, dict]] = []  # (the run's status at the time, what was recorded)
-    original = SQLiteStore.update_run_info
+    original = SQLiteStore.record_lanes
 
-    def spy(self: SQLiteStore, run_id: str, info: dict) -> None:
+    def spy(self: SQLiteStore, run_id: str, lanes: dict) -> None:
         row = self._db.execute("SELECT status FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        recorded.append((row[0] if row else "?", info))
-        original(self, run_id, info)
+        recorded.append((row[0] if row else "?", {"lanes": lanes}))
+        original(self, run_id, lanes)
 
-    monkeypatch.setattr(SQLiteStore, "update_run_info", spy)
+    monkeypatch.setattr(SQLiteStore, "record_lanes", spy)
     cfg = MockConfig(keys={FAKE_KEYS[0]: KeyLimits(tpm=6_000_000, rpm=60_000)}, budget_seconds=1.0, latency=0.05)
     with MockServerThread(cfg) as srv:
         config = mock_config_file(tmp_path, srv.base_url, keys=1, max_concurrency=64)

@@ -236,3 +236,24 @@ def test_cli_ray_run_on_postgres_reports_like_sqlite(tmp_path: Path, home: Path,
     md = _hard([sys.executable, "-m", "pilotbench", "report", "--db", pg_url, "--format", "md"], env=env, cwd=tmp_path,
                timeout=60)
     assert md.returncode == 0 and "5.1" in md.stdout
+
+
+def test_ray_owners_record_the_limits_their_lanes_learnt_for_status(tmp_path: Path, home: Path, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Each key owner records what its lane learnt from the x-ratelimit-* headers in the run's row,
+    so `pilotbench status` shows every key's learnt limits for a distributed run too."""
+    limits = KeyLimits(max_concurrency=LIMIT, rpm=600_000, tpm=60_000_000)
+    cfg = MockConfig(keys={k: limits for k in FAKE_KEYS}, latency=0.03, limits_per_model=True, budget_seconds=1.0)
+    with MockServerThread(cfg) as srv:
+        config = _config(tmp_path, srv)
+        env = _env(home)
+        run = _hard(_cli_run(pg_url, config, "--executor", "ray"), env=env, cwd=tmp_path, timeout=120)
+        assert run.returncode == 0, run.stderr[-3000:]
+    status = _hard([sys.executable, "-m", "pilotbench", "status", "--db", pg_url], env={**env, "COLUMNS": "200"},
+                   cwd=tmp_path, timeout=60)
+    assert status.returncode == 0, status.stderr
+    assert "limits learnt" in status.stdout
+    learnt = [line for line in status.stdout.splitlines() if "60000000 (" in line]
+    # one lane per key and model, recorded by the three key owners
+    assert len(learnt) == 3 * 2, status.stdout
+    assert all("600000 (" in line for line in learnt)
+    assert not any(key in status.stdout for key in FAKE_KEYS)

@@ -127,6 +127,28 @@ def test_runs_table(pg_url: str) -> None:
     assert json.loads(run["info"]) == {"models": ["sim/weak"]}
 
 
+def test_lanes_recorded_by_several_owners_merge_per_lane(pg_url: str) -> None:
+    """The owners of a distributed run record their own lanes at the same time; none is lost."""
+    with open_store(pg_url) as store:
+        store.start_run("r1", 10, {"models": ["sim/weak"]})
+
+    def owner(i: int) -> None:
+        with open_store(pg_url, create=False) as mine:
+            for n in range(15):
+                mine.record_lanes("r1", {f"p/key{i}": {"concurrency": n, "tpm": 1000 * i}})
+
+    threads = [threading.Thread(target=owner, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with open_store(pg_url) as store:
+        store.finish_run("r1", "finished", {"keys_lost": {"p/key0": "parked: quota"}})
+        info = json.loads(store.runs()[0]["info"])
+    assert info["lanes"] == {f"p/key{i}": {"concurrency": 14, "tpm": 1000 * i} for i in range(4)}
+    assert info["models"] == ["sim/weak"] and info["keys_lost"] == {"p/key0": "parked: quota"}
+
+
 def test_schema_checks(pg_url: str) -> None:
     import psycopg
 

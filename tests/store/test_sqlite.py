@@ -149,3 +149,16 @@ def test_an_older_store_gains_new_columns_and_keeps_its_rows(tmp_path: Path) -> 
     assert rows == {"old1": None, "new1": 0.5}
     assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     db.close()
+
+
+def test_lanes_recorded_merge_per_lane_and_keep_the_rest_of_the_info(tmp_path: Path) -> None:
+    import json
+
+    with SQLiteStore(tmp_path / "r.db") as store:
+        store.start_run("r1", 10, {"pid": 1})
+        store.record_lanes("r1", {"a": {"concurrency": 4}, "b": {"concurrency": 8}})
+        store.record_lanes("r1", {"a": {"concurrency": 2, "tpm": 9000}})
+        store.finish_run("r1", "finished", {"keys_lost": {"b": "disabled: 401"}})
+        info = json.loads(store.runs()[0]["info"])
+    assert info == {"pid": 1, "lanes": {"a": {"concurrency": 2, "tpm": 9000}, "b": {"concurrency": 8}},
+                    "keys_lost": {"b": "disabled: 401"}}

@@ -14,7 +14,7 @@ Exit statuses of `pilotbench run` (README, "Exit status"):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from ..limits import Lane
 
@@ -58,15 +58,15 @@ def exit_status(*, interrupted: bool, stopped_models: int, errors: int, not_run:
     return EXIT_OK
 
 
-def lane_limits(lanes: Iterable[Lane]) -> dict[str, dict[str, object]]:
+def lane_limits(lanes: Iterable[Lane], keep: Collection[str] = ()) -> dict[str, dict[str, object]]:
     """What each lane has learnt of its provider's limits, for the run's record (`pilotbench
     status`): the concurrency it runs at against what was declared, and the budgets the provider
     stated in its x-ratelimit-* headers (per minute, and what was left). Lanes that learnt nothing
-    and run at their declared concurrency are left out."""
+    and run at their declared concurrency are left out, unless named in `keep` (recorded before)."""
     out: dict[str, dict[str, object]] = {}
     for lane in lanes:
         learnt = {k: round(v) for k, v in lane.learned_limits().items() if v is not None}
-        if not learnt and lane.limit == lane.max_concurrency:
+        if not learnt and lane.limit == lane.max_concurrency and lane.name not in keep:
             continue
         out[lane.name] = {"key": lane.key_label, "concurrency": lane.limit, "declared_concurrency": lane.max_concurrency,
                           **learnt}

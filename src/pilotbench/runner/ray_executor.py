@@ -241,7 +241,7 @@ class KeyOwner:
             options = RunOptions(
                 checkpoint_interval=job.checkpoint_interval, flush_seconds=job.flush_seconds,
                 grace_seconds=job.grace_seconds, serial_by=job.serial_by, max_in_flight=job.max_in_flight,
-                progress_interval=3600.0, live=False, handle_signals=False, record_run=False,
+                progress_interval=3600.0, live=False, handle_signals=False, record_run=False, record_lanes=True,
                 log_dir=Path(job.log_dir) / job.owner.label.replace("#", "-") if job.log_dir else None,
                 transcripts=job.transcripts,
             )

@@ -62,6 +62,7 @@ class RunOptions:
     log_dir: Path | None = None
     handle_signals: bool = True
     record_run: bool = True  # write the run's row in the runs table (off for a distributed run's owners)
+    record_lanes: bool | None = None  # record the lanes' learnt limits in the run's row (default: record_run)
     transcripts: str = DEFAULT_TRANSCRIPTS  # none | calls | full: how much of each conversation the store keeps
 
 
@@ -130,6 +131,7 @@ class Runner:
             for name, rt in runtime.models.items()
         }
         self._told: dict[str, str] = {}  # lanes whose loss was already reported
+        self._lanes_recorded: dict[str, dict[str, object]] = {}  # what the run's row says of its lanes
 
     # ------------------------------------------------------------------ public
 
@@ -171,7 +173,8 @@ class Runner:
         reporter.start()
         ticker = asyncio.create_task(self._report(reporter))
         watcher = asyncio.create_task(self._watch_lanes())
-        recorder = asyncio.create_task(self._record_lanes(writer)) if self.options.record_run else None
+        record_lanes = self.options.record_run if self.options.record_lanes is None else self.options.record_lanes
+        recorder = asyncio.create_task(self._record_lanes(writer)) if record_lanes else None
         try:
             with _collector_for_long_runs():
                 for group in self._groups(streams):
@@ -184,6 +187,8 @@ class Runner:
             if recorder is not None:
                 recorder.cancel()
             await writer.close()
+            if recorder is not None:
+                await self._record_lanes_now()  # what the lanes knew at the end
             reporter.stop()
             for sig in installed:
                 loop.remove_signal_handler(sig)
@@ -193,10 +198,7 @@ class Runner:
             self.summary.key_problems = lane_problems(self.runtime.lanes.values())
             status = "interrupted" if self.summary.interrupted else "finished"
             if self.options.record_run:
-                ended: dict[str, object] = {"keys_lost": self.summary.key_problems} if self.summary.key_problems else {}
-                learnt = lane_limits(self.runtime.lanes.values())
-                if learnt:
-                    ended["lanes"] = learnt
+                ended = {"keys_lost": self.summary.key_problems} if self.summary.key_problems else None
                 await asyncio.to_thread(self.store.finish_run, self.run_id, status, ended)
             self._close_logs()
         return self.summary
@@ -425,16 +427,22 @@ class Runner:
     async def _record_lanes(self, writer: BatchWriter) -> None:
         """The lanes' learnt limits join the run's record every few seconds while they change, so
         `pilotbench status` shows them for a run in progress, from any shell."""
-        last: dict[str, dict[str, object]] = {}
         while True:
             await asyncio.sleep(LANES_RECORD_SECONDS)
-            now = lane_limits(self.runtime.lanes.values())
-            if now and now != last:
-                try:
-                    await writer.exclusive(self.store.update_run_info, self.run_id, {"lanes": now})
-                except Exception:  # noqa: BLE001 - a display aid: never worth stopping a run for
-                    continue
-                last = now
+            await self._record_lanes_now(writer)
+
+    async def _record_lanes_now(self, writer: BatchWriter | None = None) -> None:
+        now = lane_limits(self.runtime.lanes.values(), keep=self._lanes_recorded)
+        if not now or now == self._lanes_recorded:
+            return
+        try:
+            if writer is not None:
+                await writer.exclusive(self.store.record_lanes, self.run_id, now)
+            else:
+                await asyncio.to_thread(self.store.record_lanes, self.run_id, now)
+        except Exception:  # noqa: BLE001 - a display aid: never worth stopping a run for
+            return
+        self._lanes_recorded = now
 
     async def _watch_lanes(self) -> None:
         while True:

@@ -278,6 +278,23 @@ class PostgresStore:
         if info:
             self.update_run_info(run_id, info)
 
+    def record_lanes(self, run_id: str, lanes: dict[str, Any]) -> None:
+        """Each lane's entry replaces that lane's under the run's info `lanes`; other lanes' stay
+        (the owners of a distributed run each record their own, the row locked while they do)."""
+        def merge(db: Any) -> None:
+            with db.transaction():
+                row = db.execute("SELECT info FROM runs WHERE run_id=%s FOR UPDATE", (run_id,)).fetchone()
+                try:
+                    info = json.loads(row[0] or "{}") if row else {}
+                except ValueError:
+                    info = {}
+                info = info if isinstance(info, dict) else {}
+                old = info.get("lanes") if isinstance(info.get("lanes"), dict) else {}
+                info["lanes"] = {**old, **lanes}
+                db.execute("UPDATE runs SET info=%s WHERE run_id=%s", (json.dumps(info, default=str), run_id))
+
+        self._run(merge, retries=3)
+
     def update_run_info(self, run_id: str, info: dict[str, Any]) -> None:
         """Entries of `info` join (and replace those of) the run's recorded info."""
         def merge(db: Any) -> None:

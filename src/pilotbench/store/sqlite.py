@@ -219,6 +219,16 @@ class SQLiteStore:
         if info:
             self.update_run_info(run_id, info)
 
+    def record_lanes(self, run_id: str, lanes: dict[str, Any]) -> None:
+        """Each lane's entry replaces that lane's under the run's info `lanes`; other lanes' stay
+        (the owners of a distributed run each record their own)."""
+        with self._db:
+            row = self._db.execute("SELECT info FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            info = _info_dict(row[0] if row else None)
+            old = info.get("lanes") if isinstance(info.get("lanes"), dict) else {}
+            info["lanes"] = {**old, **lanes}
+            self._db.execute("UPDATE runs SET info=? WHERE run_id=?", (json.dumps(info, default=str), run_id))
+
     def update_run_info(self, run_id: str, info: dict[str, Any]) -> None:
         """Entries of `info` join (and replace those of) the run's recorded info."""
         row = self._db.execute("SELECT info FROM runs WHERE run_id=?", (run_id,)).fetchone()
