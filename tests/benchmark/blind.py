@@ -2,7 +2,8 @@
 
 Each strategy is a function (messages, tools, rng) -> ModelOutput that looks only at the offered tool
 schemas and at tool results, never at the user message, except `inputs_brute_force`, which reads
-the task's Inputs line (not its description) and then tries everything the types allow.
+the task's Inputs line (not its description) and then tries everything the types allow, and
+`typed_walk`, which reads the Inputs line and walks the tools' type graph from it.
 """
 
 from __future__ import annotations
@@ -126,6 +127,70 @@ def inputs_brute_force(messages: list[Message], tools: list[dict[str, Any]], rng
     return _calls(pairs[:120], turn)
 
 
+def typed_walk(steps: int) -> Strategy:
+    """Reads the task's Inputs line and the tools' typed schemas, never the description: starts from a
+    tool that takes one of the Inputs as its source, then walks the type graph (each next tool takes the
+    newest output), `steps` calls, every setting filled correctly from the tool results, and reports the
+    last handle. What a model gets from the types alone."""
+
+    def strategy(messages: list[Message], tools: list[dict[str, Any]], rng: random.Random) -> ModelOutput:
+        from pilotbench.benchmark.tools import TOOLS, accepts
+
+        user = messages[1].get("content") or ""
+        m = re.search(r"^Inputs: (\{.*\})$", user, re.M)
+        inputs = json.loads(m.group(1)) if m else {}
+        results = [json.loads(x["content"]) for x in messages if x.get("role") == "tool"]
+        made = [(r["handle"], r["type"], r.get("summary") or {}) for r in results if r.get("status") == "success"]
+        turn = _turn(messages)
+        if len(made) >= steps or len(results) >= steps + 2 or turn >= 9:
+            return _final(messages) if made else ModelOutput.for_text("FINAL ANSWER: nothing was made.")
+        options = []
+        for name in sorted(TOOLS):
+            data = [p for p in TOOLS[name].parameters if p.is_data]
+            if made and any(accepts(p, made[-1][1]) for p in data):
+                options.append(name)
+            elif not made and any(p.literal and p.literal in inputs for p in data):
+                options.append(name)
+        if not options:
+            return _final(messages)
+        name = rng.choice(options)
+        return _calls([(name, _typed_args(name, made, inputs, len(made) + 1))], turn)
+
+    return strategy
+
+
+def _typed_args(name: str, made: list[tuple[str, str, dict[str, Any]]], inputs: dict[str, Any], step: int) -> dict[str, Any]:
+    """Right arguments for `name` given the handles made so far and the Inputs (as a careful reader would fill them)."""
+    from pilotbench.benchmark.plans import settings_for
+    from pilotbench.benchmark.simulator import Artifact
+    from pilotbench.benchmark.tools import TOOLS, accepts
+
+    args: dict[str, Any] = {}
+    source = None
+    for p in TOOLS[name].parameters:
+        if p.is_data:
+            fit = [h for h in reversed(made) if accepts(p, h[1])]
+            if fit:
+                args[p.name] = fit[0][0]
+                if source is None:
+                    summary = fit[0][2]
+                    source = Artifact(fit[0][0], fit[0][1], "", 0, tuple((summary.get("fields") or {}).items()),
+                                      summary.get("format"))
+            elif p.literal and p.literal in inputs:
+                args[p.name] = inputs[p.literal]
+        elif p.literal and p.literal in inputs:
+            args[p.name] = inputs[p.literal]
+
+    class _Task:  # what settings_for reads of a task
+        domain = "x"
+        id = "walk"
+        fields = ()
+        source_format = "csv"
+
+    args.update(settings_for(name, source, _Task(), step))  # type: ignore[arg-type]
+    return args
+
+
 STRATEGIES: dict[str, Strategy] = {
     "spam_every_tool_x3": spam_every_tool(3),
     "spam_every_tool_x1": spam_every_tool(1),
@@ -133,6 +198,8 @@ STRATEGIES: dict[str, Strategy] = {
     "random_tools": random_tools,
     "immediate_completion": immediate_completion,
     "inputs_brute_force": inputs_brute_force,
+    "typed_walk_2": typed_walk(2),
+    "typed_walk_3": typed_walk(3),
 }
 
 
