@@ -130,6 +130,10 @@ def measure_clients(srv: MockProcess, clients: tuple[str, ...], reps: int, *, n_
             if client == "ideal" and ideal_deadline:
                 spec["deadline_s"] = ideal_deadline
             srv.reset()
+            if budget is not None:
+                # The server's buckets outlive its stats: let the last run's drained buckets fill up
+                # again, so every run starts with the full budget the measure takes off (`held`).
+                time.sleep(budget[1] / budget[0] + 0.5)
             s0 = srv.cpu_seconds()
             ctl = start_control() if control else None
             try:
