@@ -172,7 +172,7 @@ def _typed_args(name: str, made: list[tuple[str, str, dict[str, Any]]], inputs: 
             fit = [h for h in reversed(made) if accepts(p, h[1])]
             if fit:
                 args[p.name] = fit[0][0]
-                if source is None:
+                if p.name in ("input", "path") and source is None:
                     summary = fit[0][2]
                     source = Artifact(fit[0][0], fit[0][1], "", 0, tuple((summary.get("fields") or {}).items()),
                                       summary.get("format"))
@@ -226,10 +226,6 @@ def inputs_prior_guess(messages: list[Message], tools: list[dict[str, Any]], rng
     the chain most often seen with those input roles, filling every argument correctly from the Inputs
     and the fields the tool results report. Not blind, and not in the guard: it measures how much the
     Inputs alone give away (docs/scoring.md, "What the inputs give away")."""
-    from pilotbench.benchmark.plans import settings_for
-    from pilotbench.benchmark.simulator import Artifact
-    from pilotbench.benchmark.tools import TOOLS, accepts, output_type
-
     if not _PRIOR:
         _PRIOR.update(_prior_table())
     user = messages[1].get("content") or ""
@@ -242,27 +238,4 @@ def inputs_prior_guess(messages: list[Message], tools: list[dict[str, Any]], rng
     done = len(made)
     if done >= len(chain) or turn >= 9:
         return _final(messages) if made else ModelOutput.for_text("FINAL ANSWER: nothing to do.")
-    spec = TOOLS[chain[done]]
-    args: dict[str, Any] = {}
-    source = None
-    for p in spec.parameters:
-        if p.is_data:
-            fit = [h for h in reversed(made) if accepts(p, h[1])]
-            if fit:
-                args[p.name] = fit[0][0]
-                if p.name in ("input", "path") and source is None:
-                    summary = fit[0][2]
-                    source = Artifact(fit[0][0], fit[0][1], "", 0, tuple((summary.get("fields") or {}).items()),
-                                      summary.get("format"))
-            elif p.literal and p.literal in inputs:
-                args[p.name] = inputs[p.literal]
-        elif p.literal and p.literal in inputs:
-            args[p.name] = inputs[p.literal]
-    class _Task:  # what settings_for reads of a task
-        domain = "x"
-        id = "guess"
-        fields = ()
-        source_format = "csv"
-    args.update(settings_for(spec.name, source, _Task(), done + 1))  # type: ignore[arg-type]
-    del output_type
-    return _calls([(spec.name, args)], turn)
+    return _calls([(chain[done], _typed_args(chain[done], made, inputs, done + 1))], turn)

