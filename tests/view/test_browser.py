@@ -172,7 +172,11 @@ def test_a_running_run_updates_without_reload(browser: Any, tmp_path: Path) -> N
             err.attempt_id, err.test_id, err.status, err.success_level = new_attempt_id(), "liveerr", "error", None
             err.infra_error = "HTTP 503: overloaded"
             store.write(more + [err])
+            store.record_lanes("live-run", {"openai/key-0": {"key": "...0000", "concurrency": 6, "declared_concurrency": 64,
+                                                             "tpm": 2000000, "tpm_left": 15000}})
             _wait(browser).until(lambda d: d.find_element(By.ID, "run-done").text == "4")
+            _wait(browser).until(lambda d: "2,000,000" in d.find_element(By.ID, "run-learnt").text)
+            assert "15,000" in browser.find_element(By.ID, "run-learnt").text
             assert browser.find_element(By.ID, "run-errors").text == "1"
             assert "HTTP 503: overloaded" in browser.find_element(By.ID, "run-causes").text
             assert browser.find_element(By.ID, "run-progress-text").text == "50.0%"

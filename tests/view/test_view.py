@@ -191,6 +191,23 @@ def test_run_json_counts_and_updates_incrementally(tmp_path: Path) -> None:
         assert data.run("r1")["lanes"][0]["state"] == "finished"
 
 
+def test_run_page_shows_the_limits_its_lanes_learnt(tmp_path: Path) -> None:
+    with open_store(tmp_path / "r.db") as store:
+        store.start_run("r1", 4, {"argv": ["pilotbench", "run"]})
+        store.write([script_record("r1")])
+        store.record_lanes("r1", {"openai/key-0": {"key": "...0000", "concurrency": 5, "declared_concurrency": 32,
+                                                   "rpm": 450, "rpm_left": 12, "tpm": 30000, "tpm_left": "<b>x</b>"}})
+        run = ViewData(store).run("r1")
+        assert run is not None and run["learnt"] == [{"lane": "openai/key-0", "key_label": "...0000", "concurrency": 5,
+                                                      "declared_concurrency": 32, "rpm": 450, "rpm_left": 12,
+                                                      "tpm": 30000, "tpm_left": None}]
+        with ViewerThread(store) as v:
+            status, body, _ = v.get("/runs/r1")
+        assert status == 200 and 'id="run-learnt"' in body
+        row = body.split('id="run-learnt"', 1)[1].split("</table>", 1)[0]
+        assert "openai/key-0" in row and "450" in row and "30,000" in row and "<b>x</b>" not in row
+
+
 def test_error_cause_keeps_statuses_and_blanks_ids() -> None:
     assert error_cause("HTTP 429: slow down\ntrace") == "HTTP 429: slow down"
     assert error_cause("timeout after 30000 ms, request 0a1b2c3d4e") == "timeout after # ms, request #"

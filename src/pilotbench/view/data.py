@@ -475,7 +475,25 @@ def _run_summary(r: dict[str, Any], agg: dict[str, Any] | None, now: float | Non
         "causes": None if agg["causes"] is None else sorted(({"cause": c, "n": n} for c, n in agg["causes"].items()),
                                                             key=lambda x: -x["n"]),
         "lanes": None if agg["lanes"] is None else lanes,
+        "learnt": _learnt_of(info),
     }
+
+
+def _learnt_of(info: dict[str, Any]) -> list[dict[str, Any]]:
+    """The limits each lane learnt from its provider, as the run recorded them (labels only)."""
+    lanes = info.get("lanes")
+    if not isinstance(lanes, dict):
+        return []
+    out = []
+    for name, ln in sorted(lanes.items()):
+        if not isinstance(ln, dict):
+            continue
+        row: dict[str, Any] = {"lane": str(name), "key_label": str(ln.get("key", ""))}
+        for k in ("concurrency", "declared_concurrency", "rpm", "rpm_left", "tpm", "tpm_left"):
+            v = ln.get(k)
+            row[k] = v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+        out.append(row)
+    return out
 
 
 def _command(info: dict[str, Any]) -> str:

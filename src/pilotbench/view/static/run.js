@@ -50,6 +50,10 @@
     fillTable("run-lanes", run.lanes, function (l) {
       return [l.provider, l.lane, l.key_label, l.state, fmt(l.tests), fmt(l.errors), fmt(l.calls), fmt(l.rate_limited), fmt(l.retries)];
     }, "no results yet");
+    fillTable("run-learnt", run.learnt || [], function (l) {
+      return [l.lane, l.key_label, fmt(l.concurrency), fmt(l.declared_concurrency), fmt(l.rpm), fmt(l.rpm_left),
+              fmt(l.tpm), fmt(l.tpm_left)];
+    }, "none recorded");
     if (run.status !== "running") { setText("live-note", ""); }
     return run.status === "running";
   };
