@@ -229,6 +229,22 @@ def test_partial_needs_half_the_steps_and_half_the_calls_useful() -> None:
     assert s.success_level == "failure"
 
 
+def test_one_step_alone_is_not_partial_success_even_when_it_is_half() -> None:
+    """A 2-step task's first step is fixed by the source the Inputs name: doing it alone, however
+    cleanly, is no evidence of reading the task. Two steps are."""
+    two = Task(TASK.steps[:2])
+    run = Run()
+    raw = run.call("file_operations_reader", path=INPUTS["source_path"])
+    s = score(two, run.answer(f"FINAL ANSWER: read.\nRESULT: {raw}"))
+    assert s.tool_coverage == 0.5 and s.precision == 1.0
+    assert s.success_level == "failure" and s.error_category is not None
+    run = Run()
+    raw = run.call("file_operations_reader", path=INPUTS["source_path"])
+    run.call("data_processing_parser", input=raw, format="csv")
+    s = score(TASK, run.answer("FINAL ANSWER: stopped."))  # 2 of 4 steps, all calls useful
+    assert s.tool_coverage == 0.5 and s.success_level == "partial_success"
+
+
 def test_an_immediate_answer_scores_zero() -> None:
     run = Run()
     s = score(TASK, run.answer("FINAL ANSWER: done.\nRESULT: h_00000000"))

@@ -22,7 +22,9 @@ Success levels
 - full_success: every step done, the model ended with a final answer, that answer's ``RESULT:``
   line names the output handle of a call that did the final step, and at most UNNEEDED_BUDGET(steps)
   calls were not useful (a run that tries everything to stumble on the result is not a success).
-- partial_success: not full, at least half of the steps done, AND precision >= 0.5.
+- partial_success: not full, at least half of the steps done and at least two (PARTIAL_MIN_STEPS; the
+  first step is fixed by the source the Inputs name, so one step alone is no evidence of reading the
+  task), AND precision >= 0.5.
 - failure: anything less. "success" means full or partial.
 
 Scores (each in [0, 1], each reaching 1.0 on a perfect run)
@@ -59,6 +61,11 @@ if TYPE_CHECKING:
     from .tasks import TaskInstance
 
 PARTIAL_MIN_PRECISION = 0.5
+PARTIAL_MIN_STEPS = 2
+# What the scores mean. Part of the suite version (`tasks.suite_version`), so results scored by
+# different rules are never pooled: 1 = suite v2 as first released; 2 = partial success needs two
+# steps done (a 2-step task's first step alone is no longer partial success).
+SCORING_REVISION = 2
 
 
 def unneeded_budget(steps: int) -> int:
@@ -143,7 +150,8 @@ def score(task: TaskInstance, traj: Trajectory) -> Score:
         and reported in a.done_handles[n - 1]
     ):
         return Score("full_success", adherence, coverage, efficiency, None, precision, tuple(done))
-    level = "partial_success" if n and k * 2 >= n and precision >= PARTIAL_MIN_PRECISION else "failure"
+    partial = n and k * 2 >= n and k >= min(n, PARTIAL_MIN_STEPS) and precision >= PARTIAL_MIN_PRECISION
+    level = "partial_success" if partial else "failure"
     category = error_category(task, traj, a)
     return Score(level, adherence, coverage, efficiency, category, precision, tuple(done))
 

@@ -31,6 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 from .protocol import PROTOCOL_REVISION
+from .scoring import SCORING_REVISION
 from .tools import ANY, SAME, TOOLS
 from .types import DIFFICULTIES, TASK_TYPES
 
@@ -1540,12 +1541,14 @@ _DECOY_ROLES = ("output_path", "recipient", "queue_name", "endpoint")
 @lru_cache(maxsize=64)
 def suite_version(seed: int = DEFAULT_SEED) -> str:
     """Content hash of the suite: the generator's output on a fixed probe, the tool catalog and
-    the revision of how replies are read."""
+    the revisions of how replies are read and scored."""
     probe = [generate_instance(t, i, seed).to_dict() for t in TASK_TYPES for i in range(_PROBE_INSTANCES)]
     catalog = [TOOLS[name].schema() for name in sorted(TOOLS)]
     content: dict[str, Any] = {"seed": seed, "probe": probe, "catalog": catalog}
     if PROTOCOL_REVISION > 1:  # revision 1's results keep the version they were stored under
         content["protocol"] = PROTOCOL_REVISION
+    if SCORING_REVISION > 1:
+        content["scoring"] = SCORING_REVISION
     return f"v{GENERATOR_VERSION}-" + _hash(content)[:12]
 
 

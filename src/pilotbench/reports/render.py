@@ -112,7 +112,7 @@ READING_GUIDE: tuple[tuple[str, str], ...] = (
     ("Full", "Every step done (a step is done only by a successful call of its tool on the outputs of the "
              "steps it depends on), a final answer whose RESULT line names the final step's output handle, "
              "and no more than max(3, steps) calls that were not useful."),
-    ("Partial", "Not full, but at least half of the required steps done and at least half of the model's calls useful."),
+    ("Partial", "Not full, but at least half of the required steps done (and at least two) and at least half of the model's calls useful."),
     ("Failure", "Anything less than partial success."),
     ("Weighted score", "1 for a full success, 0.5 for a partial one, 0 for a failure, averaged over tests."),
     ("Tool coverage", "Steps done over the task's steps."),
