@@ -231,21 +231,28 @@ def test_unknown_model_at_the_provider_exits_4(server: MockServerThread, tmp_pat
     assert "stopped openai/no-such-model" in out
 
 
+def _good_and_bad_key_config(tmp_path: Path, base_url: str) -> Path:
+    """A gateway with one key the server takes (PBC_GOOD) and one it refuses (PBC_BAD), in turn."""
+    path = tmp_path / "c.toml"
+    path.write_text(textwrap.dedent(f"""
+        [providers.gw]
+        kind = "openai"
+        base_url = "{base_url}/v1"
+        api_keys = ["env:PBC_GOOD", "env:PBC_BAD"]
+        key_policy = "round-robin"
+
+        [models."gw/m"]
+        provider = "gw"
+        deployment = "sim/strong"
+    """))
+    return path
+
+
 def test_a_refused_key_is_said_at_once_in_output_summary_and_log(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("PBC_GOOD", GOOD)
     monkeypatch.setenv("PBC_BAD", BAD)
     with MockServerThread(MockConfig(keys={GOOD: KeyLimits(max_concurrency=8)})) as srv:
-        (tmp_path / "c.toml").write_text(textwrap.dedent(f"""
-            [providers.gw]
-            kind = "openai"
-            base_url = "{srv.base_url}/v1"
-            api_keys = ["env:PBC_GOOD", "env:PBC_BAD"]
-            key_policy = "round-robin"
-
-            [models."gw/m"]
-            provider = "gw"
-            deployment = "sim/strong"
-        """))
+        _good_and_bad_key_config(tmp_path, srv.base_url)
         code, out, err = cli(capsys, "run", "-m", "gw/m", "-n", "1", "--config", str(tmp_path / "c.toml"),
                              "--db", str(tmp_path / "r.db"), "--no-progress")
     assert code == 0, err  # the other key did every test
@@ -326,17 +333,7 @@ def test_the_keys_a_run_lost_are_kept_in_its_info(tmp_path: Path, monkeypatch) -
     monkeypatch.setenv("PBC_GOOD", GOOD)
     monkeypatch.setenv("PBC_BAD", BAD)
     with MockServerThread(MockConfig(keys={GOOD: KeyLimits(max_concurrency=8)})) as srv:
-        (tmp_path / "c.toml").write_text(textwrap.dedent(f"""
-            [providers.gw]
-            kind = "openai"
-            base_url = "{srv.base_url}/v1"
-            api_keys = ["env:PBC_GOOD", "env:PBC_BAD"]
-            key_policy = "round-robin"
-
-            [models."gw/m"]
-            provider = "gw"
-            deployment = "sim/strong"
-        """))
+        _good_and_bad_key_config(tmp_path, srv.base_url)
         config = load_config(tmp_path / "c.toml")
         result = api.run(api.build_plan("gw/m", num_instances=1, config=config), db=tmp_path / "r.db", config=config,
                          info={"argv": []})

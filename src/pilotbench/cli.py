@@ -707,6 +707,7 @@ def _status_table(store):  # type: ignore[no-untyped-def]
     from rich.table import Table
 
     from .plan import PlanSpec
+    from .store.records import run_info
 
     runs = store.runs()
     run_table = Table(title="runs")
@@ -715,12 +716,7 @@ def _status_table(store):  # type: ignore[no-untyped-def]
     done_ids: set[str] | None = None
     learnt_rows: list[tuple[str, str, dict[str, Any]]] = []
     for r in runs[-10:]:
-        try:
-            info = json.loads(r["info"] or "{}")
-        except ValueError:
-            info = {}
-        if not isinstance(info, dict):
-            info = {}
+        info = run_info(r["info"])
         pending = "-"
         if info.get("plans"):
             try:
@@ -754,15 +750,18 @@ def _status_table(store):  # type: ignore[no-untyped-def]
     for col in ("run", "lane", "key", "concurrency", "rpm", "tpm"):
         learnt.add_column(col)
     for run_id, name, lane in learnt_rows:
-        def budget(unit: str, lane: dict[str, Any] = lane) -> str:
-            if lane.get(unit) is None:
-                return "-" if lane.get(f"{unit}_left") is None else f"? ({lane[f'{unit}_left']} left)"
-            return f"{lane[unit]} ({lane.get(f'{unit}_left', '?')} left)"
-
         declared = lane.get("declared_concurrency")
         learnt.add_row(run_id, name, str(lane.get("key", "")), f"{lane.get('concurrency', '?')} of {declared} declared",
-                       budget("rpm"), budget("tpm"))
+                       _budget_cell(lane, "rpm"), _budget_cell(lane, "tpm"))
     return Group(run_table, cells, learnt)
+
+
+def _budget_cell(lane: dict[str, Any], unit: str) -> str:
+    """``450 (12 left)`` for a lane's learnt rpm or tpm, as the run recorded it."""
+    limit, left = lane.get(unit), lane.get(f"{unit}_left")
+    if limit is None:
+        return "-" if left is None else f"? ({left} left)"
+    return f"{limit} ({'?' if left is None else left} left)"
 
 
 @app.command("view")

@@ -18,12 +18,12 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import StoreError, UsageError
-from .records import COLUMNS, TestRecord
+from .records import COLUMNS, TestRecord, merge_lanes, run_info
 
 SCHEMA_VERSION = 2  # 2: columns added since 1 are added in place (ALTER TABLE ADD COLUMN)
 INSTALL_HINT = "PostgreSQL stores need psycopg: pip install 'pilotbench[postgres]'"
@@ -281,32 +281,22 @@ class PostgresStore:
     def record_lanes(self, run_id: str, lanes: dict[str, Any]) -> None:
         """Each lane's entry replaces that lane's under the run's info `lanes`; other lanes' stay
         (the owners of a distributed run each record their own, the row locked while they do)."""
-        def merge(db: Any) -> None:
-            with db.transaction():
-                row = db.execute("SELECT info FROM runs WHERE run_id=%s FOR UPDATE", (run_id,)).fetchone()
-                try:
-                    info = json.loads(row[0] or "{}") if row else {}
-                except ValueError:
-                    info = {}
-                info = info if isinstance(info, dict) else {}
-                old = info.get("lanes") if isinstance(info.get("lanes"), dict) else {}
-                info["lanes"] = {**old, **lanes}
-                db.execute("UPDATE runs SET info=%s WHERE run_id=%s", (json.dumps(info, default=str), run_id))
-
-        self._run(merge, retries=3)
+        self._edit_info(run_id, lambda info: merge_lanes(info, lanes))
 
     def update_run_info(self, run_id: str, info: dict[str, Any]) -> None:
         """Entries of `info` join (and replace those of) the run's recorded info."""
-        def merge(db: Any) -> None:
-            row = db.execute("SELECT info FROM runs WHERE run_id=%s", (run_id,)).fetchone()
-            try:
-                old = json.loads(row[0] or "{}") if row else {}
-            except ValueError:
-                old = {}
-            merged = {**(old if isinstance(old, dict) else {}), **info}
-            db.execute("UPDATE runs SET info=%s WHERE run_id=%s", (json.dumps(merged, default=str), run_id))
+        self._edit_info(run_id, lambda old: old.update(info))
 
-        self._run(merge, retries=3)
+    def _edit_info(self, run_id: str, edit: Callable[[dict[str, Any]], None]) -> None:
+        """Read, edit and write the run's info in one transaction, the row locked meanwhile."""
+        def go(db: Any) -> None:
+            with db.transaction():
+                row = db.execute("SELECT info FROM runs WHERE run_id=%s FOR UPDATE", (run_id,)).fetchone()
+                info = run_info(row[0] if row else None)
+                edit(info)
+                db.execute("UPDATE runs SET info=%s WHERE run_id=%s", (json.dumps(info, default=str), run_id))
+
+        self._run(go, retries=3)
 
     # ------------------------------------------------------------------ reading
 

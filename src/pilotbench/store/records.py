@@ -96,3 +96,18 @@ _ALL_COLUMNS = operator.attrgetter(*COLUMNS)
 _LATENCIES = COLUMNS.index("call_latencies")
 _TRAJECTORY = COLUMNS.index("trajectory")
 _compact_json = json.JSONEncoder(separators=(",", ":"), default=str, check_circular=False).encode
+
+
+def run_info(text: str | None) -> dict[str, Any]:
+    """A run's recorded info (JSON text) as a dict; empty when missing or not an object."""
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def merge_lanes(info: dict[str, Any], lanes: dict[str, Any]) -> None:
+    """Each lane's entry replaces that lane's under `info["lanes"]`; other lanes' stay."""
+    old = info.get("lanes")
+    info["lanes"] = {**(old if isinstance(old, dict) else {}), **lanes}

@@ -13,12 +13,12 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
-from .records import COLUMNS, TestRecord
+from .records import COLUMNS, TestRecord, merge_lanes, run_info
 
 SCHEMA_VERSION = 2  # 2: columns added since 1 are added in place (ALTER TABLE ADD COLUMN)
 DEFAULT_DB = Path("pilotbench-results") / "results.db"
@@ -222,18 +222,18 @@ class SQLiteStore:
     def record_lanes(self, run_id: str, lanes: dict[str, Any]) -> None:
         """Each lane's entry replaces that lane's under the run's info `lanes`; other lanes' stay
         (the owners of a distributed run each record their own)."""
-        with self._db:
-            row = self._db.execute("SELECT info FROM runs WHERE run_id=?", (run_id,)).fetchone()
-            info = _info_dict(row[0] if row else None)
-            old = info.get("lanes") if isinstance(info.get("lanes"), dict) else {}
-            info["lanes"] = {**old, **lanes}
-            self._db.execute("UPDATE runs SET info=? WHERE run_id=?", (json.dumps(info, default=str), run_id))
+        self._edit_info(run_id, lambda info: merge_lanes(info, lanes))
 
     def update_run_info(self, run_id: str, info: dict[str, Any]) -> None:
         """Entries of `info` join (and replace those of) the run's recorded info."""
-        row = self._db.execute("SELECT info FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        merged = {**_info_dict(row[0] if row else None), **info}
-        self._db.execute("UPDATE runs SET info=? WHERE run_id=?", (json.dumps(merged, default=str), run_id))
+        self._edit_info(run_id, lambda old: old.update(info))
+
+    def _edit_info(self, run_id: str, edit: Callable[[dict[str, Any]], None]) -> None:
+        with self._db:
+            row = self._db.execute("SELECT info FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            info = run_info(row[0] if row else None)
+            edit(info)
+            self._db.execute("UPDATE runs SET info=? WHERE run_id=?", (json.dumps(info, default=str), run_id))
 
     # ------------------------------------------------------------------ reading
 
@@ -278,14 +278,6 @@ class SQLiteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _info_dict(text: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def open_store(target: str | os.PathLike[str] | None = None, *, create: bool = True) -> Any:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store.records import COLUMNS
+from ..store.records import COLUMNS, run_info
 from ..store.transcripts import decode_transcript
 
 PAGE_SIZE = 50
@@ -434,10 +434,7 @@ ACTIVE_SECONDS = 30.0  # a lane with a result this recent is shown as active
 
 def _run_summary(r: dict[str, Any], agg: dict[str, Any] | None, now: float | None = None) -> dict[str, Any]:
     now = time.time() if now is None else now
-    try:
-        info = json.loads(r.get("info") or "{}")
-    except ValueError:
-        info = {}
+    info = run_info(r.get("info"))
     agg = {"done": 0, "errors": 0, "success": None, "calls": None, "rate_limited": None, "retries": None,
            "lanes": None, "causes": None, **(agg or {})}
     running = r.get("status") == "running"
