@@ -9,7 +9,9 @@ parameters resolved to and the handle a success returned.
 
 Step done
     A step is *done* by a successful call of its tool whose every fed parameter holds the output
-    handle of a call that did the upstream step (or the task's literal for that role). So a step
+    handle of a call that did the upstream step (or the task's literal for that role), and whose
+    settings are equivalent to those the task states (``TaskStep.checked``, compared by meaning in
+    ``settings.py``: conditions as normalised terms, expressions by value, cron by schedule). So a step
     done on an invented handle, on the wrong upstream output, or before its inputs existed does
     not count, and nothing downstream of it can count either.
 
@@ -40,7 +42,8 @@ Error category (for every test that is not a full success; the first rule that m
    or more than UNNEEDED_BUDGET(steps) calls were not useful.
 Rules 3-6 look at the first step (in step order) that was never done:
 3. sequence_order_errors: its tool was called before all its upstream steps were done.
-4. parameter_config_errors: a call of it was refused for a setting (a non-data argument).
+4. parameter_config_errors: a call of it was refused for a setting (a non-data argument), or
+   succeeded on the right inputs with a setting that is not the one the task states.
 5. dependency_errors: a call of it was refused for a data input (an invented or wrong-typed
    handle), or succeeded on an input that is not its upstream step's output.
 6. timeout_errors: its last failure was a TIMEOUT.
@@ -55,6 +58,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .settings import wrong_settings
 from .types import CallRecord, Score, Trajectory
 
 if TYPE_CHECKING:
@@ -65,7 +69,8 @@ PARTIAL_MIN_STEPS = 2
 # What the scores mean. Part of the suite version (`tasks.suite_version`), so results scored by
 # different rules are never pooled: 1 = suite v2 as first released; 2 = partial success needs two
 # steps done (a 2-step task's first step alone is no longer partial success).
-SCORING_REVISION = 2
+# 3 = suite v3: a step is done only with the settings the task states.
+SCORING_REVISION = 3
 
 
 def unneeded_budget(steps: int) -> int:
@@ -93,6 +98,7 @@ class StepAnalysis:
     first_done: list[int | None]  # index of the call that first did each step
     useful: list[bool]  # per call
     feeds_ok: list[bool | None]  # per call: None for a tool the task does not need
+    wrong_settings: list[tuple[str, ...]]  # per call: the checked settings it got wrong (right feeds, or not)
 
 
 def analyse(task: TaskInstance, calls: Sequence[CallRecord]) -> StepAnalysis:
@@ -102,12 +108,18 @@ def analyse(task: TaskInstance, calls: Sequence[CallRecord]) -> StepAnalysis:
     first: list[int | None] = [None] * len(steps)
     useful: list[bool] = []
     feeds_ok: list[bool | None] = []
+    wrong: list[tuple[str, ...]] = []
+    integers = frozenset(n for n, t in getattr(task, "fields", ()) if t == "integer")
     for n, call in enumerate(calls):
         s = index.get(call.name)
         if s is None:
             useful.append(False)
             feeds_ok.append(None)
+            wrong.append(())
             continue
+        checked = getattr(steps[s], "checked_args", None)
+        bad = wrong_settings(checked, call.arguments, integers) if checked else ()
+        wrong.append(bad)
         inputs = call.inputs or {}
         ok = call.error_code != "INVALID_INPUT"
         if ok:
@@ -121,12 +133,13 @@ def analyse(task: TaskInstance, calls: Sequence[CallRecord]) -> StepAnalysis:
                     ok = False
                     break
         feeds_ok.append(ok)
+        ok = ok and not bad
         useful.append(ok and first[s] is None)
         if ok and call.success and call.handle:
             done[s].add(call.handle)
             if first[s] is None:
                 first[s] = n
-    return StepAnalysis(done, first, useful, feeds_ok)
+    return StepAnalysis(done, first, useful, feeds_ok, wrong)
 
 
 def score(task: TaskInstance, traj: Trajectory) -> Score:
@@ -176,7 +189,9 @@ def error_category(task: TaskInstance, traj: Trajectory, a: StepAnalysis | None 
         for n, _ in mine:
             if any(a.first_done[u] is None or a.first_done[u] > n for u in upstream):
                 return "sequence_order_errors"
-        if any(c.error_code == "INVALID_INPUT" and not c.data_refusal for _, c in mine):
+        if any(c.error_code == "INVALID_INPUT" and not c.data_refusal for _, c in mine) or any(
+            c.success and a.feeds_ok[n] and a.wrong_settings[n] for n, c in mine
+        ):
             return "parameter_config_errors"
         if any(c.error_code == "INVALID_INPUT" and c.data_refusal for _, c in mine) or any(
             c.success and not a.feeds_ok[n] for n, c in mine

@@ -35,7 +35,7 @@ from .scoring import SCORING_REVISION
 from .tools import ANY, SAME, TOOLS
 from .types import DIFFICULTIES, TASK_TYPES
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 DEFAULT_SEED = 42
 
 # Required tools per task type (inclusive bounds).
@@ -136,6 +136,17 @@ class TaskStep:
     tool: str
     feeds: tuple[tuple[str, int | str], ...]
     args: tuple[tuple[str, Any], ...] = ()
+    # The settings the task states and the scorer compares (docs/scoring.md, "Settings"); the step's other
+    # settings are free: any valid value does.
+    checked: tuple[str, ...] = ()
+
+    @property
+    def checked_args(self) -> dict[str, Any]:
+        return {k: v for k, v in self.args if k in self.checked}
+
+    @property
+    def free(self) -> tuple[str, ...]:
+        return tuple(k for k, _ in self.args if k not in self.checked)
 
     @property
     def upstream(self) -> tuple[int, ...]:
@@ -146,7 +157,8 @@ class TaskStep:
         return tuple(v for _, v in self.feeds if isinstance(v, str))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tool": self.tool, "feeds": dict(self.feeds), "args": dict(self.args)}
+        return {"tool": self.tool, "feeds": dict(self.feeds), "args": dict(self.args), "checked": list(self.checked),
+                "free": list(self.free)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -642,51 +654,82 @@ _HARD: dict[str, tuple[str, ...]] = {
         "turn {src} from a raw {fmt} dump into usable rows",
         "break the raw {fmt} export down into structured records",
         "pull structured entries out of the raw {fmt} content",
+        "extract the structured entries from {src}, raw {fmt} content",
+        "turn {src}, a raw {fmt} dump, into usable rows",
+        "pull structured entries out of {src}, which is {fmt}",
     ),
     "data_processing_transformer": (
         "normalise the records to house conventions ({d})",
         "reshape the fields so they follow house conventions ({d})",
         "bring the figures in line with our conventions ({d})",
+        "normalise {src} to house conventions ({d})",
+        "reshape the fields of {src} so they follow house conventions ({d})",
+        "bring the figures in {src} in line with our conventions ({d})",
+        "clean up the fields of {src}: {d}",
     ),
     "data_processing_filter": (
         "narrow the data down to the entries that matter: {d}",
         "keep just the relevant entries, those where {d}",
         "drop every row that fails the criterion that {d}",
+        "narrow {src} down to the entries that matter: those where {d}",
+        "keep just the relevant entries of {src}, those where {d}",
+        "drop every entry of {src} except those where {d}",
+        "cut {src} down to the entries where {d}",
     ),
     "data_processing_validator": (
         "check the quality of the records before they are used ({d})",
         "catch any out-of-range or malformed entries ({d})",
         "confirm the records meet the quality rules ({d})",
+        "check the quality of {src} before it is used ({d})",
+        "catch any out-of-range or malformed entries in {src} ({d})",
+        "confirm that {src} meets the quality rules ({d})",
     ),
     "data_processing_aggregator": (
         "roll the detail up into headline numbers: {d}",
         "produce per-segment figures: {d}",
         "summarise the data by group, giving {d}",
+        "produce the totals per segment from {src}: {d}",
+        "roll {src} up into headline numbers: {d}",
+        "summarise {src} by group, giving {d}",
+        "produce per-segment figures from {src}: {d}",
     ),
     "file_operations_reader": (
         "open the {subject} kept in storage",
         "load the {subject} from the disk",
         "read the {subject} an earlier job left on the drive",
+        "open the {subject} kept at the source path",
+        "load the {subject} from the file at the source path",
+        "read in the {subject} an earlier job left at the source path",
     ),
     "file_operations_writer": (
         "save {src} to a file at the output path",
         "leave a copy at the output path where others can find it",
         "persist {src} at the output path for later use",
+        "leave a copy of {src} at the output path where others can find it",
+        "store {src} as a file at the output path",
     ),
     "file_operations_scanner": (
         "find which {fmt} files arrived in the source folder",
         "take stock of the {fmt} uploads in the drop zone",
         "list the {fmt} uploads that are waiting in the source folder",
+        "take stock of the {fmt} uploads in the source directory",
     ),
     "file_operations_converter": (
         "switch the content's format over to {d}",
         "change the format of the content to {d} so a newer system can use it",
         "make the legacy content usable as {d}",
+        "change the format of {src} to {d}",
+        "make {src} usable by a newer system as {d}",
+        "switch {src} to the open standard {d}",
+        "change the format of {src} to {d} so a newer system can use it",
     ),
     "file_operations_compressor": (
         "shrink the saved file for storage",
         "pack the saved file tightly for archiving",
         "cut the size of the saved file",
+        "shrink {src} for storage with {d}",
+        "pack {src} tightly for archiving, using {d}",
+        "cut the size of {src} with {d}",
     ),
     "network_fetcher": (
         "pull the latest data from the provider's source URL{d}",
@@ -702,56 +745,89 @@ _HARD: dict[str, tuple[str, ...]] = {
         "keep an eye on whether the service behind {src} stays up",
         "watch the response times of the service behind {src}",
         "check the health of the service behind {src}",
+        "keep an eye on whether the service behind {src} stays up, checking {d}",
+        "watch the response times of the service behind {src} {d}",
+        "check the health of the service behind {src} {d}",
     ),
     "network_router": (
         "steer the requests to the {d} region",
         "spread the traffic to the regional backend in {d}",
         "balance the load by sending the requests to the {d} site",
+        "steer {src} to {d}",
+        "spread the traffic of {src} to {d}",
+        "balance the load by sending {src} to {d}",
     ),
     "network_validator": (
         "make sure the provider's reply can be trusted",
         "confirm that the upstream answer honours its contract",
         "verify that the reply is sound before anything else uses it",
+        "make sure {src}, a reply, can be trusted",
+        "verify {src} before anything else uses it",
+        "make sure {src} can be trusted",
+        "confirm that {src} honours its contract",
+        "verify that {src} is sound before anything else uses it",
     ),
     "computation_calculator": (
         "work out the exact figure: {d}",
         "compute a single figure from the data: {d}",
         "derive the exact amount: {d}",
+        "work out the exact figure from {src}: {d}",
+        "compute a single figure from {src}: {d}",
+        "derive the exact amount from {src}: {d}",
     ),
     "computation_analyzer": (
         "find the patterns in the figures ({d})",
         "understand what drives the numbers ({d})",
         "spot whatever looks unusual in the figures ({d})",
+        "find the patterns in {src}, namely {d}",
+        "understand what drives the figures in {src}: {d}",
     ),
     "computation_predictor": (
         "estimate {d} ahead of planning",
         "anticipate {d}",
         "forecast {d} for the planning round",
+        "estimate {d} from {src}, ahead of planning",
+        "anticipate {d}, based on {src}",
+        "forecast {d} from {src} for the planning round",
     ),
     "computation_optimizer": (
         "pick the plan that is best, one that {d}",
         "get the most out of the figures with a plan that {d}",
         "find the best plan within the constraints, one that {d}",
+        "pick, from {src}, the plan that is best: one that {d}",
+        "get the most out of {src} with a plan that {d}",
+        "find the best plan within the constraints from {src}, one that {d}",
     ),
     "computation_simulator": (
         "stress-test the figures under {d}",
         "try {d} on paper to see how things would fare",
         "see how things would fare under the shock of {d}",
+        "stress-test {src} under {d}",
+        "try {d} on paper with {src} to see how things would fare",
+        "see how {src} would fare under {d}",
     ),
     "integration_authenticator": (
         "log in to the {service} platform with the stored credential",
         "get cleared to use {service}",
         "prove who we are to {service}",
+        "get cleared to use {service} with the stored credential",
+        "prove who we are to {service} with the stored credential",
     ),
     "integration_connector": (
         "open a live line into the back-office system {target}",
         "hook up to the {target} system",
         "set up a link to {target}",
+        "open a live line into the back-office system {target} within the session",
+        "hook up to the {target} system within the session",
+        "set up a link to {target} within the session",
     ),
     "integration_mapper": (
         "line the fields up with the layout of {target}",
         "translate {src} into the schema {target} uses",
         "match the field names to the codes {target} expects",
+        "line the fields of {src} up with the layout of {target} over the connection ({d})",
+        "translate {src} into the schema {target} uses, over the connection ({d})",
+        "match the field names of {src} to the codes {target} expects, over the connection ({d})",
     ),
     "integration_queue": (
         "hand {src} off to the background workers on the {queue} queue",
@@ -762,11 +838,17 @@ _HARD: dict[str, tuple[str, ...]] = {
         "have it happen automatically on a timetable: {d}",
         "make the run repeat {d}",
         "set up a recurring run {d}",
+        "have {src} processed automatically on a timetable: {d}",
+        "make the processing of {src} repeat {d}",
+        "set up a recurring run for {src}, {d}",
     ),
     "utility_logger": (
         "keep an audit trail of the result",
         "leave a permanent record of the result for compliance",
         "note in the log what happened",
+        "keep an audit trail of {src}",
+        "leave a permanent record of {src} for compliance",
+        "note {src} in the log",
     ),
     "utility_cache": (
         "keep {src} handy for reuse",
@@ -777,16 +859,117 @@ _HARD: dict[str, tuple[str, ...]] = {
         "record a progress milestone for it",
         "keep tabs on its status with a progress event",
         "follow how far the work has progressed",
+        "record a progress milestone for {src}",
+        "keep tabs on {src} with a progress event",
+        "follow how far the work on {src} has progressed",
     ),
     "utility_notifier": (
         "let the recipient know the result is in",
         "ping the recipient with the outcome",
         "tell the recipient that the work has finished",
+        "let the recipient know that {src} is in",
+        "ping the recipient with {src} as the outcome",
+        "let the recipient know {src} is in",
+        "ping the recipient with {src}",
+        "tell the recipient about {src}",
     ),
     "utility_helper": (
         "{d}",
+        "work out {d} of {src}",
+        "produce {d} from {src}",
+        "derive {d} from {src}",
     ),
 }
+
+# very_hard: each step as the outcome it leaves behind, in plain words (no tool vocabulary).
+_VH: dict[str, tuple[str, ...]] = {
+    "data_processing_parser": ("{src} turned from a raw dump into usable rows ({fmt})",
+                               "structured entries extracted from {src} ({fmt})"),
+    "data_processing_transformer": ("the figures in {src} brought in line with house conventions ({d})",
+                                    "{src} reshaped into normalised records ({d})"),
+    "data_processing_filter": ("{src} narrowed down to what matters: the entries where {d}",
+                               "only the relevant entries of {src} kept: those where {d}"),
+    "data_processing_validator": ("the quality of {src} checked before it is used ({d})",
+                                  "{src} confirmed to meet the rules ({d})"),
+    "data_processing_aggregator": ("{src} rolled up into headline numbers: {d}", "totals per segment produced from {src}: {d}"),
+    "file_operations_reader": ("the {subject} loaded from the file kept on disk at the source path",
+                               "the {subject} opened from storage at the source path"),
+    "file_operations_writer": ("{src} saved as results to a file at the output path",
+                               "a copy of {src} left where others can find it, at the output path"),
+    "file_operations_scanner": ("the {fmt} uploads waiting in the source folder listed",
+                                "stock taken of the {fmt} files that arrived in the source directory"),
+    "file_operations_converter": ("{src} switched to the open standard {d}", "the format of {src} changed to {d}"),
+    "file_operations_compressor": ("{src} shrunk for storage with {d}", "{src} packed tightly for archiving with {d}"),
+    "network_fetcher": ("the latest data pulled from the provider's remote service at the source URL{d}",
+                        "the feed downloaded from the provider at the source URL{d}"),
+    "network_poster": ("{src} handed over to the partner's API at the endpoint{d}",
+                       "{src} submitted as a batch to the external platform at the endpoint{d}"),
+    "network_monitor": ("an eye kept on whether the service behind {src} stays up, checked {d}",
+                        "the health of the service behind {src} checked {d}"),
+    "network_router": ("the traffic of {src} spread across regional backends: {d}",
+                       "the requests of {src} steered to the right region: {d}"),
+    "network_validator": ("{src} verified as a response that can be trusted", "{src} confirmed to honour its contract"),
+    "computation_calculator": ("{d}, computed as a figure from {src}", "the exact amount derived from {src}: {d}"),
+    "computation_analyzer": ("the patterns in {src} found: {d}", "what drives the figures in {src} understood: {d}"),
+    "computation_predictor": ("{d} forecast from {src} ahead of planning", "a forecast of {d} made from {src} ahead of planning"),
+    "computation_optimizer": ("the best plan chosen from {src}, one that {d}", "the best plan within the constraints chosen from {src}, one that {d}"),
+    "computation_simulator": ("{src} stress-tested under {d}", "how things would fare with {src} under {d}, seen on paper"),
+    "integration_authenticator": ("a login to the {service} platform with the stored credential",
+                                  "clearance to use {service}, proved with the stored credential"),
+    "integration_connector": ("a live line opened into the back-office system {target} within the session",
+                              "a link set up to the {target} system within the session"),
+    "integration_mapper": ("the fields of {src} lined up with the layout of {target} over the connection ({d})",
+                           "{src} translated into the schema {target} uses, over the connection ({d})"),
+    "integration_queue": ("{src} handed off to the background workers on the {queue} queue",
+                          "{src} buffered on the {queue} queue so nothing is lost in a spike"),
+    "integration_scheduler": ("{src} processed automatically on a timetable: {d}", "a recurring run set for {src}, {d}"),
+    "utility_logger": ("an audit trail of {src} kept in the log", "{src} noted in the log, a permanent record for compliance"),
+    "utility_cache": ("{src} kept handy for reuse", "{src} kept around to avoid an expensive repeat"),
+    "utility_tracker": ("a milestone recorded for {src}", "tabs kept on the status of {src} with a progress event"),
+    "utility_notifier": ("the recipient pinged with {src} as the outcome", "the recipient told the result {src} is in"),
+    "utility_helper": ("{d} for {src}",),
+}
+
+# How a description refers back to the output of an earlier step when "it" could mean two handles.
+_REF: dict[str, str] = {
+    "file_operations_reader": "the file's content", "file_operations_scanner": "the file list",
+    "network_fetcher": "the downloaded data", "integration_authenticator": "the session",
+    "data_processing_parser": "the parsed records", "data_processing_transformer": "the transformed records",
+    "data_processing_filter": "the filtered records", "data_processing_validator": "the checked records",
+    "data_processing_aggregator": "the summary", "file_operations_writer": "the saved file",
+    "file_operations_converter": "the converted content", "file_operations_compressor": "the archive",
+    "network_poster": "the endpoint's receipt", "network_monitor": "the status report",
+    "network_router": "the routed response", "network_validator": "the verified response",
+    "computation_calculator": "the computed figure", "computation_analyzer": "the findings",
+    "computation_predictor": "the forecast", "computation_optimizer": "the optimised plan",
+    "computation_simulator": "the simulation results", "integration_connector": "the connection",
+    "integration_mapper": "the mapped records", "integration_queue": "the queued messages",
+    "integration_scheduler": "the scheduled job", "utility_logger": "the log entry", "utility_cache": "the cached copy",
+    "utility_tracker": "the progress event", "utility_notifier": "the notification", "utility_helper": "the derived value",
+}
+
+# The settings each tool's step states and the scorer compares (the rest are free).
+_CHECKED: dict[str, tuple[str, ...]] = {
+    "file_operations_scanner": ("pattern",),
+    "data_processing_parser": ("format",),
+    "data_processing_transformer": ("operations",),
+    "data_processing_filter": ("condition",),
+    "data_processing_validator": ("rules",),
+    "data_processing_aggregator": ("group_by", "metric", "field"),
+    "file_operations_converter": ("target_format",),
+    "file_operations_compressor": ("algorithm",),
+    "network_monitor": ("interval_seconds",),
+    "network_router": ("destination", "strategy"),
+    "computation_calculator": ("expression",),
+    "computation_analyzer": ("analysis_type", "columns"),
+    "computation_predictor": ("target", "horizon"),
+    "computation_optimizer": ("objective", "constraints"),
+    "computation_simulator": ("scenario", "runs"),
+    "integration_mapper": ("mapping",),
+    "integration_scheduler": ("cron", "timezone"),
+    "utility_helper": ("operation",),
+}
+
 
 # What each type of handle is called when a medium/hard description refers back to it.
 _NOUN: dict[str, str] = {
@@ -802,7 +985,7 @@ _CRONS = (
     ("30 2 * * *", "every night at 02:30"),
     ("10 1 * * *", "every night at 01:10"),
     ("0 7 * * 1-5", "at 07:00 on weekdays"),
-    ("15 */4 * * *", "every four hours"),
+    ("0 */4 * * *", "every four hours"),
     ("0 5 1 * *", "at 05:00 on the first of each month"),
     ("45 23 * * 0", "every Sunday at 23:45"),
     ("0 */6 * * *", "every six hours"),
@@ -819,7 +1002,7 @@ _SCENARIOS = (
     ("demand_shift", (-0.1, 0.15, -0.05, 0.2)),
     ("price_shock", (0.1, 0.2, 0.3)),
     ("cost_increase", (0.08, 0.12, 0.05)),
-    ("volume_drop", (-0.15, -0.3, -0.1)),
+    ("volume_drop", (0.15, 0.3, 0.1)),
     ("delay_rate", (0.1, 0.25)),
     ("rate_rise", (0.02, 0.05)),
 )
@@ -1165,8 +1348,8 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
     if tool == "network_router":
         dest = r.choice(("eu-west", "us-east", "ap-south"))
         strat = r.choice(("round_robin", "least_latency", "failover"))
-        return _Say({"destination": dest, "strategy": strat},
-                    f"route {src} on to the {dest} region with the {_words(strat)} strategy", dest, f"to {dest}", ""), \
+        where = f"the {dest} region with the {_words(strat)} strategy"
+        return _Say({"destination": dest, "strategy": strat}, f"route {src} on to {where}", where, where, ""), \
             main.copy(type="response")
     if tool == "network_validator":
         plain = "verify its status and body" if src == "it" else f"verify the status and body of {src}"
@@ -1181,7 +1364,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
             pct = r.choice((3, 4, 5, 7.5, 12, 15, 18))
             expr, text = f"sum({a}) * {pct / 100:g}", f"{pct:g}% of the total {aw}"
         elif kind == 1:
-            expr, text = f"max({a}) - min({a})", f"the spread between the highest and lowest {aw}"
+            expr, text = f"max({a}) - min({a})", f"the range between the highest and lowest {aw}"
         elif kind == 2:
             expr, text = f"sum({a}) / count()", f"the mean {aw} per entry"
         elif kind == 3:
@@ -1198,7 +1381,8 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         cols = r.sample(nums, min(len(nums), 2 if kind == "correlation" else r.randint(1, 2)))
         args = {"analysis_type": kind, "columns": cols}
         text = _ANALYSIS_WORDS[kind].format(cols=_join([_fld(c) for c in cols]))
-        return _Say(args, f"run {_a(kind)} analysis of {_join([_fld(c) for c in cols])}", text, f"{kind}", text), \
+        return _Say(args, f"run {_a(kind)} analysis of {_join([_fld(c) for c in cols])}", text,
+                    f"{kind} analysis of {_join([_fld(c) for c in cols])}", text), \
             _Data("analysis", [("finding", "string"), ("strength", "number")], {}, {})
     if tool == "computation_predictor":
         f = r.choice(main.numeric())
@@ -1213,7 +1397,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         limit = f"{_words(name)} at {'most' if bound == 'max' else 'least'} {val:g}"
         text = f"{'maximises' if objective == 'maximize' else 'minimises'} the outcome with {limit}"
         return _Say({"objective": objective, "constraints": {name: {bound: val}}},
-                    f"search for the plan that {text}", text, f"{objective}, {name} {bound} {val:g}",
+                    f"search for the plan that {text}", text, f"{objective}, {limit}",
                     f"the best plan with {limit}"), \
             _Data("optimum", [("parameter", "string"), ("value", "number")], {}, {})
     if tool == "computation_simulator":
@@ -1221,7 +1405,8 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         v = r.choice(values)
         runs = r.choice((500, 2000, 5000))
         text = f"a {_words(name)} of {v * 100:+g}%" if name.endswith("shift") else f"a {_words(name)} of {abs(v) * 100:g}%"
-        return _Say({"scenario": {name: v}, "runs": runs}, f"simulate {text} over {runs} runs", text, text,
+        text = f"{text} over {runs} runs"
+        return _Say({"scenario": {name: v}, "runs": runs}, f"simulate {text}", text, text,
                     f"a simulation of how {text} would play out"), \
             _Data("simulation", [("scenario", "string"), ("outcome", "number")], {}, {})
     if tool == "integration_connector":
@@ -1254,6 +1439,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         args = {"cron": cron}
         if r.random() < 0.5:
             args["timezone"] = r.choice(_TIMEZONES)
+            text = f"{text} ({args['timezone']} time)"
         what = {"queued": "the processing of the queued work", "file": "the processing of the saved file",
                 "connection": "a sync over the connection"}.get(main.type, "it")
         return _Say(args, f"schedule {what} to run {text}", text, text, ""), _Data("job")
@@ -1274,9 +1460,9 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
             _Data("notification")
     if tool == "utility_helper":
         kind, plain, para = r.choice((
-            ("hash", "derive a content hash of {src}", "fingerprint the finished result with a content hash"),
-            ("generate_id", "derive a unique id for {src}", "come up with a unique batch reference for the result"),
-            ("slugify", "derive a slug from {src}", "produce a label for the result that is safe to use in a URL"),
+            ("hash", "derive a content hash of {src}", "a content hash (a fingerprint)"),
+            ("generate_id", "derive a unique id for {src}", "a unique id (a fresh reference)"),
+            ("slugify", "derive a slug from {src}", "a URL-friendly slug (a label safe in a URL)"),
         ))
         return _Say({"operation": kind}, plain.format(src=src), para, kind, ""), _Data("value")
     raise AssertionError(f"no wording for {tool} ({cat}/{op})")  # pragma: no cover
@@ -1323,16 +1509,37 @@ _HARD_FRAMES = (
     "{goal}. In sequence, you need to {steps_comma}. When everything is done, report the final handle.",
 )
 _VERY_HARD_FRAMES = (
-    "By the end, the {team} should have {outcome}{dest}.",
-    "What the {team} asked for: {outcome}{dest}.",
-    "Requested by the {team}: {outcome}{dest}. Work out how to get there.",
-    "The {team} should end up with {outcome}{dest}.",
+    "By the end, the {team} should have, one after the other: {outcomes}.",
+    "What the {team} asked for, in this order: {outcomes}. Work out how to get there.",
+    "The {team} should end up with the following, in order: {outcomes}.",
 )
 _GOAL_FRAMES = (
     "Get the {team} {outcome}{source}",
     "Prepare {outcome}{source} for the {team}",
     "Provide the {team} with {outcome}{source}",
 )
+
+
+def _refer(k: int, tool: str, feeds: dict[str, int | str], chain: list[tuple[str, dict[str, int | str]]],
+           datas: list[_Data]) -> str:
+    """How step k's wording names the handle its main input takes: "it" only when that is the step just
+    before and no other earlier output fits the parameter's type; otherwise the producing step's output
+    by name ("the parsed records"), so no pronoun could mean two handles."""
+    main = _main_param(tool)
+    mv = feeds.get(main or "")
+    if not isinstance(mv, int):
+        return "it"
+    accepts = next(p.accepts for p in TOOLS[tool].data_params if p.name == main) or ()
+    fits = [j for j in range(k) if ANY in accepts or datas[j].type in accepts]
+    if fits == [mv] and mv == k - 1:
+        return "it"
+    return _REF[chain[mv][0]]
+
+
+def _outcomes(parts: list[str]) -> str:
+    if len(parts) == 1:
+        return parts[0]
+    return "first " + "; then ".join(parts[:-1]) + "; and last " + parts[-1]
 
 
 def _takes(feeds: tuple[tuple[str, int | str], ...], tool: str, step_no: dict[int, int]) -> str:
@@ -1404,14 +1611,11 @@ def _describe(g: _Gen, chain: list[tuple[str, dict[str, int | str]]]) -> tuple[s
     datas: list[_Data] = []
     says: list[_Say] = []
     steps: list[TaskStep] = []
+    refs: list[str] = []
     for k, (tool, feeds) in enumerate(chain):
         ins = {p: datas[v] for p, v in feeds.items() if isinstance(v, int)}
-        main = _main_param(tool)
-        mv = feeds.get(main or "")
-        if isinstance(mv, int):
-            src = "it" if mv == k - 1 else f"the {TOOLS[chain[mv][0]].operation}'s output" if False else _NOUN[datas[mv].type]
-        else:
-            src = "it"
+        src = _refer(k, tool, feeds, chain, datas)
+        refs.append(src)
         say, out = _say_step(g, tool, ins, src)
         for role in (v for v in feeds.values() if isinstance(v, str)):
             g.literal(role)
@@ -1419,7 +1623,8 @@ def _describe(g: _Gen, chain: list[tuple[str, dict[str, int | str]]]) -> tuple[s
         says.append(say)
         pos = _PARAM_POS[tool]
         ordered = tuple(sorted(feeds.items(), key=lambda kv: pos[kv[0]]))
-        steps.append(TaskStep(tool, ordered, tuple(say.args.items())))
+        checked = tuple(k_ for k_ in _CHECKED.get(tool, ()) if k_ in say.args)
+        steps.append(TaskStep(tool, ordered, tuple(say.args.items()), checked))
 
     n = len(steps)
     step_no = {i: i + 1 for i in range(n)}
@@ -1447,26 +1652,28 @@ def _describe(g: _Gen, chain: list[tuple[str, dict[str, int | str]]]) -> tuple[s
         lines.append(f"{i + 1}. Call `{s.tool}` on {_takes(s.feeds, s.tool, step_no)}{_arg_text(say.args)}.")
     very_easy = r.choice(_VE_FRAMES).format(goal=goal, steps="\n".join(lines), n=n)
     # easy
-    listed = [f"`{t}`" + (f" ({say.note})" if say.note else "") for t, say in zip(tools, says)]
+    listed = []
+    for t, say, ref in zip(tools, says, refs):
+        notes = [n for n in (say.note, "" if ref == "it" else f"on {ref}") if n]
+        listed.append(f"`{t}`" + (f" ({', '.join(notes)})" if notes else ""))
     easy = r.choice(_EASY_FRAMES).format(goal=goal, tools=_join(listed))
     # medium
     medium = r.choice(_MEDIUM_FRAMES).format(goal=goal, **_steps_frames([say.plain for say in says]))
-    # hard
-    paras = []
-    for k, (s, say) in enumerate(zip(steps, says)):
-        main = _main_param(s.tool)
-        mv = dict(s.feeds).get(main or "")
-        src = "it" if mv == k - 1 or not isinstance(mv, int) else _NOUN[datas[mv].type]
-        text = r.choice(_HARD[s.tool]).format(
-            src=src, d=say.detail, fmt=(datas[mv].fmt or "").upper() if isinstance(mv, int) and datas[mv].fmt else g.source_format.upper(),
-            subject=g.subject, service=g.inputs.get("service", "the service"),
-            target=g.inputs.get("target_system", "the target system"), queue=g.inputs.get("queue_name", "task's"),
-        )
-        paras.append(text)
+    # hard and very_hard: every step stated by its effect and settings, in order; an earlier output is
+    # named whenever "it" could mean two handles
+    paras, outcomes = [], []
+    for k, (s_, say) in enumerate(zip(steps, says)):
+        main = _main_param(s_.tool)
+        mv = dict(s_.feeds).get(main or "")
+        fmt = (datas[mv].fmt or "").upper() if isinstance(mv, int) and datas[mv].fmt else g.source_format.upper()
+        named = refs[k] if refs[k] != "it" or not isinstance(mv, int) else _REF[steps[mv].tool]
+        values = dict(d=say.detail, fmt=fmt, subject=g.subject, service=g.inputs.get("service", "the service"),
+                      target=g.inputs.get("target_system", "the target system"), queue=g.inputs.get("queue_name", "task's"))
+        options = _HARD[s_.tool] if refs[k] == "it" else tuple(p for p in _HARD[s_.tool] if "{src}" in p) or _HARD[s_.tool]
+        paras.append(r.choice(options).format(src=refs[k], **values))
+        outcomes.append(r.choice(_VH[s_.tool]).format(src=named, **values))
     hard = r.choice(_HARD_FRAMES).format(goal=goal, **_steps_frames(paras))
-    # very_hard
-    vh_outcome = outcome
-    very_hard = r.choice(_VERY_HARD_FRAMES).format(team=g.team, outcome=vh_outcome, dest=(", " + dest) if dest else "")
+    very_hard = r.choice(_VERY_HARD_FRAMES).format(team=g.team, outcomes=_outcomes(outcomes))
     return goal, tuple(steps), (very_easy, easy, medium, hard, very_hard)
 
 
@@ -1513,10 +1720,9 @@ def generate_instance(task_type: str, index: int, seed: int = DEFAULT_SEED) -> T
     constraints = tuple(rng.sample(_CONSTRAINTS, 2))
     needed = dict(g.inputs)
     free = [r for r in _DECOY_ROLES if r not in needed]
-    decoys = {}
-    if free:  # a task that already uses every destination role has no decoy
-        role = rng.choice(free)
-        decoys[role] = g.literal(role)
+    # Every destination role is declared, the unneeded ones as decoys: which destinations the Inputs list
+    # says nothing about the workflow; only the text does.
+    decoys = {role: g.literal(role) for role in free}
     g.inputs = needed
     return TaskInstance(
         id=f"{task_type}-{seed}-{index:05d}",

@@ -44,6 +44,7 @@ from typing import Any
 from ..benchmark.protocol import FINAL_MARKER, TOOL_CALL_CLOSE, TOOL_CALL_OPEN
 from ..benchmark.types import Message, ModelOutput, ToolCall, ToolSchema, Usage
 from ..errors import ProviderError
+from . import reading
 from .base import ModelRequest
 
 
@@ -66,12 +67,13 @@ class Skill:
     fix_args: float  # repairs its arguments after INVALID_INPUT
     forget_result: float  # leaves the RESULT line out of its final answer
     max_attempts: int = 3
+    read_setting: float = 0.9  # reads a setting the task states correctly (else uses its own default)
 
 
 SKILLS: dict[str, Skill] = {
-    "sim/strong": Skill(1.0, 0.97, 0.9, 0.9, 0.04, 0.97, 0.95, 0.7, 0.01, 0.01, 0.03, 0.99, 0.95, 0.01),
-    "sim/medium": Skill(0.98, 0.85, 0.6, 0.55, 0.08, 0.7, 0.85, 0.35, 0.05, 0.04, 0.1, 0.85, 0.7, 0.05),
-    "sim/weak": Skill(0.9, 0.6, 0.25, 0.2, 0.08, 0.2, 0.7, 0.08, 0.14, 0.08, 0.18, 0.6, 0.4, 0.15, 2),
+    "sim/strong": Skill(1.0, 0.97, 0.9, 0.9, 0.04, 0.97, 0.95, 0.7, 0.01, 0.01, 0.03, 0.99, 0.95, 0.01, 3, 0.98),
+    "sim/medium": Skill(0.98, 0.85, 0.6, 0.55, 0.08, 0.7, 0.85, 0.35, 0.05, 0.04, 0.1, 0.85, 0.7, 0.05, 3, 0.9),
+    "sim/weak": Skill(0.9, 0.6, 0.25, 0.2, 0.08, 0.2, 0.7, 0.08, 0.14, 0.08, 0.18, 0.6, 0.4, 0.15, 2, 0.7),
 }
 
 
@@ -396,6 +398,7 @@ class Step:
     args: tuple[tuple[str, Any], ...] = ()  # from a plan: settings
     number: int = 0  # the plan's step number (0: the model's own step)
     depends: tuple[int, ...] = ()
+    text: str = ""  # the stretch of the task's text that describes this step (its settings are read from it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,9 +512,16 @@ def _pick(words: set[str], verb: str, lex: Lexicon) -> tuple[str, str, str | Non
     return tool, how, alt
 
 
+# A back-reference to an earlier result ("the parsed records", "the endpoint's receipt", "the file list"):
+# it names what a step works on, not what it does, so it is no mention of a tool.
+_BACKREF = re.compile(
+    r"\bthe (?:[a-z]+(?:ed|en)|[a-z]+'s|file|log|progress|status|simulation|derived) "
+    r"(?:records|content|data|figure|response|receipt|copy|value|plan|job|messages|file|list|report|entry|event|results)\b")
+
+
 def _read_mentions(text: str, lex: Lexicon) -> list[_Mention]:
     """Every way the task text points at an offered tool, earliest first, one mention per tool."""
-    lowered = text.lower()
+    lowered = _BACKREF.sub(lambda m: " " * len(m.group(0)), text.lower())
     found: dict[str, _Mention] = {}
     rank = {"name": 0, "verb": 1, "phrase": 2, "goal": 3}
 
@@ -552,6 +562,16 @@ def _read_mentions(text: str, lex: Lexicon) -> list[_Mention]:
             if m.tool not in found:
                 found[m.tool] = m
     return sorted(found.values(), key=lambda m: m.pos)
+
+
+def _windows(text: str, position: dict[str, float]) -> dict[str, str]:
+    """tool -> the stretch of `text` from where it is mentioned up to the next tool's mention."""
+    placed = sorted((int(p), t) for t, p in position.items() if 0 <= p < len(text))
+    out = {}
+    for k, (pos, tool) in enumerate(placed):
+        end = placed[k + 1][0] if k + 1 < len(placed) else len(text)
+        out[tool] = text[pos: max(end, pos + 1)]
+    return out
 
 
 def _produces(view: ToolView, p: ParamView, types: dict[str, str]) -> bool:
@@ -627,6 +647,33 @@ def _feeders(tools: list[str], lex: Lexicon) -> tuple[tuple[tuple[str, int], ...
                 row.append((p.name, src))
         out.append(tuple(row))
     return tuple(out)
+
+
+def _referred(steps: list[Step], feeders: tuple[tuple[tuple[str, int], ...], ...], lex: Lexicon
+              ) -> tuple[tuple[tuple[str, int], ...], ...]:
+    """Feeders corrected by what the text says a step works on: "filter the parsed records" feeds the
+    filter from the step that parses, whatever came just before it."""
+    out = [list(row) for row in feeders]
+    for i, step in enumerate(steps):
+        m = _BACKREF.search(step.text.lower()) if i and step.text else None
+        view = lex.tools.get(step.tool)
+        if m is None or view is None:
+            continue
+        words = set(_stems(m.group(0))) - {"the"}
+        best, pick = 0, None
+        for j in range(i):
+            other = lex.tools.get(steps[j].tool)
+            if other is None:
+                continue
+            score = 2 * len(words & other.verbs) + len(words & other.vocab)
+            if score > best or (score == best and score):
+                best, pick = score, j
+        if pick is None:
+            continue
+        for k, (param, _) in enumerate(out[i]):
+            if param in ("input", "path"):
+                out[i][k] = (param, pick)
+    return tuple(tuple(row) for row in out)
 
 
 # --------------------------------------------------------------------------- the model
@@ -733,6 +780,7 @@ class SimulatedModel:
                     added = added or len(chosen) > before
             if not added:
                 break
+        how["@windows"] = _windows(text, position)  # type: ignore[assignment]
         if chosen and self._chance(digest, "order", skill.type_order):
             return _type_order(chosen, position, lex, inputs), how
         return sorted(chosen, key=lambda t: position[t]), how
@@ -828,7 +876,8 @@ class SimulatedModel:
             return cached
         text, inputs, plan_text, cot = _split_user(user)
         own, how = self._own_reading(digest, text, inputs, lex, cot)
-        steps = [Step(t) for t in own]
+        windows: dict[str, str] = how.pop("@windows", {})  # type: ignore[assignment]
+        steps = [Step(t, text=windows.get(t, "")) for t in own]
         from_plan = False
         plan = self._plan_steps(plan_text, lex) if plan_text else []
         if plan and self._chance(digest, "trust", self.skill.plan_trust):
@@ -839,7 +888,10 @@ class SimulatedModel:
                 steps = [s for s in plan if s.tool in lex.tools]  # a tool not offered cannot be called
                 from_plan = True
         tools = [s.tool for s in steps]
-        intent = Intent(tuple(steps), _feeders(tools, lex), inputs, cot, from_plan)
+        feeders = _feeders(tools, lex)
+        if not from_plan:
+            feeders = _referred(steps, feeders, lex)
+        intent = Intent(tuple(steps), feeders, inputs, cot, from_plan)
         self._intents[digest + lex.digest] = intent
         if len(self._intents) > 4096:
             self._intents.popitem(last=False)
@@ -948,6 +1000,17 @@ class SimulatedModel:
             out["field"] = num
         return out
 
+    def _read_settings(self, step: Step, view: ToolView, source: _Done | None, state: _State) -> dict[str, Any]:
+        """The settings the step's stretch of text states, each read right with the skill's probability."""
+        summary = source.summary if source is not None else {}
+        fields = summary.get("fields") if isinstance(summary.get("fields"), dict) else None
+        if not fields:
+            fields = next((d.summary["fields"] for d in reversed(state.seen)
+                           if isinstance(d.summary.get("fields"), dict) and d.summary["fields"]), {})
+        found = reading.read(step.text, view.params, {str(k): str(v) for k, v in fields.items()})
+        rng = random.Random(f"{self.name}|read|{step.tool}|{step.text}")
+        return {k: v for k, v in found.items() if rng.random() < self.skill.read_setting}
+
     def _arguments(self, lex: Lexicon, intent: Intent, state: _State, i: int, use_plan: bool) -> dict[str, Any] | None:
         """The call for step i; None when a required input has no source at all."""
         step = intent.steps[i]
@@ -988,6 +1051,8 @@ class SimulatedModel:
                 else:
                     args[k] = ref
         settings = self._settings(view, source, state, i)
+        if step.text:
+            settings.update(self._read_settings(step, view, source, state))
         if use_plan:
             settings.update(dict(step.args))
         for k, v in settings.items():
