@@ -724,12 +724,11 @@ _HARD: dict[str, tuple[str, ...]] = {
         "change the format of {src} to {d} so a newer system can use it",
     ),
     "file_operations_compressor": (
-        "shrink the saved file for storage",
-        "pack the saved file tightly for archiving",
-        "cut the size of the saved file",
         "shrink {src} for storage with {d}",
         "pack {src} tightly for archiving, using {d}",
         "cut the size of {src} with {d}",
+        "shrink the saved file for storage with {d}",
+        "cut the size of the saved file with {d}",
     ),
     "network_fetcher": (
         "pull the latest data from the provider's source URL{d}",
@@ -742,9 +741,6 @@ _HARD: dict[str, tuple[str, ...]] = {
         "push {src} upstream to the endpoint{d}",
     ),
     "network_monitor": (
-        "keep an eye on whether the service behind {src} stays up",
-        "watch the response times of the service behind {src}",
-        "check the health of the service behind {src}",
         "keep an eye on whether the service behind {src} stays up, checking {d}",
         "watch the response times of the service behind {src} {d}",
         "check the health of the service behind {src} {d}",
@@ -822,12 +818,11 @@ _HARD: dict[str, tuple[str, ...]] = {
         "set up a link to {target} within the session",
     ),
     "integration_mapper": (
-        "line the fields up with the layout of {target}",
-        "translate {src} into the schema {target} uses",
-        "match the field names to the codes {target} expects",
         "line the fields of {src} up with the layout of {target} over the connection ({d})",
         "translate {src} into the schema {target} uses, over the connection ({d})",
         "match the field names of {src} to the codes {target} expects, over the connection ({d})",
+        "line the fields of {src} up with the layout of {target} ({d})",
+        "match the field names of {src} to the codes {target} expects ({d})",
     ),
     "integration_queue": (
         "hand {src} off to the background workers on the {queue} queue",
@@ -926,7 +921,7 @@ _VH: dict[str, tuple[str, ...]] = {
     "utility_logger": ("an audit trail of {src} kept in the log", "{src} noted in the log, a permanent record for compliance"),
     "utility_cache": ("{src} kept handy for reuse", "{src} kept around to avoid an expensive repeat"),
     "utility_tracker": ("a milestone recorded for {src}", "tabs kept on the status of {src} with a progress event"),
-    "utility_notifier": ("the recipient pinged with {src} as the outcome", "the recipient told the result {src} is in"),
+    "utility_notifier": ("the recipient pinged with {src} as the outcome", "the recipient told that the result, {src}, is in"),
     "utility_helper": ("{d} for {src}",),
 }
 
@@ -1093,6 +1088,7 @@ class _Gen:
         self.dom = dom
         self.source_format = fmt
         self.inputs: dict[str, str] = {}
+        self.stated: dict[str, list[str]] = {}
         self.year = 2024 + rng.randrange(3)
         self.month = 1 + rng.randrange(12)
         self.subject = rng.choice(dom.subjects)
@@ -1228,7 +1224,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
     if tool == "data_processing_parser":
         fmt = main.fmt or "json"
         args = {"format": fmt}
-        what = "the response" if main.type == "response" else src
+        what = "the response" if main.type == "response" and src == "it" else src
         return _Say(args, f"parse {what} as {fmt.upper()}", fmt.upper(), f"{fmt}", f"the {subj} in structured form"), \
             main.copy(type="records", fmt=None)
     if tool == "data_processing_transformer":
@@ -1658,7 +1654,8 @@ def _describe(g: _Gen, chain: list[tuple[str, dict[str, int | str]]]) -> tuple[s
         listed.append(f"`{t}`" + (f" ({', '.join(notes)})" if notes else ""))
     easy = r.choice(_EASY_FRAMES).format(goal=goal, tools=_join(listed))
     # medium
-    medium = r.choice(_MEDIUM_FRAMES).format(goal=goal, **_steps_frames([say.plain for say in says]))
+    plains = [say.plain if ref == "it" or ref in say.plain else f"{say.plain} (from {ref})" for say, ref in zip(says, refs)]
+    medium = r.choice(_MEDIUM_FRAMES).format(goal=goal, **_steps_frames(plains))
     # hard and very_hard: every step stated by its effect and settings, in order; an earlier output is
     # named whenever "it" could mean two handles
     paras, outcomes = [], []
@@ -1674,6 +1671,8 @@ def _describe(g: _Gen, chain: list[tuple[str, dict[str, int | str]]]) -> tuple[s
         outcomes.append(r.choice(_VH[s_.tool]).format(src=named, **values))
     hard = r.choice(_HARD_FRAMES).format(goal=goal, **_steps_frames(paras))
     very_hard = r.choice(_VERY_HARD_FRAMES).format(team=g.team, outcomes=_outcomes(outcomes))
+    stated = {"easy": listed, "medium": plains, "hard": paras, "very_hard": outcomes}
+    g.stated = stated
     return goal, tuple(steps), (very_easy, easy, medium, hard, very_hard)
 
 
@@ -1704,6 +1703,16 @@ def _pick_fields(rng: random.Random, dom: _Domain) -> tuple[tuple[tuple[str, str
 @lru_cache(maxsize=65536)
 def generate_instance(task_type: str, index: int, seed: int = DEFAULT_SEED) -> TaskInstance:
     """Build instance `index` of `task_type`; the same arguments always give the same instance."""
+    return _generate(task_type, index, seed)[0]
+
+
+def step_phrases(task_type: str, index: int, seed: int = DEFAULT_SEED) -> dict[str, list[str]]:
+    """difficulty -> the words that state each step, in step order (easy, medium, hard, very_hard), as
+    the generator wrote them into the descriptions: what the derivability check (`derivable.py`) reads."""
+    return _generate(task_type, index, seed)[1]
+
+
+def _generate(task_type: str, index: int, seed: int) -> tuple[TaskInstance, dict[str, list[str]]]:
     if task_type not in LENGTHS:
         raise ValueError(f"unknown task type {task_type!r}; choose from {', '.join(TASK_TYPES)}")
     if index < 0:
@@ -1717,6 +1726,7 @@ def generate_instance(task_type: str, index: int, seed: int = DEFAULT_SEED) -> T
     g = _Gen(rng, dom, fmt)
     g.src = _Data("records", list(fields), ranges, values, fmt)  # type: ignore[attr-defined]
     goal, steps, descriptions = _describe(g, chain)
+    stated = g.stated
     constraints = tuple(rng.sample(_CONSTRAINTS, 2))
     needed = dict(g.inputs)
     free = [r for r in _DECOY_ROLES if r not in needed]
@@ -1737,7 +1747,7 @@ def generate_instance(task_type: str, index: int, seed: int = DEFAULT_SEED) -> T
         descriptions=descriptions,
         fields=fields,
         source_format=fmt,
-    )
+    ), stated
 
 
 _PROBE_INSTANCES = 20

@@ -1,0 +1,168 @@
+"""The derivability check: every required step, setting and input of a task is stated by its text.
+
+Suite v3's promise (docs/scoring.md, "What a description states"): difficulty changes vocabulary and
+explicitness, never facts. For each wording from easy to very_hard this check reads the words the
+generator wrote for each step (`tasks.step_phrases`) and proves, mechanically:
+
+1. every step is stated, in step order, inside the description (so the set of tools is the text's,
+   and the minimal chain that uses them is the task's chain: nothing is left to guess);
+2. every setting the scorer compares is visible in that step's words (its numbers, fields, format,
+   schedule, region, ...), so a careful reader can write it;
+3. every data input is determined: either exactly one earlier output has a type the parameter takes
+   (the types force it), or the step's words name the producing step's output ("the parsed
+   records"), never "it" when two handles could fit;
+4. every destination the step writes to (output path, queue, recipient, endpoint, target system) is
+   named, since the Inputs list every destination, needed or not.
+
+`problems(task, phrases)` returns what fails, as sentences; an empty list means derivable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .settings import _terms
+from .tasks import _CRONS, _REF, TaskInstance, _main_param
+from .tools import ANY, SAME, TOOLS
+
+DIFFICULTIES_CHECKED = ("easy", "medium", "hard", "very_hard")
+_DESTINATION_WORDS = {
+    "output_path": ("output path",), "queue_name": ("queue",), "recipient": ("recipient",),
+    "endpoint": ("endpoint",), "target_system": ("target system",),
+}
+_METRIC = {"sum": ("total",), "avg": ("average", "mean"), "max": ("highest",), "min": ("lowest",),
+           "count": ("number of",)}
+_ANALYSIS = {"descriptive": ("descriptive",), "correlation": ("move together", "correlation"), "trend": ("trend",),
+             "anomaly": ("unusual", "anomaly")}
+_HELPER = {"hash": ("hash",), "generate_id": ("unique id", "generate_id"), "slugify": ("slug",)}
+_CRON_TEXT = dict(_CRONS)
+_OP_WORDS = {">": ("above",), ">=": ("at least",), "<": ("below",), "<=": ("at most",), "==": ("is",), "!=": ("is not",)}
+
+
+def _numbers(value: Any) -> list[str]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, (int, float)):
+        return [f"{value:g}"]
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _numbers(v)]
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _numbers(v)]
+    return []
+
+
+def surfaces(tool: str, name: str, value: Any) -> list[tuple[str, ...]]:
+    """What a step's words must contain to state `name=value`: a list of alternatives-tuples, every
+    tuple needing one of its strings (lower-case)."""
+    if name == "cron":
+        return [(_CRON_TEXT.get(value, value).lower(),)]
+    if name == "timezone":
+        return [(str(value).lower(),)]
+    if name == "metric":
+        return [_METRIC[value]]
+    if name == "analysis_type":
+        return [_ANALYSIS[value]]
+    if name == "operation":
+        return [_HELPER[value]]
+    if name in ("format", "target_format"):
+        return [(str(value).lower(),)]
+    if name == "pattern":
+        return [(str(value).lower().lstrip("*."),)]
+    if name == "strategy":
+        return [(str(value).replace("_", " "),)]
+    if name == "objective":
+        return [("maximis", "maximiz") if value == "maximize" else ("minimis", "minimiz")]
+    if name == "scenario":
+        (key, v), = value.items()
+        return [(key.replace("_", " "),), (f"{abs(v) * 100:g}%",)]
+    if name == "constraints":
+        (key, bound), = value.items()
+        out: list[tuple[str, ...]] = [(key.replace("_", " "),)]
+        out += [("most",) if "max" in bound else ("least",)]
+        return out + [(n,) for n in _numbers(bound)]
+    if name == "condition":
+        out = []
+        for field, op, v in _terms(value, frozenset()) or ():
+            out.append((field.lower(),))
+            out.append((f"{v:g}",) if isinstance(v, float) else (str(v).lower(),))
+            out.append(_OP_WORDS[op])
+        return out
+    if name == "expression":
+        import re
+
+        out = [(f,) for f in re.findall(r"\((\w+)\)", value)]
+        return out
+    if isinstance(value, str):
+        return [(value.lower(),)]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [(f"{value:g}",)]
+    if isinstance(value, (list, tuple)):
+        return [(str(v).lower(),) for v in value if isinstance(v, str) and ":" not in v] + \
+            [w for v in value if isinstance(v, str) and ":" in v for w in _op_words(v)]
+    if isinstance(value, dict):
+        keys = [(str(k).lower(),) for k in value]
+        vals = [(str(v).lower(),) for v in value.values() if isinstance(v, str)]
+        return keys + vals + [(n,) for n in _numbers(value)]
+    return []
+
+
+def _op_words(op: str) -> list[tuple[str, ...]]:
+    kind, _, rest = op.partition(":")
+    if kind == "cast":
+        name, target = rest.split(":")
+        return [(name.lower(),), ("whole number",) if target == "int" else ("decimal",)]
+    if kind == "rename":
+        old, new = rest.split("->")
+        return [(old.lower(),), (new.lower(),)]
+    if kind == "derive":
+        new, expr = rest.split("=", 1)
+        return [(new.strip().lower(),)] + [(w.lower(),) for w in expr.replace("*", " ").replace("/", " ").split()]
+    return []
+
+
+def _types(task: TaskInstance) -> list[str]:
+    out: list[str] = []
+    for s in task.steps:
+        spec = TOOLS[s.tool]
+        main = dict(s.feeds).get(_main_param(s.tool) or "")
+        out.append(out[main] if spec.output == SAME and isinstance(main, int) else spec.output)
+    return out
+
+
+def problems(task: TaskInstance, phrases: dict[str, list[str]]) -> list[str]:
+    found: list[str] = []
+    types = _types(task)
+    for difficulty in DIFFICULTIES_CHECKED:
+        text = task.description(difficulty).lower()
+        said = phrases.get(difficulty, [])
+        if len(said) != len(task.steps):
+            found.append(f"{difficulty}: {len(said)} step phrases for {len(task.steps)} steps")
+            continue
+        at = 0
+        for k, (step, phrase) in enumerate(zip(task.steps, said)):
+            p = phrase.lower()
+            where = text.find(p, at)
+            if where < 0:
+                found.append(f"{difficulty}: step {k + 1} ({step.tool}) is not stated in order: {phrase!r}")
+            else:
+                at = where + len(p)
+            for name, value in step.checked_args.items():
+                for options in surfaces(step.tool, name, value):
+                    if not any(o in p for o in options):
+                        found.append(f"{difficulty}: step {k + 1} ({step.tool}) does not state {name}={value!r} "
+                                     f"(missing {options[0]!r}) in {phrase!r}")
+            for param, source in step.feeds:
+                if isinstance(source, str):
+                    words = _DESTINATION_WORDS.get(source)
+                    if words and not any(w in p for w in words) and task.inputs.get(source, "\0").lower() not in p:
+                        found.append(f"{difficulty}: step {k + 1} ({step.tool}) does not name its {source}")
+                    continue
+                accepts = next(q.accepts for q in TOOLS[step.tool].data_params if q.name == param) or ()
+                fits = [j for j in range(k) if ANY in accepts or types[j] in accepts]
+                if fits == [source]:
+                    continue  # the types force it
+                ref = _REF[task.steps[source].tool]
+                if ref not in p:
+                    found.append(f"{difficulty}: step {k + 1} ({step.tool}) takes step {source + 1}'s output, one of "
+                                 f"{len(fits)} that fit, without naming it ({ref!r}): {phrase!r}")
+    return found
