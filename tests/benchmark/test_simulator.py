@@ -79,7 +79,9 @@ def test_literals_must_be_the_tasks_own() -> None:
     assert bad.error_code == "INVALID_INPUT" and bad.refused == "recipient" and not bad.data_refusal
     none = ToolSimulator("w", 1.0, literals={"source_path": "/a/b.csv"}, fields=FIELDS)
     r = none.execute("file_operations_scanner", {"directory": "/a"})
-    assert r.error_code == "INVALID_INPUT" and "names no source directory" in r.message
+    assert r.error_code == "INVALID_INPUT" and "no input has the role source directory" in r.message
+    # a refusal says what is wrong with the call, never whether the task needs the tool
+    assert "not part of" not in r.message and "this task names no" not in r.message
 
 
 def test_unknown_arguments_are_refused() -> None:

@@ -371,7 +371,8 @@ def test_descriptions_by_difficulty(task_type: str) -> None:
 
 def test_hard_paraphrases_the_tools_uses() -> None:
     """Each hard phrase reuses key content words of its tool's typical uses, never a uses phrase verbatim."""
-    for tool, phrases in [*tasks_mod._HARD.items(), *tasks_mod._VH.items()]:
+    for key, phrases in [*tasks_mod._HARD.items(), *tasks_mod._VH.items()]:
+        tool = key.split("@")[0]  # "file_operations_reader@listed": the reader on a file the scan listed
         uses = TOOLS[tool].uses
         words = set().union(*(_content_words(u) for u in uses))
         for phrase in phrases:

@@ -11,8 +11,9 @@ generator wrote for each step (`tasks.step_phrases`) and proves, mechanically:
 3. every data input is determined: either exactly one earlier output has a type the parameter takes
    (the types force it), or the step's words name the producing step's output ("the parsed
    records"), never "it" when two handles could fit;
-4. every destination the step writes to (output path, queue, recipient, endpoint, target system) is
-   named, since the Inputs list every destination, needed or not.
+4. every literal input the step takes (its source, service, credential, target system, output path,
+   queue, recipient or endpoint) is named by its role or its value, since the Inputs list every role,
+   needed or not.
 
 `problems(task, phrases)` returns what fails, as sentences; an empty list means derivable.
 """
@@ -26,9 +27,11 @@ from .tasks import _CRONS, _REF, TaskInstance, _main_param
 from .tools import ANY, SAME, TOOLS
 
 DIFFICULTIES_CHECKED = ("easy", "medium", "hard", "very_hard")
-_DESTINATION_WORDS = {
-    "output_path": ("output path",), "queue_name": ("queue",), "recipient": ("recipient",),
-    "endpoint": ("endpoint",), "target_system": ("target system",),
+# How a step's words may name each literal input (or by its value): every task declares every role.
+_ROLE_WORDS = {
+    "source_path": ("source path", "source file"), "source_directory": ("source directory", "source folder"),
+    "source_url": ("source url",), "service": (), "credential": ("credential",), "target_system": ("target system",),
+    "output_path": ("output path",), "queue_name": ("queue",), "recipient": ("recipient",), "endpoint": ("endpoint",),
 }
 _METRIC = {"sum": ("total",), "avg": ("average", "mean"), "max": ("highest",), "min": ("lowest",),
            "count": ("number of",)}
@@ -151,11 +154,15 @@ def problems(task: TaskInstance, phrases: dict[str, list[str]]) -> list[str]:
                     if not any(o in p for o in options):
                         found.append(f"{difficulty}: step {k + 1} ({step.tool}) does not state {name}={value!r} "
                                      f"(missing {options[0]!r}) in {phrase!r}")
+            takes = {v for _, v in step.feeds if isinstance(v, str)}
+            for role in ("source_path", "source_directory", "source_url"):
+                if role not in takes and any(w in p for w in _ROLE_WORDS[role]):
+                    found.append(f"{difficulty}: step {k + 1} ({step.tool}) names the {role}, which it does not take: {phrase!r}")
             for param, source in step.feeds:
                 if isinstance(source, str):
-                    words = _DESTINATION_WORDS.get(source)
-                    if words and not any(w in p for w in words) and task.inputs.get(source, "\0").lower() not in p:
-                        found.append(f"{difficulty}: step {k + 1} ({step.tool}) does not name its {source}")
+                    words = _ROLE_WORDS.get(source, ())
+                    if not any(w in p for w in words) and task.inputs.get(source, "\0").lower() not in p:
+                        found.append(f"{difficulty}: step {k + 1} ({step.tool}) does not name its {source}: {phrase!r}")
                     continue
                 accepts = next(q.accepts for q in TOOLS[step.tool].data_params if q.name == param) or ()
                 fits = [j for j in range(k) if ANY in accepts or types[j] in accepts]

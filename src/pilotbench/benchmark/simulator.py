@@ -380,7 +380,7 @@ class ToolSimulator:
             where = (
                 f"the task's {role} exactly as given in its inputs, or a handle of {kinds}"
                 if p.literal in self.literals
-                else f"a handle of {kinds} from an earlier result (this task names no {role})"
+                else f"a handle of {kinds} from an earlier result (no input of the task has the role {role})"
             )
             raise _Refusal(p.name, f"parameter '{p.name}': {shown} is not {where}", data=True)
         raise _Refusal(
@@ -393,7 +393,8 @@ class ToolSimulator:
     def _check_literal(self, p: Param, value: Any) -> str:
         role = p.literal or ""
         if role not in self.literals:
-            raise _Refusal(p.name, f"parameter '{p.name}': this task names no {role.replace('_', ' ')}; this tool is not part of it")
+            raise _Refusal(p.name, f"parameter '{p.name}': {str(value)[:80]!r} is not one of the task's inputs "
+                                   f"(no input has the role {role.replace('_', ' ')})")
         if value != self.literals[role]:
             raise _Refusal(p.name, f"parameter '{p.name}': {str(value)[:80]!r} is not the {role.replace('_', ' ')} the task names")
         return str(value)

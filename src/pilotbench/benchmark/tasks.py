@@ -694,12 +694,14 @@ _HARD: dict[str, tuple[str, ...]] = {
         "produce per-segment figures from {src}: {d}",
     ),
     "file_operations_reader": (
-        "open the {subject} kept in storage",
-        "load the {subject} from the disk",
-        "read the {subject} an earlier job left on the drive",
         "open the {subject} kept at the source path",
         "load the {subject} from the file at the source path",
         "read in the {subject} an earlier job left at the source path",
+    ),
+    "file_operations_reader@listed": (
+        "open the file the scan listed",
+        "load the listed file from the folder",
+        "read in the file that the listing found",
     ),
     "file_operations_writer": (
         "save {src} to a file at the output path",
@@ -710,7 +712,6 @@ _HARD: dict[str, tuple[str, ...]] = {
     ),
     "file_operations_scanner": (
         "find which {fmt} files arrived in the source folder",
-        "take stock of the {fmt} uploads in the drop zone",
         "list the {fmt} uploads that are waiting in the source folder",
         "take stock of the {fmt} uploads in the source directory",
     ),
@@ -804,8 +805,6 @@ _HARD: dict[str, tuple[str, ...]] = {
     ),
     "integration_authenticator": (
         "log in to the {service} platform with the stored credential",
-        "get cleared to use {service}",
-        "prove who we are to {service}",
         "get cleared to use {service} with the stored credential",
         "prove who we are to {service} with the stored credential",
     ),
@@ -889,6 +888,7 @@ _VH: dict[str, tuple[str, ...]] = {
     "data_processing_aggregator": ("{src} rolled up into headline numbers: {d}", "totals per segment produced from {src}: {d}"),
     "file_operations_reader": ("the {subject} loaded from the file kept on disk at the source path",
                                "the {subject} opened from storage at the source path"),
+    "file_operations_reader@listed": ("the listed file loaded from the folder", "the file the listing found, opened"),
     "file_operations_writer": ("{src} saved as results to a file at the output path",
                                "a copy of {src} left where others can find it, at the output path"),
     "file_operations_scanner": ("the {fmt} uploads waiting in the source folder listed",
@@ -1209,7 +1209,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         d = _Data("file_list", [], {}, {}, None)
         args = {"pattern": f"*.{g.source_format}"}
         return _Say(args, f"list the {g.source_format.upper()} files in the source directory", "",
-                    f"*.{g.source_format} files", "an inventory of the newly arrived files"), d
+                    f"*.{g.source_format} files in the source directory", "an inventory of the newly arrived files"), d
     if tool == "network_fetcher":
         d = _Data("response", list(g.src.fields), dict(g.src.ranges), dict(g.src.values), "json")
         within = " within the session" if "session" in ins else ""
@@ -1217,7 +1217,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
                     "the source URL", f"the latest {subj} from the provider"), d
     if tool == "integration_authenticator":
         svc = g.literal("service")
-        return _Say({}, f"authenticate with {svc} using the stored credential", "", f"log in to {svc}",
+        return _Say({}, f"authenticate with {svc} using the stored credential", "", f"log in to {svc} with the credential",
                     f"access to {svc}"), _Data("session")
     assert main is not None or tool in ("integration_connector",), tool
 
@@ -1666,9 +1666,10 @@ def _describe(g: _Gen, chain: list[tuple[str, dict[str, int | str]]]) -> tuple[s
         named = refs[k] if refs[k] != "it" or not isinstance(mv, int) else _REF[steps[mv].tool]
         values = dict(d=say.detail, fmt=fmt, subject=g.subject, service=g.inputs.get("service", "the service"),
                       target=g.inputs.get("target_system", "the target system"), queue=g.inputs.get("queue_name", "task's"))
-        options = _HARD[s_.tool] if refs[k] == "it" else tuple(p for p in _HARD[s_.tool] if "{src}" in p) or _HARD[s_.tool]
+        key = s_.tool + ("@listed" if s_.tool == "file_operations_reader" and isinstance(mv, int) else "")
+        options = _HARD[key] if refs[k] == "it" else tuple(p for p in _HARD[key] if "{src}" in p) or _HARD[key]
         paras.append(r.choice(options).format(src=refs[k], **values))
-        outcomes.append(r.choice(_VH[s_.tool]).format(src=named, **values))
+        outcomes.append(r.choice(_VH[key]).format(src=named, **values))
     hard = r.choice(_HARD_FRAMES).format(goal=goal, **_steps_frames(paras))
     very_hard = r.choice(_VERY_HARD_FRAMES).format(team=g.team, outcomes=_outcomes(outcomes))
     stated = {"easy": listed, "medium": plains, "hard": paras, "very_hard": outcomes}
@@ -1730,8 +1731,8 @@ def _generate(task_type: str, index: int, seed: int) -> tuple[TaskInstance, dict
     constraints = tuple(rng.sample(_CONSTRAINTS, 2))
     needed = dict(g.inputs)
     free = [r for r in _DECOY_ROLES if r not in needed]
-    # Every destination role is declared, the unneeded ones as decoys: which destinations the Inputs list
-    # says nothing about the workflow; only the text does.
+    # Every role is declared, the unneeded ones as decoys: the Inputs say nothing about the workflow
+    # (which source, which destinations); only the text does.
     decoys = {role: g.literal(role) for role in free}
     g.inputs = needed
     return TaskInstance(
@@ -1751,7 +1752,10 @@ def _generate(task_type: str, index: int, seed: int) -> tuple[TaskInstance, dict
 
 
 _PROBE_INSTANCES = 20
-_DECOY_ROLES = ("output_path", "recipient", "queue_name", "endpoint")
+# Every literal role: a task declares them all, the ones it does not need as decoys, so its Inputs line is
+# the same set of roles for every task and says nothing about the workflow.
+_DECOY_ROLES = ("source_path", "source_directory", "source_url", "service", "credential", "target_system",
+                "output_path", "recipient", "queue_name", "endpoint")
 
 
 @lru_cache(maxsize=64)

@@ -755,9 +755,10 @@ class SimulatedModel:
         for role in sorted(inputs):
             tools = [t for t in lex.role_index.get(role, ()) if t not in chosen]
             if len(lex.role_index.get(role, ())) == 1 and tools:
+                # Every task declares every role: an input points at a tool only when the text refers to it.
                 source = role.startswith("source") or role in ("service", "credential")
                 named = role.replace("_", " ") in lowered or str(inputs[role]).lower() in lowered
-                if source or named:
+                if named:
                     take(_Mention(tools[0], "input", -1.0 if source else end))
         # A step whose input nothing chosen produces: the tool that makes that type, if the model sees it.
         for _ in range(3):
