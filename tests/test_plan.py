@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pilotbench import api
-from pilotbench.benchmark.tasks import suite_version
+from pilotbench.benchmark.versions import suite_version
 from pilotbench.config import load_config
 from pilotbench.errors import ConfigError, UsageError
 from pilotbench.plan import PlanSpec, make_spec, parse_choices, parse_rates

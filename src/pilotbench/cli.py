@@ -422,7 +422,8 @@ def tasks(seed, num_instances, show):  # type: ignore[no-untyped-def]
     from rich.console import Console
     from rich.table import Table
 
-    from .benchmark.tasks import TaskSuite, generate_instance
+    from .benchmark.tasks import generate_instance
+    from .benchmark.versions import TaskSuite
     from .benchmark.types import DIFFICULTIES, TASK_TYPES
 
     kind, _, index = show.partition(":")

@@ -14,7 +14,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .benchmark.flaws import DEFAULT_SEVERITY
-from .benchmark.tasks import DEFAULT_SEED, suite_version
+from .benchmark.tasks import DEFAULT_SEED
+from .benchmark.versions import suite_version
 from .benchmark.types import DIFFICULTIES, SEVERITIES, TASK_TYPES, TOOL_SUCCESS_RATES
 
 DEFAULT_MAX_TURNS = 10

@@ -72,6 +72,6 @@ def test_what_the_inputs_alone_give_away_stays_bounded() -> None:
     n = len(scores)
     success = sum(s.success for s in scores) / n
     full = sum(s.success_level == "full_success" for s in scores) / n
-    # 0.55-0.60 and 0.25 as measured; 100 tests give about 0.05 of noise (the failure draws move with
-    # the suite version), so the bound leaves that much room.
-    assert success <= 0.65 and full <= 0.35, (success, full)
+    # Suite v2: 0.55-0.60 and 0.25. Suite v3 declares every input role in every task, so the Inputs line is
+    # the same for all of them: 0.10 and 0.075 measured on these 200 tests.
+    assert success <= 0.15 and full <= 0.10, (success, full)

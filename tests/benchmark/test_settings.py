@@ -7,7 +7,7 @@ import pytest
 from pilotbench.benchmark.scoring import score
 from pilotbench.benchmark.settings import cron_schedule, same_setting, wrong_settings
 from pilotbench.benchmark.simulator import ToolSimulator
-from pilotbench.benchmark.tasks import TaskInstance, TaskStep, generate_instance
+from pilotbench.benchmark.tasks import TaskInstance, generate_instance
 from pilotbench.benchmark.types import TASK_TYPES, CallRecord, Trajectory
 
 

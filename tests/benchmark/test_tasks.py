@@ -14,10 +14,9 @@ from pilotbench.benchmark.tasks import (
     GENERATOR_VERSION,
     LENGTHS,
     TaskInstance,
-    TaskSuite,
     generate_instance,
-    suite_version,
 )
+from pilotbench.benchmark.versions import TaskSuite, suite_version
 from pilotbench.benchmark.tools import ANY, LITERAL_ROLES, SAME, TOOLS, accepts
 from pilotbench.benchmark.types import DIFFICULTIES, TASK_TYPES
 
@@ -466,14 +465,27 @@ def test_any_tools_are_never_fed_sessions() -> None:
                     assert types[src] not in ("session", "connection"), (inst.id, step.tool)
 
 
-def test_suite_version_changes_with_how_replies_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Results read by different protocol rules never share a suite version (and are never pooled)."""
-    from pilotbench.benchmark import tasks
+def test_suite_version_changes_with_how_replies_are_read_and_scored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Results read or scored by different rules never share a suite version (and are never pooled)."""
+    from pilotbench.benchmark import versions
 
-    now = tasks.suite_version()
-    tasks.suite_version.cache_clear()
-    monkeypatch.setattr(tasks, "PROTOCOL_REVISION", tasks.PROTOCOL_REVISION + 1)
-    try:
-        assert tasks.suite_version() != now and tasks.suite_version().startswith(f"v{tasks.GENERATOR_VERSION}-")
-    finally:
-        tasks.suite_version.cache_clear()
+    now = versions.suite_version()
+    for name in ("PROTOCOL_REVISION", "SCORING_REVISION"):
+        versions.suite_version.cache_clear()
+        monkeypatch.setattr(versions, name, getattr(versions, name) + 1)
+        try:
+            changed = versions.suite_version()
+            assert changed != now and changed.startswith(f"v{GENERATOR_VERSION}-")
+        finally:
+            monkeypatch.undo()
+            versions.suite_version.cache_clear()
+
+
+def test_the_generator_does_not_import_the_scorer() -> None:
+    """No import circle: tasks.py is read by the scorer, and imports neither scoring nor protocol."""
+    import ast
+    import pathlib
+
+    source = pathlib.Path(tasks_mod.__file__).read_text()
+    imported = {n.module for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ImportFrom)}
+    assert not imported & {"scoring", "protocol", "versions"}, imported

@@ -23,7 +23,9 @@ from __future__ import annotations
 from typing import Any
 
 from .settings import _terms
-from .tasks import _CRONS, _REF, TaskInstance, _main_param
+from .tasks import TaskInstance
+from .walk import _main_param
+from .wording import _CRONS, _REF
 from .tools import ANY, SAME, TOOLS
 
 DIFFICULTIES_CHECKED = ("easy", "medium", "hard", "very_hard")
