@@ -757,7 +757,9 @@ class SimulatedModel:
             if len(lex.role_index.get(role, ())) == 1 and tools:
                 # Every task declares every role: an input points at a tool only when the text refers to it.
                 source = role.startswith("source") or role in ("service", "credential")
-                named = role.replace("_", " ") in lowered or str(inputs[role]).lower() in lowered
+                # "service" is too common a word ("the service desk leads"): a service is named by its name.
+                words = role.replace("_", " ") if role != "service" else "\0"
+                named = words in lowered or str(inputs[role]).lower() in lowered
                 if named:
                     take(_Mention(tools[0], "input", -1.0 if source else end))
         # A step whose input nothing chosen produces: the tool that makes that type, if the model sees it.
