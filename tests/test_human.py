@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import select
 import sqlite3
 import subprocess
@@ -174,8 +175,23 @@ def test_a_scripted_player_plays_a_whole_run_through_files(tmp_path: Path, capsy
     assert (status, level, category, turns, calls) == ("done", "failure", "tool_selection_errors", 2, 1)
     assert len(json.loads(traj)["turn_seconds"]) == 2
 
-    # the summary marks the player as human; a second run has nothing left to play and writes nothing
+    # the summary marks the player as human; so does every table of the report, with the player's N
     assert "human/alice (human)" in out
+    assert main(["report", "--db", str(db), "--format", "md"]) == 0
+    report = capsys.readouterr().out
+    assert "| human/alice (human, N=2) |" in report and "Models | human/alice (human, N=2)" in report
+    assert "| human/alice |" not in report
+    # the viewer's page of the test shows each turn's time and the test's
+    assert main(["view", "--db", str(db), "--export", str(tmp_path / "site")]) == 0
+    capsys.readouterr()
+    (attempt,) = rows(db, "SELECT attempt_id FROM results WHERE instance = 0")[0]
+    page = next((tmp_path / "site").rglob(f"*{attempt}*.html")).read_text()
+    assert "a human player" in page and "time per turn" in page and "time per test" in page
+    turn_times = re.findall(r'turn (\d+) <span class="muted turn-time">· ([0-9.]+) s</span>', page)
+    assert [int(n) for n, _ in turn_times] == list(range(1, steps0 + 3))  # every turn of instance 0
+
+    # a second run has nothing left to play and writes nothing
+
     before = sorted(p.name for p in io.iterdir())
     assert main(argv) == 0
     assert sorted(p.name for p in io.iterdir()) == before
@@ -329,7 +345,7 @@ def test_one_test_played_by_keyboard_with_a_bad_line_refused(tmp_path: Path) -> 
             term.seen = ""
             term.type(f"{call['name']} {call['arguments']}")
             term.type("")
-            screen = term.expect("An empty line sends.")
+            screen = term.expect("an empty line sends;")
             result = json.loads(screen.split("--- result ---", 1)[1].strip().splitlines()[0])
             assert result["status"] == "success", screen
             done.append(result["handle"])

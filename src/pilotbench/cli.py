@@ -107,7 +107,7 @@ def _joined(values: tuple[str, ...] | str | None) -> str:
 
 
 @app.command("run")
-@click.option("--model", "-m", "model", multiple=True, help="Model(s), comma-separated or repeated, or a group name; a catalog name or openai/<model>, azure/<deployment>, vllm/<model>, ollama/<model>, llamacpp/<model>, openai-api/<name>/<model>. Default sim/medium, unless --group is given.")
+@click.option("--model", "-m", "model", multiple=True, help="Model(s), comma-separated or repeated, or a group name; a catalog name or openai/<model>, azure/<deployment>, vllm/<model>, ollama/<model>, llamacpp/<model>, openai-api/<name>/<model>, or human/<name> (a person plays). Default sim/medium, unless --group is given.")
 @click.option("--group", "group", multiple=True, help="A named group of models from the config (e.g. idealab).")
 @click.option("--prompt-types", "-p", "prompt_types", multiple=True, default=("baseline",), show_default=True, help="baseline,cot,optimal,flawed_<type>; all; all_with_flawed.")
 @click.option("--task-types", "-t", "task_types", multiple=True, default=("all",), show_default=True, help="Task types, comma-separated, or all.")
@@ -138,8 +138,8 @@ def _joined(values: tuple[str, ...] | str | None) -> str:
 @click.option("--executor", "executor", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="local: one event loop here; ray: one key owner per API key on a Ray cluster (needs a postgresql:// --db).")
 @click.option("--ray-address", "ray_address", default=None, help="Ray cluster to use with --executor ray (default: RAY_ADDRESS, else a new local Ray instance).")
 @click.option("--transcripts", "transcripts", type=click.Choice(["none", "calls", "full"]), default="full", show_default=True, help="What the store keeps of each conversation: full (prompt and every turn), calls (every turn, not the prompt), none.")
-@click.option("--human-io", "human_io", type=click.Path(file_okay=False, path_type=Path), default=None, help="A human/<name> player plays through files: each request is written as DIR/req-N.json and its reply read from DIR/resp-N.json (an assistant message). Default: at the terminal.")
-@click.option("--human-timeout", "human_timeout", type=click.FloatRange(min=0.001), default=None, help="Seconds a human/<name> player may take over one turn; a turn not answered in time ends the test as `timeout`. [default: 3600]")
+@click.option("--human-io", "human_io", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR", help="A human/<name> player plays through files: each request is written as DIR/req-N.json and its reply read from DIR/resp-N.json (an assistant message). Default: at the terminal.")
+@click.option("--human-timeout", "human_timeout", type=click.FloatRange(min=0.001), default=None, metavar="SECONDS", help="Seconds a human/<name> player may take over one turn; a turn not answered in time ends the test as `timeout`. [default: 3600]")
 def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, model_params, temperature, max_tokens, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval, executor, ray_address, transcripts, human_io=None, human_timeout=None):  # type: ignore[no-untyped-def]
     """Run a benchmark plan (resuming: tests already done in the store are skipped).
 
@@ -362,7 +362,7 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **li
         lanes = m.pool.lanes
         conc = sum(lane.limit for lane in lanes)
         rpm_total = sum(lane.rpm_bucket.rate_per_minute for lane in lanes if lane.rpm_bucket) if all(l.rpm_bucket for l in lanes) else None
-        latency = SIM_SECONDS_PER_CALL if m.kind == "simulated" else REAL_SECONDS_PER_CALL
+        latency = {"simulated": SIM_SECONDS_PER_CALL, "human": HUMAN_SECONDS_PER_CALL}.get(m.kind, REAL_SECONDS_PER_CALL)
         eta = estimate_seconds(n, conc, latency, rpm_total, CALLS_PER_TEST)
         total_eta = max(total_eta, eta)
         table.add_row(
@@ -381,6 +381,7 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **li
 CALLS_PER_TEST = 5.0
 REAL_SECONDS_PER_CALL = 2.0
 SIM_SECONDS_PER_CALL = 0.002
+HUMAN_SECONDS_PER_CALL = 60.0  # a person reading a turn and typing the next
 
 
 def estimate_seconds(tests: int, concurrency: int, latency: float, rpm: float | None, calls_per_test: float) -> float:
@@ -542,6 +543,7 @@ def _open_names_table():  # type: ignore[no-untyped-def]
         extra = ("OLLAMA_HOST",) if prefix == "ollama" else ()
         table.add_row(f"{prefix}/<model>", "openai (no key)", state(url_var, *extra, key_var), default)
     table.add_row("openai-api/<name>/<model>", "openai", "<NAME>_BASE_URL, <NAME>_API_KEY (comma-separated for several)", "-")
+    table.add_row("human/<name>", "human (no key)", "- (a person plays: at the terminal, or --human-io DIR)", "one test at a time")
     return table
 
 

@@ -357,10 +357,13 @@ class TerminalPlayer:
                 self._say(f"--- user ---\n{m.get('content') or ''}")
             elif role == "assistant":
                 continue  # the person's own reply, as sent
-        self._say(
-            "Type calls, one per line: tool_name {\"arg\": value} (several lines, several calls), or final "
-            "<answer> (more lines may follow; end with RESULT: <handle>). An empty line sends."
-        )
+        if self._turn == 0:
+            self._say(
+                "Type calls, one per line: tool_name {\"arg\": value} (several lines, several calls), or final "
+                "<answer> (more lines may follow; end with RESULT: <handle>). An empty line sends."
+            )
+        else:
+            self._say(f"(turn {self._turn + 1}: calls, or final <answer>; an empty line sends; ? lists the tools)")
 
     def _show_tool(self, request: ModelRequest, name: str) -> None:
         for tool in request.tools or ():
