@@ -208,6 +208,20 @@ def test_the_human_flags_need_a_human_player_and_one_at_a_time(tmp_path: Path, c
     assert not (tmp_path / "x.db").exists()
 
 
+def test_the_end_of_the_input_stops_the_player_and_the_test_is_played_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-D (or a closed pipe) at the prompt: the player is stopped (exit 4), the test stored as an
+    infrastructure error, which the same command plays again."""
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("no_such_tool {}\n"))
+    db = tmp_path / "e.db"
+    assert main(["run", "-m", "human/eve", "-t", "simple_task", "-n", "1", "--db", str(db)]) == 4
+    out = capsys.readouterr().out
+    assert "not sent: unknown tool 'no_such_tool'" in out and "stopped human/eve: human player eve: the input ended" in out
+    assert rows(db, "SELECT status, turns FROM results") == [("error", 0)]
+
+
 # ---------------------------------------------------------------------- timeouts, in virtual time
 
 

@@ -846,6 +846,11 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
 
     cfg = _config(config)
     suite = load_suite(file, cfg)
+    from .config import is_human
+
+    humans = [m for m in suite.models if is_human(cfg, m)]
+    if humans:
+        raise UsageError(f"a suite does not take human players ({', '.join(humans)}); play them with pilotbench run -m human/<name>")
     specs = list(suite.expand())
     if dry_run:
         from .config import check_environment
