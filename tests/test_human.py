@@ -297,6 +297,35 @@ def test_typed_lines_are_checked_before_anything_is_sent() -> None:
     assert reply.calls == [("network_fetcher", {"url": "u"})]
 
 
+@pytest.mark.parametrize("mode", ["native", "text"])
+def test_typed_calls_and_answers_go_through_the_protocol_of_either_tool_mode(mode: str) -> None:
+    """What a person types becomes the reply a model would send in that mode (native tool_calls, or
+    <tool_call> blocks in the text protocol), and the episode runs it like any other."""
+    from pilotbench.benchmark.episode import Episode
+    from pilotbench.benchmark.prompts import render_prompt
+    from pilotbench.benchmark.scoring import score
+    from pilotbench.models.human import reply_output, tool_names
+
+    task = generate_instance("simple_task", 0, 42)
+    prompt = render_prompt(task, "easy", "baseline", tool_mode=mode)
+    assert (prompt.tools is None) == (mode == "text")
+    names = tool_names(prompt.tools)  # in the text protocol: every tool the system prompt describes
+    ep = Episode("t", task, prompt, 1.0)
+    done: list[str] = []
+    for step in range(len(task.steps)):
+        reply = Reply(calls=[])
+        call = right_call(task, step, done)["function"]
+        assert read_line(f"{call['name']} {call['arguments']}", reply, names) is None
+        ep.step(reply_output(reply, mode, step + 1))
+        done.append(ep.trajectory.calls[-1].handle)
+    reply = Reply(calls=[])
+    for line in ("final all done", f"RESULT: {done[-1]}"):
+        assert read_line(line, reply, names) is None
+    ep.step(reply_output(reply, mode, len(task.steps) + 1))
+    assert ep.done and ep.trajectory.format_errors == 0
+    assert score(task, ep.trajectory).success_level == "full_success"
+
+
 # ---------------------------------------------------------------------- the terminal, by keyboard
 
 
