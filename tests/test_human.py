@@ -409,11 +409,16 @@ def test_one_test_played_by_keyboard_with_a_bad_line_refused(tmp_path: Path) -> 
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal")
-def test_ctrl_c_at_the_prompt_stops_with_130_and_a_resume_plays_the_test_again(tmp_path: Path) -> None:
+def test_ctrl_c_at_the_prompt_stops_with_130_and_a_resume_plays_the_next_unplayed_test(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
-    argv = ["run", "-m", "human/kim", "-t", "simple_task", "-n", "1", "--db", str(db)]
+    argv = ["run", "-m", "human/kim", "-t", "simple_task", "-n", "2", "--db", str(db)]
     term = Terminal(argv, tmp_path)
     try:
+        term.expect("test 1 (kim)")
+        term.expect("An empty line sends.")
+        term.type("final I give up")
+        term.type("")
+        term.expect("test 2 (kim)")
         term.expect("An empty line sends.")
         os.killpg(term.proc.pid, 2)  # what Ctrl-C at the terminal sends
         assert term.close() == 130
@@ -421,5 +426,11 @@ def test_ctrl_c_at_the_prompt_stops_with_130_and_a_resume_plays_the_test_again(t
         if term.proc.poll() is None:
             term.proc.kill()
             term.proc.wait()
-    assert rows(db, "SELECT COUNT(*) FROM results") == [(0,)]
+    # the finished test is committed; the one being played is not, and the run is marked interrupted
+    assert rows(db, "SELECT instance, status, success_level, turns FROM results") == [(0, "done", "failure", 1)]
     assert rows(db, "SELECT status FROM runs") == [("interrupted",)]
+    again = subprocess.run([sys.executable, "-m", "pilotbench", *argv], input="final still no\n\n", text=True,
+                           capture_output=True, cwd=tmp_path, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "test 1 (kim)" in again.stdout and "test 2" not in again.stdout  # only the unplayed one
+    assert sorted(rows(db, "SELECT instance, status FROM results")) == [(0, "done"), (1, "done")]

@@ -418,7 +418,8 @@ class TerminalPlayer:
                 continue
             problem = read_line(line, reply, names)
             if problem:
-                self._say(f"not sent: {problem}")
+                kept = f" (the {len(reply.calls)} call(s) above are kept; an empty line sends them)" if reply.calls else ""
+                self._say(f"not sent: {problem}{kept}")
 
     def classify(self, error: BaseException) -> ProviderError:
         if isinstance(error, EOFError):
