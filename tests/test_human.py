@@ -274,6 +274,9 @@ def test_a_timed_out_test_is_a_result_and_numbering_goes_on_across_resumes(tmp_p
     assert record.trajectory["stop_reason"] == "timeout"
     assert record.trajectory["timed_out_after"] >= 20.0 and len(record.trajectory["turn_seconds"]) == 1
     assert sorted(p.name for p in io.iterdir()) == ["req-1.json", "req-2.json", "resp-1.json"]
+    assert main(["view", "--db", str(tmp_path / "t.db"), "--export", str(tmp_path / "site")]) == 0
+    page = next((tmp_path / "site").rglob(f"*{record.attempt_id}*.html")).read_text()
+    assert "No reply within the turn's time limit: the test ended after waiting 20.0 s" in page
 
     again = asyncio.run(play(1))  # a resume: the timed-out test is a result, not played again
     assert again.summary.skipped == 1 and again.summary.completed == 0
