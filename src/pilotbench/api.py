@@ -21,6 +21,7 @@ from .benchmark.types import DIFFICULTIES, TASK_TYPES
 from .config import Config, load_config
 from .errors import UsageError
 from .limits import Clock
+from .models.human import HumanOptions
 from .plan import PlanSpec, TestSpec, make_spec, parse_choices, parse_rates
 from .runner.runtime import Runtime, build_runtime
 from .runner.scheduler import RunOptions, Runner, RunSummary
@@ -130,10 +131,12 @@ async def run_async(
     info: dict[str, Any] | None = None,
     params: Mapping[str, Any] | None = None,
     transcripts: str | None = None,
+    human: HumanOptions | None = None,
 ) -> RunResult:
     """`params`: generation parameters for every request (temperature, max_tokens, ...), over each
     model's configured ones; stored in each record's `params` and in the run's info.
-    `transcripts` (none, calls or full) overrides `options.transcripts`: how much of each conversation is kept."""
+    `transcripts` (none, calls or full) overrides `options.transcripts`: how much of each conversation is kept.
+    `human`: how `human/<name>` players play (models.human.HumanOptions: files in `io_dir`, else the terminal)."""
     from dataclasses import replace
 
     from .store.transcripts import TRANSCRIPT_MODES
@@ -150,7 +153,7 @@ async def run_async(
         models = list(plan.models)
     runtime = build_runtime(
         config, models, key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
-        request_timeout=request_timeout, clock=clock, env=env, params=params,
+        request_timeout=request_timeout, clock=clock, env=env, params=params, human=human,
     )
     store = open_store(db)
     options = options or RunOptions(handle_signals=False, live=False, progress_interval=3600)

@@ -107,7 +107,7 @@ def _joined(values: tuple[str, ...] | str | None) -> str:
 
 
 @app.command("run")
-@click.option("--model", "-m", "model", multiple=True, help="Model(s), comma-separated or repeated, or a group name; a catalog name or openai/<model>, azure/<deployment>, vllm/<model>, ollama/<model>, llamacpp/<model>, openai-api/<name>/<model>. Default sim/medium, unless --group is given.")
+@click.option("--model", "-m", "model", multiple=True, help="Model(s), comma-separated or repeated, or a group name; a catalog name or openai/<model>, azure/<deployment>, vllm/<model>, ollama/<model>, llamacpp/<model>, openai-api/<name>/<model>, or human/<name> (a person plays). Default sim/medium, unless --group is given.")
 @click.option("--group", "group", multiple=True, help="A named group of models from the config (e.g. idealab).")
 @click.option("--prompt-types", "-p", "prompt_types", multiple=True, default=("baseline",), show_default=True, help="baseline,cot,optimal,flawed_<type>; all; all_with_flawed.")
 @click.option("--task-types", "-t", "task_types", multiple=True, default=("all",), show_default=True, help="Task types, comma-separated, or all.")
@@ -138,7 +138,9 @@ def _joined(values: tuple[str, ...] | str | None) -> str:
 @click.option("--executor", "executor", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="local: one event loop here; ray: one key owner per API key on a Ray cluster (needs a postgresql:// --db).")
 @click.option("--ray-address", "ray_address", default=None, help="Ray cluster to use with --executor ray (default: RAY_ADDRESS, else a new local Ray instance).")
 @click.option("--transcripts", "transcripts", type=click.Choice(["none", "calls", "full"]), default="full", show_default=True, help="What the store keeps of each conversation: full (prompt and every turn), calls (every turn, not the prompt), none.")
-def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, model_params, temperature, max_tokens, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval, executor, ray_address, transcripts):  # type: ignore[no-untyped-def]
+@click.option("--human-io", "human_io", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR", help="A human/<name> player plays through files: each request is written as DIR/req-N.json and its reply read from DIR/resp-N.json (an assistant message). Default: at the terminal.")
+@click.option("--human-timeout", "human_timeout", type=click.FloatRange(min=0.001), default=None, metavar="SECONDS", help="Seconds a human/<name> player may take over one turn; a turn not answered in time ends the test as `timeout`. [default: 3600]")
+def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, model_params, temperature, max_tokens, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval, executor, ray_address, transcripts, human_io=None, human_timeout=None):  # type: ignore[no-untyped-def]
     """Run a benchmark plan (resuming: tests already done in the store are skipped).
 
     Exit status: 0 every planned test done; 2 bad input; 3 infrastructure errors left (run again to
@@ -164,6 +166,7 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         max_turns=max_turns, config=cfg, group=_joined(group) or None,
     )
     serial = "model" if serial_models else ("provider" if not provider_parallel else ("prompt" if not prompt_parallel else "none"))
+    human = _human_options(cfg, plan, human_io, human_timeout, executor)
     if dry_run:
         _check_creatable_dir(log_dir or _log_root(_db(db)))  # as the real run does, creating nothing
         _dry_run(plan, cfg, _db(db), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
@@ -183,6 +186,16 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         log_dir=log_dir or _log_root(db_path),
         transcripts=transcripts,
     )
+    if human is not None:
+        players, human = human
+        info["human"] = {"players": players, "mode": human.mode, "timeout_s": human.timeout,
+                         **({"io_dir": str(human.io_dir)} if human.io_dir is not None else {})}
+        if human.io_dir is None:
+            # The person types at this terminal: no live display or progress lines over the prompt,
+            # and Ctrl-C stops at once (the test being played is not stored: a resume plays it again).
+            options.live = False
+            options.progress_lines = False
+            options.grace_seconds = 0.0
     if executor == "ray":
         from .runner.ray_executor import RayOptions, run_on_ray
 
@@ -193,7 +206,8 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         )
     else:
         _check_creatable_dir(options.log_dir)  # before the store: a bad path writes nothing
-        summary = asyncio.run(_run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info, params))
+        summary = asyncio.run(_run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info, params,
+                                   human))
     _print_summary(summary, db_path)
     _exit_for(summary)
 
@@ -214,14 +228,35 @@ def _process_info() -> dict[str, Any]:
     return {"pid": os.getpid(), "host": socket.gethostname()}
 
 
-async def _run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info, params=None):  # type: ignore[no-untyped-def]
+def _human_options(cfg, plan, io_dir: Path | None, timeout: float | None, executor: str):  # type: ignore[no-untyped-def]
+    """(the human players, how they play) when the plan has a human/<name> model, else None; the
+    human flags without a human player, several players at once, or Ray are bad input."""
+    from .config import is_human
+    from .models.human import DEFAULT_TIMEOUT, HumanOptions
+
+    players = [m for m in plan.models if is_human(cfg, m)]
+    if not players:
+        for flag, value in (("--human-io", io_dir), ("--human-timeout", timeout)):
+            if value is not None:
+                raise UsageError(f"{flag} is only used with a human player: -m human/<name>")
+        return None
+    if len(players) > 1:
+        raise UsageError(f"one human player per run, got {', '.join(players)}; run each player on its own")
+    if executor == "ray":
+        raise UsageError("a human player runs with --executor local (the default), not ray")
+    if io_dir is not None:
+        _check_creatable_dir(io_dir)
+    return players, HumanOptions(io_dir=io_dir, timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
+
+
+async def _run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info, params=None, human=None):  # type: ignore[no-untyped-def]
     from .runner.runtime import build_runtime
     from .runner.scheduler import Runner
     from .store import open_store
 
     runtime = build_runtime(
         cfg, list(plan.models), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
-        request_timeout=request_timeout, params=params,
+        request_timeout=request_timeout, params=params, human=human,
     )
     store = open_store(db_path)
     try:
@@ -246,6 +281,7 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
     from rich.console import Console
     from rich.table import Table
 
+    from .config import player_label
     from .reports.build import count_if
     from .store import open_store
 
@@ -261,7 +297,7 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
     for col in ("model", "tests", "success", "full", "partial", "avg turns"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for model, n, succ, full, partial, turns in rows:
-        table.add_row(model, str(n), f"{succ / n:.1%}", f"{full / n:.1%}", f"{partial / n:.1%}", f"{turns:.1f}")
+        table.add_row(player_label(model), str(n), f"{succ / n:.1%}", f"{full / n:.1%}", f"{partial / n:.1%}", f"{turns:.1f}")
     console.print(table)
     not_run = max(summary.pending, 0)
     console.print(
@@ -326,7 +362,7 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **li
         lanes = m.pool.lanes
         conc = sum(lane.limit for lane in lanes)
         rpm_total = sum(lane.rpm_bucket.rate_per_minute for lane in lanes if lane.rpm_bucket) if all(l.rpm_bucket for l in lanes) else None
-        latency = SIM_SECONDS_PER_CALL if m.kind == "simulated" else REAL_SECONDS_PER_CALL
+        latency = {"simulated": SIM_SECONDS_PER_CALL, "human": HUMAN_SECONDS_PER_CALL}.get(m.kind, REAL_SECONDS_PER_CALL)
         eta = estimate_seconds(n, conc, latency, rpm_total, CALLS_PER_TEST)
         total_eta = max(total_eta, eta)
         table.add_row(
@@ -345,6 +381,7 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **li
 CALLS_PER_TEST = 5.0
 REAL_SECONDS_PER_CALL = 2.0
 SIM_SECONDS_PER_CALL = 0.002
+HUMAN_SECONDS_PER_CALL = 60.0  # a person reading a turn and typing the next
 
 
 def estimate_seconds(tests: int, concurrency: int, latency: float, rpm: float | None, calls_per_test: float) -> float:
@@ -507,6 +544,7 @@ def _open_names_table():  # type: ignore[no-untyped-def]
         extra = ("OLLAMA_HOST",) if prefix == "ollama" else ()
         table.add_row(f"{prefix}/<model>", "openai (no key)", state(url_var, *extra, key_var), default)
     table.add_row("openai-api/<name>/<model>", "openai", "<NAME>_BASE_URL, <NAME>_API_KEY (comma-separated for several)", "-")
+    table.add_row("human/<name>", "human (no key)", "- (a person plays: at the terminal, or --human-io DIR)", "one test at a time")
     return table
 
 
@@ -809,6 +847,11 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
 
     cfg = _config(config)
     suite = load_suite(file, cfg)
+    from .config import is_human
+
+    humans = [m for m in suite.models if is_human(cfg, m)]
+    if humans:
+        raise UsageError(f"a suite does not take human players ({', '.join(humans)}); play them with pilotbench run -m human/<name>")
     specs = list(suite.expand())
     if dry_run:
         from .config import check_environment

@@ -10,7 +10,8 @@ no keys (a local vLLM, Ollama or llama.cpp server) gets one keyless lane, labell
 
 Models outside the catalog are named by provider, as inspect_ai users expect (`openai/gpt-4o`,
 `azure/<deployment>`, `vllm/<model>`, `ollama/<model>`, `llamacpp/<model>`,
-`openai-api/<name>/<model>`); `open_model` turns such a name into a catalog entry.
+`openai-api/<name>/<model>`, and `human/<name>` for a person playing the model); `open_model`
+turns such a name into a catalog entry.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "pilotbench.toml"
 KEY_POLICIES = ("pool", "prompt-affinity", "round-robin")
-PROVIDER_KINDS = ("azure", "openai", "simulated")
+PROVIDER_KINDS = ("azure", "openai", "simulated", "human")
 
 # Defaults by kind, from the guide's measurements: Azure deployments take 50+ concurrent calls,
 # an IdealLab-like gateway about 10 per model per key; simulated models are in process.
@@ -43,6 +44,9 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
     "azure": {"max_concurrency": 50, "request_timeout": 120.0},
     "openai": {"max_concurrency": 10, "request_timeout": 120.0},
     "simulated": {"max_concurrency": 256, "request_timeout": 30.0},
+    # A person at the keyboard or a player behind files: one turn at a time, no key, no budget. The
+    # time a turn may take is the run's --human-timeout (models.human), not a request timeout.
+    "human": {"max_concurrency": 1, "request_timeout": 86400.0},
 }
 
 
@@ -58,7 +62,7 @@ class _Strict(BaseModel):
 
 
 class ProviderConfig(_Strict):
-    kind: Literal["azure", "openai", "simulated"]
+    kind: Literal["azure", "openai", "simulated", "human"]
     base_url: str | None = None
     endpoint: str | None = None
     api_version: str | None = None
@@ -132,6 +136,7 @@ def _builtin() -> dict[str, Any]:
     return {
         "providers": {
             "sim": {"kind": "simulated"},
+            "human": {"kind": "human"},
             "azure": {
                 "kind": "azure",
                 "endpoint": "env:AZURE_OPENAI_ENDPOINT",
@@ -181,7 +186,7 @@ def request_params(model: ModelConfig, kind: str) -> dict[str, Any]:
     (`max_tokens`, else DEFAULT_MAX_TOKENS) unless `params` already sets one, it is in
     `drop_params`, it is 0, or the model is simulated (no server to cap)."""
     params = dict(model.params)
-    if kind == "simulated" or "max_tokens" in params or "max_completion_tokens" in params:
+    if kind in ("simulated", "human") or "max_tokens" in params or "max_completion_tokens" in params:
         return params
     if "max_tokens" in model.drop_params:
         return params
@@ -290,6 +295,9 @@ def load_config(path: str | os.PathLike[str] | None = None, *, cwd: Path | None 
     for name, m in config.models.items():
         if m.provider not in config.providers:
             raise ConfigError(f"{source}: models.{name}.provider: unknown provider {m.provider!r}")
+    for name, m in config.models.items():
+        if config.providers[m.provider].kind == "human" and not is_human_name(name):
+            raise ConfigError(f"{source}: models.{name}: a model of a human provider is named human/<name>")
     for group, members in config.groups.items():
         for m in members:
             if m not in config.models:
@@ -351,6 +359,8 @@ def resolve_keys(name: str, provider: ProviderConfig, env: Mapping[str, str] | N
     env = os.environ if env is None else env
     if provider.kind == "simulated":
         return [ResolvedKey("simulated", "simulated")]
+    if provider.kind == "human":
+        return [NO_KEY]
     override = env.get(override_var(name))
     if override and _split_keys(override):
         return [ResolvedKey(f"env:{override_var(name)}", s) for s in _split_keys(override)]
@@ -407,7 +417,7 @@ def missing_variables(config: Config, models: Sequence[str], env: Mapping[str, s
             continue
         seen.add(entry.provider)
         p = config.providers[entry.provider]
-        if p.kind == "simulated":
+        if p.kind in ("simulated", "human"):
             continue
         for what, value in (("base_url", p.base_url), ("endpoint", p.endpoint), ("api_version", p.api_version)):
             if value and value.startswith("env:"):
@@ -476,7 +486,9 @@ LOCAL_DEFAULTS: dict[str, dict[str, int]] = {
     "ollama": {"request_timeout": 600, "max_concurrency": 1},
     "llamacpp": {"request_timeout": 600, "max_concurrency": 1},
 }
-OPEN_PREFIXES = ("openai", "azure", *LOCAL_SERVERS, "openai-api")
+OPEN_PREFIXES = ("openai", "azure", *LOCAL_SERVERS, "openai-api", "human")
+HUMAN_PREFIX = "human/"
+_PLAYER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 _GATEWAY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
@@ -494,6 +506,11 @@ def _ollama_host(host: str) -> str:
 
 def _open_provider(prefix: str, rest: str, name: str, env: Mapping[str, str]) -> tuple[str, dict[str, Any], str]:
     """(provider name, its entry, deployment) for an open model name."""
+    if prefix == "human":
+        if not _PLAYER_NAME.fullmatch(rest):
+            raise ConfigError(f"model {name!r}: a human player is named human/<name>, the name in letters, digits, "
+                              "'.', '_' or '-' (e.g. human/alice)")
+        return "human", {"kind": "human"}, rest
     if prefix == "openai-api":
         gateway, sep, model = rest.partition("/")
         if not sep or not model or not _GATEWAY_NAME.fullmatch(gateway):
@@ -551,6 +568,29 @@ class LaneLimits:
     retry_after_max: float = 120.0
 
 
+def is_human_name(name: str) -> bool:
+    """Whether a model name (or a report row label that starts with one) is a human player's."""
+    return name.startswith(HUMAN_PREFIX)
+
+
+def player_label(label: str, tests: int | None = None) -> str:
+    """A row label with human players marked: `human/alice (human, N=12) [seed=1]`; others as they are."""
+    if not is_human_name(label):
+        return label
+    name, sep, rest = label.partition(" [")
+    mark = "human" if tests is None else f"human, N={tests}"
+    return f"{name} ({mark})" + (f" [{rest}" if sep else "")
+
+
+def is_human(config: Config, model: str) -> bool:
+    """Whether `model` is played by a person (a `human/<name>` model, or any model of a human provider)."""
+    entry = config.models.get(model)
+    if entry is None:
+        return model.startswith(HUMAN_PREFIX)
+    provider = config.providers.get(entry.provider)
+    return provider is not None and provider.kind == "human"
+
+
 def lane_limits(
     config: Config,
     model: str,
@@ -606,7 +646,7 @@ def expand_models(
             raise ConfigError(
                 f"unknown model {part!r}; see `pilotbench models` for the catalog, or name one by provider: "
                 "openai/<model>, azure/<deployment>, vllm/<model>, ollama/<model>, llamacpp/<model>, "
-                "openai-api/<name>/<model>"
+                "openai-api/<name>/<model>, human/<name>"
             )
     out = tuple(dict.fromkeys(names))
     if not out:

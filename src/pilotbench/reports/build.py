@@ -39,6 +39,7 @@ from ..benchmark.types import (
     SUCCESS_LEVELS,
     TASK_TYPES,
 )
+from ..config import is_human_name
 from ..errors import UsageError
 from ..plan import rate_label
 from .stats import (
@@ -1054,6 +1055,14 @@ def _conditions(store: Any, cond: str, params: Sequence[Any]) -> dict[str, list[
     return out
 
 
+def _players(store: Any, cond: str, params: Sequence[Any], models: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Every model of the report as a player: `human` (a person played it, `human/<name>`) or `model`,
+    with its number of done tests (a human baseline's N is small: every table shows it)."""
+    counts = {m: int(n) for m, n in store.query(
+        f"SELECT model, COUNT(DISTINCT test_id) FROM results {_where(_and(DONE, cond))} GROUP BY model", params)}
+    return {m: {"kind": "human" if is_human_name(m) else "model", "tests": counts.get(m, 0)} for m in models}
+
+
 def build_report(
     store: Any,
     *,
@@ -1105,6 +1114,7 @@ def build_report(
             by_level[lvl] = int(c)
     # Sorted here, not by ORDER BY: PostgreSQL may collate by locale, SQLite compares bytes.
     model_list = natural_sorted(r[0] for r in store.query(f"SELECT DISTINCT model FROM results {_where(cond)}", params))
+    players = _players(store, cond, params, model_list)
     units = Units(store.query(_UNIT_SQL.format(where=_where(_and(DONE, cond))), params), cluster=cluster, n_boot=n_boot)
     baseline, baseline_meta = _baseline(units, pool, by)
     scale, scale_meta = _scale(units, pool)
@@ -1136,6 +1146,7 @@ def build_report(
         "by_status": by_status,
         "by_success_level": by_level,
         "models": model_list,
+        "players": players,
         "sections": {
             "baseline": baseline_meta, "scale": scale_meta, "flaw_robustness": flaws_meta,
             "tool_reliability": reliability_meta, "prompt_sensitivity": sensitivity_meta,

@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from ..benchmark.types import BASE_PROMPT_TYPES, ERROR_CATEGORIES
+from ..config import player_label
 
 REPORT_FORMATS: tuple[str, ...] = ("markdown", "csv", "json", "html")
 DASH = "–"
@@ -369,7 +370,33 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
                                                         "Diff [95% CI]", "p", "Test"], rows)] if rows else [],
         "" if rows else "No comparisons requested (--compare A:B).",
     ))
+    _mark_players(sections, report)
     return sections
+
+
+PLAYER_COLUMNS = ("Model", "A", "B")
+
+
+def _mark_players(sections: list[dict[str, Any]], report: dict[str, Any]) -> None:
+    """Human players sit beside the models in every table, marked: `human/alice (human, N=12)`."""
+    players = report.get("players") or {}
+    humans = {m: p.get("tests") for m, p in players.items() if p.get("kind") == "human"}
+    if not humans:
+        return
+
+    def mark(label: str) -> str:
+        name = label.partition(" [")[0]
+        return player_label(label, humans[name]) if name in humans else label
+
+    for section in sections:
+        for table in section["tables"]:
+            cols = [i for i, h in enumerate(table["headers"]) if h in PLAYER_COLUMNS]
+            for row in table["rows"]:
+                for i in cols:
+                    if i < len(row) and isinstance(row[i], str):
+                        row[i] = mark(row[i])
+                if row and row[0] == "Models" and len(row) > 1:
+                    row[1] = ", ".join(mark(m) for m in report.get("models") or []) or DASH
 
 
 # ---------------------------------------------------------------------------- markdown

@@ -25,6 +25,7 @@ from ..benchmark.types import ModelOutput
 from ..errors import ProviderError
 from ..limits import Clock, LaneDisabled, NoUsableLane
 from ..models.base import ModelRequest
+from ..models.human import PlayerTimeout
 from .breaker import answered, connection_failed, is_connection_error
 from .runtime import ModelRuntime
 
@@ -49,7 +50,9 @@ class CallStats:
     calls: int = 0
     rate_limited: int = 0
     retries: int = 0
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # every call, failed ones too
+    turn_seconds: list[float] = field(default_factory=list)  # the answered calls: one per turn of the conversation
+    timed_out_after: float | None = None  # a human player's turn that got no reply in time
     key_label: str = ""
     lane: str = ""
 
@@ -125,6 +128,13 @@ async def call_model(
         except asyncio.CancelledError:
             lane.release("transient", tokens_estimated=tokens)
             raise
+        except PlayerTimeout:
+            # A person who did not answer in time: the test ends there (runner.scheduler); not retried.
+            stats.latencies.append(clock.now() - started)
+            stats.timed_out_after = clock.now() - started
+            lane.release("ok", tokens_estimated=tokens)
+            answered(rt)
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure is classified below
             stats.latencies.append(clock.now() - started)
             err = _storable(exc if isinstance(exc, ProviderError) else _classify(provider, exc))
@@ -175,6 +185,7 @@ async def call_model(
             await clock.sleep(backoff(transient_failures, rng) if retry_after is None else retry_after)
             continue
         stats.latencies.append(clock.now() - started)
+        stats.turn_seconds.append(stats.latencies[-1])
         answered(rt)
         lane.release("ok", tokens_used=output.usage.total_tokens or None, tokens_estimated=tokens)
         if tokens:

@@ -6,6 +6,7 @@ governs each of them however many models or prompt types route through it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from ..config import (
 )
 from ..limits import Clock, KeyPool, Lane, MonotonicClock
 from ..models.base import Provider
+from ..models.human import HumanOptions
 from .tokens import TokenCalibration
 
 
@@ -68,7 +70,11 @@ class Runtime:
 
 
 def _make_provider(kind: str, base_url: str | None, secret: str, api_version: str | None, drop: Sequence[str], model: str,
-                   client: str = "sdk") -> Provider:
+                   client: str = "sdk", human: HumanOptions | None = None, deployment: str | None = None) -> Provider:
+    if kind == "human":
+        from ..models.human import make_player
+
+        return make_player(deployment or model, human)
     if kind == "simulated":
         from ..models.simulated import get_simulated_model
 
@@ -98,10 +104,13 @@ def build_runtime(
     env: Mapping[str, str] | None = None,
     connect: bool = True,
     params: Mapping[str, Any] | None = None,
+    human: HumanOptions | None = None,
 ) -> Runtime:
     """Lanes and key pools for `models`. With connect=False no provider client is created
     (for dry runs and the `keys` command), and keys that are not set get placeholder lanes.
-    `params` (the run's generation settings) override each model's configured params."""
+    `params` (the run's generation settings) override each model's configured params.
+    `human` says how human players (`human/<name>`) play: at the terminal, or through files; their
+    lanes take one call at a time, and a turn's limit is `human.timeout`, not a request timeout."""
     env = os.environ if env is None else env
     if key_policy is not None and key_policy not in KEY_POLICIES:
         raise ConfigError(f"unknown key policy {key_policy!r}; choose from {', '.join(KEY_POLICIES)}")
@@ -118,7 +127,15 @@ def build_runtime(
         p = config.providers[m.provider]
         limits = lane_limits(config, name, env=env, max_concurrency=max_concurrency, rpm=rpm, request_timeout=request_timeout)
         deployment = m.deployment or name
-        if p.kind == "simulated":
+        if p.kind == "human":
+            # One turn at a time, whatever the flags say; the player enforces the turn's time limit,
+            # so the request timeout only has to outlast it.
+            human = human or HumanOptions()
+            if human.clock is None:
+                human = dataclasses.replace(human, clock=clock)  # the run's clock: turn times and limits agree
+            limits = dataclasses.replace(limits, max_concurrency=1, rpm=None, tpm=None, ceiling=None,
+                                         request_timeout=human.timeout + 60.0, max_retries=0)
+        if p.kind in ("simulated", "human"):
             base_url = None
         else:
             where = f"provider {m.provider!r} base_url" if p.base_url else f"provider {m.provider!r} endpoint"
@@ -143,7 +160,8 @@ def build_runtime(
                 # Adaptive lanes search below the declared limit; `adaptive_ceiling` lets them go above.
                 # Keys that share one budget: each lane gets its share of the declared limits.
                 concurrency = max(1, limits.max_concurrency // share)
-                ceiling = limits.ceiling or (limits.max_concurrency if adaptive else None)
+                lane_adaptive = adaptive and p.kind != "human"
+                ceiling = limits.ceiling or (limits.max_concurrency if lane_adaptive else None)
                 if ceiling:
                     ceiling = max(1, ceiling // share)
                 lane = Lane(
@@ -155,10 +173,10 @@ def build_runtime(
                     rpm=limits.rpm / share if limits.rpm is not None else None,
                     tpm=limits.tpm / share if limits.tpm is not None else None,
                     clock=clock,
-                    adaptive=adaptive,
+                    adaptive=lane_adaptive,
                     ceiling=max(ceiling, concurrency) if ceiling else None,
-                    slow_start=adaptive,
-                    learn_limits=connect and p.kind != "simulated" and p.learn_limits,
+                    slow_start=lane_adaptive,
+                    learn_limits=connect and p.kind not in ("simulated", "human") and p.learn_limits,
                 )
                 rt.lanes[lane_name] = lane
             lanes.append(lane)
@@ -170,7 +188,8 @@ def build_runtime(
                 if client is None:
                     api_version = resolve_value(p.api_version, env, f"provider {m.provider!r} api_version")
                     # A keyless lane (a local server) still sends a placeholder, as vLLM's docs do.
-                    client = _make_provider(p.kind, base_url, secret or "EMPTY", api_version, m.drop_params, name, p.client)
+                    client = _make_provider(p.kind, base_url, secret or "EMPTY", api_version, m.drop_params, name, p.client,
+                                            human=human, deployment=deployment)
                     clients[ck] = client
                 if hasattr(client, "rate_limit_listener"):  # the HTTP providers: stated limits go to the lane
                     client.rate_limit_listener = lane.observe

@@ -35,6 +35,7 @@ from ..benchmark.tasks import generate_instance
 from ..benchmark.types import TASK_TYPES
 from ..limits import Clock, MonotonicClock
 from ..models.base import ModelRequest
+from ..models.human import PlayerTimeout
 from ..plan import PlanSpec, TestSpec, world_id
 from ..store.records import TestRecord, new_attempt_id
 from ..store.transcripts import DEFAULT_TRANSCRIPTS, encode_transcript
@@ -48,6 +49,7 @@ from .writer import BatchWriter
 SERIAL_MODES = ("none", "model", "prompt", "provider")
 LANES_RECORD_SECONDS = 5.0  # how often a run records its lanes' learnt limits (status)
 _START_BATCH = 16  # tests started per loop iteration when many slots are free at once
+TIMEOUT_STOP = "timeout"  # the stop reason of a test whose human player did not answer a turn in time
 
 
 @dataclass
@@ -64,6 +66,7 @@ class RunOptions:
     record_run: bool = True  # write the run's row in the runs table (off for a distributed run's owners)
     record_lanes: bool | None = None  # record the lanes' learnt limits in the run's row (default: record_run)
     transcripts: str = DEFAULT_TRANSCRIPTS  # none | calls | full: how much of each conversation the store keeps
+    progress_lines: bool = True  # plain progress lines when there is no live display (off while a person plays at the terminal)
 
 
 @dataclass
@@ -281,6 +284,8 @@ class Runner:
     async def _drive(self, key: tuple[str, ...], specs: Iterator[TestSpec]) -> None:
         rt = self.runtime.models[key[0]]
         bound = rt.max_capacity + 8
+        if rt.kind == "human":
+            bound = 1  # a person plays one test at a time, to its end
         if self.options.max_in_flight:
             bound = min(bound, self.options.max_in_flight)
         slots = asyncio.Semaphore(max(1, bound))
@@ -342,9 +347,16 @@ class Runner:
             while not episode.done:
                 request = ModelRequest(rt.deployment, episode.messages, episode.tools, rt.params)
                 tokens = calibrated_estimate(rt, request) if rt.uses_tpm else 0
-                output = await call_model(
-                    rt, spec.prompt_type, request, stats, clock=self.clock, rng=self._rng, tokens=tokens
-                )
+                try:
+                    output = await call_model(
+                        rt, spec.prompt_type, request, stats, clock=self.clock, rng=self._rng, tokens=tokens
+                    )
+                except PlayerTimeout:
+                    # A human player who did not answer in time: the test ends here, scored as it stands
+                    # (a result, not an infrastructure error: a resume does not play it again).
+                    episode.trajectory.stop_reason = TIMEOUT_STOP
+                    episode.done = True
+                    break
                 episode.step(output)
             s = score(task, episode.trajectory)
             record.status = "done"
@@ -356,6 +368,8 @@ class Runner:
             record.efficiency = s.efficiency
             record.precision = s.precision
             record.error_category = s.error_category
+            if episode.trajectory.stop_reason == TIMEOUT_STOP and s.success_level != "full_success":
+                record.error_category = "timeout_errors"  # the player ran out of time (docs/scoring.md)
         except asyncio.CancelledError:
             return  # interrupted: not recorded, so the next run repeats it
         except ModelStopped as e:
@@ -375,6 +389,10 @@ class Runner:
             record.prompt_tokens = traj.prompt_tokens
             record.completion_tokens = traj.completion_tokens
             record.trajectory = traj.to_dict()
+            # Time per turn (each answered call; a human's thinking time is part of the baseline).
+            record.trajectory["turn_seconds"] = [round(x, 3) for x in stats.turn_seconds]
+            if stats.timed_out_after is not None:
+                record.trajectory["timed_out_after"] = round(stats.timed_out_after, 3)
             if self.options.transcripts != "none":
                 record.transcript = encode_transcript(episode.messages, self.options.transcripts, len(prompt.messages))
         record.model_calls = stats.calls
@@ -422,7 +440,8 @@ class Runner:
     async def _report(self, reporter: Reporter) -> None:
         while True:
             await asyncio.sleep(reporter.interval)
-            reporter.tick()
+            if reporter.live or self.options.progress_lines:
+                reporter.tick()
 
     async def _record_lanes(self, writer: BatchWriter) -> None:
         """The lanes' learnt limits join the run's record every few seconds while they change, so

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import jinja2
 
+from ..config import is_human_name, player_label
 from .data import FILTERS, TestsPage, ViewData
 
 SECTION_TITLES = {
@@ -305,6 +306,14 @@ def section_filters(report: dict[str, Any], section: str) -> dict[str, str]:
     return ctx
 
 
+def _row_label(label: str, report: dict[str, Any]) -> str:
+    """A row's label, a human player's marked as human with the player's number of tests."""
+    if not is_human_name(label):
+        return label
+    tests = ((report.get("players") or {}).get(label.partition(" [")[0]) or {}).get("tests")
+    return player_label(label, tests)
+
+
 def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, base: dict[str, str] | None = None,
                   title: str | None = None, row_filters: dict[str, dict[str, str]] | None = None) -> list[TableView]:
     """A report section as tables, whatever its keys: every cell links to the tests it counts."""
@@ -335,7 +344,7 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
             t = TableView(title, [""] + [c if vocab.field_of(c) else c.replace("_", " ") for c in leaf_cols])
             for rk, rv in value.items():
                 row_ctx = {**base, **vocab.context([rk]), **(row_filters or {}).get(rk, {}), **_row_conditions(rv)}
-                cells = [CellView(str(rk), link(row_ctx))]
+                cells = [CellView(_row_label(str(rk), report), link(row_ctx))]
                 for c in leaf_cols:
                     v = rv.get(c)
                     cells.append(CellView(fmt(v), link({**row_ctx, **vocab.context([c])}, c) if c in rv else None, _tooltip(v)))
@@ -450,6 +459,14 @@ def turns_of(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             turns[-1].setdefault("other", []).append(m)
     return turns
+
+
+def _wall(rec: dict[str, Any]) -> float | None:
+    """Seconds from the test's start to its end, as recorded."""
+    start, end = rec.get("started_at"), rec.get("finished_at")
+    if isinstance(start, (int, float)) and isinstance(end, (int, float)) and start and end >= start:
+        return float(end) - float(start)
+    return None
 
 
 def _rebuild(rec: dict[str, Any]) -> dict[str, Any]:
@@ -668,6 +685,11 @@ class Pages:
             lines = [{"text": ln, "flaw": ln in rebuilt["flaw_lines"]} for ln in str(content or "").splitlines()]
             prompt_view.append({"role": (m or {}).get("role", "?"), "lines": lines})
         traj = rec.get("trajectory") if isinstance(rec.get("trajectory"), dict) else {}
+        turns = turns_of(rest) if transcript else []
+        seconds = traj.get("turn_seconds") if isinstance(traj.get("turn_seconds"), list) else []
+        for t in turns:  # each turn of the conversation is one answered call, in order
+            value = seconds[t["n"] - 1] if t["n"] <= len(seconds) else None
+            t["seconds"] = value if isinstance(value, (int, float)) else None
         category = rec.get("error_category")
         rules = _scoring_rules()
         siblings = self.data.siblings(rec, PROMPT_TYPES)
@@ -678,7 +700,10 @@ class Pages:
             "prompt_rebuilt": prompt_rebuilt,
             "rebuild_note": rebuilt["note"],
             "has_flaw": bool(rebuilt["flaw_lines"]),
-            "turns": turns_of(rest) if transcript else [],
+            "turns": turns,
+            "turn_seconds": [x for x in seconds if isinstance(x, (int, float))],
+            "human": is_human_name(str(rec.get("model") or "")),
+            "wall_seconds": _wall(rec),
             "transcript_mode": (transcript or {}).get("mode"),
             "steps": analysed_steps(rec, rebuilt["task"]) or required_steps(rec, rebuilt["task"]),
             "category_rule": rules.get(category or "", ""),
