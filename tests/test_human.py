@@ -43,7 +43,7 @@ def in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def task_of(messages: list[dict[str, Any]], tasks: list[TaskInstance]) -> TaskInstance:
     """The task a conversation is about: the one whose inputs its user message quotes."""
     user = next(m["content"] for m in messages if m["role"] == "user")
-    found = [t for t in tasks if all(v in user for v in t.inputs.values())]
+    found = [t for t in tasks if all(v in user for v in t.declared_inputs.values())]
     assert len(found) == 1, user
     return found[0]
 
@@ -114,7 +114,7 @@ class Player(threading.Thread):
                 messages = body["messages"]
                 task = task_of(messages, self.tasks)
                 turn = sum(1 for m in messages if m["role"] == "assistant")
-                reply = self.scripts[task.inputs["source_url"]](task, turn, handles(messages))
+                reply = self.scripts[task.id](task, turn, handles(messages))
                 tmp = self.directory / f"resp-{n}.json.part"
                 tmp.write_text(json.dumps(reply))
                 tmp.rename(self.directory / f"resp-{n}.json")
@@ -136,7 +136,7 @@ def rows(db: Path, sql: str) -> list[tuple]:
 def test_a_scripted_player_plays_a_whole_run_through_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tasks = [generate_instance("simple_task", i, 42) for i in range(2)]
     io = tmp_path / "io"
-    player = Player(io, {tasks[0].inputs["source_url"]: careful, tasks[1].inputs["source_url"]: hasty}, tasks)
+    player = Player(io, {tasks[0].id: careful, tasks[1].id: hasty}, tasks)
     player.start()
     db = tmp_path / "h.db"
     argv = ["run", "-m", "human/alice", "-t", "simple_task", "-d", "easy", "-n", "2", "--tool-success-rate", "1.0",
@@ -377,7 +377,7 @@ def test_one_test_played_by_keyboard_with_a_bad_line_refused(tmp_path: Path) -> 
                      "--tool-success-rate", "1.0", "--db", str(db)], tmp_path)
     try:
         screen = term.expect("An empty line sends.")
-        assert "--- system ---" in screen and task.inputs["source_url"] in screen
+        assert "--- system ---" in screen and next(iter(task.inputs.values())) in screen
         assert f"{task.steps[0].tool}(" in screen  # the compact tool list
         term.type(f"? {task.steps[0].tool}")
         term.expect('"parameters"')
