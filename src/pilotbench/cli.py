@@ -14,6 +14,16 @@ import click
 
 from . import __version__
 from .benchmark.types import SEVERITIES
+from .cli_flags import (
+    difficulty_option,
+    group_option,
+    list_option,
+    model_option,
+    prompt_type_option,
+    rate_option,
+    task_type_option,
+    usage_message,
+)
 from .config import KEY_POLICIES
 from .errors import PilotbenchError, UsageError
 
@@ -107,12 +117,12 @@ def _joined(values: tuple[str, ...] | str | None) -> str:
 
 
 @app.command("run")
-@click.option("--model", "-m", "model", multiple=True, help="Model(s), comma-separated or repeated, or a group name; a catalog name or openai/<model>, azure/<deployment>, vllm/<model>, ollama/<model>, llamacpp/<model>, openai-api/<name>/<model>. Default sim/medium, unless --group is given.")
-@click.option("--group", "group", multiple=True, help="A named group of models from the config (e.g. idealab).")
-@click.option("--prompt-types", "-p", "prompt_types", multiple=True, default=("baseline",), show_default=True, help="baseline,cot,optimal,flawed_<type>; all; all_with_flawed.")
-@click.option("--task-types", "-t", "task_types", multiple=True, default=("all",), show_default=True, help="Task types, comma-separated, or all.")
-@click.option("--difficulty", "-d", "difficulty", multiple=True, default=("easy",), show_default=True, help="very_easy..very_hard, comma-separated, or all.")
-@click.option("--tool-success-rate", "-r", "tool_success_rate", multiple=True, default=("0.8",), show_default=True, help="e.g. 0.8 or 0.9,0.7 or all.")
+@model_option("Model(s), comma-separated or repeated, or a group name; a catalog name or openai/<model>, azure/<deployment>, vllm/<model>, ollama/<model>, llamacpp/<model>, openai-api/<name>/<model>. Default sim/medium, unless --group is given.")
+@group_option("Named group(s) of models from the config (e.g. idealab).")
+@prompt_type_option("baseline,cot,optimal,flawed_<type>; all; all_with_flawed.", default=("baseline",), show_default=True)
+@task_type_option("Task types, comma-separated, or all.", default=("all",), show_default=True)
+@difficulty_option("very_easy..very_hard, comma-separated, or all.", default=("easy",), show_default=True)
+@rate_option("e.g. 0.8 or 0.9,0.7 or all.", default=("0.8",), show_default=True)
 @click.option("--num-instances", "-n", "num_instances", type=click.IntRange(1, MAX_INSTANCES), default=2, show_default=True, help="Instances per cell.")
 @click.option("--seed", "seed", type=click.IntRange(0, MAX_SEED), default=42, show_default=True, help="Task suite seed.")
 @click.option("--severity", "severity", type=click.Choice(SEVERITIES), default="severe", show_default=True, help="Flaw severity.")
@@ -510,9 +520,9 @@ def _open_names_table():  # type: ignore[no-untyped-def]
 
 
 @app.command("keys")
-@click.option("--model", "-m", "model", required=True, multiple=True, help="Model(s), comma-separated or repeated, or a group.")
+@model_option("Model(s), comma-separated or repeated, or a group.", required=True)
 @click.option("--key-policy", "key_policy", type=click.Choice(KEY_POLICIES), default=None)
-@click.option("--prompt-types", "-p", "prompt_types", multiple=True, default=("all_with_flawed",), show_default=True)
+@prompt_type_option("Prompt types, comma-separated or repeated; all; all_with_flawed.", default=("all_with_flawed",), show_default=True)
 @config_option
 def keys(model, key_policy, prompt_types, config):  # type: ignore[no-untyped-def]
     """Which key each prompt type would use for a model (labels only)."""
@@ -548,23 +558,24 @@ def keys(model, key_policy, prompt_types, config):  # type: ignore[no-untyped-de
 @db_option
 @click.option("--format", "-f", "output_format", type=click.Choice(["json", "md", "csv", "html"]), default="md", show_default=True)
 @click.option("--out", "-o", "out", type=click.Path(path_type=Path), default=None, help="Write to a file instead of stdout.")
-@click.option("--model", "model", default=None, help="Only these models (comma-separated).")
-@click.option("--prompt-type", "prompt_type", default=None, help="Only these prompt types.")
-@click.option("--task-type", "task_type", default=None, help="Only these task types.")
-@click.option("--difficulty", "difficulty", default=None, help="Only these difficulties.")
-@click.option("--tool-success-rate", "tool_success_rate", default=None, help="Only these tool success rates (e.g. 0.8,0.6).")
-@click.option("--seed", "seed", default=None, help="Only these seeds.")
-@click.option("--severity", "severity", default=None, help="Only these flaw severities.")
-@click.option("--max-turns", "max_turns", default=None, help="Only these max-turns settings.")
-@click.option("--suite-version", "suite_version", default=None, help="Only these suite versions.")
-@click.option("--run-id", "run_id", default=None, help="Only these runs.")
+@model_option("Only these models (comma-separated or repeated).")
+@group_option("Only the models of these groups from the config.")
+@prompt_type_option("Only these prompt types.")
+@task_type_option("Only these task types.")
+@difficulty_option("Only these difficulties.")
+@rate_option("Only these tool success rates (e.g. 0.8,0.6).")
+@list_option("--seed", "--seeds", "seed", help="Only these seeds.")
+@list_option("--severity", "--severities", "severity", help="Only these flaw severities.")
+@list_option("--max-turns", "max_turns", help="Only these max-turns settings.")
+@list_option("--suite-version", "--suite-versions", "suite_version", help="Only these suite versions.")
+@list_option("--run-id", "--run-ids", "run_id", help="Only these runs.")
 @click.option("--pool", is_flag=True, default=False, help="Pool rows whose conditions differ (seed, severity, max turns, rate, suite) instead of splitting them.")
-@click.option("--by", "by", default=None, help="Extra breakdowns: workflow (success per tool chain in 5.1).")
+@list_option("--by", "by", help="Extra breakdowns: workflow (success per tool chain in 5.1).")
 @click.option("--cluster", "cluster", type=click.Choice(["instance", "workflow"]), default="instance", show_default=True,
               help="What the intervals treat as one cluster of correlated tests.")
-@click.option("--compare", "compare", multiple=True, help="A:B paired comparison of models (or prompt:X:prompt:Y).")
+@list_option("--compare", "compare", metavar="A:B", help="A:B paired comparison of models (or prompt:X:prompt:Y); comma-separated or repeated.")
 @config_option
-def report(db, output_format, out, model, prompt_type, task_type, difficulty, tool_success_rate, seed, severity,  # type: ignore[no-untyped-def]
+def report(db, output_format, out, model, group, prompt_types, task_types, difficulty, tool_success_rate, seed, severity,  # type: ignore[no-untyped-def]
            max_turns, suite_version, run_id, pool, by, cluster, compare, config):
     """The study's tables from the store, with N and clustered 95% intervals."""
     from .reports import build_report, to_csv, to_html, to_markdown
@@ -576,15 +587,26 @@ def report(db, output_format, out, model, prompt_type, task_type, difficulty, to
         name: (m.price_input or 0.0, m.price_output or 0.0)
         for name, m in cfg.models.items() if m.price_input is not None or m.price_output is not None
     }
-    pairs = [_pair(c) for c in compare or []]
+    pairs = [_pair(c) for c in compare]
+    for g in group:
+        if g not in cfg.groups:
+            raise UsageError(f"unknown group {g!r}; known groups: {', '.join(sorted(cfg.groups))}")
     with _open_existing(db) as store:
+        models = list(model)
+        if group:  # a group's models that have results (a group need not have been run whole)
+            stored = {m for (m,) in store.query("SELECT DISTINCT model FROM results")}
+            members = [m for g in group for m in cfg.groups[g] if m in stored]
+            if not members:
+                raise UsageError(f"no results for any model of group {', '.join(group)} in the store")
+            models.extend(members)
         rep = build_report(
-            store, models=_list(model), prompt_types=_list(prompt_type), task_types=_list(task_type),
-            difficulties=_list(difficulty), tool_success_rates=_numbers("--tool-success-rate", tool_success_rate, float),
-            seeds=_numbers("--seed", seed, int), severities=_list(severity),
-            max_turns=_numbers("--max-turns", max_turns, int), suite_versions=_list(suite_version),
-            run_ids=_list(run_id), prices=prices or None, compare=pairs or None, pool=pool,
-            by=_list(by) or (), cluster=cluster,
+            store, models=list(dict.fromkeys(models)) or None, prompt_types=list(prompt_types) or None,
+            task_types=list(task_types) or None, difficulties=list(difficulty) or None,
+            tool_success_rates=_numbers("--tool-success-rate", tool_success_rate, float),
+            seeds=_numbers("--seed", seed, int), severities=list(severity) or None,
+            max_turns=_numbers("--max-turns", max_turns, int), suite_versions=list(suite_version) or None,
+            run_ids=list(run_id) or None, prices=prices or None, compare=pairs or None, pool=pool,
+            by=list(by), cluster=cluster,
         )
     if output_format == "json":
         text = json.dumps(rep, indent=2, default=str)
@@ -597,9 +619,8 @@ def report(db, output_format, out, model, prompt_type, task_type, difficulty, to
     _emit(text, out)
 
 
-def _numbers(flag: str, value: str | None, cast: Any) -> list[Any] | None:
-    values = _list(value)
-    if values is None:
+def _numbers(flag: str, values: tuple[str, ...], cast: Any) -> list[Any] | None:
+    if not values:
         return None
     out = []
     for v in values:
@@ -618,10 +639,6 @@ def _pair(text: str) -> tuple[str, str]:
     if not sep or not a or not b:
         raise UsageError(f"--compare takes A:B, e.g. sim/weak:sim/strong; got {text!r}")
     return (a, b)
-
-
-def _list(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
 def _emit(text: str, out: Path | None) -> None:
@@ -838,7 +855,7 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
 @app.command("mock-server")
 @click.option("--port", "port", type=click.IntRange(min=0, max=65535), default=8000, show_default=True)
 @click.option("--host", "host", default="127.0.0.1", show_default=True)
-@click.option("--key", "key", multiple=True, help="An accepted API key (repeat). Default: any key.")
+@list_option("--key", "--keys", "key", help="Accepted API key(s), comma-separated or repeated. Default: any key.")
 @click.option("--max-concurrency", "max_concurrency", type=click.IntRange(min=1), default=None, help="Per key.")
 @click.option("--rpm", "rpm", type=click.IntRange(min=1), default=None, help="Per key.")
 @click.option("--latency", "latency", type=click.FloatRange(min=0.0), default=0.2, show_default=True, help="Seconds per request.")
@@ -895,7 +912,7 @@ def main(argv: list[str] | None = None) -> int:
         print("aborted", file=sys.stderr)
         return 130
     except click.UsageError as e:
-        print(f"error: {e.format_message()}", file=sys.stderr)
+        print(f"error: {usage_message(e)}", file=sys.stderr)
         return 2
     except click.ClickException as e:
         print(f"error: {e.format_message()}", file=sys.stderr)
