@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -174,12 +175,16 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         max_turns=max_turns, config=cfg, group=_joined(group) or None,
     )
     serial = "model" if serial_models else ("provider" if not provider_parallel else ("prompt" if not prompt_parallel else "none"))
+    from .provenance import endpoints
+
+    reached = endpoints(cfg, plan.models)
+    _warn_other_endpoints(_db(db), reached, plan.models)
     if dry_run:
         _check_creatable_dir(log_dir or _log_root(_db(db)))  # as the real run does, creating nothing
         _dry_run(plan, cfg, _db(db), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
                  params=params)
         return
-    info = {"plans": [plan.to_dict()], "argv": _safe_argv(), **_process_info()}
+    info = {"plans": [plan.to_dict()], "argv": _safe_argv(), "endpoints": reached, **_process_info()}
     if params:
         info["params"] = params
     db_path = _db(db)
@@ -204,8 +209,22 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
     else:
         _check_creatable_dir(options.log_dir)  # before the store: a bad path writes nothing
         summary = asyncio.run(_run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info, params))
-    _print_summary(summary, db_path)
+    _print_summary(summary, db_path, plan)
     _exit_for(summary)
+
+
+def _warn_other_endpoints(db_path: str, reached: dict[str, Any], models: Any) -> None:
+    """Say, before running, when stored results of a model name came from another provider or
+    base URL than this run would reach: those tests are skipped as done."""
+    from .provenance import endpoint_warnings
+    from .store import is_postgres_url
+
+    if not is_postgres_url(db_path) and not Path(db_path).exists():
+        return
+    with _open_existing(db_path) as store:
+        lines = endpoint_warnings(store, reached, models)
+    for line in lines:
+        print(line, file=sys.stderr)
 
 
 def _exit_for(summary) -> None:  # type: ignore[no-untyped-def]
@@ -252,22 +271,30 @@ DONE_ROW = "status = 'done'"
 ERROR_ROW = "status = 'error'"
 
 
-def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-def]
-    from rich.console import Console
+def _print_summary(summary, db_path: str, plan=None) -> None:  # type: ignore[no-untyped-def]
+    """The run's result table (the whole plan's, when tests were done by earlier runs), what went
+    wrong by cause, what to do next, and where to look."""
     from rich.table import Table
 
     from .reports.build import count_if
     from .store import open_store
 
     console = _console()
+    earlier = summary.skipped if plan is not None else 0
     with open_store(db_path, create=False) as store:
-        rows = store.query(
-            f"SELECT model, COUNT(*), SUM(success), {count_if(FULL)}, {count_if(PARTIAL)}, AVG(turns) "
-            "FROM results WHERE status='done' AND run_id=? GROUP BY model ORDER BY model",
-            (summary.run_id,),
-        )
+        if earlier:
+            rows = _plan_rows(store, plan)
+        else:
+            rows = store.query(
+                f"SELECT model, COUNT(*), SUM(success), {count_if(FULL)}, {count_if(PARTIAL)}, AVG(turns) "
+                "FROM results WHERE status='done' AND run_id=? GROUP BY model ORDER BY model",
+                (summary.run_id,),
+            )
         causes = _error_causes(store, summary.run_id)
-    table = Table(title=f"run {summary.run_id}")
+    title = f"run {summary.run_id}"
+    if earlier:
+        title += f": whole plan, {earlier} of {summary.planned} tests done by earlier runs"
+    table = Table(title=title)
     for col in ("model", "tests", "success", "full", "partial", "avg turns"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for model, n, succ, full, partial, turns in rows:
@@ -292,8 +319,63 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
     log_dir = getattr(summary, "log_dir", None)
     if log_dir:
         console.print(f"logs in {log_dir}", markup=False, highlight=False, soft_wrap=True)
-    if summary.interrupted or summary.errors or not_run:
+    if summary.interrupted:
+        console.print(f"interrupted: {not_run} of {summary.planned} tests not run; what finished is committed",
+                      markup=False, highlight=False)
+    advice = _stopped_advice(summary.stopped_models)
+    for line in advice:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    # after an unknown model name (404) and nothing else, the same command again fails the same way
+    unknown_only = bool(summary.stopped_models) and not summary.interrupted and \
+        all(_UNKNOWN_MODEL in r for r in summary.stopped_models.values()) and \
+        not any(not c.startswith("model stopped: ") for c in causes)
+    if (summary.interrupted or summary.errors or not_run) and not unknown_only:
         console.print("to resume, run the same command again: finished tests are skipped, errors are retried")
+    shown = shlex.quote(_shown(db_path))
+    console.print(f"next: pilotbench report --db {shown}   (tables with 95% intervals); "
+                  f"pilotbench view --db {shown}   (browse every test)", markup=False, highlight=False, soft_wrap=True)
+
+
+_UNKNOWN_MODEL = "no such model or deployment"
+
+
+def _stopped_advice(stopped: dict[str, str]) -> list[str]:
+    """What to do about each stopped model, by why it stopped."""
+    out = []
+    for model, reason in stopped.items():
+        if _UNKNOWN_MODEL in reason:
+            out.append(f"{model}: the provider does not know this model name; running the same command again "
+                       "will not help: check the name (pilotbench models) or the provider's base URL")
+        elif "no usable key" in reason:
+            out.append(f"{model}: every key was refused; set a valid key, then run the same command again")
+        elif "unreachable" in reason:
+            out.append(f"{model}: the provider did not answer; start its server or fix its base URL, "
+                       "then run the same command again")
+    return out
+
+
+def _plan_rows(store, plan) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
+    """Per model: done tests of the plan (this run's and earlier runs'), successes, full, partial,
+    mean turns."""
+    ids: set[str] = set()
+    models: set[str] = set()
+    for spec in plan.expand() if hasattr(plan, "expand") else plan:
+        ids.add(spec.id)
+        models.add(spec.model)
+    acc: dict[str, list[float]] = {}
+    for model in sorted(models):
+        for test_id, success, level, turns in store.query(
+            "SELECT test_id, success, success_level, turns FROM results WHERE status='done' AND model=?", (model,)
+        ):
+            if test_id not in ids:
+                continue
+            a = acc.setdefault(model, [0, 0, 0, 0, 0.0])
+            a[0] += 1
+            a[1] += success or 0
+            a[2] += level == "full_success"
+            a[3] += level == "partial_success"
+            a[4] += turns or 0
+    return [(m, int(a[0]), a[1], a[2], a[3], a[4] / a[0]) for m, a in sorted(acc.items())]
 
 
 def _error_causes(store, run_id: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -688,9 +770,12 @@ def status(db, watch, interval):  # type: ignore[no-untyped-def]
         return
 
 
-def _run_state(status: str, info: dict[str, Any]) -> str:
+def _run_state(status: str, info: dict[str, Any], done: int = 0, errors: int = 0) -> str:
     """A run marked `running` whose process is gone (killed with -9, a crash, a lost machine) is
-    shown as dead, so nobody waits for it."""
+    shown as dead, so nobody waits for it; one recorded `finished` with errors and no test done
+    (recorded before runs said `failed`, or by another executor) as failed."""
+    if status == "finished" and errors and not done:
+        return "failed"
     if status != "running":
         return status
     pid, host = info.get("pid"), info.get("host")
@@ -745,7 +830,8 @@ def _status_table(store):  # type: ignore[no-untyped-def]
                 pending = "?"
         n_done = store.count("run_id=? AND status='done'", (r["run_id"],))
         n_err = store.count("run_id=? AND status='error'", (r["run_id"],))
-        run_table.add_row(r["run_id"], _run_state(r["status"], info), str(r["planned"]), str(n_done), str(n_err), pending)
+        run_table.add_row(r["run_id"], _run_state(r["status"], info, n_done, n_err), str(r["planned"]), str(n_done),
+                          str(n_err), pending)
         lanes_info = info.get("lanes")
         if isinstance(lanes_info, dict):
             for name, lane in sorted(lanes_info.items()):
@@ -848,7 +934,7 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
             store.close()
 
     summary = asyncio.run(go())
-    _print_summary(summary, db_path)
+    _print_summary(summary, db_path, specs)
     _exit_for(summary)
 
 
