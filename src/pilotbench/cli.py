@@ -142,14 +142,15 @@ def _joined(values: tuple[str, ...] | str | None) -> str:
 @click.option("--prompt-parallel/--no-prompt-parallel", "prompt_parallel", default=True, show_default=True, help="Prompt types in flight together (default) or one after another.")
 @click.option("--provider-parallel/--no-provider-parallel", "provider_parallel", default=True, show_default=True, help="Providers in flight together (default) or one after another.")
 @click.option("--serial-models", "serial_models", is_flag=True, help="Run models one after another.")
-@click.option("--dry-run", "dry_run", is_flag=True, help="Check variables, keys and models; print the plan and an ETA; run nothing.")
+@click.option("--dry-run", "dry_run", is_flag=True, help="Check variables, keys and models; print the plan, an ETA, the estimated tokens (and cost, when prices are configured); run nothing.")
+@click.option("--probe", "probe", is_flag=True, help="With --dry-run (implied): send one minimal request (max_tokens 1) per key and model, to prove each key, model name and server; exit 4 if a model would be stopped.")
 @click.option("--log-dir", "log_dir", type=click.Path(path_type=Path), default=None, help="Per-run log directory root (default next to the database).")
 @click.option("--progress/--no-progress", "progress", default=None, help="Live display (default: when output is a terminal).")
 @click.option("--progress-interval", "progress_interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds between plain progress lines.")
 @click.option("--executor", "executor", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="local: one event loop here; ray: one key owner per API key on a Ray cluster (needs a postgresql:// --db).")
 @click.option("--ray-address", "ray_address", default=None, help="Ray cluster to use with --executor ray (default: RAY_ADDRESS, else a new local Ray instance).")
 @click.option("--transcripts", "transcripts", type=click.Choice(["none", "calls", "full"]), default="full", show_default=True, help="What the store keeps of each conversation: full (prompt and every turn), calls (every turn, not the prompt), none.")
-def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, model_params, temperature, max_tokens, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval, executor, ray_address, transcripts):  # type: ignore[no-untyped-def]
+def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, model_params, temperature, max_tokens, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, probe, log_dir, progress, progress_interval, executor, ray_address, transcripts):  # type: ignore[no-untyped-def]
     """Run a benchmark plan (resuming: tests already done in the store are skipped).
 
     Exit status: 0 every planned test done; 2 bad input; 3 infrastructure errors left (run again to
@@ -179,10 +180,15 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
 
     reached = endpoints(cfg, plan.models)
     _warn_other_endpoints(_db(db), reached, plan.models)
-    if dry_run:
+    if dry_run or probe:
+        if executor == "ray" and probe:
+            raise UsageError("--probe runs here, not on Ray: drop --executor ray to probe")
         _check_creatable_dir(log_dir or _log_root(_db(db)))  # as the real run does, creating nothing
         _dry_run(plan, cfg, _db(db), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
                  params=params)
+        if probe:
+            _probe(plan, cfg, key_policy=key_policy, max_concurrency=max_concurrency, rpm=rpm,
+                   request_timeout=request_timeout, params=params)
         return
     info = {"plans": [plan.to_dict()], "argv": _safe_argv(), "endpoints": reached, **_process_info()}
     if params:
@@ -376,6 +382,56 @@ def _plan_rows(store, plan) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped
             a[3] += level == "partial_success"
             a[4] += turns or 0
     return [(m, int(a[0]), a[1], a[2], a[3], a[4] / a[0]) for m, a in sorted(acc.items())]
+
+
+def _probe(plan, cfg, **limits: Any) -> None:  # type: ignore[no-untyped-def]
+    """One minimal request per key and model (runner.probe); the run's words and exit status."""
+    from rich.table import Table
+
+    from .runner.probe import probe, verdict
+    from .runner.runtime import build_runtime
+
+    async def go():  # type: ignore[no-untyped-def]
+        rt = build_runtime(cfg, list(plan.models), **limits)
+        try:
+            return await probe(rt)
+        finally:
+            await rt.aclose()
+
+    results = asyncio.run(go())
+    console = _console()
+    if not results:
+        console.print("probe: no model of the plan calls a server (simulated models need no probe)",
+                      markup=False, highlight=False)
+        return
+    table = Table(title="probe: one request per key and model (max_tokens 1)")
+    for col in ("model", "key", "result", "seconds", "tokens"):
+        table.add_column(col, justify="right" if col in ("seconds", "tokens") else "left")
+    for r in results:
+        note = r.message if r.usable and r.message != "answered" else ""  # the reasons follow the table
+        table.add_row(r.model, r.key_label, f"{r.outcome}: {note}" if note else r.outcome, f"{r.seconds:.2f}",
+                      str(r.tokens))
+    console.print(table)
+    v = verdict(results)
+    for model, reason in v.stopped_models.items():
+        console.print(f"stopped {model}: {reason.removeprefix(f'{model}: ')}", markup=False, highlight=False,
+                      soft_wrap=True)
+    for lane, problem in v.key_problems.items():
+        console.print(f"key {lane} {problem}", markup=False, highlight=False, soft_wrap=True)
+    for r in results:
+        if r.outcome == "no answer":
+            console.print(f"{r.model} key {r.key_label}: {r.message}", markup=False, highlight=False, soft_wrap=True)
+    for line in _stopped_advice(v.stopped_models):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    spent = sum(r.tokens for r in results)
+    if v.exit_status:
+        what = (f"{len(v.stopped_models)} model(s) would be stopped" if v.stopped_models
+                else f"{v.unanswered} request(s) had no answer (try again)")
+        console.print(f"probe failed: {what}; exit status {v.exit_status}, as the run would end "
+                      f"({spent} tokens spent)", markup=False, highlight=False)
+        raise SystemExit(v.exit_status)
+    console.print(f"probe: every key and model answered ({len(results)} requests, {spent} tokens spent)",
+                  markup=False, highlight=False)
 
 
 def _error_causes(store, run_id: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
