@@ -175,3 +175,84 @@ def test_probe_against_the_mock_server_command(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------- the README's dry run, tokens and cost
+
+
+def _readme_dry_run_line() -> list[str]:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith("pilotbench run") and "--dry-run --probe" in line)
+    return line.split("#")[0].split()[1:]
+
+
+def test_the_readme_dry_run_example_works_with_the_variables_it_names(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = _readme_dry_run_line()
+    assert argv[:3] == ["run", "--model", "openai/gpt-4o-mini"]
+
+    def as_strong(model, messages, tools, params):  # type: ignore[no-untyped-def]
+        return default_responder("sim/strong", messages, tools, params)
+
+    with MockServerThread(MockConfig(latency=0.0, models=("gpt-4o-mini",)), as_strong) as srv:
+        monkeypatch.setenv("OPENAI_API_KEY", GOOD)  # the variable the README names
+        monkeypatch.setenv("OPENAI_BASE_URL", f"{srv.base_url}/v1")  # the mock server in OpenAI's place
+        code, out, err = cli(capsys, *argv)
+        assert srv.stats.requests == 1
+    assert code == 0, out + err
+    assert "probe: every key and model answered" in " ".join(out.split())
+
+
+def test_a_builtin_name_needing_other_variables_names_the_open_name(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "run", "--model", "gpt-4o-mini", "--dry-run")
+    assert code == 2
+    assert "AZURE_OPENAI_ENDPOINT" in err and "name it openai/gpt-4o-mini (with OPENAI_API_KEY)" in err
+    code, _, err = cli(capsys, "run", "--model", "qwen2.5-7b-instruct", "--dry-run")
+    assert code == 2 and "openai-api/<name>/qwen2.5-7b-instruct" in err
+
+
+def _tokens_line(out: str) -> tuple[float, float]:
+    import re
+
+    text = " ".join(out.split())
+    m = re.search(r"tokens about ([\d.]+)([kMG]?) in and ([\d.]+)([kMG]?) out", text)
+    assert m, text
+    scale = {"": 1, "k": 1e3, "M": 1e6, "G": 1e9}
+    return float(m.group(1)) * scale[m.group(2)], float(m.group(3)) * scale[m.group(4)]
+
+
+def test_dry_run_states_tokens_and_the_cost_of_priced_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "http://127.0.0.1:9")  # a dry run calls nobody
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", GOOD)
+    code, out, _ = cli(capsys, "run", "-m", "gpt-4o-mini", "-p", "all", "-n", "1", "--dry-run")
+    assert code == 0
+    one_in, one_out = _tokens_line(out)
+    assert 100_000 < one_in < 1_000_000 and one_out > 0  # 15 tests of ~5 calls with 30 tool schemas each
+    code, out, _ = cli(capsys, "run", "-m", "gpt-4o-mini", "-p", "all", "-n", "2", "--dry-run")
+    two_in, _ = _tokens_line(out)
+    assert abs(two_in / one_in - 2) < 0.05  # twice the tests, twice the tokens
+    import re
+
+    text = " ".join(out.split())
+    cost = float(re.search(r"cost about \$([\d.,]+) for the priced models", text).group(1))
+    two_in, two_out = _tokens_line(out)
+    expected = (0.15 * two_in + 0.6 * two_out) / 1e6  # the catalog's prices for gpt-4o-mini
+    assert abs(cost - expected) <= 0.01 + 0.05 * expected
+    # no prices: said so
+    code, out, _ = cli(capsys, "run", "-m", "sim/weak", "--dry-run")
+    assert "no prices configured" in " ".join(out.split())
+
+
+def test_dry_run_tokens_come_from_the_stored_tests_of_the_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    db = tmp_path / "r.db"
+    assert cli(capsys, "run", "-m", "sim/strong", "-n", "1", "--db", str(db), "--no-progress")[0] == 0
+    (mean_in,) = sqlite3.connect(db).execute("SELECT AVG(prompt_tokens) FROM results WHERE status='done'").fetchone()
+    code, out, _ = cli(capsys, "run", "-m", "sim/strong", "-n", "3", "--db", str(db), "--dry-run")
+    assert code == 0
+    tokens_in, _ = _tokens_line(out)
+    assert abs(tokens_in - 10 * mean_in) <= 0.01 * tokens_in  # 10 pending tests at the stored mean
+    assert "the mean of this model's stored tests" in " ".join(out.split())
