@@ -102,6 +102,25 @@ def test_report_run_id_compare_and_group_are_lists(grid_db: Path, capsys: pytest
     assert code == 2 and err.startswith("error: unknown group 'nope'")
 
 
+def test_export_takes_the_same_filters(grid_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x.jsonl"
+
+    def exported(*argv: str) -> list[dict]:
+        code, _, err = run_cli(capsys, "export", "--db", str(grid_db), "--out", str(out), *argv)
+        assert code == 0, err
+        return [json.loads(line) for line in out.read_text().splitlines()]
+
+    assert len(exported()) == 80
+    rows = exported("--model", "sim/weak", "--model", "sim/strong", "-p", "cot", "--difficulties", "hard,easy")
+    assert len(rows) == 40 and {r["prompt_type"] for r in rows} == {"cot"}
+    rows = exported("-m", "sim/weak", "-d", "hard", "-r", "0.6", "-t", "simple_task", "--task-type", "data_pipeline")
+    assert len(rows) == 4 and {(r["model"], r["difficulty"], r["tool_success_rate"]) for r in rows} == {("sim/weak", "hard", 0.6)}
+    assert len(exported("--group", "sim", "--status", "done")) == 80
+    out.unlink()
+    code, _, err = run_cli(capsys, "export", "--db", str(grid_db), "--out", str(out), "-m", "sim/weak", "-m", "sim/wek")
+    assert code == 2 and err.strip().startswith("error: no results with model 'sim/wek'") and not out.exists()
+
+
 def test_run_takes_the_same_grammar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Repeated, comma-separated, singular and plural spellings all add up in the plan (a dry run)."""
     code, out, err = run_cli(
@@ -188,7 +207,7 @@ def test_every_filter_has_one_spelling_on_every_command() -> None:
                 if p.name == dest or set(p.opts) & spellings:
                     assert set(p.opts) == spellings and p.name == dest, f"{name}: {p.opts}"
                     seen += 1
-    assert seen >= 6 + 6 + 2  # run and report have all six, keys two
+    assert seen >= 6 + 6 + 6 + 2  # run, report and export have all six, keys two
 
 
 @pytest.mark.parametrize("name, cmd", COMMANDS, ids=[n for n, _ in COMMANDS])

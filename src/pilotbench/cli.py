@@ -807,19 +807,9 @@ def report(db, output_format, out, model, group, prompt_types, task_types, diffi
         for name, m in cfg.models.items() if m.price_input is not None or m.price_output is not None
     }
     pairs = [_pair(c) for c in compare]
-    for g in group:
-        if g not in cfg.groups:
-            raise UsageError(f"unknown group {g!r}; known groups: {', '.join(sorted(cfg.groups))}")
     with _open_existing(db) as store:
-        models = list(model)
-        if group:  # a group's models that have results (a group need not have been run whole)
-            stored = {m for (m,) in store.query("SELECT DISTINCT model FROM results")}
-            members = [m for g in group for m in cfg.groups[g] if m in stored]
-            if not members:
-                raise UsageError(f"no results for any model of group {', '.join(group)} in the store")
-            models.extend(members)
         rep = build_report(
-            store, models=list(dict.fromkeys(models)) or None, prompt_types=list(prompt_types) or None,
+            store, models=_filter_models(store, cfg, model, group), prompt_types=list(prompt_types) or None,
             task_types=list(task_types) or None, difficulties=list(difficulty) or None,
             tool_success_rates=_numbers("--tool-success-rate", tool_success_rate, float),
             seeds=_numbers("--seed", seed, int), severities=list(severity) or None,
@@ -836,6 +826,22 @@ def report(db, output_format, out, model, group, prompt_types, task_types, diffi
     else:
         text = to_html(rep)
     _emit(text, out)
+
+
+def _filter_models(store, cfg, model: tuple[str, ...], group: tuple[str, ...]) -> list[str] | None:  # type: ignore[no-untyped-def]
+    """`-m` values and the models of `--group`s that have results (a group need not have been run
+    whole); None when neither is given."""
+    for g in group:
+        if g not in cfg.groups:
+            raise UsageError(f"unknown group {g!r}; known groups: {', '.join(sorted(cfg.groups))}")
+    models = list(model)
+    if group:
+        stored = {m for (m,) in store.query("SELECT DISTINCT model FROM results")}
+        members = [m for g in group for m in cfg.groups[g] if m in stored]
+        if not members:
+            raise UsageError(f"no results for any model of group {', '.join(group)} in the store")
+        models.extend(members)
+    return list(dict.fromkeys(models)) or None
 
 
 def _numbers(flag: str, values: tuple[str, ...], cast: Any) -> list[Any] | None:
@@ -875,15 +881,31 @@ def _emit(text: str, out: Path | None) -> None:
 @db_option
 @click.option("--format", "-f", "output_format", type=click.Choice(["jsonl", "csv", "parquet", "legacy-json"]), default="jsonl", show_default=True)
 @click.option("--out", "-o", "out", type=click.Path(path_type=Path), default=Path("pilotbench-export.jsonl"), show_default=True, help="Output file.")
-def export(db, output_format, out):  # type: ignore[no-untyped-def]
+@model_option("Only these models (comma-separated or repeated).")
+@group_option("Only the models of these groups from the config.")
+@prompt_type_option("Only these prompt types.")
+@task_type_option("Only these task types.")
+@difficulty_option("Only these difficulties.")
+@rate_option("Only these tool success rates.")
+@list_option("--status", "--statuses", "statuses", help="Only rows with these statuses: done, error.")
+@config_option
+def export(db, output_format, out, model, group, prompt_types, task_types, difficulty, tool_success_rate, statuses,  # type: ignore[no-untyped-def]
+           config):
     """Export stored results: one object per test attempt, or the legacy summary tree."""
     from .reports import EXPORT_FORMATS
     from .reports import export as do_export
+    from .reports.build import check_filters
 
     if output_format not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {output_format!r}; choose {', '.join(EXPORT_FORMATS)}")
+    filters = {"prompt_types": list(prompt_types) or None, "task_types": list(task_types) or None,
+               "difficulties": list(difficulty) or None,
+               "tool_success_rates": _numbers("--tool-success-rate", tool_success_rate, float),
+               "statuses": list(statuses) or None}
     with _open_existing(db) as store:
-        n = do_export(store, output_format, out)
+        filters["models"] = _filter_models(store, _config(config) if group else None, model, group)
+        check_filters(store, **filters)  # a value that matches nothing is a typo, not an empty file
+        n = do_export(store, output_format, out, **filters)
     print(f"wrote {n} rows to {out}", file=sys.stderr)
 
 
