@@ -227,7 +227,13 @@ def _warn_other_endpoints(db_path: str, reached: dict[str, Any], models: Any) ->
 
     if not is_postgres_url(db_path) and not Path(db_path).exists():
         return
-    with _open_existing(db_path) as store:
+    try:
+        store = _open_existing(db_path)
+    except PilotbenchError:
+        if is_postgres_url(db_path):
+            return  # a database not initialised yet (the run creates its tables) or another problem the run names
+        raise
+    with store:
         lines = endpoint_warnings(store, reached, models)
     for line in lines:
         print(line, file=sys.stderr)
