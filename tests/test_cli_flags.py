@@ -11,7 +11,7 @@ import click
 import pytest
 
 from pilotbench.cli import app, main
-from pilotbench.cli_flags import split_values
+from pilotbench.cli_flags import one_value, split_values
 
 FAKE_KEY_A = "sk-test-FAKE-aaaaaaaa"
 FAKE_KEY_B = "sk-test-FAKE-bbbbbbbb"
@@ -180,7 +180,9 @@ def test_every_list_flag_of_every_command_splits_and_repeats() -> None:
             if not isinstance(p, click.Option) or p.is_flag:
                 continue
             if p.multiple and (name, p.name) not in REPEAT_ONLY:
-                assert p.callback is split_values, f"{name} {p.opts}: repeatable but not comma-separated"
+                assert p.callback in (split_values, one_value), f"{name} {p.opts}: repeatable but not comma-separated"
+            if name == "prompt" and set(p.opts) & {"-p", "-t", "-d"}:
+                assert p.callback is one_value, f"{name} {p.opts}: a second value would win silently"
             if any(o.endswith(plural_words) for o in p.opts) and name != "prompt":
                 assert p.multiple, f"{name} {p.opts}: a list flag that keeps only its last value"
 
@@ -220,6 +222,14 @@ def test_an_unknown_option_names_the_closest_one_on_every_command(
     code, _, err = run_cli(capsys, *name.split(), typo)
     assert code == 2
     assert err.strip() == f"error: No such option '{typo}'. Did you mean '{target}'?", err
+
+
+@pytest.mark.parametrize("argv", [["-p", "cot", "-p", "baseline"], ["--prompt-type", "cot,baseline"],
+                                  ["-t", "simple_task", "--task-type", "data_pipeline"], ["-d", "easy,hard"]])
+def test_prompt_refuses_a_second_value_instead_of_dropping_one(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "prompt", *argv)
+    assert code == 2 and not out
+    assert "takes one value here; got" in err and len(err.strip().splitlines()) == 1
 
 
 def test_the_closest_option_and_command_are_named(capsys: pytest.CaptureFixture[str]) -> None:

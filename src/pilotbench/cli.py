@@ -22,6 +22,7 @@ from .cli_flags import (
     model_option,
     prompt_type_option,
     rate_option,
+    single_option,
     task_type_option,
     usage_message,
 )
@@ -614,10 +615,10 @@ def _fmt(seconds: float) -> str:
 
 
 @app.command("prompt")
-@click.option("--task-type", "-t", "task_type", default="simple_task", show_default=True)
-@click.option("--difficulty", "-d", "difficulty", default="easy", show_default=True)
+@single_option("--task-type", "-t", "task_type", default="simple_task", show_default=True, help="One task type.")
+@single_option("--difficulty", "-d", "difficulty", default="easy", show_default=True, help="One difficulty.")
 @click.option("--instance", "-i", "instance", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--prompt-type", "-p", "prompt_type", default="baseline", show_default=True)
+@single_option("--prompt-type", "-p", "prompt_type", default="baseline", show_default=True, help="One prompt type.")
 @click.option("--seed", "seed", type=click.IntRange(0, MAX_SEED), default=42, show_default=True)
 @click.option("--severity", "severity", type=click.Choice(SEVERITIES), default="severe", show_default=True)
 @click.option("--tool-mode", "tool_mode", type=click.Choice(["native", "text"]), default="native", show_default=True)

@@ -31,6 +31,24 @@ def list_option(*decls: str, **kwargs: Any) -> Callable[[Any], Any]:
     return click.option(*decls, multiple=True, callback=split_values, **kwargs)
 
 
+def one_value(ctx: click.Context | None, param: click.Parameter | None, values: Any) -> str | None:
+    """callback of a filter flag that names one thing (`prompt` shows one test): more than one value,
+    repeated or comma-separated, is an error rather than the last one winning."""
+    parts = split_values(ctx, param, values)
+    if len(parts) > 1:
+        name = param.opts[0] if param is not None and param.opts else "this option"
+        raise click.BadParameter(f"takes one value here; got {', '.join(parts)}", ctx=ctx, param=param,
+                                 param_hint=f"'{name}'")
+    return parts[0] if parts else None
+
+
+def single_option(*decls: str, **kwargs: Any) -> Callable[[Any], Any]:
+    """A filter flag with the list flags' name that takes one value, refusing more."""
+    default = kwargs.pop("default", None)
+    return click.option(*decls, multiple=True, callback=one_value,
+                        default=(default,) if default is not None else (), **kwargs)
+
+
 # The filters, one spelling each; `dest` is the function argument's name.
 def model_option(help: str, **kwargs: Any) -> Callable[[Any], Any]:
     return list_option("--model", "--models", "-m", "model", help=help, **kwargs)
