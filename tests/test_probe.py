@@ -256,3 +256,25 @@ def test_dry_run_tokens_come_from_the_stored_tests_of_the_model(tmp_path: Path, 
     tokens_in, _ = _tokens_line(out)
     assert abs(tokens_in - 10 * mean_in) <= 0.01 * tokens_in  # 10 pending tests at the stored mean
     assert "the mean of this model's stored tests" in " ".join(out.split())
+
+
+def test_suite_run_probes_too(server: MockServerThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    suite = tmp_path / "s.toml"
+    suite.write_text(textwrap.dedent("""
+        [suite]
+        name = "probe"
+
+        [[experiment]]
+        name = "one"
+        models = "openai-api/mock/sim/strong,sim/weak"
+        num_instances = 1
+    """))
+    monkeypatch.setenv("MOCK_BASE_URL", f"{server.base_url}/v1")
+    monkeypatch.setenv("MOCK_API_KEY", GOOD)
+    code, out, _ = cli(capsys, "suite", "run", str(suite), "--dry-run", "--probe", "--db", str(tmp_path / "r.db"))
+    assert code == 0 and "probe: every key and model answered (1 request," in " ".join(out.split())
+    monkeypatch.setenv("MOCK_API_KEY", BAD)
+    code, out, _ = cli(capsys, "suite", "run", str(suite), "--probe", "--db", str(tmp_path / "r.db"))
+    assert code == 4 and "stopped openai-api/mock/sim/strong: no usable key left" in " ".join(out.split())
+    assert not (tmp_path / "r.db").exists()

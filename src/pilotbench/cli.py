@@ -188,7 +188,7 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         _dry_run(plan, cfg, _db(db), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
                  params=params)
         if probe:
-            _probe(plan, cfg, key_policy=key_policy, max_concurrency=max_concurrency, rpm=rpm,
+            _probe(plan.models, cfg, key_policy=key_policy, max_concurrency=max_concurrency, rpm=rpm,
                    request_timeout=request_timeout, params=params)
         return
     info = {"plans": [plan.to_dict()], "argv": _safe_argv(), "endpoints": reached, **_process_info()}
@@ -391,7 +391,7 @@ def _plan_rows(store, plan) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped
     return [(m, int(a[0]), a[1], a[2], a[3], a[4] / a[0]) for m, a in sorted(acc.items())]
 
 
-def _probe(plan, cfg, **limits: Any) -> None:  # type: ignore[no-untyped-def]
+def _probe(models, cfg, **limits: Any) -> None:  # type: ignore[no-untyped-def]
     """One minimal request per key and model (runner.probe); the run's words and exit status."""
     from rich.table import Table
 
@@ -399,7 +399,7 @@ def _probe(plan, cfg, **limits: Any) -> None:  # type: ignore[no-untyped-def]
     from .runner.runtime import build_runtime
 
     async def go():  # type: ignore[no-untyped-def]
-        rt = build_runtime(cfg, list(plan.models), **limits)
+        rt = build_runtime(cfg, list(models), **limits)
         try:
             return await probe(rt)
         finally:
@@ -437,7 +437,8 @@ def _probe(plan, cfg, **limits: Any) -> None:  # type: ignore[no-untyped-def]
         console.print(f"probe failed: {what}; exit status {v.exit_status}, as the run would end "
                       f"({spent} tokens spent)", markup=False, highlight=False)
         raise SystemExit(v.exit_status)
-    console.print(f"probe: every key and model answered ({len(results)} requests, {spent} tokens spent)",
+    n = len(results)
+    console.print(f"probe: every key and model answered ({n} request{'s' if n != 1 else ''}, {spent} tokens spent)",
                   markup=False, highlight=False)
 
 
@@ -1066,9 +1067,10 @@ def view(db, host, port, export_dir, max_pages):  # type: ignore[no-untyped-def]
 @click.option("--adaptive", "adaptive", is_flag=True)
 @click.option("--checkpoint-interval", "checkpoint_interval", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--progress/--no-progress", "progress", default=None)
-@click.option("--dry-run", "dry_run", is_flag=True)
+@click.option("--dry-run", "dry_run", is_flag=True, help="Check variables and keys; print each experiment's tests; run nothing.")
+@click.option("--probe", "probe", is_flag=True, help="With --dry-run (implied): one minimal request per key and model, as for `run`.")
 @click.option("--transcripts", "transcripts", type=click.Choice(["none", "calls", "full"]), default="full", show_default=True, help="What the store keeps of each conversation (as for `run`).")
-def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progress, dry_run, transcripts):  # type: ignore[no-untyped-def]
+def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progress, dry_run, probe, transcripts):  # type: ignore[no-untyped-def]
     """Run every experiment of a suite as one plan (resumable like `run`)."""
     from .runner.runtime import build_runtime
     from .runner.scheduler import RunOptions, Runner
@@ -1078,13 +1080,15 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
     cfg = _config(config)
     suite = load_suite(file, cfg)
     specs = list(suite.expand())
-    if dry_run:
+    if dry_run or probe:
         from .config import check_environment
 
         check_environment(cfg, list(suite.models))  # as the real run does: every missing variable at once
         for name, plan in suite.experiments:
             print(f"{name}: {len(plan)} tests ({', '.join(plan.models)})")
-        print(f"total distinct tests: {len(specs)}")
+        print(f"total distinct tests: {len(specs)}", flush=True)
+        if probe:
+            _probe(suite.models, cfg, key_policy=key_policy)
         return
     db_path = _db(db)
     options = RunOptions(checkpoint_interval=checkpoint_interval, live=progress, log_dir=_log_root(db_path),
