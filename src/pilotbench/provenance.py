@@ -40,7 +40,7 @@ def endpoints(config: Config, models: Sequence[str], env: Mapping[str, str] | No
                 url = resolve_value(raw, env, "base_url")
             except ConfigError:
                 url = None
-        out[name] = {"provider": m.provider, "kind": p.kind, "base_url": _no_credentials(url) if url else None}
+        out[name] = {"provider": m.provider, "kind": p.kind, "base_url": _no_credentials(url).rstrip("/") if url else None}
     return out
 
 
