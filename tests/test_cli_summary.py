@@ -179,3 +179,15 @@ def test_a_model_pointed_at_another_server_is_warned_about(server: MockServerThr
         assert (f"warning: openai-api/mock/sim/strong: 5 stored results were run against provider 'mock' at "
                 f"{server.base_url}/v1; this run uses provider 'mock' at {other}") in " ".join(err.split())
         assert "new --db or a new model alias" in err
+
+
+def test_recorded_endpoints_hold_no_credentials() -> None:
+    from pilotbench.config import load_config, open_model
+    from pilotbench.provenance import endpoints
+
+    env = {"GW_BASE_URL": "http://user:sk-test-FAKE-secret@127.0.0.1:9/v1/", "GW_API_KEY": GOOD}
+    cfg = load_config(None)
+    assert open_model(cfg, "openai-api/gw/m", env)
+    got = endpoints(cfg, ["openai-api/gw/m", "sim/weak"], env)
+    assert got == {"openai-api/gw/m": {"provider": "gw", "kind": "openai", "base_url": "http://127.0.0.1:9/v1"},
+                   "sim/weak": {"provider": "sim", "kind": "simulated", "base_url": None}}
