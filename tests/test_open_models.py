@@ -178,9 +178,10 @@ def test_a_catalog_azure_model_with_only_an_openai_key_points_to_the_openai_name
     with pytest.raises(ConfigError) as info:
         check_environment(cfg(), ["gpt-4o-mini"], {"OPENAI_API_KEY": "fake-openai-key-1234"})
     assert "AZURE_OPENAI_ENDPOINT" in str(info.value) and "openai/gpt-4o-mini" in str(info.value)
-    with pytest.raises(ConfigError) as info:
+    assert "OPENAI_API_KEY is set" in str(info.value)
+    with pytest.raises(ConfigError) as info:  # without it too: the open name, and the variable it needs
         check_environment(cfg(), ["gpt-4o-mini"], {})
-    assert "openai/gpt-4o-mini" not in str(info.value)
+    assert "name it openai/gpt-4o-mini (with OPENAI_API_KEY)" in str(info.value)
 
 
 def test_openai_org_id_reaches_the_sdk_client(monkeypatch: pytest.MonkeyPatch) -> None:

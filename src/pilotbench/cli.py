@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,17 @@ import click
 
 from . import __version__
 from .benchmark.types import SEVERITIES
+from .cli_flags import (
+    difficulty_option,
+    group_option,
+    list_option,
+    model_option,
+    prompt_type_option,
+    rate_option,
+    single_option,
+    task_type_option,
+    usage_message,
+)
 from .config import KEY_POLICIES
 from .errors import PilotbenchError, UsageError
 
@@ -107,12 +119,12 @@ def _joined(values: tuple[str, ...] | str | None) -> str:
 
 
 @app.command("run")
-@click.option("--model", "-m", "model", multiple=True, help="Model(s), comma-separated or repeated, or a group name; a catalog name or openai/<model>, azure/<deployment>, vllm/<model>, ollama/<model>, llamacpp/<model>, openai-api/<name>/<model>, or human/<name> (a person plays). Default sim/medium, unless --group is given.")
-@click.option("--group", "group", multiple=True, help="A named group of models from the config (e.g. idealab).")
-@click.option("--prompt-types", "-p", "prompt_types", multiple=True, default=("baseline",), show_default=True, help="baseline,cot,optimal,flawed_<type>; all; all_with_flawed.")
-@click.option("--task-types", "-t", "task_types", multiple=True, default=("all",), show_default=True, help="Task types, comma-separated, or all.")
-@click.option("--difficulty", "-d", "difficulty", multiple=True, default=("easy",), show_default=True, help="very_easy..very_hard, comma-separated, or all.")
-@click.option("--tool-success-rate", "-r", "tool_success_rate", multiple=True, default=("0.8",), show_default=True, help="e.g. 0.8 or 0.9,0.7 or all.")
+@model_option("Model(s), comma-separated or repeated, or a group name; a catalog name or openai/<model>, azure/<deployment>, vllm/<model>, ollama/<model>, llamacpp/<model>, openai-api/<name>/<model>, or human/<name> (a person plays). Default sim/medium, unless --group is given.")
+@group_option("Named group(s) of models from the config (e.g. idealab).")
+@prompt_type_option("baseline,cot,optimal,flawed_<type>; all; all_with_flawed.", default=("baseline",), show_default=True)
+@task_type_option("Task types, comma-separated, or all.", default=("all",), show_default=True)
+@difficulty_option("very_easy..very_hard, comma-separated, or all.", default=("easy",), show_default=True)
+@rate_option("e.g. 0.8 or 0.9,0.7 or all.", default=("0.8",), show_default=True)
 @click.option("--num-instances", "-n", "num_instances", type=click.IntRange(1, MAX_INSTANCES), default=2, show_default=True, help="Instances per cell.")
 @click.option("--seed", "seed", type=click.IntRange(0, MAX_SEED), default=42, show_default=True, help="Task suite seed.")
 @click.option("--severity", "severity", type=click.Choice(SEVERITIES), default="severe", show_default=True, help="Flaw severity.")
@@ -131,7 +143,8 @@ def _joined(values: tuple[str, ...] | str | None) -> str:
 @click.option("--prompt-parallel/--no-prompt-parallel", "prompt_parallel", default=True, show_default=True, help="Prompt types in flight together (default) or one after another.")
 @click.option("--provider-parallel/--no-provider-parallel", "provider_parallel", default=True, show_default=True, help="Providers in flight together (default) or one after another.")
 @click.option("--serial-models", "serial_models", is_flag=True, help="Run models one after another.")
-@click.option("--dry-run", "dry_run", is_flag=True, help="Check variables, keys and models; print the plan and an ETA; run nothing.")
+@click.option("--dry-run", "dry_run", is_flag=True, help="Check variables, keys and models; print the plan, an ETA, the estimated tokens (and cost, when prices are configured); run nothing.")
+@click.option("--probe", "probe", is_flag=True, help="With --dry-run (implied): send one minimal request (max_tokens 1) per key and model, to prove each key, model name and server; exit 4 if a model would be stopped.")
 @click.option("--log-dir", "log_dir", type=click.Path(path_type=Path), default=None, help="Per-run log directory root (default next to the database).")
 @click.option("--progress/--no-progress", "progress", default=None, help="Live display (default: when output is a terminal).")
 @click.option("--progress-interval", "progress_interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds between plain progress lines.")
@@ -140,7 +153,7 @@ def _joined(values: tuple[str, ...] | str | None) -> str:
 @click.option("--transcripts", "transcripts", type=click.Choice(["none", "calls", "full"]), default="full", show_default=True, help="What the store keeps of each conversation: full (prompt and every turn), calls (every turn, not the prompt), none.")
 @click.option("--human-io", "human_io", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR", help="A human/<name> player plays through files: each request is written as DIR/req-N.json and its reply read from DIR/resp-N.json (an assistant message). Default: at the terminal.")
 @click.option("--human-timeout", "human_timeout", type=click.FloatRange(min=0.001), default=None, metavar="SECONDS", help="Seconds a human/<name> player may take over one turn; a turn not answered in time ends the test as `timeout`. [default: 3600]")
-def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, model_params, temperature, max_tokens, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval, executor, ray_address, transcripts, human_io=None, human_timeout=None):  # type: ignore[no-untyped-def]
+def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, model_params, temperature, max_tokens, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, probe, log_dir, progress, progress_interval, executor, ray_address, transcripts, human_io=None, human_timeout=None):  # type: ignore[no-untyped-def]
     """Run a benchmark plan (resuming: tests already done in the store are skipped).
 
     Exit status: 0 every planned test done; 2 bad input; 3 infrastructure errors left (run again to
@@ -167,12 +180,21 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
     )
     serial = "model" if serial_models else ("provider" if not provider_parallel else ("prompt" if not prompt_parallel else "none"))
     human = _human_options(cfg, plan, human_io, human_timeout, executor)
-    if dry_run:
+    from .provenance import endpoints
+
+    reached = endpoints(cfg, plan.models)
+    _warn_other_endpoints(_db(db), reached, plan.models)
+    if dry_run or probe:
+        if executor == "ray" and probe:
+            raise UsageError("--probe runs here, not on Ray: drop --executor ray to probe")
         _check_creatable_dir(log_dir or _log_root(_db(db)))  # as the real run does, creating nothing
         _dry_run(plan, cfg, _db(db), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
                  params=params)
+        if probe:
+            _probe(plan.models, cfg, key_policy=key_policy, max_concurrency=max_concurrency, rpm=rpm,
+                   request_timeout=request_timeout, params=params)
         return
-    info = {"plans": [plan.to_dict()], "argv": _safe_argv(), **_process_info()}
+    info = {"plans": [plan.to_dict()], "argv": _safe_argv(), "endpoints": reached, **_process_info()}
     if params:
         info["params"] = params
     db_path = _db(db)
@@ -208,8 +230,28 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         _check_creatable_dir(options.log_dir)  # before the store: a bad path writes nothing
         summary = asyncio.run(_run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info, params,
                                    human))
-    _print_summary(summary, db_path)
+    _print_summary(summary, db_path, plan)
     _exit_for(summary)
+
+
+def _warn_other_endpoints(db_path: str, reached: dict[str, Any], models: Any) -> None:
+    """Say, before running, when stored results of a model name came from another provider or
+    base URL than this run would reach: those tests are skipped as done."""
+    from .provenance import endpoint_warnings
+    from .store import is_postgres_url
+
+    if not is_postgres_url(db_path) and not Path(db_path).exists():
+        return
+    try:
+        store = _open_existing(db_path)
+    except PilotbenchError:
+        if is_postgres_url(db_path):
+            return  # a database not initialised yet (the run creates its tables) or another problem the run names
+        raise
+    with store:
+        lines = endpoint_warnings(store, reached, models)
+    for line in lines:
+        print(line, file=sys.stderr)
 
 
 def _exit_for(summary) -> None:  # type: ignore[no-untyped-def]
@@ -277,8 +319,9 @@ DONE_ROW = "status = 'done'"
 ERROR_ROW = "status = 'error'"
 
 
-def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-def]
-    from rich.console import Console
+def _print_summary(summary, db_path: str, plan=None) -> None:  # type: ignore[no-untyped-def]
+    """The run's result table (the whole plan's, when tests were done by earlier runs), what went
+    wrong by cause, what to do next, and where to look."""
     from rich.table import Table
 
     from .config import player_label
@@ -286,14 +329,21 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
     from .store import open_store
 
     console = _console()
+    earlier = summary.skipped if plan is not None else 0
     with open_store(db_path, create=False) as store:
-        rows = store.query(
-            f"SELECT model, COUNT(*), SUM(success), {count_if(FULL)}, {count_if(PARTIAL)}, AVG(turns) "
-            "FROM results WHERE status='done' AND run_id=? GROUP BY model ORDER BY model",
-            (summary.run_id,),
-        )
+        if earlier:
+            rows = _plan_rows(store, plan)
+        else:
+            rows = store.query(
+                f"SELECT model, COUNT(*), SUM(success), {count_if(FULL)}, {count_if(PARTIAL)}, AVG(turns) "
+                "FROM results WHERE status='done' AND run_id=? GROUP BY model ORDER BY model",
+                (summary.run_id,),
+            )
         causes = _error_causes(store, summary.run_id)
-    table = Table(title=f"run {summary.run_id}")
+    title = f"run {summary.run_id}"
+    if earlier:
+        title += f": whole plan, {earlier} of {summary.planned} tests done by earlier runs"
+    table = Table(title=title)
     for col in ("model", "tests", "success", "full", "partial", "avg turns"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for model, n, succ, full, partial, turns in rows:
@@ -318,8 +368,114 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
     log_dir = getattr(summary, "log_dir", None)
     if log_dir:
         console.print(f"logs in {log_dir}", markup=False, highlight=False, soft_wrap=True)
-    if summary.interrupted or summary.errors or not_run:
+    if summary.interrupted:
+        console.print(f"interrupted: {not_run} of {summary.planned} tests not run; what finished is committed",
+                      markup=False, highlight=False)
+    advice = _stopped_advice(summary.stopped_models)
+    for line in advice:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    # after an unknown model name (404) and nothing else, the same command again fails the same way
+    unknown_only = bool(summary.stopped_models) and not summary.interrupted and \
+        all(_UNKNOWN_MODEL in r for r in summary.stopped_models.values()) and \
+        not any(not c.startswith("model stopped: ") for c in causes)
+    if (summary.interrupted or summary.errors or not_run) and not unknown_only:
         console.print("to resume, run the same command again: finished tests are skipped, errors are retried")
+    shown = shlex.quote(_shown(db_path))
+    console.print(f"next: pilotbench report --db {shown}   (tables with 95% intervals); "
+                  f"pilotbench view --db {shown}   (browse every test)", markup=False, highlight=False, soft_wrap=True)
+
+
+_UNKNOWN_MODEL = "no such model or deployment"
+
+
+def _stopped_advice(stopped: dict[str, str]) -> list[str]:
+    """What to do about each stopped model, by why it stopped."""
+    out = []
+    for model, reason in stopped.items():
+        if _UNKNOWN_MODEL in reason:
+            out.append(f"{model}: the provider does not know this model name; running the same command again "
+                       "will not help: check the name (pilotbench models) or the provider's base URL")
+        elif "no usable key" in reason:
+            out.append(f"{model}: every key was refused; set a valid key, then run the same command again")
+        elif "unreachable" in reason:
+            out.append(f"{model}: the provider did not answer; start its server or fix its base URL, "
+                       "then run the same command again")
+    return out
+
+
+def _plan_rows(store, plan) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
+    """Per model: done tests of the plan (this run's and earlier runs'), successes, full, partial,
+    mean turns."""
+    ids: set[str] = set()
+    models: set[str] = set()
+    for spec in plan.expand() if hasattr(plan, "expand") else plan:
+        ids.add(spec.id)
+        models.add(spec.model)
+    acc: dict[str, list[float]] = {}
+    for model in sorted(models):
+        for test_id, success, level, turns in store.query(
+            "SELECT test_id, success, success_level, turns FROM results WHERE status='done' AND model=?", (model,)
+        ):
+            if test_id not in ids:
+                continue
+            a = acc.setdefault(model, [0, 0, 0, 0, 0.0])
+            a[0] += 1
+            a[1] += success or 0
+            a[2] += level == "full_success"
+            a[3] += level == "partial_success"
+            a[4] += turns or 0
+    return [(m, int(a[0]), a[1], a[2], a[3], a[4] / a[0]) for m, a in sorted(acc.items())]
+
+
+def _probe(models, cfg, **limits: Any) -> None:  # type: ignore[no-untyped-def]
+    """One minimal request per key and model (runner.probe); the run's words and exit status."""
+    from rich.table import Table
+
+    from .runner.probe import probe, verdict
+    from .runner.runtime import build_runtime
+
+    async def go():  # type: ignore[no-untyped-def]
+        rt = build_runtime(cfg, list(models), **limits)
+        try:
+            return await probe(rt)
+        finally:
+            await rt.aclose()
+
+    results = asyncio.run(go())
+    console = _console()
+    if not results:
+        console.print("probe: no model of the plan calls a server (simulated models need no probe)",
+                      markup=False, highlight=False)
+        return
+    table = Table(title="probe: one request per key and model (max_tokens 1)")
+    for col in ("model", "key", "result", "seconds", "tokens"):
+        table.add_column(col, justify="right" if col in ("seconds", "tokens") else "left")
+    for r in results:
+        note = r.message if r.usable and r.message != "answered" else ""  # the reasons follow the table
+        table.add_row(r.model, r.key_label, f"{r.outcome}: {note}" if note else r.outcome, f"{r.seconds:.2f}",
+                      str(r.tokens))
+    console.print(table)
+    v = verdict(results)
+    for model, reason in v.stopped_models.items():
+        console.print(f"stopped {model}: {reason.removeprefix(f'{model}: ')}", markup=False, highlight=False,
+                      soft_wrap=True)
+    for lane, problem in v.key_problems.items():
+        console.print(f"key {lane} {problem}", markup=False, highlight=False, soft_wrap=True)
+    for r in results:
+        if r.outcome == "no answer":
+            console.print(f"{r.model} key {r.key_label}: {r.message}", markup=False, highlight=False, soft_wrap=True)
+    for line in _stopped_advice(v.stopped_models):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    spent = sum(r.tokens for r in results)
+    if v.exit_status:
+        what = (f"{len(v.stopped_models)} model(s) would be stopped" if v.stopped_models
+                else f"{v.unanswered} request(s) had no answer (try again)")
+        console.print(f"probe failed: {what}; exit status {v.exit_status}, as the run would end "
+                      f"({spent} tokens spent)", markup=False, highlight=False)
+        raise SystemExit(v.exit_status)
+    n = len(results)
+    console.print(f"probe: every key and model answered ({n} request{'s' if n != 1 else ''}, {spent} tokens spent)",
+                  markup=False, highlight=False)
 
 
 def _error_causes(store, run_id: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -345,18 +501,27 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **li
     rt = build_runtime(cfg, list(plan.models), connect=False, **limits)
     check_models(cfg, list(plan.models))
     done: set[str] = set()
+    measured: dict[str, tuple[int, float, float]] = {}
     if is_postgres_url(db_path) or Path(db_path).exists():
         with open_store(db_path, create=False) as store:
             done = store.done_ids(plan.models)
+            measured = _measured_tokens(store, plan.models)
     per_model: dict[str, int] = {}
+    cells: dict[str, dict[tuple[str, str, str], int]] = {}  # model -> (task type, difficulty, prompt type) -> pending
     for spec in plan.expand():
         if spec.id not in done:
             per_model[spec.model] = per_model.get(spec.model, 0) + 1
+            cell = (spec.task_type, spec.difficulty, spec.prompt_type)
+            counts = cells.setdefault(spec.model, {})
+            counts[cell] = counts.get(cell, 0) + 1
     console = _console()
     table = Table(title=f"plan: {len(plan)} tests, {len(plan) - sum(per_model.values())} already done")
-    for col in ("model", "pending", "lanes", "concurrency", "rpm", "est. calls", "ETA"):
+    for col in ("model", "pending", "lanes", "concurrency", "rpm", "est. calls", "est. tokens in/out", "est. cost", "ETA"):
         table.add_column(col)
     total_eta = 0.0
+    total_in = total_out = 0.0
+    total_cost: float | None = None
+    sources: set[str] = set()
     for model, n in per_model.items():
         m = rt.models[model]
         lanes = m.pool.lanes
@@ -365,17 +530,89 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **li
         latency = {"simulated": SIM_SECONDS_PER_CALL, "human": HUMAN_SECONDS_PER_CALL}.get(m.kind, REAL_SECONDS_PER_CALL)
         eta = estimate_seconds(n, conc, latency, rpm_total, CALLS_PER_TEST)
         total_eta = max(total_eta, eta)
+        if model in measured:
+            stored_n, per_in, per_out = measured[model]
+            tokens_in, tokens_out = n * per_in, n * per_out
+            sources.add("measured")
+        else:
+            tokens_in, tokens_out = _estimated_tokens(cells[model], m.tool_mode, plan.seed, plan.severity)
+            sources.add("estimated")
+        total_in += tokens_in
+        total_out += tokens_out
+        entry = cfg.models[model]
+        cost = None
+        if entry.price_input is not None or entry.price_output is not None:
+            cost = ((entry.price_input or 0.0) * tokens_in + (entry.price_output or 0.0) * tokens_out) / 1e6
+            total_cost = (total_cost or 0.0) + cost
         table.add_row(
             model, str(n), ", ".join(lane.key_label for lane in lanes), str(conc), f"{rpm_total:g}" if rpm_total else "-",
-            f"{n * CALLS_PER_TEST:.0f}", _fmt(eta),
+            f"{n * CALLS_PER_TEST:.0f}", f"{_tokens(tokens_in)} / {_tokens(tokens_out)}",
+            f"${cost:,.2f}" if cost is not None else "-", _fmt(eta),
         )
     console.print(table)
     if params:
         console.print(f"generation parameters: {json.dumps(params, sort_keys=True)}", markup=False, highlight=False)
+    how = {"measured": "the mean of this model's stored tests", "estimated":
+           f"~{CALLS_PER_TEST:g} calls per test, the prompt and tool schemas counted at ~4 characters a token, "
+           f"~{TURN_GROWTH_TOKENS} tokens added per turn, ~{COMPLETION_TOKENS_PER_CALL} completion tokens per call"}
+    cost_text = (f", cost about ${total_cost:,.2f} for the priced models (price_input/price_output, USD per million tokens)"
+                 if total_cost is not None else " (no prices configured: price_input/price_output in a model's entry)")
     console.print(
         f"ETA about {_fmt(total_eta)} with all models in parallel (assumes ~{CALLS_PER_TEST:g} calls per test, one "
-        f"after another, {REAL_SECONDS_PER_CALL:g} s per real call, the lanes' limits)"
+        f"after another, {REAL_SECONDS_PER_CALL:g} s per real call, the lanes' limits); tokens about "
+        f"{_tokens(total_in)} in and {_tokens(total_out)} out{cost_text}; tokens from "
+        + "; ".join(how[k] for k in sorted(sources)),
+        markup=False, highlight=False, soft_wrap=True,
     )
+
+
+TURN_GROWTH_TOKENS = 150  # an assistant's tool call and the tool's result, added to the next request
+COMPLETION_TOKENS_PER_CALL = 100
+
+
+def _estimated_tokens(cells: dict[tuple[str, str, str], int], tool_mode: str, seed: int, severity: str) -> tuple[float, float]:
+    """Prompt and completion tokens for the pending tests of one model: each test is ~CALLS_PER_TEST
+    calls, each sending the whole conversation so far (the first request's size, measured on the
+    rendered prompt of each cell, plus TURN_GROWTH_TOKENS a turn)."""
+    from .benchmark.prompts import render_prompt
+    from .benchmark.tasks import generate_instance
+    from .models.base import ModelRequest
+    from .runner.calls import estimate_prompt_tokens
+
+    calls = int(CALLS_PER_TEST)
+    tokens_in = tokens_out = 0.0
+    first: dict[tuple[str, str, str], int] = {}
+    for cell, n in cells.items():
+        task_type, difficulty, prompt_type = cell
+        if cell not in first:
+            rendered = render_prompt(generate_instance(task_type, 0, seed), difficulty, prompt_type, severity=severity,
+                                     tool_mode=tool_mode)
+            request = ModelRequest("", list(rendered.messages), list(rendered.tools) if rendered.tools else None, {})
+            first[cell] = estimate_prompt_tokens(request)
+        per_test = calls * first[cell] + TURN_GROWTH_TOKENS * calls * (calls - 1) / 2
+        tokens_in += n * per_test
+        tokens_out += n * calls * COMPLETION_TOKENS_PER_CALL
+    return tokens_in, tokens_out
+
+
+def _measured_tokens(store, models) -> dict[str, tuple[int, float, float]]:  # type: ignore[no-untyped-def]
+    """Per model with stored done tests that counted tokens: (tests, prompt, completion tokens per test)."""
+    out: dict[str, tuple[int, float, float]] = {}
+    for model in models:
+        [(n, tin, tout)] = store.query(
+            "SELECT COUNT(*), AVG(prompt_tokens), AVG(completion_tokens) FROM results "
+            "WHERE model = ? AND status = 'done' AND prompt_tokens > 0", (model,))
+        if n:
+            out[model] = (int(n), float(tin), float(tout or 0.0))
+    return out
+
+
+def _tokens(n: float) -> str:
+    """1234 -> 1.2k, 3456789 -> 3.5M."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return f"{n:.0f}"
 
 
 CALLS_PER_TEST = 5.0
@@ -416,10 +653,10 @@ def _fmt(seconds: float) -> str:
 
 
 @app.command("prompt")
-@click.option("--task-type", "-t", "task_type", default="simple_task", show_default=True)
-@click.option("--difficulty", "-d", "difficulty", default="easy", show_default=True)
+@single_option("--task-type", "-t", "task_type", default="simple_task", show_default=True, help="One task type.")
+@single_option("--difficulty", "-d", "difficulty", default="easy", show_default=True, help="One difficulty.")
 @click.option("--instance", "-i", "instance", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--prompt-type", "-p", "prompt_type", default="baseline", show_default=True)
+@single_option("--prompt-type", "-p", "prompt_type", default="baseline", show_default=True, help="One prompt type.")
 @click.option("--seed", "seed", type=click.IntRange(0, MAX_SEED), default=42, show_default=True)
 @click.option("--severity", "severity", type=click.Choice(SEVERITIES), default="severe", show_default=True)
 @click.option("--tool-mode", "tool_mode", type=click.Choice(["native", "text"]), default="native", show_default=True)
@@ -549,9 +786,9 @@ def _open_names_table():  # type: ignore[no-untyped-def]
 
 
 @app.command("keys")
-@click.option("--model", "-m", "model", required=True, multiple=True, help="Model(s), comma-separated or repeated, or a group.")
+@model_option("Model(s), comma-separated or repeated, or a group.", required=True)
 @click.option("--key-policy", "key_policy", type=click.Choice(KEY_POLICIES), default=None)
-@click.option("--prompt-types", "-p", "prompt_types", multiple=True, default=("all_with_flawed",), show_default=True)
+@prompt_type_option("Prompt types, comma-separated or repeated; all; all_with_flawed.", default=("all_with_flawed",), show_default=True)
 @config_option
 def keys(model, key_policy, prompt_types, config):  # type: ignore[no-untyped-def]
     """Which key each prompt type would use for a model (labels only)."""
@@ -587,23 +824,24 @@ def keys(model, key_policy, prompt_types, config):  # type: ignore[no-untyped-de
 @db_option
 @click.option("--format", "-f", "output_format", type=click.Choice(["json", "md", "csv", "html"]), default="md", show_default=True)
 @click.option("--out", "-o", "out", type=click.Path(path_type=Path), default=None, help="Write to a file instead of stdout.")
-@click.option("--model", "model", default=None, help="Only these models (comma-separated).")
-@click.option("--prompt-type", "prompt_type", default=None, help="Only these prompt types.")
-@click.option("--task-type", "task_type", default=None, help="Only these task types.")
-@click.option("--difficulty", "difficulty", default=None, help="Only these difficulties.")
-@click.option("--tool-success-rate", "tool_success_rate", default=None, help="Only these tool success rates (e.g. 0.8,0.6).")
-@click.option("--seed", "seed", default=None, help="Only these seeds.")
-@click.option("--severity", "severity", default=None, help="Only these flaw severities.")
-@click.option("--max-turns", "max_turns", default=None, help="Only these max-turns settings.")
-@click.option("--suite-version", "suite_version", default=None, help="Only these suite versions.")
-@click.option("--run-id", "run_id", default=None, help="Only these runs.")
+@model_option("Only these models (comma-separated or repeated).")
+@group_option("Only the models of these groups from the config.")
+@prompt_type_option("Only these prompt types.")
+@task_type_option("Only these task types.")
+@difficulty_option("Only these difficulties.")
+@rate_option("Only these tool success rates (e.g. 0.8,0.6).")
+@list_option("--seed", "--seeds", "seed", help="Only these seeds.")
+@list_option("--severity", "--severities", "severity", help="Only these flaw severities.")
+@list_option("--max-turns", "max_turns", help="Only these max-turns settings.")
+@list_option("--suite-version", "--suite-versions", "suite_version", help="Only these suite versions.")
+@list_option("--run-id", "--run-ids", "run_id", help="Only these runs.")
 @click.option("--pool", is_flag=True, default=False, help="Pool rows whose conditions differ (seed, severity, max turns, rate, suite) instead of splitting them.")
-@click.option("--by", "by", default=None, help="Extra breakdowns: workflow (success per tool chain in 5.1).")
+@list_option("--by", "by", help="Extra breakdowns: workflow (success per tool chain in 5.1).")
 @click.option("--cluster", "cluster", type=click.Choice(["instance", "workflow"]), default="instance", show_default=True,
               help="What the intervals treat as one cluster of correlated tests.")
-@click.option("--compare", "compare", multiple=True, help="A:B paired comparison of models (or prompt:X:prompt:Y).")
+@list_option("--compare", "compare", metavar="A:B", help="A:B paired comparison of models (or prompt:X:prompt:Y); comma-separated or repeated.")
 @config_option
-def report(db, output_format, out, model, prompt_type, task_type, difficulty, tool_success_rate, seed, severity,  # type: ignore[no-untyped-def]
+def report(db, output_format, out, model, group, prompt_types, task_types, difficulty, tool_success_rate, seed, severity,  # type: ignore[no-untyped-def]
            max_turns, suite_version, run_id, pool, by, cluster, compare, config):
     """The study's tables from the store, with N and clustered 95% intervals."""
     from .reports import build_report, to_csv, to_html, to_markdown
@@ -615,15 +853,16 @@ def report(db, output_format, out, model, prompt_type, task_type, difficulty, to
         name: (m.price_input or 0.0, m.price_output or 0.0)
         for name, m in cfg.models.items() if m.price_input is not None or m.price_output is not None
     }
-    pairs = [_pair(c) for c in compare or []]
+    pairs = [_pair(c) for c in compare]
     with _open_existing(db) as store:
         rep = build_report(
-            store, models=_list(model), prompt_types=_list(prompt_type), task_types=_list(task_type),
-            difficulties=_list(difficulty), tool_success_rates=_numbers("--tool-success-rate", tool_success_rate, float),
-            seeds=_numbers("--seed", seed, int), severities=_list(severity),
-            max_turns=_numbers("--max-turns", max_turns, int), suite_versions=_list(suite_version),
-            run_ids=_list(run_id), prices=prices or None, compare=pairs or None, pool=pool,
-            by=_list(by) or (), cluster=cluster,
+            store, models=_filter_models(store, cfg, model, group), prompt_types=list(prompt_types) or None,
+            task_types=list(task_types) or None, difficulties=list(difficulty) or None,
+            tool_success_rates=_numbers("--tool-success-rate", tool_success_rate, float),
+            seeds=_numbers("--seed", seed, int), severities=list(severity) or None,
+            max_turns=_numbers("--max-turns", max_turns, int), suite_versions=list(suite_version) or None,
+            run_ids=list(run_id) or None, prices=prices or None, compare=pairs or None, pool=pool,
+            by=list(by), cluster=cluster,
         )
     if output_format == "json":
         text = json.dumps(rep, indent=2, default=str)
@@ -636,9 +875,24 @@ def report(db, output_format, out, model, prompt_type, task_type, difficulty, to
     _emit(text, out)
 
 
-def _numbers(flag: str, value: str | None, cast: Any) -> list[Any] | None:
-    values = _list(value)
-    if values is None:
+def _filter_models(store, cfg, model: tuple[str, ...], group: tuple[str, ...]) -> list[str] | None:  # type: ignore[no-untyped-def]
+    """`-m` values and the models of `--group`s that have results (a group need not have been run
+    whole); None when neither is given."""
+    for g in group:
+        if g not in cfg.groups:
+            raise UsageError(f"unknown group {g!r}; known groups: {', '.join(sorted(cfg.groups))}")
+    models = list(model)
+    if group:
+        stored = {m for (m,) in store.query("SELECT DISTINCT model FROM results")}
+        members = [m for g in group for m in cfg.groups[g] if m in stored]
+        if not members:
+            raise UsageError(f"no results for any model of group {', '.join(group)} in the store")
+        models.extend(members)
+    return list(dict.fromkeys(models)) or None
+
+
+def _numbers(flag: str, values: tuple[str, ...], cast: Any) -> list[Any] | None:
+    if not values:
         return None
     out = []
     for v in values:
@@ -659,10 +913,6 @@ def _pair(text: str) -> tuple[str, str]:
     return (a, b)
 
 
-def _list(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
-
-
 def _emit(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
@@ -678,15 +928,31 @@ def _emit(text: str, out: Path | None) -> None:
 @db_option
 @click.option("--format", "-f", "output_format", type=click.Choice(["jsonl", "csv", "parquet", "legacy-json"]), default="jsonl", show_default=True)
 @click.option("--out", "-o", "out", type=click.Path(path_type=Path), default=Path("pilotbench-export.jsonl"), show_default=True, help="Output file.")
-def export(db, output_format, out):  # type: ignore[no-untyped-def]
+@model_option("Only these models (comma-separated or repeated).")
+@group_option("Only the models of these groups from the config.")
+@prompt_type_option("Only these prompt types.")
+@task_type_option("Only these task types.")
+@difficulty_option("Only these difficulties.")
+@rate_option("Only these tool success rates.")
+@list_option("--status", "--statuses", "statuses", help="Only rows with these statuses: done, error.")
+@config_option
+def export(db, output_format, out, model, group, prompt_types, task_types, difficulty, tool_success_rate, statuses,  # type: ignore[no-untyped-def]
+           config):
     """Export stored results: one object per test attempt, or the legacy summary tree."""
     from .reports import EXPORT_FORMATS
     from .reports import export as do_export
+    from .reports.build import check_filters
 
     if output_format not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {output_format!r}; choose {', '.join(EXPORT_FORMATS)}")
+    filters = {"prompt_types": list(prompt_types) or None, "task_types": list(task_types) or None,
+               "difficulties": list(difficulty) or None,
+               "tool_success_rates": _numbers("--tool-success-rate", tool_success_rate, float),
+               "statuses": list(statuses) or None}
     with _open_existing(db) as store:
-        n = do_export(store, output_format, out)
+        filters["models"] = _filter_models(store, _config(config) if group else None, model, group)
+        check_filters(store, **filters)  # a value that matches nothing is a typo, not an empty file
+        n = do_export(store, output_format, out, **filters)
     print(f"wrote {n} rows to {out}", file=sys.stderr)
 
 
@@ -710,9 +976,12 @@ def status(db, watch, interval):  # type: ignore[no-untyped-def]
         return
 
 
-def _run_state(status: str, info: dict[str, Any]) -> str:
+def _run_state(status: str, info: dict[str, Any], done: int = 0, errors: int = 0) -> str:
     """A run marked `running` whose process is gone (killed with -9, a crash, a lost machine) is
-    shown as dead, so nobody waits for it."""
+    shown as dead, so nobody waits for it; one recorded `finished` with errors and no test done
+    (recorded before runs said `failed`, or by another executor) as failed."""
+    if status == "finished" and errors and not done:
+        return "failed"
     if status != "running":
         return status
     pid, host = info.get("pid"), info.get("host")
@@ -767,7 +1036,8 @@ def _status_table(store):  # type: ignore[no-untyped-def]
                 pending = "?"
         n_done = store.count("run_id=? AND status='done'", (r["run_id"],))
         n_err = store.count("run_id=? AND status='error'", (r["run_id"],))
-        run_table.add_row(r["run_id"], _run_state(r["status"], info), str(r["planned"]), str(n_done), str(n_err), pending)
+        run_table.add_row(r["run_id"], _run_state(r["status"], info, n_done, n_err), str(r["planned"]), str(n_done),
+                          str(n_err), pending)
         lanes_info = info.get("lanes")
         if isinstance(lanes_info, dict):
             for name, lane in sorted(lanes_info.items()):
@@ -836,9 +1106,10 @@ def view(db, host, port, export_dir, max_pages):  # type: ignore[no-untyped-def]
 @click.option("--adaptive", "adaptive", is_flag=True)
 @click.option("--checkpoint-interval", "checkpoint_interval", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--progress/--no-progress", "progress", default=None)
-@click.option("--dry-run", "dry_run", is_flag=True)
+@click.option("--dry-run", "dry_run", is_flag=True, help="Check variables and keys; print each experiment's tests; run nothing.")
+@click.option("--probe", "probe", is_flag=True, help="With --dry-run (implied): one minimal request per key and model, as for `run`.")
 @click.option("--transcripts", "transcripts", type=click.Choice(["none", "calls", "full"]), default="full", show_default=True, help="What the store keeps of each conversation (as for `run`).")
-def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progress, dry_run, transcripts):  # type: ignore[no-untyped-def]
+def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progress, dry_run, probe, transcripts):  # type: ignore[no-untyped-def]
     """Run every experiment of a suite as one plan (resumable like `run`)."""
     from .runner.runtime import build_runtime
     from .runner.scheduler import RunOptions, Runner
@@ -853,13 +1124,15 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
     if humans:
         raise UsageError(f"a suite does not take human players ({', '.join(humans)}); play them with pilotbench run -m human/<name>")
     specs = list(suite.expand())
-    if dry_run:
+    if dry_run or probe:
         from .config import check_environment
 
         check_environment(cfg, list(suite.models))  # as the real run does: every missing variable at once
         for name, plan in suite.experiments:
             print(f"{name}: {len(plan)} tests ({', '.join(plan.models)})")
-        print(f"total distinct tests: {len(specs)}")
+        print(f"total distinct tests: {len(specs)}", flush=True)
+        if probe:
+            _probe(suite.models, cfg, key_policy=key_policy)
         return
     db_path = _db(db)
     options = RunOptions(checkpoint_interval=checkpoint_interval, live=progress, log_dir=_log_root(db_path),
@@ -875,14 +1148,14 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
             store.close()
 
     summary = asyncio.run(go())
-    _print_summary(summary, db_path)
+    _print_summary(summary, db_path, specs)
     _exit_for(summary)
 
 
 @app.command("mock-server")
 @click.option("--port", "port", type=click.IntRange(min=0, max=65535), default=8000, show_default=True)
 @click.option("--host", "host", default="127.0.0.1", show_default=True)
-@click.option("--key", "key", multiple=True, help="An accepted API key (repeat). Default: any key.")
+@list_option("--key", "--keys", "key", help="Accepted API key(s), comma-separated or repeated. Default: any key.")
 @click.option("--max-concurrency", "max_concurrency", type=click.IntRange(min=1), default=None, help="Per key.")
 @click.option("--rpm", "rpm", type=click.IntRange(min=1), default=None, help="Per key.")
 @click.option("--latency", "latency", type=click.FloatRange(min=0.0), default=0.2, show_default=True, help="Seconds per request.")
@@ -939,7 +1212,7 @@ def main(argv: list[str] | None = None) -> int:
         print("aborted", file=sys.stderr)
         return 130
     except click.UsageError as e:
-        print(f"error: {e.format_message()}", file=sys.stderr)
+        print(f"error: {usage_message(e)}", file=sys.stderr)
         return 2
     except click.ClickException as e:
         print(f"error: {e.format_message()}", file=sys.stderr)

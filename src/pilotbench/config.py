@@ -459,16 +459,32 @@ def check_environment(config: Config, models: Sequence[str], env: Mapping[str, s
     if not missing:
         return
     message = _missing_message(missing)
-    short = {m.provider for m in missing}
-    azure = [
-        name for name in models
-        if name in config.models and config.models[name].provider in short
-        and config.providers[config.models[name].provider].kind == "azure" and "/" not in name
-    ]
-    if azure and env.get("OPENAI_API_KEY", "").strip():
-        # `-m gpt-4o-mini` is the catalog's Azure deployment; OpenAI's own API is `openai/...`
-        message += f"; OPENAI_API_KEY is set: for OpenAI's own API, name the model openai/{azure[0]}"
-    raise ConfigError(message)
+    hint = open_name_hint(config, models, {m.provider for m in missing}, env)
+    raise ConfigError(message + (f"; {hint}" if hint else ""))
+
+
+def open_name_hint(config: Config, models: Sequence[str], short: set[str], env: Mapping[str, str]) -> str:
+    """For a built-in catalog name whose provider's variables are missing, the open name that
+    would reach the same model another way (`-m gpt-4o-mini` is the catalog's Azure deployment;
+    OpenAI's own API is `openai/gpt-4o-mini`, with OPENAI_API_KEY)."""
+    builtin = _builtin_entries()
+    for name in models:
+        m = config.models.get(name)
+        if m is None or m.provider not in short or name not in builtin or "/" in name:
+            continue
+        deployment = m.deployment or name
+        kind = config.providers[m.provider].kind
+        if kind == "azure":
+            state = "OPENAI_API_KEY is set" if env.get("OPENAI_API_KEY", "").strip() else "with OPENAI_API_KEY"
+            return f"{name} is the catalog's Azure deployment; for OpenAI's own API name it openai/{deployment} ({state})"
+        if kind == "openai":
+            return (f"{name} is the catalog's entry on provider {m.provider!r}; on another OpenAI-compatible server "
+                    f"name it openai-api/<name>/{deployment} (<NAME>_BASE_URL, <NAME>_API_KEY) or vllm/{deployment}")
+    return ""
+
+
+def _builtin_entries() -> set[str]:
+    return set(_builtin()["models"])
 
 
 # ---------------------------------------------------------------------- open model names

@@ -99,6 +99,7 @@ def test_sigint_exits_130_keeping_what_finished(tmp_path: Path, slow_server) -> 
     kept = _count(db, "status='done'")
     assert 10 <= kept < PLANNED
     assert "resume" in out + err
+    assert f"interrupted: {PLANNED - kept} of {PLANNED} tests not run" in out
     assert "Traceback" not in err
     # The next run finishes the rest without repeating anything.
     again = _start(tmp_path, config, db, "mock/strong")

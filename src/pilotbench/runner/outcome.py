@@ -47,6 +47,16 @@ def lane_problems(lanes: Iterable[Lane]) -> dict[str, str]:
     return out
 
 
+def run_state(*, interrupted: bool, completed: int, errors: int, stopped_models: int) -> str:
+    """How a run ended, for its row in the store (`pilotbench status`): `interrupted`; `failed`
+    when it ended with errors (or stopped models) and no test done; else `finished`."""
+    if interrupted:
+        return "interrupted"
+    if completed == 0 and (errors or stopped_models):
+        return "failed"
+    return "finished"
+
+
 def exit_status(*, interrupted: bool, stopped_models: int, errors: int, not_run: int) -> int:
     """0 only when every planned test ended `done`."""
     if interrupted:
@@ -62,9 +72,12 @@ def lane_limits(lanes: Iterable[Lane], keep: Collection[str] = ()) -> dict[str, 
     """What each lane has learnt of its provider's limits, for the run's record (`pilotbench
     status`): the concurrency it runs at against what was declared, and the budgets the provider
     stated in its x-ratelimit-* headers (per minute, and what was left). Lanes that learnt nothing
-    and run at their declared concurrency are left out, unless named in `keep` (recorded before)."""
+    and run at their declared concurrency are left out, unless named in `keep` (recorded before);
+    so are lanes that made no call or have no answer yet."""
     out: dict[str, dict[str, object]] = {}
     for lane in lanes:
+        if lane.calls == 0 or (lane.learns_limits and not lane.learned):
+            continue  # no call, or no answer yet: nothing learnt (its "1 of N" is only the first call's wait)
         learnt = {k: round(v) for k, v in lane.learned_limits().items() if v is not None}
         if not learnt and lane.limit == lane.max_concurrency and lane.name not in keep:
             continue

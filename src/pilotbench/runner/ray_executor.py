@@ -45,6 +45,7 @@ from ..config import Config, ConfigError, override_var, resolve_keys
 from ..errors import PilotbenchError, UsageError
 from ..plan import PlanSpec, TestSpec
 from ..store import is_postgres_url
+from .outcome import run_state
 from .runtime import build_runtime
 from .scheduler import RunOptions, Runner, RunSummary
 
@@ -427,7 +428,8 @@ class RayDriver:
             if missing and not self._stopping:
                 summary.stopped_models.setdefault("(ray)", f"{len(missing)} test(s) could not be run; run again to resume")
             summary.elapsed = time.monotonic() - started
-            store.finish_run(self.run_id, "interrupted" if self._stopping else "finished")
+            store.finish_run(self.run_id, run_state(interrupted=self._stopping, completed=summary.completed,
+                                                    errors=summary.errors, stopped_models=len(summary.stopped_models)))
         finally:
             store.close()
         return summary

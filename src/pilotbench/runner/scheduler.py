@@ -41,7 +41,7 @@ from ..store.records import TestRecord, new_attempt_id
 from ..store.transcripts import DEFAULT_TRANSCRIPTS, encode_transcript
 from ..store.sqlite import SQLiteStore
 from .calls import CallStats, InfraError, ModelStopped, calibrated_estimate, call_model
-from .outcome import error_cause, exit_status, lane_limits, lane_problems
+from .outcome import error_cause, exit_status, lane_limits, lane_problems, run_state
 from .progress import Reporter, RunProgress
 from .runtime import ModelRuntime, Runtime
 from .writer import BatchWriter
@@ -199,7 +199,8 @@ class Runner:
             self.summary.stopped_models = {m: rt.dead for m, rt in self.runtime.models.items() if rt.dead}
             self._tell_lanes()
             self.summary.key_problems = lane_problems(self.runtime.lanes.values())
-            status = "interrupted" if self.summary.interrupted else "finished"
+            status = run_state(interrupted=self.summary.interrupted, completed=self.summary.completed,
+                               errors=self.summary.errors, stopped_models=len(self.summary.stopped_models))
             if self.options.record_run:
                 ended = {"keys_lost": self.summary.key_problems} if self.summary.key_problems else None
                 await asyncio.to_thread(self.store.finish_run, self.run_id, status, ended)
