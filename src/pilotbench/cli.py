@@ -238,6 +238,7 @@ def _safe_argv() -> list[str]:
 
 FULL = "success_level = 'full_success'"
 PARTIAL = "success_level = 'partial_success'"
+CONTEXT_LENGTH = "context_length_errors"
 DONE_ROW = "status = 'done'"
 ERROR_ROW = "status = 'error'"
 
@@ -257,6 +258,10 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
             (summary.run_id,),
         )
         causes = _error_causes(store, summary.run_id)
+        context = store.query(
+            "SELECT model, COUNT(*) FROM results WHERE status='done' AND run_id=? AND error_category=? "
+            "GROUP BY model ORDER BY model", (summary.run_id, CONTEXT_LENGTH),
+        )
     table = Table(title=f"run {summary.run_id}")
     for col in ("model", "tests", "success", "full", "partial", "avg turns"):
         table.add_column(col, justify="left" if col == "model" else "right")
@@ -270,6 +275,9 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
         + f", {summary.elapsed:.1f}s; results in {_shown(db_path)}",
         markup=False, highlight=False,
     )
+    for model, n in context:
+        console.print(f"{model}: {n} test(s) ended when the conversation outgrew the model's context "
+                      f"(scored as they stood, error category {CONTEXT_LENGTH})", markup=False, highlight=False, soft_wrap=True)
     if causes:
         console.print("infrastructure errors by cause:", markup=False, highlight=False)
         for cause, n in sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -855,8 +863,14 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
 @click.option("--limits-per-model", "limits_per_model", is_flag=True, help="Count limits per key and model, not per key.")
 @click.option("--error-503-rate", "error_503_rate", type=click.FloatRange(min=0.0, max=1.0), default=0.0, show_default=True,
               help="Share of requests answered 503 with Retry-After 1 s.")
+@click.option("--context-tokens", "context_tokens", type=click.IntRange(min=1), default=None,
+              help="The model's context in tokens (a request's bytes / 4): a longer conversation is answered 400, "
+                   "as a server whose context it outgrew.")
+@click.option("--context-wording", "context_wording", type=click.Choice(["openai", "vllm", "llamacpp"]), default="openai",
+              show_default=True, help="Whose words the context-length 400 uses (openai also stands for Azure).")
 def mock_server(port, host, key, max_concurrency, rpm, latency, fault_rate, seed, replay, tpm,  # type: ignore[no-untyped-def]
-                budget_seconds, concurrency_retry_after, no_ratelimit_headers, limits_per_model, error_503_rate):
+                budget_seconds, concurrency_retry_after, no_ratelimit_headers, limits_per_model, error_503_rate,
+                context_tokens, context_wording):
     """An OpenAI-compatible mock provider with limits, latency, faults and the simulated models."""
     from .mock_server import config_from_options, serve
 
@@ -869,7 +883,8 @@ def mock_server(port, host, key, max_concurrency, rpm, latency, fault_rate, seed
     cfg = config_from_options(key or [], max_concurrency, rpm, latency, fault_rate, seed, models=models, tpm=tpm,
                               budget_seconds=budget_seconds, concurrency_retry_after=concurrency_retry_after,
                               ratelimit_headers=not no_ratelimit_headers, limits_per_model=limits_per_model,
-                              error_503_rate=error_503_rate)
+                              error_503_rate=error_503_rate, context_tokens=context_tokens,
+                              context_wording=context_wording)
     def listening(_server) -> None:  # type: ignore[no-untyped-def]  # said only once the port is bound
         print(f"mock server on http://{host}:{port}/v1 (Azure paths under /openai/deployments/...); Ctrl-C stops it",
               file=sys.stderr, flush=True)

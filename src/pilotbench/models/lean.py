@@ -201,7 +201,8 @@ class LeanOpenAIProvider:
             reason = raw.decode("utf-8", "replace") or f"Error code: {status}"
         reason = self._clean(reason)
         quota = status == 429 and _is_quota(error, reason)
-        return status_error(status, reason, key=self.key_label, quota=quota, headers=headers)
+        return status_error(status, reason, key=self.key_label, quota=quota, headers=headers,
+                            codes=(error.get("code"), error.get("type")))
 
     def classify(self, error: BaseException) -> ProviderError:
         """Translate an exception from generate() into a ProviderError."""

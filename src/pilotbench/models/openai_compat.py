@@ -13,6 +13,9 @@ Failures, as `classify` sees them::
     402                       quota       (gateways that bill by credit)
     401, 403                  fatal, scope lane   (bad key)
     404                       fatal, scope model  (no such deployment or model)
+    400, 413, 422 context     ContextLengthError (fatal, scope test): the conversation outgrew
+                              the model's context; the test ends there as the model's outcome
+    413; 400, 422 filter      fatal, scope test   (too large, a content filter: this conversation only)
     400, 413, 422             fatal, scope model  (the request cannot be served as sent)
     408, 409, 5xx, other      transient   (retry_after too, when the server sends one: 503s do)
     timeout, connection, transport, malformed body, anything unexpected   transient
@@ -46,7 +49,7 @@ import openai
 import pydantic
 
 from ..benchmark.types import ModelOutput, ToolCall, Usage
-from ..errors import ConfigError, ProviderError
+from ..errors import ConfigError, ContextLengthError, ProviderError
 from .base import ModelRequest
 from .ratelimits import RateLimits, parse_rate_limits
 
@@ -57,6 +60,7 @@ except ImportError:  # pragma: no cover - depends on the SDK version
 
 __all__ = [
     "OpenAICompatProvider",
+    "is_context_length",
     "key_label",
     "parse_retry_after",
     "redact",
@@ -333,12 +337,17 @@ def _is_quota(error: Mapping[str, Any], reason: str, *markers: Any) -> bool:
     return "insufficient_quota" in text or "exceeded your current quota" in text
 
 
-def status_error(status: int, reason: str, *, key: str, quota: bool, headers: Any) -> ProviderError:
+def status_error(
+    status: int, reason: str, *, key: str, quota: bool, headers: Any, codes: Iterable[Any] = ()
+) -> ProviderError:
     """The classification of an HTTP error answer (the table in the module docstring), for both
     HTTP paths. `reason` is the server's message, already redacted; `key` the key's label;
     `quota` whether a 429 is about quota; `headers` the answer's, for Retry-After (read on every
-    retried status: 429, 503 and the other transient ones, RFC 9110 10.2.3)."""
+    retried status: 429, 503 and the other transient ones, RFC 9110 10.2.3); `codes` the error
+    object's ``code`` and ``type``, where the server sends them."""
     message = f"HTTP {status}: {reason}"
+    if status in (400, 413, 422) and is_context_length(reason, codes):
+        return ContextLengthError(f"context length exceeded: {message}", status=status)
     if status == 429:
         if quota:
             return ProviderError("quota", f"quota exhausted for key {key}: {message}", status=status)
@@ -603,8 +612,10 @@ class OpenAICompatProvider:
     def _classify_status(self, error: openai.APIStatusError) -> ProviderError:
         status = error.status_code
         raw_reason = _reason(error)
-        quota = status == 429 and _is_quota(_error_dict(error), raw_reason, error.code, error.type)
-        return status_error(status, self._clean(raw_reason), key=self.key_label, quota=quota, headers=error.response.headers)
+        err = _error_dict(error)
+        quota = status == 429 and _is_quota(err, raw_reason, error.code, error.type)
+        return status_error(status, self._clean(raw_reason), key=self.key_label, quota=quota, headers=error.response.headers,
+                            codes=(err.get("code"), err.get("type"), error.code, error.type))
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -623,9 +634,34 @@ def _dropped_connection(error: BaseException) -> BaseException | None:
 
 
 _REQUEST_SPECIFIC = (
-    "content_filter", "content management policy", "responsibleaipolicyviolation", "context_length_exceeded",
-    "maximum context length", "context window", "too many tokens", "prompt is too long",
+    "content_filter", "content management policy", "responsibleaipolicyviolation", "too many tokens",
 )
+# A conversation longer than the model's context, in the wordings servers use:
+#   OpenAI, Azure OpenAI: code "context_length_exceeded", "This model's maximum context length is
+#     8192 tokens. However, your messages resulted in 9000 tokens. Please reduce the length of the
+#     messages."
+#   vLLM: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens
+#     (...)"; V1 engines: "The decoder prompt (length 9000) is longer than the maximum model length
+#     of 8192."
+#   llama.cpp: "request (8291 tokens) exceeds the available context size (8192 tokens)", type
+#     "exceed_context_size_error"
+#   gateways in front of other APIs: "prompt is too long: 210000 tokens > 200000 maximum",
+#     "... exceeds the model's context window", "Input validation error: `inputs` tokens +
+#     `max_new_tokens` must be <= 4096" (TGI)
+_CONTEXT_LENGTH = (
+    "context_length_exceeded", "maximum context length", "exceeds the available context size",
+    "exceed_context_size", "maximum model length", "context window", "context length exceeded",
+    "exceeds the context length", "prompt is too long", "`max_new_tokens` must be <=",
+)
+
+
+def is_context_length(reason: str, codes: Iterable[Any] = ()) -> bool:
+    """Whether an error answer (its message and its ``code``/``type``) says the conversation does
+    not fit the model's context."""
+    if any(isinstance(c, str) and c.lower() in ("context_length_exceeded", "exceed_context_size_error") for c in codes):
+        return True
+    text = reason.lower()
+    return any(marker in text for marker in _CONTEXT_LENGTH)
 
 
 def _is_request_specific(reason: str) -> bool:

@@ -39,7 +39,7 @@ from ..plan import PlanSpec, TestSpec, world_id
 from ..store.records import TestRecord, new_attempt_id
 from ..store.transcripts import DEFAULT_TRANSCRIPTS, encode_transcript
 from ..store.sqlite import SQLiteStore
-from .calls import CallStats, InfraError, ModelStopped, calibrated_estimate, call_model
+from .calls import CallStats, ContextLimit, InfraError, ModelStopped, calibrated_estimate, call_model
 from .outcome import error_cause, exit_status, lane_limits, lane_problems
 from .progress import Reporter, RunProgress
 from .runtime import ModelRuntime, Runtime
@@ -78,6 +78,7 @@ class RunSummary:
     stopped_models: dict[str, str] = field(default_factory=dict)
     records: list[TestRecord] = field(default_factory=list)
     error_causes: dict[str, int] = field(default_factory=dict)  # infrastructure errors by cause
+    context_limited: int = 0  # done tests whose conversation outgrew the model's context
     key_problems: dict[str, str] = field(default_factory=dict)  # lane -> "disabled: why" / "parked: why"
     log_dir: str | None = None
 
@@ -342,9 +343,19 @@ class Runner:
             while not episode.done:
                 request = ModelRequest(rt.deployment, episode.messages, episode.tools, rt.params)
                 tokens = calibrated_estimate(rt, request) if rt.uses_tpm else 0
-                output = await call_model(
-                    rt, spec.prompt_type, request, stats, clock=self.clock, rng=self._rng, tokens=tokens
-                )
+                try:
+                    output = await call_model(
+                        rt, spec.prompt_type, request, stats, clock=self.clock, rng=self._rng, tokens=tokens
+                    )
+                except ContextLimit as e:
+                    if not episode.trajectory.turns:
+                        # The prompt alone does not fit: the deployment's set-up (its context, or a
+                        # max_tokens larger than it), not the model's doing. An infrastructure error,
+                        # retried when the set-up is fixed.
+                        raise InfraError(f"{e} (on the first request of the conversation)") from None
+                    episode.end("context_length")
+                    self.summary.context_limited += 1
+                    break
                 episode.step(output)
             s = score(task, episode.trajectory)
             record.status = "done"
@@ -405,9 +416,11 @@ class Runner:
         if log is not None:
             if ok:
                 log.info(
-                    "%s %s %s/%s/%s done %s turns=%d key=%s latency=%.2fs",
+                    "%s %s %s/%s/%s done %s turns=%d key=%s latency=%.2fs%s",
                     record.test_id, record.model, record.prompt_type, record.task_type, record.difficulty,
                     record.success_level, record.turns, record.key_label, record.latency_s,
+                    " (ended: the conversation outgrew the model's context)"
+                    if record.error_category == "context_length_errors" else "",
                 )
             else:
                 log.warning(
