@@ -82,6 +82,9 @@ class ProviderConfig(_Strict):
     # The longest Retry-After the runner waits out; a server asking for more parks the key with a
     # message saying so, instead of sleeping silently.
     retry_after_max: float = Field(default=120.0, gt=0)
+    # The largest response body read (bytes): a server that sends more (a gateway streaming without
+    # end) is cut off there, as a transient provider error, instead of filling the memory.
+    max_response_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Pace each lane to the budgets the provider states in x-ratelimit-* headers (never above a
     # declared limit); the first call of a lane goes alone until the first answer says.
     learn_limits: bool = True

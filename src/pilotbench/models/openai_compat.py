@@ -18,6 +18,7 @@ Failures, as `classify` sees them::
     413; 400, 422 filter      fatal, scope test   (too large, a content filter: this conversation only)
     400, 413, 422             fatal, scope model  (the request cannot be served as sent)
     408, 409, 5xx, other      transient   (retry_after too, when the server sends one: 503s do)
+    a body over max_response_bytes   transient (reading stops at the cap: 16 MiB by default)
     timeout, connection, transport, malformed body, anything unexpected   transient
 
 The one 400 handled here rather than above is a rejected parameter (SPEC 1.4): a model that says
@@ -67,6 +68,7 @@ __all__ = [
     "rejected_parameter",
     "request_body",
     "status_error",
+    "too_large",
 ]
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,9 @@ _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (httpx.TransportError,) + (
     (_httpx2.TransportError,) if _httpx2 is not None else ()
 )
 _DECODE_ERRORS: tuple[type[BaseException], ...] = (json.JSONDecodeError, UnicodeDecodeError)
+# The largest response body read, unless the provider's `max_response_bytes` says otherwise: far
+# above any tool-use reply, far below what a server streaming without end would fill memory with.
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 # Fields the provider sets itself; a request parameter of the same name is ignored.
 _RESERVED = frozenset({"model", "messages", "tools", "timeout", "stream"})
 
@@ -366,6 +371,65 @@ def status_error(
     return ProviderError("transient", message, status=status, retry_after=parse_retry_after(headers))
 
 
+def too_large(cap: int) -> ProviderError:
+    """The error of a response body longer than `cap` bytes (reading stopped at the cap)."""
+    size = f"{cap // 1048576} MiB" if cap % 1048576 == 0 else f"{cap} bytes"
+    return ProviderError("transient", f"response too large: the body exceeded {size} (max_response_bytes); stopped reading it")
+
+
+def _declared_too_long(headers: Any, cap: int) -> bool:
+    length = _header(headers, "content-length")
+    try:
+        return length is not None and int(length) > cap
+    except (TypeError, ValueError):
+        return False
+
+
+_CAPPED_STREAMS: dict[Any, type] = {}
+
+
+def _capped_stream(module: Any, inner: Any, cap: int) -> Any:
+    """`inner` (an httpx or httpx2 response stream) that raises `too_large` once more than `cap` bytes
+    came through, closing the connection: every body the SDK reads (answers and error bodies) goes
+    through it."""
+    cls = _CAPPED_STREAMS.get(module)
+    if cls is None:
+
+        class CappedStream(module.AsyncByteStream):  # type: ignore[name-defined,misc]
+            def __init__(self, inner: Any, cap: int) -> None:
+                self._inner = inner
+                self._cap = cap
+
+            async def __aiter__(self) -> Any:
+                seen = 0
+                async for chunk in self._inner:
+                    seen += len(chunk)
+                    if seen > self._cap:
+                        await self._inner.aclose()
+                        raise too_large(self._cap)
+                    yield chunk
+
+            async def aclose(self) -> None:
+                await self._inner.aclose()
+
+        cls = _CAPPED_STREAMS[module] = CappedStream
+    return cls(inner, cap)
+
+
+def cap_response_bodies(http_client: Any, cap: int) -> None:
+    """Make every response `http_client` (httpx or httpx2) receives stop at `cap` bytes."""
+
+    async def hook(response: Any) -> None:
+        if _declared_too_long(response.headers, cap):
+            raise too_large(cap)  # the client closes the response
+        module = _httpx2 if _httpx2 is not None and isinstance(response, _httpx2.Response) else httpx
+        response.stream = _capped_stream(module, response.stream, cap)
+
+    hooks = dict(http_client.event_hooks)
+    hooks["response"] = [*hooks.get("response", ()), hook]
+    http_client.event_hooks = hooks
+
+
 def tell_rate_limits(listener: Callable[[RateLimits], None] | None, headers: Any, status: int = 200) -> None:
     """Hand the limits stated in an answer's headers to `listener`, if both exist."""
     if listener is not None:
@@ -494,6 +558,7 @@ class OpenAICompatProvider:
         max_connections: int = 1000,
         default_timeout: float = 120.0,
         http_client: httpx.AsyncClient | None = None,
+        max_response_bytes: int | None = None,
     ) -> None:
         if kind not in PROVIDER_KINDS:
             raise ConfigError(f"unknown provider kind {kind!r} (expected one of {', '.join(PROVIDER_KINDS)})")
@@ -508,6 +573,8 @@ class OpenAICompatProvider:
         self._memory = ParameterMemory(drop_params)
         if http_client is None:
             http_client = _default_http_client(max_connections, default_timeout)
+        self.max_response_bytes = max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES
+        cap_response_bodies(http_client, self.max_response_bytes)
         client: openai.AsyncOpenAI
         if kind == "azure":
             client = openai.AsyncAzureOpenAI(
@@ -551,8 +618,12 @@ class OpenAICompatProvider:
                 async with asyncio.timeout(timeout + _GUARD_SECONDS):  # belt and braces over `timeout=`
                     answer = await self._client.post(
                         "/chat/completions", cast_to=_RESPONSE_TYPE, body=request_body(request, params),
-                        options={"timeout": timeout},
+                        options={"timeout": timeout}, stream=True,
                     )
+                    try:
+                        raw = await _read_capped(answer, self.max_response_bytes)
+                    finally:
+                        await answer.aclose()
             except openai.BadRequestError as exc:
                 name = self._accept_rejection(exc, params, retried)
                 if name is None:
@@ -564,7 +635,6 @@ class OpenAICompatProvider:
                 tell_rate_limits(self.rate_limit_listener, exc.response.headers, exc.status_code)
                 raise
             tell_rate_limits(self.rate_limit_listener, answer.headers)
-            raw = answer.content
             try:
                 response = json.loads(raw)
             except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
@@ -619,6 +689,20 @@ class OpenAICompatProvider:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+async def _read_capped(answer: Any, cap: int) -> bytes:
+    """The (decoded) body of a streamed SDK answer, at most `cap` bytes."""
+    if _declared_too_long(answer.headers, cap):
+        raise too_large(cap)
+    parts: list[bytes] = []
+    seen = 0
+    async for part in answer.aiter_bytes():
+        seen += len(part)
+        if seen > cap:
+            raise too_large(cap)
+        parts.append(part)
+    return b"".join(parts)
 
 
 def _dropped_connection(error: BaseException) -> BaseException | None:

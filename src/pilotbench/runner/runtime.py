@@ -68,7 +68,7 @@ class Runtime:
 
 
 def _make_provider(kind: str, base_url: str | None, secret: str, api_version: str | None, drop: Sequence[str], model: str,
-                   client: str = "sdk") -> Provider:
+                   client: str = "sdk", max_response_bytes: int | None = None) -> Provider:
     if kind == "simulated":
         from ..models.simulated import get_simulated_model
 
@@ -79,10 +79,12 @@ def _make_provider(kind: str, base_url: str | None, secret: str, api_version: st
     if client == "lean":
         from ..models.lean import LeanOpenAIProvider
 
-        return LeanOpenAIProvider(kind=kind, base_url=base_url or "", api_key=secret, api_version=api_version, drop_params=drop)
+        return LeanOpenAIProvider(kind=kind, base_url=base_url or "", api_key=secret, api_version=api_version, drop_params=drop,
+                                  max_response_bytes=max_response_bytes)
     from ..models.openai_compat import OpenAICompatProvider
 
-    return OpenAICompatProvider(kind=kind, base_url=base_url or "", api_key=secret, api_version=api_version, drop_params=drop)
+    return OpenAICompatProvider(kind=kind, base_url=base_url or "", api_key=secret, api_version=api_version, drop_params=drop,
+                                max_response_bytes=max_response_bytes)
 
 
 def build_runtime(
@@ -170,7 +172,8 @@ def build_runtime(
                 if client is None:
                     api_version = resolve_value(p.api_version, env, f"provider {m.provider!r} api_version")
                     # A keyless lane (a local server) still sends a placeholder, as vLLM's docs do.
-                    client = _make_provider(p.kind, base_url, secret or "EMPTY", api_version, m.drop_params, name, p.client)
+                    client = _make_provider(p.kind, base_url, secret or "EMPTY", api_version, m.drop_params, name, p.client,
+                                            p.max_response_bytes)
                     clients[ck] = client
                 if hasattr(client, "rate_limit_listener"):  # the HTTP providers: stated limits go to the lane
                     client.rate_limit_listener = lane.observe
