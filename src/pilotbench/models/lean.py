@@ -34,10 +34,9 @@ from .openai_compat import (
     PROVIDER_KINDS,
     ParameterMemory,
     _is_quota,
-    _short,
     _to_output,
+    clean_text,
     key_label,
-    redact,
     request_body,
     status_error,
     tell_rate_limits,
@@ -196,7 +195,7 @@ class LeanOpenAIProvider:
     # ---- classify ---------------------------------------------------------------------------
 
     def _clean(self, text: str) -> str:
-        return _short(redact(text, self._secrets))
+        return clean_text(text, self._secrets)
 
     def _status_error(self, status: int, error: dict[str, Any], raw: bytes, headers: Any) -> ProviderError:
         """The classification of an HTTP error answer (`openai_compat.status_error`)."""

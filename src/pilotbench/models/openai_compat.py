@@ -26,8 +26,9 @@ it does not support ``temperature`` or wants ``max_completion_tokens`` instead o
 The provider remembers the rejection for its lifetime and resends the request at once without
 that parameter (or with it renamed), at most once per parameter per call.
 
-Keys never leave this module in the clear: every message goes through `redact`, and the key is
-only ever shown as its `key_label` (``...abcd``).
+Keys never leave this module in the clear: every message goes through `clean_text` (which
+redacts every shape of the key: `pilotbench.secrets.redact`), and the key is only ever shown as its
+`key_label` (``...abcd``; ``...****`` for a key shorter than 8 characters).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ import pydantic
 
 from ..benchmark.types import ModelOutput, ToolCall, Usage
 from ..errors import ConfigError, ContextLengthError, ProviderError
+from ..secrets import key_label, redact
 from .base import ModelRequest
 from .ratelimits import RateLimits, parse_rate_limits
 
@@ -76,6 +78,7 @@ log = logging.getLogger(__name__)
 PROVIDER_KINDS = ("openai", "azure")
 _GUARD_SECONDS = 5.0  # the hard deadline beyond the per-call timeout
 _REASON_CHARS = 300
+_REDACT_CHARS = 8192  # an error text is cut to this before redaction (and to _REASON_CHARS after)
 _RESPONSE_TYPE: Any = _httpx2.Response if _httpx2 is not None else httpx.Response
 _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (httpx.TransportError,) + (
     (_httpx2.TransportError,) if _httpx2 is not None else ()
@@ -91,19 +94,6 @@ _RESERVED = frozenset({"model", "messages", "tools", "timeout", "stream"})
 # --------------------------------------------------------------------------------------------
 # Pure helpers
 # --------------------------------------------------------------------------------------------
-
-
-def key_label(key: str | None) -> str:
-    """The only form in which a key may be shown: its last four characters."""
-    return "..." + key[-4:] if key else "<none>"
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` with every occurrence of each secret replaced by its label (``...abcd``)."""
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, key_label(secret))
-    return text
 
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_.\-]*"
@@ -440,6 +430,12 @@ def tell_rate_limits(listener: Callable[[RateLimits], None] | None, headers: Any
             listener(stated)
 
 
+def clean_text(text: str, secrets: Iterable[str]) -> str:
+    """A server's or a library's text as pilotbench keeps it: every shape of the keys redacted
+    (`secrets.redact`), on one line, at most _REASON_CHARS characters."""
+    return _short(redact(text[:_REDACT_CHARS], secrets))
+
+
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _REASON_CHARS else text[: _REASON_CHARS - 3] + "..."
@@ -677,7 +673,7 @@ class OpenAICompatProvider:
         return ProviderError("transient", f"unexpected error: {type(error).__name__}: {self._clean(str(error))}")
 
     def _clean(self, text: str) -> str:
-        return _short(redact(text, self._secrets))
+        return clean_text(text, self._secrets)
 
     def _classify_status(self, error: openai.APIStatusError) -> ProviderError:
         status = error.status_code

@@ -87,6 +87,17 @@ def _make_provider(kind: str, base_url: str | None, secret: str, api_version: st
                                 max_response_bytes=max_response_bytes)
 
 
+def _distinct(labels: list[str]) -> list[str]:
+    """Key labels made distinct within a provider (`...****#2`): keys that share a label (short
+    keys are all ``...****``; long ones may share their last four) still get a lane each."""
+    seen: set[str] = set()
+    out = []
+    for i, label in enumerate(labels, 1):
+        out.append(label if label not in seen else f"{label}#{i}")
+        seen.add(out[-1])
+    return out
+
+
 def build_runtime(
     config: Config,
     models: Sequence[str],
@@ -134,7 +145,7 @@ def build_runtime(
             if connect:
                 raise
             keys = []
-        labels = [k.label for k in keys] or [f"<unset {ref}>" for ref in p.api_keys]
+        labels = _distinct([k.label for k in keys]) or [f"<unset {ref}>" for ref in p.api_keys]
         share = len(labels) if p.keys_share_limits and len(labels) > 1 else 1
         lanes: list[Lane] = []
         providers: dict[str, Provider] = {}
