@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -44,10 +45,27 @@ def _config(path: Path | None):  # type: ignore[no-untyped-def]
     return load_config(path)
 
 
+_DB_IN_USE: list[str] = []  # the store this command works on, for the message if it turns out damaged
+
+
 def _db(db: str | None) -> str:
     from .store.sqlite import DEFAULT_DB
 
-    return db or str(DEFAULT_DB)
+    path = db or str(DEFAULT_DB)
+    _DB_IN_USE[:] = [path]
+    return path
+
+
+def _open_for_run(db_path: str):  # type: ignore[no-untyped-def]
+    """The store a run writes to, created if missing. An empty file becomes a new store, as SQLite
+    would make it, but not silently: a 0-byte file is often what a failed copy leaves."""
+    from .store import is_postgres_url, open_store
+
+    if not is_postgres_url(db_path):
+        path = Path(db_path)
+        if path.is_file() and path.stat().st_size == 0:
+            print(f"note: {db_path} is an empty file; making it a new results store", file=sys.stderr, flush=True)
+    return open_store(db_path)
 
 
 def _open_existing(db: str | None):  # type: ignore[no-untyped-def]
@@ -223,7 +241,7 @@ async def _run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrenc
         cfg, list(plan.models), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
         request_timeout=request_timeout, params=params,
     )
-    store = open_store(db_path)
+    store = _open_for_run(db_path)
     try:
         runner = Runner(runtime, store, options=options, info=info)
         return await runner.run(plan)
@@ -831,7 +849,7 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
 
     async def go():  # type: ignore[no-untyped-def]
         runtime = build_runtime(cfg, list(suite.models), key_policy=key_policy, adaptive=adaptive)
-        store = open_store(db_path)
+        store = _open_for_run(db_path)
         try:
             return await Runner(runtime, store, options=options, info={"suite": suite.name, "plans": [p.to_dict() for _, p in suite.experiments], "argv": _safe_argv(), **_process_info()}).run(specs)
         finally:
@@ -923,6 +941,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except sqlite3.DatabaseError as e:  # a damaged store found on a read after it opened
+        from .store.sqlite import corruption_message
+
+        message = corruption_message(_DB_IN_USE[0] if _DB_IN_USE else "the results database", e)
+        if message is None:
+            raise
+        print(f"error: {_one_line(message)}", file=sys.stderr)
+        return 2
     except OSError as e:  # a path from the command line (--db, --out, --log-dir) that cannot be created or written
         print(f"error: {_one_line(str(e))}", file=sys.stderr)
         return 2
