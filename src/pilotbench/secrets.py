@@ -17,6 +17,7 @@ all use it.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
@@ -38,7 +39,8 @@ def key_label(key: str | None) -> str:
     return "..." + key[-4:]
 
 
-def _escaped_forms(key: str) -> set[str]:
+@functools.lru_cache(maxsize=256)
+def _escaped_forms(key: str) -> frozenset[str]:
     """The shapes in which `key` may come back: as is, repr- and JSON-escaped (twice over too),
     URL-encoded."""
     forms = {key}
@@ -55,7 +57,7 @@ def _escaped_forms(key: str) -> set[str]:
         forms.add(quote(form, safe=""))
         forms.add(quote_plus(form, safe=""))
         forms.add(quote(form))
-    return {f for f in forms if f}
+    return frozenset(f for f in forms if f)
 
 
 def _piece_length(key: str) -> int:

@@ -153,7 +153,7 @@ def make_app(store: Any, *, poll_ms: int = 2000) -> web.Application:
     app = web.Application(middlewares=[_errors])
     app[DATA_KEY] = data
     app[PAGES_KEY] = Pages(data, Links(), poll_ms=poll_ms)
-    app[STORE_PATH_KEY] = str(getattr(store, "path", "the results database"))
+    app[STORE_PATH_KEY] = str(store.path) if getattr(store, "backend", "") == "sqlite" else "the results database"
     app.router.add_get("/", _index)
     app.router.add_get("/runs", _runs)
     app.router.add_get("/runs/{run_id}", _run)
