@@ -91,3 +91,16 @@ def test_a_prompt_that_never_fits_is_an_infrastructure_error_not_a_stopped_model
     run_bounded(plan, cfg, db)
     done, errors = assert_accounted(db, plan)
     assert not errors and len(done) == len(plan)
+
+
+def test_the_run_summary_counts_them_per_model(tmp_path: Path, monkeypatch, servers, capsys) -> None:  # type: ignore[no-untyped-def]
+    from pilotbench.cli import main
+
+    srv = servers(_server("openai"))
+    cfg = write_config(tmp_path / "c.toml", srv.base_url, key_env(monkeypatch, GOOD_KEYS[:1]))
+    db = tmp_path / "r.db"
+    code = main(["run", "-m", "mock/strong", "-t", "all", "-n", "2", "--config", str(cfg), "--db", str(db), "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    n = sum(r["error_category"] == "context_length_errors" for r in _rows(db))
+    assert n and f"mock/strong: {n} test(s) ended when the conversation outgrew the model's context" in out
