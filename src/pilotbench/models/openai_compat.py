@@ -612,14 +612,11 @@ class OpenAICompatProvider:
         while True:
             try:
                 async with asyncio.timeout(timeout + _GUARD_SECONDS):  # belt and braces over `timeout=`
+                    # The body is read by the client, through the cap `cap_response_bodies` put on it.
                     answer = await self._client.post(
                         "/chat/completions", cast_to=_RESPONSE_TYPE, body=request_body(request, params),
-                        options={"timeout": timeout}, stream=True,
+                        options={"timeout": timeout},
                     )
-                    try:
-                        raw = await _read_capped(answer, self.max_response_bytes)
-                    finally:
-                        await answer.aclose()
             except openai.BadRequestError as exc:
                 name = self._accept_rejection(exc, params, retried)
                 if name is None:
@@ -631,6 +628,7 @@ class OpenAICompatProvider:
                 tell_rate_limits(self.rate_limit_listener, exc.response.headers, exc.status_code)
                 raise
             tell_rate_limits(self.rate_limit_listener, answer.headers)
+            raw = answer.content
             try:
                 response = json.loads(raw)
             except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
@@ -685,20 +683,6 @@ class OpenAICompatProvider:
 
     async def aclose(self) -> None:
         await self._client.close()
-
-
-async def _read_capped(answer: Any, cap: int) -> bytes:
-    """The (decoded) body of a streamed SDK answer, at most `cap` bytes."""
-    if _declared_too_long(answer.headers, cap):
-        raise too_large(cap)
-    parts: list[bytes] = []
-    seen = 0
-    async for part in answer.aiter_bytes():
-        seen += len(part)
-        if seen > cap:
-            raise too_large(cap)
-        parts.append(part)
-    return b"".join(parts)
 
 
 def _dropped_connection(error: BaseException) -> BaseException | None:
