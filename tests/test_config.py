@@ -120,4 +120,6 @@ def test_unknown_models_and_groups() -> None:
 
 def test_key_label_shows_only_last_four() -> None:
     assert key_label("fake-abcdefgh-1234") == "...1234"
-    assert key_label("ab") == "...**"
+    # Keys shorter than 8 characters are masked entirely, whatever their length.
+    assert key_label("ab") == key_label("Zq9") == key_label("Zq9x") == key_label("Zq9xabc") == "...****"
+    assert key_label("Zq9xabcd") == "...abcd"

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import shlex
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -56,10 +57,27 @@ def _config(path: Path | None):  # type: ignore[no-untyped-def]
     return load_config(path)
 
 
+_DB_IN_USE: list[str] = []  # the store this command works on, for the message if it turns out damaged
+
+
 def _db(db: str | None) -> str:
     from .store.sqlite import DEFAULT_DB
 
-    return db or str(DEFAULT_DB)
+    path = db or str(DEFAULT_DB)
+    _DB_IN_USE[:] = [path]
+    return path
+
+
+def _open_for_run(db_path: str):  # type: ignore[no-untyped-def]
+    """The store a run writes to, created if missing. An empty file becomes a new store, as SQLite
+    would make it, but not silently: a 0-byte file is often what a failed copy leaves."""
+    from .store import is_postgres_url, open_store
+
+    if not is_postgres_url(db_path):
+        path = Path(db_path)
+        if path.is_file() and path.stat().st_size == 0:
+            print(f"note: {db_path} is an empty file; making it a new results store", file=sys.stderr, flush=True)
+    return open_store(db_path)
 
 
 def _open_existing(db: str | None):  # type: ignore[no-untyped-def]
@@ -300,7 +318,7 @@ async def _run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrenc
         cfg, list(plan.models), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
         request_timeout=request_timeout, params=params, human=human,
     )
-    store = open_store(db_path)
+    store = _open_for_run(db_path)
     try:
         runner = Runner(runtime, store, options=options, info=info)
         return await runner.run(plan)
@@ -315,6 +333,7 @@ def _safe_argv() -> list[str]:
 
 FULL = "success_level = 'full_success'"
 PARTIAL = "success_level = 'partial_success'"
+CONTEXT_LENGTH = "context_length_errors"
 DONE_ROW = "status = 'done'"
 ERROR_ROW = "status = 'error'"
 
@@ -340,6 +359,10 @@ def _print_summary(summary, db_path: str, plan=None) -> None:  # type: ignore[no
                 (summary.run_id,),
             )
         causes = _error_causes(store, summary.run_id)
+        context = store.query(
+            "SELECT model, COUNT(*) FROM results WHERE status='done' AND run_id=? AND error_category=? "
+            "GROUP BY model ORDER BY model", (summary.run_id, CONTEXT_LENGTH),
+        )
     title = f"run {summary.run_id}"
     if earlier:
         title += f": whole plan, {earlier} of {summary.planned} tests done by earlier runs"
@@ -356,6 +379,9 @@ def _print_summary(summary, db_path: str, plan=None) -> None:  # type: ignore[no
         + f", {summary.elapsed:.1f}s; results in {_shown(db_path)}",
         markup=False, highlight=False,
     )
+    for model, n in context:
+        console.print(f"{model}: {n} test(s) ended when the conversation outgrew the model's context "
+                      f"(scored as they stood, error category {CONTEXT_LENGTH})", markup=False, highlight=False, soft_wrap=True)
     if causes:
         console.print("infrastructure errors by cause:", markup=False, highlight=False)
         for cause, n in sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -1140,7 +1166,7 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
 
     async def go():  # type: ignore[no-untyped-def]
         runtime = build_runtime(cfg, list(suite.models), key_policy=key_policy, adaptive=adaptive)
-        store = open_store(db_path)
+        store = _open_for_run(db_path)
         try:
             return await Runner(runtime, store, options=options, info={"suite": suite.name, "plans": [p.to_dict() for _, p in suite.experiments], "argv": _safe_argv(), **_process_info()}).run(specs)
         finally:
@@ -1172,8 +1198,14 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
 @click.option("--limits-per-model", "limits_per_model", is_flag=True, help="Count limits per key and model, not per key.")
 @click.option("--error-503-rate", "error_503_rate", type=click.FloatRange(min=0.0, max=1.0), default=0.0, show_default=True,
               help="Share of requests answered 503 with Retry-After 1 s.")
+@click.option("--context-tokens", "context_tokens", type=click.IntRange(min=1), default=None,
+              help="The model's context in tokens (a request's bytes / 4): a longer conversation is answered 400, "
+                   "as a server whose context it outgrew.")
+@click.option("--context-wording", "context_wording", type=click.Choice(["openai", "vllm", "llamacpp"]), default="openai",
+              show_default=True, help="Whose words the context-length 400 uses (openai also stands for Azure).")
 def mock_server(port, host, key, max_concurrency, rpm, latency, fault_rate, seed, replay, tpm,  # type: ignore[no-untyped-def]
-                budget_seconds, concurrency_retry_after, no_ratelimit_headers, limits_per_model, error_503_rate):
+                budget_seconds, concurrency_retry_after, no_ratelimit_headers, limits_per_model, error_503_rate,
+                context_tokens, context_wording):
     """An OpenAI-compatible mock provider with limits, latency, faults and the simulated models."""
     from .mock_server import config_from_options, serve
 
@@ -1186,7 +1218,8 @@ def mock_server(port, host, key, max_concurrency, rpm, latency, fault_rate, seed
     cfg = config_from_options(key or [], max_concurrency, rpm, latency, fault_rate, seed, models=models, tpm=tpm,
                               budget_seconds=budget_seconds, concurrency_retry_after=concurrency_retry_after,
                               ratelimit_headers=not no_ratelimit_headers, limits_per_model=limits_per_model,
-                              error_503_rate=error_503_rate)
+                              error_503_rate=error_503_rate, context_tokens=context_tokens,
+                              context_wording=context_wording)
     def listening(_server) -> None:  # type: ignore[no-untyped-def]  # said only once the port is bound
         print(f"mock server on http://{host}:{port}/v1 (Azure paths under /openai/deployments/...); Ctrl-C stops it",
               file=sys.stderr, flush=True)
@@ -1225,6 +1258,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except sqlite3.DatabaseError as e:  # a damaged store found on a read after it opened
+        from .store.sqlite import corruption_message
+
+        message = corruption_message(_DB_IN_USE[0] if _DB_IN_USE else "the results database", e)
+        if message is None:
+            raise
+        print(f"error: {_one_line(message)}", file=sys.stderr)
+        return 2
     except OSError as e:  # a path from the command line (--db, --out, --log-dir) that cannot be created or written
         print(f"error: {_one_line(str(e))}", file=sys.stderr)
         return 2

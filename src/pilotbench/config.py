@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
+from .secrets import key_label, unsendable
 
 DEFAULT_CONFIG_FILE = "pilotbench.toml"
 KEY_POLICIES = ("pool", "prompt-affinity", "round-robin")
@@ -86,6 +87,9 @@ class ProviderConfig(_Strict):
     # The longest Retry-After the runner waits out; a server asking for more parks the key with a
     # message saying so, instead of sleeping silently.
     retry_after_max: float = Field(default=120.0, gt=0)
+    # The largest response body read (bytes): a server that sends more (a gateway streaming without
+    # end) is cut off there, as a transient provider error, instead of filling the memory.
+    max_response_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Pace each lane to the budgets the provider states in x-ratelimit-* headers (never above a
     # declared limit); the first call of a lane goes alone until the first answer says.
     learn_limits: bool = True
@@ -330,10 +334,6 @@ NO_KEY_LABEL = "none"
 NO_KEY = ResolvedKey("none", "")
 
 
-def key_label(secret: str) -> str:
-    return "..." + secret[-4:] if len(secret) >= 4 else "..." + "*" * len(secret)
-
-
 def override_var(provider: str) -> str:
     return f"{provider.upper().replace('-', '_')}_API_KEY_OVERRIDE"
 
@@ -363,19 +363,20 @@ def resolve_keys(name: str, provider: ProviderConfig, env: Mapping[str, str] | N
         return [NO_KEY]
     override = env.get(override_var(name))
     if override and _split_keys(override):
-        return [ResolvedKey(f"env:{override_var(name)}", s) for s in _split_keys(override)]
+        return [ResolvedKey(f"env:{override_var(name)}", _sendable(s, f"variable {override_var(name)}"))
+                for s in _split_keys(override)]
     keys: list[ResolvedKey] = []
     missing: list[str] = []
-    for ref in provider.api_keys:
+    for i, ref in enumerate(provider.api_keys):
         if ref.startswith("env:"):
             var, default = env_ref(ref)
             value = env.get(var, "").strip() or (default or "")
             if not _split_keys(value):
                 missing.append(var)
                 continue
-            keys.extend(ResolvedKey(ref, s) for s in _split_keys(value))
+            keys.extend(ResolvedKey(ref, _sendable(s, f"variable {var}")) for s in _split_keys(value))
         else:
-            keys.append(ResolvedKey("literal", ref))
+            keys.append(ResolvedKey("literal", _sendable(ref, f"providers.{name}.api_keys[{i}]")))
     if keyless(provider) and (not keys or not provider.key_required):
         return keys or [NO_KEY]
     if missing:
@@ -383,6 +384,15 @@ def resolve_keys(name: str, provider: ProviderConfig, env: Mapping[str, str] | N
     if not keys:
         raise ConfigError(f"provider {name!r} has no api_keys; add some to its entry or set {override_var(name)}")
     return keys
+
+
+def _sendable(key: str, where: str) -> str:
+    """`key`, if it can go into an HTTP header; a ConfigError naming `where` (never the key) if not."""
+    problem = unsendable(key)
+    if problem is not None:
+        raise ConfigError(f"{where} holds an API key with {problem}, which cannot be sent in an HTTP header; "
+                          "set it to the key alone")
+    return key
 
 
 def resolve_value(value: str | None, env: Mapping[str, str] | None = None, what: str = "value") -> str | None:
@@ -453,10 +463,13 @@ def _missing_message(missing: Sequence[Missing]) -> str:
 
 
 def check_environment(config: Config, models: Sequence[str], env: Mapping[str, str] | None = None) -> None:
-    """Raise one ConfigError listing every variable `models` need and do not have."""
+    """Raise one ConfigError listing every variable `models` need and do not have, or naming a
+    variable whose key cannot be sent (a line break, a space, a non-ASCII character)."""
     env = os.environ if env is None else env
     missing = missing_variables(config, models, env)
     if not missing:
+        for provider in dict.fromkeys(config.models[m].provider for m in models if m in config.models):
+            resolve_keys(provider, config.providers[provider], env)  # keys that cannot be sent are named
         return
     message = _missing_message(missing)
     hint = open_name_hint(config, models, {m.provider for m in missing}, env)

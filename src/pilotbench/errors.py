@@ -8,6 +8,8 @@
                               rate_limit (wait, retry, not a test attempt), transient (bounded
                               retries with backoff), fatal (stop using the lane or model),
                               quota (park the key)
+        └── ContextLengthError  the conversation no longer fits the model's context: fatal for
+                              that test only, and the test's outcome (never retried)
 
 A tool error is never an exception: it is an observation for the model (benchmark.types.ToolResult).
 """
@@ -56,4 +58,14 @@ class ProviderError(PilotbenchError):
         self.scope = scope
 
     def __repr__(self) -> str:
-        return f"ProviderError({self.kind!r}, {str(self)!r}, status={self.status})"
+        return f"{type(self).__name__}({self.kind!r}, {str(self)!r}, status={self.status})"
+
+
+class ContextLengthError(ProviderError):
+    """The provider refused the request because the conversation is longer than the model's
+    context (OpenAI's ``context_length_exceeded``, vLLM's, llama.cpp's and Azure's wordings).
+    It concerns this conversation only: the runner ends the test there, as the model's outcome
+    (stop reason ``context_length``), and neither retries it nor stops the model."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__("fatal", message, status=status, scope="test")

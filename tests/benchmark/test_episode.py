@@ -359,3 +359,20 @@ def test_replaying_the_same_outputs_replays_the_same_trajectory() -> None:
     assert [c["handle"] for c in a["calls"] if c["handle"]] != [c["handle"] for c in b["calls"] if c["handle"]]
     outcomes = {outcome(run("x", f"world-{k}")[0]) for k in range(20)}
     assert len(outcomes) > 1, "success depends on the world at rate 0.6"
+
+
+def test_a_conversation_ended_at_the_context_length_is_scored_as_it_stands() -> None:
+    """The runner ends a conversation the provider refuses as too long with `end("context_length")`:
+    the steps done still count, the test is never a full success, and its error category says why
+    it ended, whatever the cut-short conversation left undone."""
+    task = generate_instance("data_pipeline", 0)
+    ep = episode(task)
+    tool, args = plan_call(task, 1, {})
+    assert not ep.step(ModelOutput.for_tool_call(tool, args))
+    ep.end("context_length")
+    assert ep.done and ep.trajectory.stop_reason == "context_length" and ep.trajectory.turns == 1
+    s = score(task, ep.trajectory)
+    assert s.success_level != "full_success" and s.tool_coverage > 0
+    assert s.error_category == "context_length_errors"
+    with pytest.raises(RuntimeError):
+        ep.end("context_length")

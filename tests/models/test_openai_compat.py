@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from pilotbench.benchmark.types import ModelOutput, ToolCall, Usage
-from pilotbench.errors import ConfigError, ProviderError
+from pilotbench.errors import ConfigError, ContextLengthError, ProviderError
 from pilotbench.mock_server import Faults, KeyLimits, MockConfig, MockServer
 from pilotbench.models import openai_compat
 from pilotbench.models.base import ModelRequest
@@ -497,6 +497,47 @@ def test_classify_status(provider: OpenAICompatProvider, status: int, kind: str,
 @pytest.mark.parametrize(
     "body",
     [
+        # OpenAI and Azure OpenAI
+        {"message": "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 "
+                    "tokens. Please reduce the length of the messages.", "type": "invalid_request_error",
+         "code": "context_length_exceeded"},
+        {"message": "Please reduce the length of the messages.", "code": "context_length_exceeded"},
+        # vLLM, and its V1 engine
+        {"message": "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4488 in "
+                    "the messages, 512 in the completion). Please reduce the length of the messages or completion."},
+        {"message": "The decoder prompt (length 9000) is longer than the maximum model length of 8192."},
+        # llama.cpp, old and new wordings
+        {"message": "request (8291 tokens) exceeds the available context size (8192 tokens), try increasing it",
+         "type": "exceed_context_size_error"},
+        {"message": "the request exceeds the available context size, try increasing it"},
+        {"message": "prompt is too long: 210000 tokens > 200000 maximum"},
+    ],
+)
+@pytest.mark.parametrize("status", [400, 413, 422])
+def test_context_length_refusals_are_their_own_kind_on_both_paths(provider: OpenAICompatProvider, status: int, body: dict) -> None:  # type: ignore[type-arg]
+    """Every wording is a ContextLengthError (a fatal error of this conversation only), on the SDK
+    path and on the lean path, which share `status_error`."""
+    err = provider.classify(status_error(status, body))
+    assert isinstance(err, ContextLengthError) and (err.kind, err.scope, err.status) == ("fatal", "test", status)
+    assert str(err).startswith(f"context length exceeded: HTTP {status}")
+    lean = openai_compat.status_error(status, body["message"], key="...x", quota=False, headers={},
+                                      codes=(body.get("code"), body.get("type")))
+    assert isinstance(lean, ContextLengthError)
+
+
+def test_content_filter_and_other_400s_are_not_context_length(provider: OpenAICompatProvider) -> None:
+    err = provider.classify(status_error(400, {"message": "The response was filtered due to the prompt triggering "
+                                                          "Azure OpenAI's content management policy."}))
+    assert not isinstance(err, ContextLengthError) and (err.kind, err.scope) == ("fatal", "test")
+    err = provider.classify(status_error(400, {"message": "Invalid value for 'temperature'"}))
+    assert not isinstance(err, ContextLengthError) and (err.kind, err.scope) == ("fatal", "model")
+    err = provider.classify(status_error(500, {"message": "maximum context length"}))
+    assert not isinstance(err, ContextLengthError) and err.kind == "transient"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
         {"message": "quota", "type": "insufficient_quota", "code": "insufficient_quota"},
         {"error": {"message": "quota", "code": "insufficient_quota"}},
         {"message": "You exceeded your current quota, please check your plan and billing details."},
@@ -615,7 +656,7 @@ def test_parse_retry_after(headers: Any, expected: float | None) -> None:
         (f"{KEY} and again {KEY}", [KEY], "...abcd and again ...abcd"),
         ("nothing secret here", [KEY], "nothing secret here"),
         ("empty secrets are ignored", ["", None], "empty secrets are ignored"),
-        ("key-one then key-two", ["key-one", "key-two"], "...-one then ...-two"),
+        ("key-one then key-two", ["key-one", "key-two"], "...**** then ...****"),  # short keys: masked entirely
     ],
 )
 def test_redact(text: str, secrets: list[Any], expected: str) -> None:

@@ -138,3 +138,12 @@ def test_the_live_display_shows_why_a_key_is_out() -> None:
     console.print(RunProgress([lane]).table())
     text = console.export_text()
     assert "disabled (key ...4444 refused: HTTP 401)" in text
+
+
+def test_context_length_refusals_are_one_cause_whatever_their_token_counts() -> None:
+    from pilotbench.runner.outcome import error_cause
+
+    a = error_cause("context length exceeded: HTTP 400: request (6323 tokens) exceeds the available context size (5000 tokens)")
+    b = error_cause("context length exceeded: HTTP 400: request (6484 tokens) exceeds the available context size (5000 tokens)")
+    assert a == b == "context length exceeded: HTTP 400: request (N tokens) exceeds the available context size (N tokens)"
+    assert error_cause("HTTP 500: boom 1") != error_cause("HTTP 500: boom 2")  # other causes keep their numbers

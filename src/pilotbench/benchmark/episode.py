@@ -107,6 +107,14 @@ class Episode:
             return self._finish("max_turns")
         return False
 
+    def end(self, reason: str) -> None:
+        """End the conversation from outside, without a reply: `reason` becomes the stop reason.
+        The runner ends a conversation the provider refuses as longer than the model's context
+        this way (``context_length``); the trajectory is scored as it stands."""
+        if self.done:
+            raise RuntimeError("episode already finished")
+        self._finish(reason)
+
     def _finish(self, reason: str) -> bool:
         self.trajectory.stop_reason = reason
         self.done = True

@@ -50,6 +50,9 @@ Rules 3-6 look at the first step (in step order) that was never done:
 7. max_turns_errors: the conversation ran out of turns.
 8. other_errors: anything else (random tool failures not retried, no result reported, the wrong
    result handle reported, a stop rule).
+Before all of these: context_length_errors when the provider refused the conversation as longer
+than the model's context (stop reason ``context_length``): that, not what the cut-short
+conversation left undone, is why the test ended.
 """
 
 from __future__ import annotations
@@ -170,6 +173,8 @@ def score(task: TaskInstance, traj: Trajectory) -> Score:
 
 
 def error_category(task: TaskInstance, traj: Trajectory, a: StepAnalysis | None = None) -> str:
+    if traj.stop_reason == "context_length":
+        return "context_length_errors"
     a = analyse(task, traj.calls) if a is None else a
     steps = task.steps
     if traj.format_errors and (all(f is None for f in a.first_done) or traj.format_errors * 2 >= max(traj.turns, 1)):

@@ -48,6 +48,7 @@ ERROR_CATEGORIES: tuple[str, ...] = (
     "sequence_order_errors",
     "dependency_errors",
     "other_errors",
+    "context_length_errors",
 )
 
 
@@ -144,7 +145,7 @@ class Trajectory:
     final_answer: str | None = None
     declared_completion: bool = False  # the final answer reported a result handle (protocol.result_handle)
     result_handle: str | None = None
-    stop_reason: str = ""  # final_answer | max_turns | consecutive_failures | repeated_call | format_errors
+    stop_reason: str = ""  # final_answer | max_turns | consecutive_failures | repeated_call | context_length
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model_calls: int = 0

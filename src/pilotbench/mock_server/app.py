@@ -54,6 +54,7 @@ from .wire import (
     _fmt_seconds,
     _retry_headers,
     completion_body,
+    context_refusal,
 )
 
 __all__ = ["MockServer", "MockServerThread", "Responder", "default_responder", "serve"]
@@ -317,6 +318,14 @@ class MockServer:
                 "invalid_request_error",
                 "model_not_found",
             )
+        if cfg.context_messages is not None and len(messages) > cfg.context_messages:
+            stats.bad_request += 1
+            stats.context_refused += 1
+            return context_refusal(cfg.context_wording, len(messages), cfg.context_messages, "messages")
+        if cfg.context_tokens is not None and len(raw) // 4 > cfg.context_tokens:
+            stats.bad_request += 1
+            stats.context_refused += 1
+            return context_refusal(cfg.context_wording, len(raw) // 4, cfg.context_tokens)
         if limits.quota_exhausted:
             stats.quota_exhausted += 1
             return _error(

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ALL_FAULT_KINDS", "FAULT_KINDS", "Faults", "KeyLimits", "MockConfig", "config_from_options", "mask_key"]
+__all__ = ["ALL_FAULT_KINDS", "CONTEXT_WORDINGS", "FAULT_KINDS", "Faults", "KeyLimits", "MockConfig", "config_from_options", "mask_key"]
 
 FAULT_KINDS: tuple[str, ...] = (
     "error_500",
@@ -21,6 +21,8 @@ FAULT_KINDS: tuple[str, ...] = (
 # Kinds added since; drawn after the ones above, so a seed keeps mapping to the same faults.
 # `error_503` answers 503 with ``Retry-After: retry_after_503`` (an overloaded service).
 ALL_FAULT_KINDS: tuple[str, ...] = (*FAULT_KINDS, "error_503")
+# How a conversation longer than the context is refused (`MockConfig.context_wording`).
+CONTEXT_WORDINGS: tuple[str, ...] = ("openai", "vllm", "llamacpp")
 # What `config_from_options(fault_rate=...)` spreads over: everything but hangs.
 _SPREAD_FAULT_KINDS: tuple[str, ...] = tuple(k for k in FAULT_KINDS if k != "hang")
 
@@ -143,6 +145,10 @@ class MockConfig:
         over a window; `tpm` is always such a bucket (6 s of budget unless set). See `limits`.
     ratelimit_headers: send OpenAI's ``x-ratelimit-*`` headers on every answer to a key with
         `rpm` or `tpm` limits.
+    context_tokens / context_messages: the model's context, in tokens (counted as the request's
+        bytes / 4, as the usage it reports) or in messages; a longer conversation is answered 400
+        in `context_wording`: "openai" (and Azure: code ``context_length_exceeded``), "vllm" or
+        "llamacpp" (type ``exceed_context_size_error``), as those servers word it.
     seed: seeds the fault and jitter draws, so a run is repeatable.
     """
 
@@ -159,8 +165,17 @@ class MockConfig:
     seed: int = 0
     budget_seconds: float | None = None
     ratelimit_headers: bool = True
+    context_tokens: int | None = None
+    context_messages: int | None = None
+    context_wording: str = "openai"
 
     def __post_init__(self) -> None:
+        for name in ("context_tokens", "context_messages"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1 or None, got {value!r}")
+        if self.context_wording not in CONTEXT_WORDINGS:
+            raise ValueError(f"context_wording must be one of {', '.join(CONTEXT_WORDINGS)}, got {self.context_wording!r}")
         keys = self.keys
         if isinstance(keys, Mapping):
             coerced = {str(k): KeyLimits.coerce(v) for k, v in keys.items()}
@@ -192,7 +207,8 @@ class MockConfig:
             f"accept_sim_prefix={self.accept_sim_prefix!r}, faults={self.faults!r}, "
             f"concurrency_retry_after={self.concurrency_retry_after!r}, "
             f"rpm_window={self.rpm_window!r}, seed={self.seed!r}, budget_seconds={self.budget_seconds!r}, "
-            f"ratelimit_headers={self.ratelimit_headers!r})"
+            f"ratelimit_headers={self.ratelimit_headers!r}, context_tokens={self.context_tokens!r}, "
+            f"context_messages={self.context_messages!r}, context_wording={self.context_wording!r})"
         )
 
 
@@ -217,6 +233,9 @@ def config_from_options(
     concurrency_retry_after: float | None = 1.0,
     ratelimit_headers: bool = True,
     error_503_rate: float = 0.0,
+    context_tokens: int | None = None,
+    context_messages: int | None = None,
+    context_wording: str = "openai",
 ) -> MockConfig:
     """Turn simple CLI-style options into a `MockConfig`.
 
@@ -255,5 +274,8 @@ def config_from_options(
         budget_seconds=budget_seconds,
         concurrency_retry_after=concurrency_retry_after,
         ratelimit_headers=ratelimit_headers,
+        context_tokens=context_tokens,
+        context_messages=context_messages,
+        context_wording=context_wording,
     )
 

@@ -38,6 +38,7 @@ class MockStats:
     rate_limited: 429s caused by the configured limits (split into `rate_limited_concurrency`,
         `rate_limited_rpm` and `rate_limited_tpm`); `storm_429`: 429s from the storm fault; `quota_exhausted`:
         ``insufficient_quota`` answers.
+    context_refused: 400s to conversations longer than the configured context (also in bad_request).
     tokens_charged: tokens taken from token budgets by admitted requests.
     faults: injected faults by kind (plus ``fail_first_n``).
     max_in_flight / completed / admitted / in_flight: per key, over admitted requests only;
@@ -61,6 +62,7 @@ class MockStats:
         self.quota_exhausted = 0
         self.unauthorized = 0
         self.bad_request = 0
+        self.context_refused = 0
         self.not_found = 0
         self.responder_errors = 0
         self.faults: dict[str, int] = dict.fromkeys((*ALL_FAULT_KINDS, "fail_first_n"), 0)
@@ -113,6 +115,7 @@ class MockStats:
             "quota_exhausted": self.quota_exhausted,
             "unauthorized": self.unauthorized,
             "bad_request": self.bad_request,
+            "context_refused": self.context_refused,
             "not_found": self.not_found,
             "responder_errors": self.responder_errors,
             "faults": dict(self.faults),

@@ -80,3 +80,18 @@ def completion_body(
         },
     }
 
+
+
+def context_refusal(wording: str, tokens: int, limit: int, what: str = "tokens") -> web.Response:
+    """The 400 a server answers to a conversation longer than the model's context, worded as
+    OpenAI / Azure OpenAI, vLLM or llama.cpp word it."""
+    if wording == "llamacpp":
+        return _error(400, f"request ({tokens} {what}) exceeds the available context size ({limit} {what}), "
+                           "try increasing it", "exceed_context_size_error", None)
+    if wording == "vllm":
+        return _error(400, f"This model's maximum context length is {limit} {what}. However, you requested "
+                           f"{tokens} {what} in the messages. Please reduce the length of the messages.",
+                      "BadRequestError", None)
+    return _error(400, f"This model's maximum context length is {limit} {what}. However, your messages resulted "
+                       f"in {tokens} {what}. Please reduce the length of the messages.",
+                  "invalid_request_error", "context_length_exceeded")

@@ -30,16 +30,17 @@ from ..benchmark.types import ModelOutput
 from ..errors import ConfigError, ProviderError
 from .base import ModelRequest
 from .openai_compat import (
+    DEFAULT_MAX_RESPONSE_BYTES,
     PROVIDER_KINDS,
     ParameterMemory,
     _is_quota,
-    _short,
     _to_output,
+    clean_text,
     key_label,
-    redact,
     request_body,
     status_error,
     tell_rate_limits,
+    too_large,
 )
 from .ratelimits import RateLimits
 
@@ -72,6 +73,7 @@ class LeanOpenAIProvider:
         drop_params: Iterable[str] = (),
         max_connections: int = 1000,
         default_timeout: float = 120.0,
+        max_response_bytes: int | None = None,
     ) -> None:
         if kind not in PROVIDER_KINDS:
             raise ConfigError(f"unknown provider kind {kind!r} (expected one of {', '.join(PROVIDER_KINDS)})")
@@ -89,6 +91,7 @@ class LeanOpenAIProvider:
         self._urls: dict[str, str] = {}
         self._max_connections = max_connections
         self._default_timeout = default_timeout
+        self.max_response_bytes = max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES
         self._session: aiohttp.ClientSession | None = None
         self._tools_cache: tuple[tuple[int, ...], tuple[Any, ...], str] | None = None
         self.rate_limit_listener: Callable[[RateLimits], None] | None = None
@@ -161,7 +164,7 @@ class LeanOpenAIProvider:
                 async with session.post(
                     url, data=data, headers=self._headers, timeout=aiohttp.ClientTimeout(total=timeout)
                 ) as response:
-                    raw = await response.read()
+                    raw = await _read_capped(response, self.max_response_bytes)
                     status = response.status
                     headers = response.headers
             tell_rate_limits(self.rate_limit_listener, headers, status)
@@ -192,7 +195,7 @@ class LeanOpenAIProvider:
     # ---- classify ---------------------------------------------------------------------------
 
     def _clean(self, text: str) -> str:
-        return _short(redact(text, self._secrets))
+        return clean_text(text, self._secrets)
 
     def _status_error(self, status: int, error: dict[str, Any], raw: bytes, headers: Any) -> ProviderError:
         """The classification of an HTTP error answer (`openai_compat.status_error`)."""
@@ -201,7 +204,8 @@ class LeanOpenAIProvider:
             reason = raw.decode("utf-8", "replace") or f"Error code: {status}"
         reason = self._clean(reason)
         quota = status == 429 and _is_quota(error, reason)
-        return status_error(status, reason, key=self.key_label, quota=quota, headers=headers)
+        return status_error(status, reason, key=self.key_label, quota=quota, headers=headers,
+                            codes=(error.get("code"), error.get("type")))
 
     def classify(self, error: BaseException) -> ProviderError:
         """Translate an exception from generate() into a ProviderError."""
@@ -233,3 +237,18 @@ def _error_object(raw: bytes) -> dict[str, Any]:
         inner = body.get("error")
         return dict(inner) if isinstance(inner, Mapping) else dict(body)
     return {}
+
+
+async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
+    """The body of `response`, at most `cap` bytes: beyond that the connection is closed and the
+    call fails with `too_large`, whatever the server meant to send."""
+    if response.content_length is not None and response.content_length > cap:
+        response.close()
+        raise too_large(cap)
+    body = bytearray()
+    async for chunk in response.content.iter_any():
+        body += chunk
+        if len(body) > cap:
+            response.close()
+            raise too_large(cap)
+    return bytes(body)

@@ -13,8 +13,12 @@ Failures, as `classify` sees them::
     402                       quota       (gateways that bill by credit)
     401, 403                  fatal, scope lane   (bad key)
     404                       fatal, scope model  (no such deployment or model)
+    400, 413, 422 context     ContextLengthError (fatal, scope test): the conversation outgrew
+                              the model's context; the test ends there as the model's outcome
+    413; 400, 422 filter      fatal, scope test   (too large, a content filter: this conversation only)
     400, 413, 422             fatal, scope model  (the request cannot be served as sent)
     408, 409, 5xx, other      transient   (retry_after too, when the server sends one: 503s do)
+    a body over max_response_bytes   transient (reading stops at the cap: 16 MiB by default)
     timeout, connection, transport, malformed body, anything unexpected   transient
 
 The one 400 handled here rather than above is a rejected parameter (SPEC 1.4): a model that says
@@ -22,8 +26,9 @@ it does not support ``temperature`` or wants ``max_completion_tokens`` instead o
 The provider remembers the rejection for its lifetime and resends the request at once without
 that parameter (or with it renamed), at most once per parameter per call.
 
-Keys never leave this module in the clear: every message goes through `redact`, and the key is
-only ever shown as its `key_label` (``...abcd``).
+Keys never leave this module in the clear: every message goes through `clean_text` (which
+redacts every shape of the key: `pilotbench.secrets.redact`), and the key is only ever shown as its
+`key_label` (``...abcd``; ``...****`` for a key shorter than 8 characters).
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ import openai
 import pydantic
 
 from ..benchmark.types import ModelOutput, ToolCall, Usage
-from ..errors import ConfigError, ProviderError
+from ..errors import ConfigError, ContextLengthError, ProviderError
+from ..secrets import key_label, redact
 from .base import ModelRequest
 from .ratelimits import RateLimits, parse_rate_limits
 
@@ -57,12 +63,14 @@ except ImportError:  # pragma: no cover - depends on the SDK version
 
 __all__ = [
     "OpenAICompatProvider",
+    "is_context_length",
     "key_label",
     "parse_retry_after",
     "redact",
     "rejected_parameter",
     "request_body",
     "status_error",
+    "too_large",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,11 +78,15 @@ log = logging.getLogger(__name__)
 PROVIDER_KINDS = ("openai", "azure")
 _GUARD_SECONDS = 5.0  # the hard deadline beyond the per-call timeout
 _REASON_CHARS = 300
+_REDACT_CHARS = 8192  # an error text is cut to this before redaction (and to _REASON_CHARS after)
 _RESPONSE_TYPE: Any = _httpx2.Response if _httpx2 is not None else httpx.Response
 _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (httpx.TransportError,) + (
     (_httpx2.TransportError,) if _httpx2 is not None else ()
 )
 _DECODE_ERRORS: tuple[type[BaseException], ...] = (json.JSONDecodeError, UnicodeDecodeError)
+# The largest response body read, unless the provider's `max_response_bytes` says otherwise: far
+# above any tool-use reply, far below what a server streaming without end would fill memory with.
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 # Fields the provider sets itself; a request parameter of the same name is ignored.
 _RESERVED = frozenset({"model", "messages", "tools", "timeout", "stream"})
 
@@ -82,19 +94,6 @@ _RESERVED = frozenset({"model", "messages", "tools", "timeout", "stream"})
 # --------------------------------------------------------------------------------------------
 # Pure helpers
 # --------------------------------------------------------------------------------------------
-
-
-def key_label(key: str | None) -> str:
-    """The only form in which a key may be shown: its last four characters."""
-    return "..." + key[-4:] if key else "<none>"
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` with every occurrence of each secret replaced by its label (``...abcd``)."""
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, key_label(secret))
-    return text
 
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_.\-]*"
@@ -333,12 +332,17 @@ def _is_quota(error: Mapping[str, Any], reason: str, *markers: Any) -> bool:
     return "insufficient_quota" in text or "exceeded your current quota" in text
 
 
-def status_error(status: int, reason: str, *, key: str, quota: bool, headers: Any) -> ProviderError:
+def status_error(
+    status: int, reason: str, *, key: str, quota: bool, headers: Any, codes: Iterable[Any] = ()
+) -> ProviderError:
     """The classification of an HTTP error answer (the table in the module docstring), for both
     HTTP paths. `reason` is the server's message, already redacted; `key` the key's label;
     `quota` whether a 429 is about quota; `headers` the answer's, for Retry-After (read on every
-    retried status: 429, 503 and the other transient ones, RFC 9110 10.2.3)."""
+    retried status: 429, 503 and the other transient ones, RFC 9110 10.2.3); `codes` the error
+    object's ``code`` and ``type``, where the server sends them."""
     message = f"HTTP {status}: {reason}"
+    if status in (400, 413, 422) and is_context_length(reason, codes):
+        return ContextLengthError(f"context length exceeded: {message}", status=status)
     if status == 429:
         if quota:
             return ProviderError("quota", f"quota exhausted for key {key}: {message}", status=status)
@@ -357,6 +361,65 @@ def status_error(status: int, reason: str, *, key: str, quota: bool, headers: An
     return ProviderError("transient", message, status=status, retry_after=parse_retry_after(headers))
 
 
+def too_large(cap: int) -> ProviderError:
+    """The error of a response body longer than `cap` bytes (reading stopped at the cap)."""
+    size = f"{cap // 1048576} MiB" if cap % 1048576 == 0 else f"{cap} bytes"
+    return ProviderError("transient", f"response too large: the body exceeded {size} (max_response_bytes); stopped reading it")
+
+
+def _declared_too_long(headers: Any, cap: int) -> bool:
+    length = _header(headers, "content-length")
+    try:
+        return length is not None and int(length) > cap
+    except (TypeError, ValueError):
+        return False
+
+
+_CAPPED_STREAMS: dict[Any, type] = {}
+
+
+def _capped_stream(module: Any, inner: Any, cap: int) -> Any:
+    """`inner` (an httpx or httpx2 response stream) that raises `too_large` once more than `cap` bytes
+    came through, closing the connection: every body the SDK reads (answers and error bodies) goes
+    through it."""
+    cls = _CAPPED_STREAMS.get(module)
+    if cls is None:
+
+        class CappedStream(module.AsyncByteStream):  # type: ignore[name-defined,misc]
+            def __init__(self, inner: Any, cap: int) -> None:
+                self._inner = inner
+                self._cap = cap
+
+            async def __aiter__(self) -> Any:
+                seen = 0
+                async for chunk in self._inner:
+                    seen += len(chunk)
+                    if seen > self._cap:
+                        await self._inner.aclose()
+                        raise too_large(self._cap)
+                    yield chunk
+
+            async def aclose(self) -> None:
+                await self._inner.aclose()
+
+        cls = _CAPPED_STREAMS[module] = CappedStream
+    return cls(inner, cap)
+
+
+def cap_response_bodies(http_client: Any, cap: int) -> None:
+    """Make every response `http_client` (httpx or httpx2) receives stop at `cap` bytes."""
+
+    async def hook(response: Any) -> None:
+        if _declared_too_long(response.headers, cap):
+            raise too_large(cap)  # the client closes the response
+        module = _httpx2 if _httpx2 is not None and isinstance(response, _httpx2.Response) else httpx
+        response.stream = _capped_stream(module, response.stream, cap)
+
+    hooks = dict(http_client.event_hooks)
+    hooks["response"] = [*hooks.get("response", ()), hook]
+    http_client.event_hooks = hooks
+
+
 def tell_rate_limits(listener: Callable[[RateLimits], None] | None, headers: Any, status: int = 200) -> None:
     """Hand the limits stated in an answer's headers to `listener`, if both exist."""
     if listener is not None:
@@ -365,6 +428,12 @@ def tell_rate_limits(listener: Callable[[RateLimits], None] | None, headers: Any
             if stated.refused:
                 stated = dataclasses.replace(stated, retry_after=parse_retry_after(headers))
             listener(stated)
+
+
+def clean_text(text: str, secrets: Iterable[str]) -> str:
+    """A server's or a library's text as pilotbench keeps it: every shape of the keys redacted
+    (`secrets.redact`), on one line, at most _REASON_CHARS characters."""
+    return _short(redact(text[:_REDACT_CHARS], secrets))
 
 
 def _short(text: str) -> str:
@@ -485,6 +554,7 @@ class OpenAICompatProvider:
         max_connections: int = 1000,
         default_timeout: float = 120.0,
         http_client: httpx.AsyncClient | None = None,
+        max_response_bytes: int | None = None,
     ) -> None:
         if kind not in PROVIDER_KINDS:
             raise ConfigError(f"unknown provider kind {kind!r} (expected one of {', '.join(PROVIDER_KINDS)})")
@@ -499,6 +569,8 @@ class OpenAICompatProvider:
         self._memory = ParameterMemory(drop_params)
         if http_client is None:
             http_client = _default_http_client(max_connections, default_timeout)
+        self.max_response_bytes = max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES
+        cap_response_bodies(http_client, self.max_response_bytes)
         client: openai.AsyncOpenAI
         if kind == "azure":
             client = openai.AsyncAzureOpenAI(
@@ -540,6 +612,7 @@ class OpenAICompatProvider:
         while True:
             try:
                 async with asyncio.timeout(timeout + _GUARD_SECONDS):  # belt and braces over `timeout=`
+                    # The body is read by the client, through the cap `cap_response_bodies` put on it.
                     answer = await self._client.post(
                         "/chat/completions", cast_to=_RESPONSE_TYPE, body=request_body(request, params),
                         options={"timeout": timeout},
@@ -598,13 +671,15 @@ class OpenAICompatProvider:
         return ProviderError("transient", f"unexpected error: {type(error).__name__}: {self._clean(str(error))}")
 
     def _clean(self, text: str) -> str:
-        return _short(redact(text, self._secrets))
+        return clean_text(text, self._secrets)
 
     def _classify_status(self, error: openai.APIStatusError) -> ProviderError:
         status = error.status_code
         raw_reason = _reason(error)
-        quota = status == 429 and _is_quota(_error_dict(error), raw_reason, error.code, error.type)
-        return status_error(status, self._clean(raw_reason), key=self.key_label, quota=quota, headers=error.response.headers)
+        err = _error_dict(error)
+        quota = status == 429 and _is_quota(err, raw_reason, error.code, error.type)
+        return status_error(status, self._clean(raw_reason), key=self.key_label, quota=quota, headers=error.response.headers,
+                            codes=(err.get("code"), err.get("type"), error.code, error.type))
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -623,9 +698,34 @@ def _dropped_connection(error: BaseException) -> BaseException | None:
 
 
 _REQUEST_SPECIFIC = (
-    "content_filter", "content management policy", "responsibleaipolicyviolation", "context_length_exceeded",
-    "maximum context length", "context window", "too many tokens", "prompt is too long",
+    "content_filter", "content management policy", "responsibleaipolicyviolation", "too many tokens",
 )
+# A conversation longer than the model's context, in the wordings servers use:
+#   OpenAI, Azure OpenAI: code "context_length_exceeded", "This model's maximum context length is
+#     8192 tokens. However, your messages resulted in 9000 tokens. Please reduce the length of the
+#     messages."
+#   vLLM: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens
+#     (...)"; V1 engines: "The decoder prompt (length 9000) is longer than the maximum model length
+#     of 8192."
+#   llama.cpp: "request (8291 tokens) exceeds the available context size (8192 tokens)", type
+#     "exceed_context_size_error"
+#   gateways in front of other APIs: "prompt is too long: 210000 tokens > 200000 maximum",
+#     "... exceeds the model's context window", "Input validation error: `inputs` tokens +
+#     `max_new_tokens` must be <= 4096" (TGI)
+_CONTEXT_LENGTH = (
+    "context_length_exceeded", "maximum context length", "exceeds the available context size",
+    "exceed_context_size", "maximum model length", "context window", "context length exceeded",
+    "exceeds the context length", "prompt is too long", "`max_new_tokens` must be <=",
+)
+
+
+def is_context_length(reason: str, codes: Iterable[Any] = ()) -> bool:
+    """Whether an error answer (its message and its ``code``/``type``) says the conversation does
+    not fit the model's context."""
+    if any(isinstance(c, str) and c.lower() in ("context_length_exceeded", "exceed_context_size_error") for c in codes):
+        return True
+    text = reason.lower()
+    return any(marker in text for marker in _CONTEXT_LENGTH)
 
 
 def _is_request_specific(reason: str) -> bool:

@@ -10,6 +10,9 @@
   run with a message saying so, rather than sleeping for an hour without a word.
 - quota exhausted: the key's lane is parked for the rest of the run; other keys carry on.
 - fatal: a bad key disables its lane; a bad model or request stops the model, with its reason.
+- context length: the conversation no longer fits the model's context. Never retried, never a
+  reason to stop the model: `ContextLimit` tells the runner to end the test there, as the model's
+  outcome.
 - connection failures many times in a row, for seconds: the model is stopped (runner.breaker).
 A call that cannot succeed raises InfraError: the test is stored as an infrastructure error,
 never as a model failure.
@@ -22,7 +25,7 @@ import random
 from dataclasses import dataclass, field
 
 from ..benchmark.types import ModelOutput
-from ..errors import ProviderError
+from ..errors import ContextLengthError, ProviderError
 from ..limits import Clock, LaneDisabled, NoUsableLane
 from ..models.base import ModelRequest
 from ..models.human import PlayerTimeout
@@ -41,6 +44,11 @@ class InfraError(Exception):
 
 class ModelStopped(InfraError):
     """The model cannot be used any more in this run (fatal error, or every key gone)."""
+
+
+class ContextLimit(Exception):
+    """The provider refused the conversation as longer than the model's context; message is key-free.
+    Not an infrastructure error: the conversation cannot go on, which is the test's outcome."""
 
 
 @dataclass(slots=True)
@@ -163,6 +171,8 @@ async def call_model(
             if err.kind == "quota":
                 lane.park(None, f"quota exhausted on key {lane.key_label}: {err}")
                 continue
+            if isinstance(err, ContextLengthError):
+                raise ContextLimit(str(err)) from None
             if err.kind == "fatal":
                 if err.scope == "test":
                     raise InfraError(str(err)) from None
@@ -205,6 +215,8 @@ def _storable(err: ProviderError) -> ProviderError:
         return err
     except UnicodeEncodeError:
         clean = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+        if isinstance(err, ContextLengthError):
+            return ContextLengthError(clean, status=err.status)
         return ProviderError(err.kind, clean, status=err.status, retry_after=err.retry_after, scope=err.scope)
 
 

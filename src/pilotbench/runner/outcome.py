@@ -25,6 +25,8 @@ EXIT_INTERRUPTED = 130
 
 _COUNTS = re.compile(r"\b(after) \d+( transient failures| tries)\b")
 _STOPPED = re.compile(r"^model stopped: ")
+_CONTEXT = re.compile(r"^(context length exceeded: HTTP \d+: )")
+_NUMBER = re.compile(r"\d+")
 
 
 def error_cause(message: str | None) -> str:
@@ -33,6 +35,9 @@ def error_cause(message: str | None) -> str:
     line = (message or "unknown").strip().splitlines()[0] if (message or "").strip() else "unknown"
     line = _STOPPED.sub("model stopped: ", line)
     line = _COUNTS.sub(lambda m: f"{m.group(1)} N{m.group(2)}", line)
+    context = _CONTEXT.match(line)
+    if context:  # every test's refusal names its own token count: one cause for them all
+        line = context.group(1) + _NUMBER.sub("N", line[context.end(1):])
     return line if len(line) <= 240 else line[:237] + "..."
 
 

@@ -70,7 +70,8 @@ class Runtime:
 
 
 def _make_provider(kind: str, base_url: str | None, secret: str, api_version: str | None, drop: Sequence[str], model: str,
-                   client: str = "sdk", human: HumanOptions | None = None, deployment: str | None = None) -> Provider:
+                   client: str = "sdk", human: HumanOptions | None = None, deployment: str | None = None,
+                   max_response_bytes: int | None = None) -> Provider:
     if kind == "human":
         from ..models.human import make_player
 
@@ -85,10 +86,23 @@ def _make_provider(kind: str, base_url: str | None, secret: str, api_version: st
     if client == "lean":
         from ..models.lean import LeanOpenAIProvider
 
-        return LeanOpenAIProvider(kind=kind, base_url=base_url or "", api_key=secret, api_version=api_version, drop_params=drop)
+        return LeanOpenAIProvider(kind=kind, base_url=base_url or "", api_key=secret, api_version=api_version, drop_params=drop,
+                                  max_response_bytes=max_response_bytes)
     from ..models.openai_compat import OpenAICompatProvider
 
-    return OpenAICompatProvider(kind=kind, base_url=base_url or "", api_key=secret, api_version=api_version, drop_params=drop)
+    return OpenAICompatProvider(kind=kind, base_url=base_url or "", api_key=secret, api_version=api_version, drop_params=drop,
+                                max_response_bytes=max_response_bytes)
+
+
+def _distinct(labels: list[str]) -> list[str]:
+    """Key labels made distinct within a provider (`...****#2`): keys that share a label (short
+    keys are all ``...****``; long ones may share their last four) still get a lane each."""
+    seen: set[str] = set()
+    out = []
+    for i, label in enumerate(labels, 1):
+        out.append(label if label not in seen else f"{label}#{i}")
+        seen.add(out[-1])
+    return out
 
 
 def build_runtime(
@@ -149,7 +163,7 @@ def build_runtime(
             if connect:
                 raise
             keys = []
-        labels = [k.label for k in keys] or [f"<unset {ref}>" for ref in p.api_keys]
+        labels = _distinct([k.label for k in keys]) or [f"<unset {ref}>" for ref in p.api_keys]
         share = len(labels) if p.keys_share_limits and len(labels) > 1 else 1
         lanes: list[Lane] = []
         providers: dict[str, Provider] = {}
@@ -189,7 +203,8 @@ def build_runtime(
                     api_version = resolve_value(p.api_version, env, f"provider {m.provider!r} api_version")
                     # A keyless lane (a local server) still sends a placeholder, as vLLM's docs do.
                     client = _make_provider(p.kind, base_url, secret or "EMPTY", api_version, m.drop_params, name, p.client,
-                                            human=human, deployment=deployment)
+                                            human=human, deployment=deployment,
+                                            max_response_bytes=p.max_response_bytes)
                     clients[ck] = client
                 if hasattr(client, "rate_limit_listener"):  # the HTTP providers: stated limits go to the lane
                     client.rate_limit_listener = lane.observe

@@ -40,7 +40,7 @@ from ..plan import PlanSpec, TestSpec, world_id
 from ..store.records import TestRecord, new_attempt_id
 from ..store.transcripts import DEFAULT_TRANSCRIPTS, encode_transcript
 from ..store.sqlite import SQLiteStore
-from .calls import CallStats, InfraError, ModelStopped, calibrated_estimate, call_model
+from .calls import CallStats, ContextLimit, InfraError, ModelStopped, calibrated_estimate, call_model
 from .outcome import error_cause, exit_status, lane_limits, lane_problems, run_state
 from .progress import Reporter, RunProgress
 from .runtime import ModelRuntime, Runtime
@@ -81,6 +81,7 @@ class RunSummary:
     stopped_models: dict[str, str] = field(default_factory=dict)
     records: list[TestRecord] = field(default_factory=list)
     error_causes: dict[str, int] = field(default_factory=dict)  # infrastructure errors by cause
+    context_limited: int = 0  # done tests whose conversation outgrew the model's context
     key_problems: dict[str, str] = field(default_factory=dict)  # lane -> "disabled: why" / "parked: why"
     log_dir: str | None = None
 
@@ -357,6 +358,14 @@ class Runner:
                     # (a result, not an infrastructure error: a resume does not play it again).
                     episode.trajectory.stop_reason = TIMEOUT_STOP
                     episode.done = True
+                except ContextLimit as e:
+                    if not episode.trajectory.turns:
+                        # The prompt alone does not fit: the deployment's set-up (its context, or a
+                        # max_tokens larger than it), not the model's doing. An infrastructure error,
+                        # retried when the set-up is fixed.
+                        raise InfraError(f"{e} (on the first request of the conversation)") from None
+                    episode.end("context_length")
+                    self.summary.context_limited += 1
                     break
                 episode.step(output)
             s = score(task, episode.trajectory)
@@ -424,9 +433,11 @@ class Runner:
         if log is not None:
             if ok:
                 log.info(
-                    "%s %s %s/%s/%s done %s turns=%d key=%s latency=%.2fs",
+                    "%s %s %s/%s/%s done %s turns=%d key=%s latency=%.2fs%s",
                     record.test_id, record.model, record.prompt_type, record.task_type, record.difficulty,
                     record.success_level, record.turns, record.key_label, record.latency_s,
+                    " (ended: the conversation outgrew the model's context)"
+                    if record.error_category == "context_length_errors" else "",
                 )
             else:
                 log.warning(
@@ -507,7 +518,7 @@ class Runner:
             logger = logging.getLogger(f"pilotbench.run.{self.run_id}.{name}")
             logger.propagate = False
             logger.setLevel(logging.INFO)
-            handler = logging.FileHandler(directory / f"{name}.log", encoding="utf-8")
+            handler = QuietFileHandler(directory / f"{name}.log", encoding="utf-8")
             handler.setFormatter(fmt)
             logger.addHandler(handler)
             self._handlers.append(handler)
@@ -518,8 +529,47 @@ class Runner:
             for h in list(logger.handlers):
                 logger.removeHandler(h)
         for h in self._handlers:
-            h.close()
+            try:
+                h.close()
+            except OSError:  # the last flush on a full disk; already said once
+                pass
         self._handlers.clear()
+
+
+class QuietFileHandler(logging.FileHandler):
+    """A run's log file that, when it cannot be written (a full disk, a lost mount), says so once on
+    stderr and drops its messages from then on, instead of printing a "--- Logging error ---"
+    traceback for every message (thousands of lines over a run)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)
+
+    def flush(self) -> None:
+        if self.failed:
+            return
+        try:
+            super().flush()
+        except OSError as e:
+            self._fail(e)
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        self._fail(sys.exc_info()[1])
+
+    def _fail(self, error: BaseException | None) -> None:
+        if self.failed:
+            return
+        self.failed = True
+        reason = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+        try:
+            print(f"warning: cannot write the log file {self.baseFilename} ({reason}); "
+                  "its messages are dropped from now on", file=sys.stderr, flush=True)
+        except OSError:
+            pass
 
 
 _LENGTH_RANK = {task_type: rank for rank, task_type in enumerate(TASK_TYPES)}  # task types grow in length

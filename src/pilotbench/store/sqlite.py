@@ -74,6 +74,17 @@ def _check_file(path: Path) -> None:
             raise StoreError(f"{path} is not a SQLite database")
 
 
+def corruption_message(path: str | os.PathLike[str], error: BaseException) -> str | None:
+    """One line for a SQLite file whose pages are damaged (the header may be intact, so it opens
+    and fails on the first read of a damaged page), naming the file and how to check it; None for
+    any other error."""
+    text = str(error)
+    if not (getattr(error, "sqlite_errorname", "") == "SQLITE_CORRUPT" or "malformed" in text):
+        return None
+    return (f"{path} is damaged ({text}): check it with sqlite3 {path} 'PRAGMA integrity_check'; "
+            "restore it from a copy, or `.recover` what is readable into a new file")
+
+
 class SQLiteStore:
     """Open (creating if asked) a results database. Safe to use from one thread at a time."""
 
@@ -99,7 +110,7 @@ class SQLiteStore:
             self._db.execute("PRAGMA wal_autocheckpoint=10000")
         except sqlite3.DatabaseError as e:
             self._db.close()
-            raise StoreError(f"{self.path} cannot be used as a results database: {e}") from None
+            raise StoreError(corruption_message(self.path, e) or f"{self.path} cannot be used as a results database: {e}") from None
         except BaseException:
             self._db.close()
             raise

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
-from .data import COUNT_CAP, BadRequest, ViewData, parse_filters
+from .data import COUNT_CAP, INT64_MAX, BadRequest, ViewData, parse_filters
+from ..store.sqlite import corruption_message
 from .pages import Links, Pages, render_choices
+
+log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7575
@@ -26,6 +31,7 @@ _ASSETS = {"view.css": "text/css", "run.js": "text/javascript", "tests.js": "tex
 
 DATA_KEY = web.AppKey("data", ViewData)
 PAGES_KEY = web.AppKey("pages", Pages)
+STORE_PATH_KEY = web.AppKey("store_path", str)
 
 
 def _html(text: str, status: int = 200) -> web.Response:
@@ -37,9 +43,12 @@ def _cursor(query: Any, name: str) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        row = int(value)
     except ValueError:
-        raise BadRequest(f"{name} must be a row number, got {value!r}") from None
+        raise BadRequest(f"{name} must be a row number, got {value[:40]!r}") from None
+    if not 0 <= row <= INT64_MAX:
+        raise BadRequest(f"{name} must be a row number between 0 and {INT64_MAX}, got {value[:40]}")
+    return row
 
 
 @web.middleware
@@ -51,6 +60,12 @@ async def _errors(request: web.Request, handler: Callable[[web.Request], Awaitab
         response = _html(await asyncio.to_thread(pages.error, 400, str(e)), 400)
     except web.HTTPNotFound:
         response = _html(await asyncio.to_thread(pages.error, 404, f"nothing at {request.path}"), 404)
+    except sqlite3.DatabaseError as e:
+        corrupt = corruption_message(request.app[STORE_PATH_KEY], e)
+        if corrupt is None:
+            raise
+        log.error("%s", corrupt)
+        response = _html(await asyncio.to_thread(pages.error, 500, corrupt), 500)
     response.headers.setdefault("Content-Security-Policy", _CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -138,6 +153,7 @@ def make_app(store: Any, *, poll_ms: int = 2000) -> web.Application:
     app = web.Application(middlewares=[_errors])
     app[DATA_KEY] = data
     app[PAGES_KEY] = Pages(data, Links(), poll_ms=poll_ms)
+    app[STORE_PATH_KEY] = str(store.path) if getattr(store, "backend", "") == "sqlite" else "the results database"
     app.router.add_get("/", _index)
     app.router.add_get("/runs", _runs)
     app.router.add_get("/runs/{run_id}", _run)

@@ -38,6 +38,9 @@ LIST_COLUMNS: tuple[str, ...] = (
     "tool_success_rate", "instance", "status", "success_level", "error_category", "weighted_score", "turns",
     "tool_calls", "latency_s", "finished_at",
 )
+INT64_MAX = 2**63 - 1  # the largest integer the store takes
+
+
 class BadRequest(ValueError):
     """A request the viewer cannot answer (a malformed filter or cursor): shown as a 400 page."""
 
@@ -55,9 +58,11 @@ def parse_filters(query: dict[str, str]) -> dict[str, str]:
     for name in _INT_FILTERS:
         if name in out:
             try:
-                int(out[name])
+                value = int(out[name])
             except ValueError:
-                raise BadRequest(f"{name} must be a whole number, got {out[name]!r}") from None
+                raise BadRequest(f"{name} must be a whole number, got {out[name][:40]!r}") from None
+            if not -INT64_MAX - 1 <= value <= INT64_MAX:
+                raise BadRequest(f"{name} is out of range: {out[name][:40]}")
     if str(query.get("q", "")).strip():
         out["q"] = str(query["q"]).strip()[:200]
     return out
