@@ -258,8 +258,8 @@ def _warn_other_endpoints(db_path: str, reached: dict[str, Any], models: Any) ->
     from .provenance import endpoint_warnings
     from .store import is_postgres_url
 
-    if not is_postgres_url(db_path) and not Path(db_path).exists():
-        return
+    if not is_postgres_url(db_path) and (not Path(db_path).exists() or Path(db_path).stat().st_size == 0):
+        return  # nothing stored yet (an empty file is made a new store by the run, which says so)
     try:
         store = _open_existing(db_path)
     except PilotbenchError:

@@ -358,6 +358,7 @@ class Runner:
                     # (a result, not an infrastructure error: a resume does not play it again).
                     episode.trajectory.stop_reason = TIMEOUT_STOP
                     episode.done = True
+                    break
                 except ContextLimit as e:
                     if not episode.trajectory.turns:
                         # The prompt alone does not fit: the deployment's set-up (its context, or a
