@@ -407,6 +407,30 @@ def test_an_answer_without_one_result_handle_does_not_declare_completion(answer:
     assert ep.trajectory.stop_reason == "final_answer" and not ep.trajectory.declared_completion
 
 
+@pytest.mark.parametrize(
+    ("template", "form", "level"),
+    [
+        ("The results are stored in the `{out}` handle", "plain", "full_success"),
+        ("FINAL ANSWER: done\nRESULT: {out}", "result_line", "full_success"),
+        ("FINAL ANSWER: the task could not be completed.\nRESULT: {out}", "result_line", "partial_success"),
+        ("FINAL ANSWER: done\nRESULT: {first}\nRESULT: {out}", None, "partial_success"),
+    ],
+)
+def test_the_final_answer_is_read_into_the_trajectory(template: str, form: str | None, level: str) -> None:
+    task = next(t for t in TASKS if len(t.steps) >= 3)
+    ep = episode(task)
+    handles: dict[int, str] = {}
+    for n in range(1, len(task.steps) + 1):
+        ep.step(ModelOutput.for_tool_call(*plan_call(task, n, handles)))
+        handles[n] = json.loads(ep.messages[-1]["content"])["handle"]
+    ep.step(ModelOutput.for_text(template.format(out=handles[len(task.steps)], first=handles[1])))
+    t = ep.trajectory.to_dict()
+    assert t["result_form"] == form and t["declared_failure"] == ("could not" in template)
+    assert t["declared_completion"] == (level == "full_success")
+    assert len(t["result_handles"]) == (2 if "{first}" in template else 1)
+    assert score(task, ep.trajectory).success_level == level
+
+
 @pytest.mark.parametrize("field", ["max_turns", "max_consecutive_failures", "max_repeated_calls"])
 def test_stop_rules_reject_values_below_one(field: str) -> None:
     with pytest.raises(ValueError, match=field):

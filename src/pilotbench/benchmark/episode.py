@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .prompts import RenderedPrompt
-from .protocol import format_help, parse_arguments, parse_reply, result_handle, truncated_echo, truncation_help
+from .protocol import format_help, parse_arguments, parse_reply, read_final, truncated_echo, truncation_help
 from .simulator import ToolSimulator
 from .tasks import TaskInstance
 from .tools import INVALID_INPUT, TOOLS
@@ -87,8 +87,12 @@ class Episode:
         elif parsed.final is not None:
             self.messages.append({"role": "assistant", "content": parsed.final})
             traj.final_answer = parsed.final
-            traj.result_handle = result_handle(parsed.final)
-            traj.declared_completion = traj.result_handle is not None
+            report = read_final(parsed.final)
+            traj.result_handle = report.handle
+            traj.result_handles = report.handles
+            traj.result_form = report.form
+            traj.declared_failure = report.failed
+            traj.declared_completion = report.declares_completion
             return self._finish("final_answer")
         else:
             # No usable call and no answer (a cut-off reply is never an answer): a format-help turn.
