@@ -114,7 +114,7 @@ class FinalReport:
 # A statement that the task as a whole was not done: about the task, the workflow, the work (or the
 # final step, all the steps), never about one call that failed and was retried. Read after
 # contractions are spelt out ("couldn't" -> "could not").
-_TASK = r"(?:(?:the|this|your|my|our|whole|entire)\s+)*(?:task|workflow|work|request|job|pipeline|process|chain|goal)"
+_TASK = r"(?:(?:the|this|your|my|our|whole|entire)\s+){0,2}(?:task|workflow|work|request|job|pipeline|process|chain|goal)"
 _OBJECT = _TASK + r"|it|all\s+(?:of\s+)?the\s+steps|every\s+step|the\s+(?:final|last|remaining)\s+steps?"
 _DONE = (r"(?:complete|completed|finish|finished|accomplish|accomplished|carry\s+out|carried\s+out|done|do|"
          r"fulfil|fulfill|fulfilled|succeed|succeeded)")
@@ -142,9 +142,17 @@ def _spelt_out(text: str) -> str:
     return _CONTRACTIONS.sub(one, text)
 
 
+_FAILED_SCAN = 8000  # characters read at each end of a longer answer (keeps adversarial text cheap)
+
+
 def says_failed(text: str | None) -> bool:
-    """Whether an answer says the task failed or could not be completed (see `_FAILED`)."""
-    return bool(text) and _FAILED.search(_spelt_out(text)) is not None  # type: ignore[arg-type]
+    """Whether an answer says the task failed or could not be completed (see `_FAILED`). Of a very
+    long answer, its first and last `_FAILED_SCAN` characters are read."""
+    if not text:
+        return False
+    if len(text) > 2 * _FAILED_SCAN:
+        text = text[:_FAILED_SCAN] + "\n" + text[-_FAILED_SCAN:]
+    return _FAILED.search(_spelt_out(text)) is not None
 
 
 def read_final(text: str | None) -> FinalReport:
