@@ -229,3 +229,18 @@ def test_schedules_that_never_run_and_unknown_time_zones_are_refused() -> None:
                         ({"cron": "0 7 * * *", "timezone": "Mars/Olympus"}, "timezone")):
         r = sim.execute("integration_scheduler", {"input": job, **args})
         assert r.error_code == "INVALID_INPUT" and r.refused == param, r.message
+
+
+def test_a_calculation_follows_from_the_data_it_is_given() -> None:
+    sim = ToolSimulator("calc", 1.0, literals=LITERALS, fields=FIELDS)
+    rec, n = _records(sim)
+
+    def calc(expression: str) -> float:
+        r = sim.execute("computation_calculator", {"input": rec, "expression": expression})
+        assert r.success, r.message
+        return r.output["summary"]["result"]
+
+    assert calc("count()") == n
+    assert abs(calc("sum(amount) / count()") - calc("avg(amount)")) < 0.01
+    assert calc("min(amount)") <= calc("avg(amount)") <= calc("max(amount)")
+    assert calc("1 / (count() - count())") is None  # no number, rather than a made-up one

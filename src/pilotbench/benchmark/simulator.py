@@ -16,7 +16,8 @@ id, so a handle from one episode is unknown in every other.
 What a success reports hangs together, so a careful model has no reason to distrust it: counts
 follow from the inputs (a parser's records plus its warnings, a filter's kept plus dropped, are the
 records it was given; groups never outnumber records; a writer, queue, cache or converter carries
-its input's records; a forecast has `horizon` periods; a one-value result is one record), a queue's
+its input's records; a forecast has `horizon` periods; a one-value result is one record; a
+calculation's `count()` is the records it was given and its aggregates agree), a queue's
 depth is what this episode put on it, a cache hits a key it already holds, and a schedule's
 `next_run` is the first time after the world's clock (`ToolSimulator.now`) that its cron fires, in
 its time zone (IANA, from the system's time-zone database; UTC needs none).
@@ -153,6 +154,49 @@ def _check_expression(param: str, value: Any, fields: Fields) -> None:
             raise _Refusal(param, f"parameter '{param}': {type(node).__name__} is not allowed in an expression")
     if aggregates == 0:
         raise _Refusal(param, f"parameter '{param}': the expression uses no field of the input ({_field_names(fields)})")
+
+
+def _evaluate(expression: str, records: int, data_id: str) -> float | None:
+    """The value of a checked calculator expression over data of `records` records. Each field's
+    aggregates are drawn from the data's id and the field, so every calculation over the same data
+    agrees: min <= avg <= max, sum = avg * count()."""
+    stats: dict[str, dict[str, float]] = {}
+
+    def agg(fn: str, name: str | None) -> float:
+        if fn == "count":
+            return float(records)
+        if name not in stats:
+            rng = random.Random(f"{data_id}|{name}")
+            avg = rng.uniform(1.0, 1000.0)
+            stats[name] = {"avg": avg, "min": avg * rng.uniform(0.0, 0.9), "max": avg * rng.uniform(1.1, 3.0),  # type: ignore[index]
+                           "sum": avg * records}
+        return stats[name][fn]  # type: ignore[index]
+
+    def ev(node: ast.AST) -> float:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.Call):
+            return agg(node.func.id, node.args[0].id if node.args else None)  # type: ignore[attr-defined]
+        if isinstance(node, ast.UnaryOp):
+            v = ev(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BinOp):
+            a, b = ev(node.left), ev(node.right)
+            ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b, ast.Div: lambda: a / b,
+                   ast.FloorDiv: lambda: a // b, ast.Mod: lambda: a % b, ast.Pow: lambda: a ** min(b, 64.0)}
+            fn = ops.get(type(node.op))
+            if fn is None:
+                raise ValueError("operator")
+            return fn()
+        raise ValueError("node")
+
+    try:
+        value = ev(ast.parse(expression, mode="eval"))
+    except (ZeroDivisionError, OverflowError, ValueError, TypeError, RecursionError):
+        return None
+    return round(value, 2) if value == value and abs(value) != float("inf") else None
 
 
 def _check_fields(param: str, value: Any, fields: Fields) -> None:
@@ -379,7 +423,6 @@ _EXTRAS = {
     "healthy": lambda r, n: r.random() < 0.9,
     "latency_ms": lambda r, n: round(r.uniform(5.0, 450.0), 1),
     "hops": lambda r, n: r.randint(1, 6),
-    "result": lambda r, n: round(r.uniform(-1e3, 1e6), 2),
     "accuracy": lambda r, n: round(r.uniform(0.6, 0.97), 3),
     "optimal_value": lambda r, n: round(r.uniform(10.0, 1e5), 2),
     "mean_outcome": lambda r, n: round(r.uniform(-0.2, 0.4), 4),
@@ -670,6 +713,9 @@ class ToolSimulator:
             summary["fields_changed"] = len(touched)
         elif name == "file_operations_converter":
             summary["output_format"] = extra.get("format")
+        elif name == "computation_calculator":
+            data_id = f"{self.world_id}|{main.call_index}" if main is not None else self.world_id
+            summary["result"] = _evaluate(str(args.get("expression")), main.records if main is not None else 0, data_id)
         elif name == "integration_queue":
             queue = str(inputs.get("queue_name", ""))
             depth = sum(a.records for a in self.artifacts.values() if a.tool == name and a.key == queue) + records
