@@ -252,6 +252,9 @@ def test_an_answer_that_says_the_task_failed_declares_no_completion(text: str) -
         "FINAL ANSWER: nothing failed; the task is done.\nRESULT: h_0a1b2c3d",
         "FINAL ANSWER: the first call could not be completed in time, the retry was. RESULT: h_0a1b2c3d",
         "FINAL ANSWER: I could not have asked for cleaner data. RESULT: h_0a1b2c3d",
+        "FINAL ANSWER: the task could not be completed at first (TIMEOUT); the retry did it. RESULT: h_0a1b2c3d",
+        "FINAL ANSWER: the scheduling job failed once, then went through. RESULT: h_0a1b2c3d",
+        "FINAL ANSWER: the request failed with HTTP 502 and was retried. RESULT: h_0a1b2c3d",
     ],
 )
 def test_a_failed_call_that_was_retried_is_no_failure_of_the_task(text: str) -> None:

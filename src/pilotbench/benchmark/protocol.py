@@ -111,20 +111,23 @@ class FinalReport:
         return self.handle is not None and not self.failed
 
 
-# A statement that the task as a whole was not done: about the task, the workflow, the work (or the
-# final step, all the steps), never about one call that failed and was retried. Read after
-# contractions are spelt out ("couldn't" -> "could not").
-_TASK = r"(?:(?:the|this|your|my|our|whole|entire)\s+){0,2}(?:task|workflow|work|request|job|pipeline|process|chain|goal)"
+# A statement that the task as a whole was not done: about the task, the workflow, the work, the
+# pipeline (or the final step, all the steps), never about one call, request or job that failed and
+# was retried ("... failed at first / once / the first time" is no failure). Read after contractions
+# are spelt out ("couldn't" -> "could not").
+_TASK = r"(?:(?:the|this|your|my|our|whole|entire)\s+){0,2}(?:task|workflow|work|pipeline|goal)"
 _OBJECT = _TASK + r"|it|all\s+(?:of\s+)?the\s+steps|every\s+step|the\s+(?:final|last|remaining)\s+steps?"
 _DONE = (r"(?:complete|completed|finish|finished|accomplish|accomplished|carry\s+out|carried\s+out|done|do|"
          r"fulfil|fulfill|fulfilled|succeed|succeeded)")
 _NOT = r"(?:(?:could|can|was|were|am|is|are|did|do|has|have|had|will|would)\s+not|unable\s+to|failed\s+to|not\s+able\s+to)"
+_AT_FIRST = r"(?!\s+(?:at\s+first|initially|the\s+first\s+time|on\s+the\s+first\s+(?:try|attempt)|once|before))"
 _FAILED = re.compile(
     r"\b" + _NOT + r"\s+(?:be\s+|been\s+)?(?:fully\s+|successfully\s+|entirely\s+)?" + _DONE
-    + r"\s+(?:" + _OBJECT + r")\b"  # I could not complete the task / failed to finish the workflow
+    + r"\s+(?:" + _OBJECT + r")\b" + _AT_FIRST  # I could not complete the task / failed to finish the workflow
     + r"|\b" + _NOT + r"\s+(?:fully\s+|successfully\s+)?" + _DONE + r"(?=\s*(?:[.!;:,]|$))"  # ... could not finish.
-    + r"|\b" + _TASK + r"\s+" + _NOT + r"\s+(?:be\s+|been\s+)?(?:fully\s+|successfully\s+|entirely\s+)?" + _DONE + r"\b"
-    + r"|\b" + _TASK + r"\s+(?:has\s+|have\s+|had\s+)?failed\b"
+    + r"|\b" + _TASK + r"\s+" + _NOT + r"\s+(?:be\s+|been\s+)?(?:fully\s+|successfully\s+|entirely\s+)?" + _DONE
+    + r"\b" + _AT_FIRST
+    + r"|\b" + _TASK + r"\s+(?:has\s+|have\s+|had\s+)?failed\b" + _AT_FIRST
     + r"|\b" + _TASK + r"\s+(?:is|was|remains|remained|stays|ended)\s+(?:only\s+)?(?:incomplete|unfinished|"
     r"not\s+(?:complete|completed|finished|done)|partially\s+(?:complete|completed|done))\b",
     re.I | re.M,
