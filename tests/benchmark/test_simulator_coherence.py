@@ -244,3 +244,4 @@ def test_a_calculation_follows_from_the_data_it_is_given() -> None:
     assert abs(calc("sum(amount) / count()") - calc("avg(amount)")) < 0.01
     assert calc("min(amount)") <= calc("avg(amount)") <= calc("max(amount)")
     assert calc("1 / (count() - count())") is None  # no number, rather than a made-up one
+    assert calc("(0 - sum(amount)) ** 0.5") is None and calc("sum(amount) ** 1000") is None

@@ -196,7 +196,9 @@ def _evaluate(expression: str, records: int, data_id: str) -> float | None:
         value = ev(ast.parse(expression, mode="eval"))
     except (ZeroDivisionError, OverflowError, ValueError, TypeError, RecursionError):
         return None
-    return round(value, 2) if value == value and abs(value) != float("inf") else None
+    if not isinstance(value, float) or value != value or abs(value) == float("inf"):
+        return None  # a complex root of a negative number, NaN or infinity: no number to report
+    return round(value, 2)
 
 
 def _check_fields(param: str, value: Any, fields: Fields) -> None:
@@ -707,7 +709,7 @@ class ToolSimulator:
         elif name == "data_processing_transformer":
             touched: set[str] = set()
             for op in args.get("operations") or ():
-                kind, _, rest = str(op).partition(":")
+                rest = str(op).partition(":")[2]
                 target = rest.split("->", 1)[0] if "->" in rest else rest.split("=", 1)[0].split(":", 1)[0]
                 touched.add(target.strip())
             summary["fields_changed"] = len(touched)
