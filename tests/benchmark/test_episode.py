@@ -297,6 +297,84 @@ def test_the_same_call_five_times_stops() -> None:
     assert all(c.success for c in ep.trajectory.calls)
 
 
+def _reader_task() -> TaskInstance:
+    return next(t for t in (generate_instance("data_pipeline", i) for i in range(50))
+                if t.required_tools[0] == "file_operations_reader" and len(t.steps) >= 3)
+
+
+def _retry_until_success(ep: Episode, task: TaskInstance) -> list[int]:
+    """Play the optimal plan, repeating each step's identical call until it succeeds; then answer.
+    Returns how many times each step failed before it succeeded."""
+    handles: dict[int, str] = {}
+    failures: list[int] = []
+    for n in range(1, len(task.steps) + 1):
+        tool, args = plan_call(task, n, handles)
+        failed = 0
+        while True:
+            if ep.step(ModelOutput.for_tool_call(tool, args)):
+                return failures
+            obs = json.loads(ep.messages[-1]["content"])
+            if obs["status"] == "success":
+                handles[n] = obs["handle"]
+                break
+            failed += 1
+        failures.append(failed)
+    ep.step(ModelOutput.for_text(f"FINAL ANSWER: done\nRESULT: {handles[len(task.steps)]}"))
+    return failures
+
+
+def test_retries_after_transient_failures_never_count_as_repeated_calls() -> None:
+    # A world where the source read fails four times at random ("retry shortly", TIMEOUT, ...) and the
+    # fifth identical call succeeds: the default max_repeated_calls=5 must not end the episode there.
+    task = _reader_task()
+    rules = StopRules(max_turns=40)
+    for i in range(3000):
+        ep = episode(task, rate=0.5, world_id=f"retry-{i}", rules=rules)
+        failures = _retry_until_success(ep, task)
+        if failures[:1] == [4] and ep.trajectory.stop_reason == "final_answer":
+            break
+    else:
+        pytest.fail("no world with four transient failures of the first step")
+    t = ep.trajectory
+    first = t.calls[:5]
+    assert [c.name for c in first] == ["file_operations_reader"] * 5
+    assert all(c.arguments == first[0].arguments for c in first)
+    assert [c.success for c in first] == [False] * 4 + [True]
+    assert all(c.error_code not in (None, "INVALID_INPUT") for c in first[:4])
+    assert score(task, t).success_level == "full_success"
+
+
+def test_repeating_a_call_that_succeeded_still_stops_after_transient_retries() -> None:
+    task = _reader_task()
+    tool, args = plan_call(task, 1, {})
+    for i in range(3000):  # a world where the first read fails twice, then succeeds
+        ep = episode(task, rate=0.5, world_id=f"again-{i}", rules=StopRules(max_turns=40))
+        outcomes = []
+        while not ep.done:
+            ep.step(ModelOutput.for_tool_call(tool, args))
+            outcomes.append(ep.trajectory.calls[-1].success)
+            if len(outcomes) == 3 or outcomes[-1]:
+                break
+        if outcomes == [False, False, True]:
+            break
+    else:
+        pytest.fail("no world with two transient failures of the first step")
+    # The success and every identical call after it count (whatever their outcome): the fifth counted
+    # call (the seventh made) ends the episode.
+    stopped = [ep.step(ModelOutput.for_tool_call(tool, args)) for _ in range(4)]
+    assert stopped == [False, False, False, True]
+    assert ep.trajectory.stop_reason == "repeated_call" and len(ep.trajectory.calls) == 7
+
+
+def test_the_same_refused_call_repeated_stops() -> None:
+    task = generate_instance("simple_task", 0)
+    ep = episode(task, rules=StopRules(max_turns=50, max_repeated_calls=3))
+    bad = ModelOutput.for_tool_call("data_processing_parser", {"input": "h_00000000", "format": "csv"})
+    assert [ep.step(bad) for _ in range(3)] == [False, False, True]
+    assert ep.trajectory.stop_reason == "repeated_call"
+    assert all(c.error_code == "INVALID_INPUT" for c in ep.trajectory.calls)
+
+
 def test_same_tool_with_different_arguments_is_not_a_repeat() -> None:
     task = generate_instance("simple_task", 0)
     tool = "utility_logger"
@@ -327,6 +405,30 @@ def test_an_answer_without_one_result_handle_does_not_declare_completion(answer:
     ep = episode(generate_instance("simple_task", 0))
     assert ep.step(ModelOutput.for_text(answer)) is True
     assert ep.trajectory.stop_reason == "final_answer" and not ep.trajectory.declared_completion
+
+
+@pytest.mark.parametrize(
+    ("template", "form", "level"),
+    [
+        ("The results are stored in the `{out}` handle", "plain", "full_success"),
+        ("FINAL ANSWER: done\nRESULT: {out}", "result_line", "full_success"),
+        ("FINAL ANSWER: the task could not be completed.\nRESULT: {out}", "result_line", "partial_success"),
+        ("FINAL ANSWER: done\nRESULT: {first}\nRESULT: {out}", None, "partial_success"),
+    ],
+)
+def test_the_final_answer_is_read_into_the_trajectory(template: str, form: str | None, level: str) -> None:
+    task = next(t for t in TASKS if len(t.steps) >= 3)
+    ep = episode(task)
+    handles: dict[int, str] = {}
+    for n in range(1, len(task.steps) + 1):
+        ep.step(ModelOutput.for_tool_call(*plan_call(task, n, handles)))
+        handles[n] = json.loads(ep.messages[-1]["content"])["handle"]
+    ep.step(ModelOutput.for_text(template.format(out=handles[len(task.steps)], first=handles[1])))
+    t = ep.trajectory.to_dict()
+    assert t["result_form"] == form and t["declared_failure"] == ("could not" in template)
+    assert t["declared_completion"] == (level == "full_success")
+    assert len(t["result_handles"]) == (2 if "{first}" in template else 1)
+    assert score(task, ep.trajectory).success_level == level
 
 
 @pytest.mark.parametrize("field", ["max_turns", "max_consecutive_failures", "max_repeated_calls"])

@@ -16,10 +16,11 @@ from pilotbench.benchmark.protocol import (
     format_help,
     is_truncated,
     parse_arguments,
-    result_handle,
     parse_native_reply,
     parse_reply,
     parse_text_reply,
+    read_final,
+    result_handle,
     truncated_echo,
     truncation_help,
 )
@@ -183,11 +184,17 @@ def test_native_reply_with_a_text_protocol_call_is_accepted() -> None:
         ("FINAL ANSWER: wrote the totals.\n\nRESULT: `h_0a1b2c3d`", "h_0a1b2c3d"),
         ("FINAL ANSWER: ok\n**RESULT:** h_0a1b2c3d", "h_0a1b2c3d"),
         ("FINAL ANSWER: ok\nresult: h_0a1b2c3d", "h_0a1b2c3d"),
-        ("FINAL ANSWER: first try\nRESULT: h_11111111\nthen\nRESULT: h_22222222", "h_22222222"),  # the last line counts
+        ("FINAL ANSWER: first try\nRESULT: h_11111111\nthen\nRESULT: h_22222222", None),  # every line counts: two results
+        ("FINAL ANSWER: RESULT: h_11111111\nRESULT: h_22222222", None),  # a RESULT marker mid-line is read too
+        ("FINAL ANSWER: done\nRESULT: h_0a1b2c3d\nRESULT: `h_0a1b2c3d`", "h_0a1b2c3d"),  # the same handle twice
+        ("FINAL ANSWER: done. RESULT: h_0a1b2c3d", "h_0a1b2c3d"),
+        ("The results are stored in the `h_0af9be40` handle", "h_0af9be40"),  # plain words, one handle
+        ("FINAL ANSWER: parsed (result: 540 records); the totals are in h_0a1b2c3d.", "h_0a1b2c3d"),
         ("FINAL ANSWER: done", None),  # complete in words only
         ("FINAL ANSWER: The workflow is complete: ran file_operations_reader.", None),
         ("FINAL ANSWER: step 3 did not succeed; the task is incomplete.", None),
-        ("FINAL ANSWER: handles h_0a1b2c3d and h_11111111 were made", None),  # no result line
+        ("FINAL ANSWER: handles h_0a1b2c3d and h_11111111 were made", None),  # no result line, two handles
+        ("FINAL ANSWER: done\nRESULT: h_0a1b2c3d (the parser gave h_11111111)", None),  # two on a RESULT line
         ("FINAL ANSWER: done\nRESULT: h_0a1b2c3d or h_11111111", None),  # several candidates
         ("FINAL ANSWER: done\nRESULT: none", None),
         ("FINAL ANSWER: done\nRESULT: dh_0a1b2c3d", None),  # not a handle
@@ -198,6 +205,61 @@ def test_native_reply_with_a_text_protocol_call_is_accepted() -> None:
 def test_result_handle_and_declared_completion(text, expected) -> None:
     assert result_handle(text) == expected
     assert declares_completion(text) is (expected is not None)
+
+
+@pytest.mark.parametrize(
+    ("text", "handles", "form"),
+    [
+        ("FINAL ANSWER: done\nRESULT: h_0a1b2c3d", ("h_0a1b2c3d",), "result_line"),
+        ("The results are stored in the `h_0af9be40` handle", ("h_0af9be40",), "plain"),
+        ("I read h_11111111, parsed it into h_22222222.\nRESULT: h_22222222", ("h_22222222",), "result_line"),
+        ("RESULT: h_11111111\nRESULT: h_22222222", ("h_11111111", "h_22222222"), None),
+        ("Made h_11111111 and h_22222222.", ("h_11111111", "h_22222222"), None),
+        ("FINAL ANSWER: all done.", (), None),
+    ],
+)
+def test_read_final_reads_every_result_line_or_else_the_plain_words(text, handles, form) -> None:
+    report = read_final(text)
+    assert report.handles == handles and report.form == form
+    assert report.handle == (handles[0] if len(handles) == 1 else None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FINAL ANSWER: the task could not be completed.\nRESULT: h_0a1b2c3d",
+        "FINAL ANSWER: I couldn't complete the task: the poster kept failing.\nRESULT: h_0a1b2c3d",
+        "FINAL ANSWER: I was unable to finish the workflow. RESULT: h_0a1b2c3d",
+        "FINAL ANSWER: The workflow did not finish: network_poster did not succeed. RESULT: h_0a1b2c3d",
+        "FINAL ANSWER: the task failed at step 3.\nRESULT: h_0a1b2c3d",
+        "FINAL ANSWER: step 3 did not succeed; the task is incomplete.\nRESULT: h_0a1b2c3d",
+        "FINAL ANSWER: I could not complete the final step. RESULT: h_0a1b2c3d",
+        "FINAL ANSWER: Sorry, I cannot complete this task.\nRESULT: h_0a1b2c3d",
+        "FINAL ANSWER: The work remains partially done; RESULT: h_0a1b2c3d",
+    ],
+)
+def test_an_answer_that_says_the_task_failed_declares_no_completion(text: str) -> None:
+    report = read_final(text)
+    assert report.failed and report.handle == "h_0a1b2c3d"
+    assert not report.declares_completion and not declares_completion(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FINAL ANSWER: The workflow is complete: ran file_operations_reader, data_processing_parser.\nRESULT: h_0a1b2c3d",
+        "FINAL ANSWER: the reader failed twice with a TIMEOUT; I retried and it worked.\nRESULT: h_0a1b2c3d",
+        "FINAL ANSWER: nothing failed; the task is done.\nRESULT: h_0a1b2c3d",
+        "FINAL ANSWER: the first call could not be completed in time, the retry was. RESULT: h_0a1b2c3d",
+        "FINAL ANSWER: I could not have asked for cleaner data. RESULT: h_0a1b2c3d",
+        "FINAL ANSWER: the task could not be completed at first (TIMEOUT); the retry did it. RESULT: h_0a1b2c3d",
+        "FINAL ANSWER: the scheduling job failed once, then went through. RESULT: h_0a1b2c3d",
+        "FINAL ANSWER: the request failed with HTTP 502 and was retried. RESULT: h_0a1b2c3d",
+    ],
+)
+def test_a_failed_call_that_was_retried_is_no_failure_of_the_task(text: str) -> None:
+    report = read_final(text)
+    assert not report.failed and report.declares_completion
 
 
 # --------------------------------------------------------------------------- help text

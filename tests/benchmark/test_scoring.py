@@ -63,12 +63,16 @@ class Run:
         return out
 
     def answer(self, text: str, stop: str = "final_answer") -> Trajectory:
-        from pilotbench.benchmark.protocol import result_handle
+        from pilotbench.benchmark.protocol import read_final
 
+        report = read_final(text)
         self.traj.turns += 1
         self.traj.final_answer = text
-        self.traj.result_handle = result_handle(text)
-        self.traj.declared_completion = self.traj.result_handle is not None
+        self.traj.result_handle = report.handle
+        self.traj.result_handles = report.handles
+        self.traj.result_form = report.form
+        self.traj.declared_failure = report.failed
+        self.traj.declared_completion = report.declares_completion
         self.traj.stop_reason = stop
         return self.traj
 
@@ -90,6 +94,12 @@ def test_a_perfect_run_scores_one_everywhere() -> None:
         "FINAL ANSWER: done.\nRESULT: h_00000000",  # a handle that is not the final output
         "FINAL ANSWER: done.\nRESULT: {prev}",  # an earlier step's output
         "FINAL ANSWER: done.\nRESULT: {prev}, {out}",  # several candidates
+        "FINAL ANSWER: done.\nRESULT: {prev}\nRESULT: {out}",  # one RESULT line per handle: several results
+        "FINAL ANSWER: RESULT: {prev}\nRESULT: {out}",  # a RESULT marker mid-line is read too
+        "FINAL ANSWER: the task could not be completed.\nRESULT: {out}",  # a result in an answer that says it failed
+        "FINAL ANSWER: I was unable to finish the workflow. RESULT: {out}",
+        "FINAL ANSWER: the parser gave {prev}, the writer {out}.",  # plain words naming two handles
+        "The results are stored in the `{prev}` handle",  # plain words naming an earlier step's output
     ],
 )
 def test_completion_is_the_reported_result_handle(answer: str) -> None:
@@ -98,6 +108,34 @@ def test_completion_is_the_reported_result_handle(answer: str) -> None:
     s = score(TASK, run.answer(answer.format(out=out, prev=run.handles[2])))
     assert s.success_level == "partial_success"
     assert s.error_category == "other_errors"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The results are stored in the `{out}` handle",  # what a real Qwen2.5-Coder-1.5B wrote
+        "FINAL ANSWER: the totals are written; the file is {out}.",
+        "FINAL ANSWER: parsed (result: 540 records).\nThe written file is {out}.",  # a RESULT line with no handle
+        "FINAL ANSWER: done.\nRESULT: {out}\nRESULT: `{out}`",  # the same handle on two lines is one result
+        "FINAL ANSWER: the reader timed out once and was retried. RESULT: {out}",  # a retried call is no failure
+    ],
+)
+def test_one_handle_the_final_steps_reported_in_any_form_is_full_success(answer: str) -> None:
+    run = Run()
+    out = run.perfect()
+    traj = run.answer(answer.format(out=out))
+    s = score(TASK, traj)
+    assert s.success_level == "full_success" and s.error_category is None
+    assert traj.result_form == ("result_line" if "RESULT: {out}" in answer else "plain")
+
+
+def test_a_plain_answer_is_read_only_without_a_result_line_naming_a_handle() -> None:
+    run = Run()
+    out = run.perfect()
+    prev = run.handles[2]
+    traj = run.answer(f"FINAL ANSWER: the file is {out}.\nRESULT: {prev}")
+    assert traj.result_form == "result_line" and traj.result_handle == prev
+    assert score(TASK, traj).success_level == "partial_success"
 
 
 def test_a_step_on_an_invented_handle_does_not_count_nor_anything_after_it() -> None:

@@ -34,6 +34,7 @@ from pilotbench.benchmark.protocol import (
     parse_native_reply,
     parse_reply,
     parse_text_reply,
+    read_final,
 )
 from pilotbench.benchmark.scoring import score
 from pilotbench.benchmark.tasks import generate_instance
@@ -191,6 +192,19 @@ def test_parse_reply_classifies_every_reply_once(output: ModelOutput, mode: str,
 @given(content_text)
 def test_declares_completion_is_a_plain_bool(text) -> None:  # type: ignore[no-untyped-def]
     assert declares_completion(text) in (True, False)
+    report = read_final(text)
+    assert report.form in (None, "result_line", "plain") and len(set(report.handles)) == len(report.handles)
+    assert (report.handle is not None) == (len(report.handles) == 1) == (report.form is not None)
+
+
+def test_reading_a_long_adversarial_answer_stays_cheap() -> None:
+    """The failure-statement and RESULT patterns over answers built to make a regex backtrack."""
+    import time
+
+    for text in ("the " * 50_000, "whole entire " * 30_000, "could not" + " " * 100_000 + "x", "RESULT: " * 20_000):
+        start = time.process_time()
+        read_final(text)
+        assert time.process_time() - start < 0.5, text[:20]
 
 
 # ------------------------------------------------------------------------------------------------

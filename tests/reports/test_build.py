@@ -446,12 +446,16 @@ def test_reply_shapes_count_text_calls_and_truncation(tmp_path):
         rows = [rec("local/qwen", "baseline", "simple_task", "easy", 0.8, i, "done", "failure", "other_errors") for i in range(4)]
         for i, r in enumerate(rows):
             r.tool_calls, r.text_calls, r.truncated_replies = 4, (4 if i < 2 else 0), (1 if i == 0 else 0)
+            r.plain_result = int(i == 3)
         store.write(rows)
         shapes = build_report(store)["reply_shapes"]
         assert shapes == [{
             "model": "local/qwen", "tests": 4, "tool_calls": 16, "text_calls": 8, "text_call_share": 0.5,
             "tests_with_text_calls": shapes[0]["tests_with_text_calls"], "truncated_replies": 1,
             "tests_with_truncation": shapes[0]["tests_with_truncation"], "format_errors": 0,
+            "plain_results": shapes[0]["plain_results"],
         }]
         assert shapes[0]["tests_with_text_calls"]["k"] == 2 and shapes[0]["tests_with_truncation"]["k"] == 1
-        assert "Reply shapes" in render(build_report(store), "md")
+        assert (shapes[0]["plain_results"]["k"], shapes[0]["plain_results"]["n"]) == (1, 4)
+        md = render(build_report(store), "md")
+        assert "Reply shapes" in md and "Plain results" in md

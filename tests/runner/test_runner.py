@@ -262,3 +262,30 @@ def test_tpm_budget_paces_calls_on_virtual_time(tmp_path: Path) -> None:
     asyncio.run(go())
     # 30 calls of 5,000 real tokens = 150,000 tokens; 10,000 of burst, the rest at 1,000/s
     assert 130.0 <= clock.now() <= 145.0, clock.now()
+
+
+class PlainWordsProvider(ScriptedProvider):
+    """Answers like sim/strong, but reports the result in plain words instead of a RESULT line."""
+
+    async def generate(self, request, timeout):  # type: ignore[no-untyped-def]
+        out = await super().generate(request, timeout)
+        if out.content and "\nRESULT: " in out.content:
+            handle = out.content.rsplit("\nRESULT: ", 1)[1].strip()
+            return ModelOutput(content=f"The results are stored in the `{handle}` handle", usage=out.usage,
+                               finish_reason="stop")
+        return out
+
+
+def test_results_reported_in_plain_words_are_stored_scored_and_counted(tmp_path: Path) -> None:
+    from pilotbench.reports.build import build_report
+
+    rt = _runtime_with(PlainWordsProvider([]))
+    with SQLiteStore(tmp_path / "p.db") as store:
+        runner = Runner(rt, store, options=RunOptions(handle_signals=False, live=False, progress_interval=3600), keep_records=True)
+        summary = asyncio.run(runner.run(api.build_specs("sim/strong", num_instances=4)))
+        plain = [r for r in summary.records if r.plain_result]
+        assert plain and all(r.trajectory["result_form"] == "plain" for r in plain)
+        assert all(r.plain_result for r in summary.records if r.success_level == "full_success")
+        assert sum(r.success_level == "full_success" for r in plain) >= len(plain) // 2
+        shapes = build_report(store)["reply_shapes"]
+        assert shapes[0]["plain_results"]["k"] == len(plain)

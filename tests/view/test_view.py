@@ -355,3 +355,24 @@ def test_an_empty_store_has_pages_too(tmp_path: Path) -> None:
             assert status == 200, (path, body[:300])
         assert "No runs in this store yet" in v.get("/runs")[1]
         assert "No test matches" in v.get("/tests")[1]
+
+
+def test_test_page_says_how_the_final_answer_reported_its_result(tmp_path: Path) -> None:
+    with open_store(tmp_path / "answers.db") as store:
+        store.start_run("r1", 3, {"argv": ["pilotbench", "run"]})
+        shapes = {"plain": ("plain", ["h_0af9be40"], False), "several": (None, ["h_11111111", "h_22222222"], False),
+                  "failed": ("result_line", ["h_0af9be40"], True)}
+        ids = {}
+        for name, (form, handles, failed) in shapes.items():
+            rec = script_record("r1")
+            rec.attempt_id, rec.test_id = new_attempt_id(), f"{name:0<20}"
+            rec.trajectory = {**rec.trajectory, "result_form": form, "result_handles": handles, "declared_failure": failed,
+                              "declared_completion": False}
+            store.write([rec])
+            ids[name] = rec.attempt_id
+        with ViewerThread(store) as viewer:
+            pages = {name: viewer.get(f"/tests/{aid}")[1] for name, aid in ids.items()}
+    assert "result named in plain words" in pages["plain"], re.findall(r"Stopped by.*", pages["plain"])
+    assert "several results reported:" not in pages["plain"]
+    assert "several results reported: h_11111111, h_22222222" in pages["several"]
+    assert "the answer says the task failed" in pages["failed"] and "plain words" not in pages["failed"]

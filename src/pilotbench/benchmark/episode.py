@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .prompts import RenderedPrompt
-from .protocol import format_help, parse_arguments, parse_reply, result_handle, truncated_echo, truncation_help
+from .protocol import format_help, parse_arguments, parse_reply, read_final, truncated_echo, truncation_help
 from .simulator import ToolSimulator
 from .tasks import TaskInstance
-from .tools import TOOLS
+from .tools import INVALID_INPUT, TOOLS
 from .types import CallRecord, Message, ModelOutput, ToolCall, ToolResult, Trajectory
 
 
@@ -36,7 +36,7 @@ class Episode:
 
     __slots__ = (
         "test_id", "task", "mode", "rules", "messages", "tools", "trajectory", "done",
-        "_sim", "_consecutive_failures", "_call_counts", "_offered",
+        "_sim", "_consecutive_failures", "_call_counts", "_succeeded", "_offered",
     )
 
     def __init__(
@@ -65,6 +65,7 @@ class Episode:
         )
         self._consecutive_failures = 0
         self._call_counts: dict[str, int] = {}
+        self._succeeded: set[str] = set()  # calls (name and arguments) that have succeeded at least once
         # The tool names a call written as text may name without arguments (protocol.parse_text_reply).
         self._offered = frozenset(
             t["function"]["name"] for t in self.tools if isinstance(t.get("function"), dict) and "name" in t["function"]
@@ -86,8 +87,12 @@ class Episode:
         elif parsed.final is not None:
             self.messages.append({"role": "assistant", "content": parsed.final})
             traj.final_answer = parsed.final
-            traj.result_handle = result_handle(parsed.final)
-            traj.declared_completion = traj.result_handle is not None
+            report = read_final(parsed.final)
+            traj.result_handle = report.handle
+            traj.result_handles = report.handles
+            traj.result_form = report.form
+            traj.declared_failure = report.failed
+            traj.declared_completion = report.declares_completion
             return self._finish("final_answer")
         else:
             # No usable call and no answer (a cut-off reply is never an answer): a format-help turn.
@@ -171,7 +176,16 @@ class Episode:
         self._consecutive_failures = 0 if result.success else self._consecutive_failures + 1
         if self._consecutive_failures >= self.rules.max_consecutive_failures:
             return self._finish("consecutive_failures")
+        # The repeated-call rule counts identical calls that add nothing: a refused call made again, and
+        # a call made again after that exact call succeeded. A retry after a transient failure (any
+        # error but INVALID_INPUT: the tool failed at random, "retry shortly") is what the system prompt
+        # asks for, so it never counts until the call has succeeded.
         key = call.name + json.dumps(args, sort_keys=True, default=str)
+        transient = not result.success and result.error_code != INVALID_INPUT
+        if transient and key not in self._succeeded:
+            return False
+        if result.success:
+            self._succeeded.add(key)
         count = self._call_counts.get(key, 0) + 1
         self._call_counts[key] = count
         if count >= self.rules.max_repeated_calls:

@@ -34,8 +34,11 @@ from .types import ModelOutput, ToolCall
 
 # How replies are read. Part of the suite version (`tasks.suite_version`), so results read by
 # different rules are never pooled: 1 = calls written as text, truncation (suite v2); 2 = a call to
-# an offered tool missing only its closing braces at the end is a call, not a format error.
-PROTOCOL_REVISION = 2
+# an offered tool missing only its closing braces at the end is a call, not a format error; 3 = every
+# RESULT line of a final answer is read (several distinct handles report none), an answer without a
+# RESULT line reports the one handle it names in plain words, and an answer saying the task failed
+# declares no completion (`read_final`).
+PROTOCOL_REVISION = 3
 
 TOOL_CALL_OPEN = "<tool_call>"
 TOOL_CALL_CLOSE = "</tool_call>"
@@ -52,7 +55,8 @@ TEXT_PROTOCOL_INSTRUCTIONS = (
 
 _BLOCK = re.compile(re.escape(TOOL_CALL_OPEN) + r"(.*?)(?:" + re.escape(TOOL_CALL_CLOSE) + r"|$)", re.S)
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
-_RESULT_LINE = re.compile(r"^[ \t*_`>-]*RESULT[*_`]*\s*:\s*(.*?)\s*$", re.M | re.I)
+# A `RESULT:` marker and the rest of its line, wherever it stands ("FINAL ANSWER: RESULT: h_..." too).
+_RESULT_LINE = re.compile(r"\bRESULT[*_`]*[ \t]*:[ \t]*(.*?)[ \t]*$", re.M | re.I)
 _HANDLE = re.compile(r"\bh_[0-9a-f]{8}\b")
 
 
@@ -87,24 +91,103 @@ def parse_arguments(raw: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def result_handle(text: str | None) -> str | None:
-    """The handle a final answer reports as its result, by the protocol: its last `RESULT:` line must
-    name exactly one handle. None when there is no such line, it names none, or it names several."""
+@dataclass(frozen=True, slots=True)
+class FinalReport:
+    """What a final answer reports (see `read_final`).
+
+    `handle`: the one result handle it reports, or None. `handles`: the distinct handles it reports,
+    in order (several means no single result). `form`: "result_line" when read from `RESULT:` lines,
+    "plain" when no RESULT line names a handle and the answer names its one handle in plain words,
+    None when it reports no single handle. `failed`: the answer says the task failed or could not be completed.
+    """
+
+    handle: str | None = None
+    handles: tuple[str, ...] = ()
+    form: str | None = None
+    failed: bool = False
+
+    @property
+    def declares_completion(self) -> bool:
+        return self.handle is not None and not self.failed
+
+
+# A statement that the task as a whole was not done: about the task, the workflow, the work, the
+# pipeline (or the final step, all the steps), never about one call, request or job that failed and
+# was retried ("... failed at first / once / the first time" is no failure). Read after contractions
+# are spelt out ("couldn't" -> "could not").
+_TASK = r"(?:(?:the|this|your|my|our|whole|entire)\s+){0,2}(?:task|workflow|work|pipeline|goal)"
+_OBJECT = _TASK + r"|it|all\s+(?:of\s+)?the\s+steps|every\s+step|the\s+(?:final|last|remaining)\s+steps?"
+_DONE = (r"(?:complete|completed|finish|finished|accomplish|accomplished|carry\s+out|carried\s+out|done|do|"
+         r"fulfil|fulfill|fulfilled|succeed|succeeded)")
+_NOT = r"(?:(?:could|can|was|were|am|is|are|did|do|has|have|had|will|would)\s+not|unable\s+to|failed\s+to|not\s+able\s+to)"
+_AT_FIRST = r"(?!\s+(?:at\s+first|initially|the\s+first\s+time|on\s+the\s+first\s+(?:try|attempt)|once|before))"
+_FAILED = re.compile(
+    r"\b" + _NOT + r"\s+(?:be\s+|been\s+)?(?:fully\s+|successfully\s+|entirely\s+)?" + _DONE
+    + r"\s+(?:" + _OBJECT + r")\b" + _AT_FIRST  # I could not complete the task / failed to finish the workflow
+    + r"|\b" + _NOT + r"\s+(?:fully\s+|successfully\s+)?" + _DONE + r"(?=\s*(?:[.!;:,]|$))"  # ... could not finish.
+    + r"|\b" + _TASK + r"\s+" + _NOT + r"\s+(?:be\s+|been\s+)?(?:fully\s+|successfully\s+|entirely\s+)?" + _DONE
+    + r"\b" + _AT_FIRST
+    + r"|\b" + _TASK + r"\s+(?:has\s+|have\s+|had\s+)?failed\b" + _AT_FIRST
+    + r"|\b" + _TASK + r"\s+(?:is|was|remains|remained|stays|ended)\s+(?:only\s+)?(?:incomplete|unfinished|"
+    r"not\s+(?:complete|completed|finished|done)|partially\s+(?:complete|completed|done))\b",
+    re.I | re.M,
+)
+_CONTRACTIONS = re.compile(r"\b(ca|could|would|did|does|do|was|were|is|are|has|have|had|wo)n['\u2019]t\b|\bcannot\b", re.I)
+
+
+def _spelt_out(text: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        word = m.group(1)
+        if word is None:
+            return "can not"
+        return {"ca": "can", "wo": "will"}.get(word.lower(), word) + " not"
+
+    return _CONTRACTIONS.sub(one, text)
+
+
+_FAILED_SCAN = 8000  # characters read at each end of a longer answer (keeps adversarial text cheap)
+
+
+def says_failed(text: str | None) -> bool:
+    """Whether an answer says the task failed or could not be completed (see `_FAILED`). Of a very
+    long answer, its first and last `_FAILED_SCAN` characters are read."""
     if not text:
-        return None
-    lines = _RESULT_LINE.findall(text)
-    if not lines:
-        return None
-    handles = set(_HANDLE.findall(lines[-1]))
-    return handles.pop() if len(handles) == 1 else None
+        return False
+    if len(text) > 2 * _FAILED_SCAN:
+        text = text[:_FAILED_SCAN] + "\n" + text[-_FAILED_SCAN:]
+    return _FAILED.search(_spelt_out(text)) is not None
+
+
+def read_final(text: str | None) -> FinalReport:
+    """What a final answer reports, by these rules (docs/scoring.md, "The final answer"):
+
+    - every `RESULT:` line (a `RESULT:` marker and the rest of its line, wherever it stands) is read:
+      the handles they name, all together, are the answer's result; one distinct handle is a result,
+      several are none (a list of candidates is not an answer);
+    - an answer whose `RESULT:` lines name no handle (or that has none) reports a result in plain words
+      when it names exactly one distinct handle anywhere ("The results are stored in the `h_0af9be40`
+      handle");
+    - an answer that says the task failed or could not be completed declares no completion, whatever
+      handle it names.
+    """
+    if not text:
+        return FinalReport()
+    on_lines = [h for line in _RESULT_LINE.findall(text) for h in _HANDLE.findall(line)]
+    handles = tuple(dict.fromkeys(on_lines or _HANDLE.findall(text)))
+    form = ("result_line" if on_lines else "plain") if len(handles) == 1 else None
+    return FinalReport(handles[0] if len(handles) == 1 else None, handles, form, says_failed(text))
+
+
+def result_handle(text: str | None) -> str | None:
+    """The one handle a final answer reports as its result, or None (see `read_final`)."""
+    return read_final(text).handle
 
 
 def declares_completion(text: str | None) -> bool:
-    """A final answer declares completion when it reports one result handle (see `result_handle`).
-
-    Completion is read from the protocol, not from wording: "the task is incomplete" with no result
-    line is not a declaration, and neither is a result line that lists several candidates."""
-    return result_handle(text) is not None
+    """A final answer declares completion when it reports one result handle and does not say the
+    task failed (see `read_final`): completion is read from the handle reported, not from wording
+    alone: "the task is complete" with no handle is not a declaration."""
+    return read_final(text).declares_completion
 
 
 # ------------------------------------------------------------------------------ calls written as text

@@ -21,9 +21,11 @@ Useful call
     failure. Everything else (unneeded tools, refused calls, repeats of a done step) is not useful.
 
 Success levels
-- full_success: every step done, the model ended with a final answer, that answer's ``RESULT:``
-  line names the output handle of a call that did the final step, and at most UNNEEDED_BUDGET(steps)
-  calls were not useful (a run that tries everything to stumble on the result is not a success).
+- full_success: every step done, the model ended with a final answer that reports exactly one
+  result handle (every ``RESULT:`` line is read; with none naming a handle, the one handle the answer
+  names in plain words: protocol.read_final), that handle is the output of a call that did the final
+  step, the answer does not say the task failed, and at most UNNEEDED_BUDGET(steps) calls were not
+  useful (a run that tries everything to stumble on the result is not a success).
 - partial_success: not full, at least half of the steps done and at least two (PARTIAL_MIN_STEPS; the
   first step is fixed by the source the Inputs name, so one step alone is no evidence of reading the
   task), AND precision >= 0.5.
@@ -48,8 +50,8 @@ Rules 3-6 look at the first step (in step order) that was never done:
    handle), or succeeded on an input that is not its upstream step's output.
 6. timeout_errors: its last failure was a TIMEOUT.
 7. max_turns_errors: the conversation ran out of turns.
-8. other_errors: anything else (random tool failures not retried, no result reported, the wrong
-   result handle reported, a stop rule).
+8. other_errors: anything else (random tool failures not retried, no result reported, several
+   results or the wrong result handle reported, a failure declared, a stop rule).
 Before all of these: context_length_errors when the provider refused the conversation as longer
 than the model's context (stop reason ``context_length``): that, not what the cut-short
 conversation left undone, is why the test ended.
@@ -69,10 +71,12 @@ if TYPE_CHECKING:
 
 PARTIAL_MIN_PRECISION = 0.5
 PARTIAL_MIN_STEPS = 2
-# What the scores mean. Part of the suite version (`tasks.suite_version`), so results scored by
+# What the scores mean. Part of the suite version (`versions.suite_version`), so results scored by
 # different rules are never pooled: 1 = suite v2 as first released; 2 = partial success needs two
-# steps done (a 2-step task's first step alone is no longer partial success).
-# 3 = suite v3: a step is done only with the settings the task states.
+# steps done (a 2-step task's first step alone is no longer partial success); 3 = full success reads
+# every RESULT line (several distinct handles report none), takes the one handle an answer without
+# a RESULT line names in plain words, and is denied to an answer that says the task failed.
+# Also in 3 (suite v3): a step is done only with the settings the task states.
 SCORING_REVISION = 3
 
 
@@ -163,6 +167,7 @@ def score(task: TaskInstance, traj: Trajectory) -> Score:
         and calls - sum(a.useful) <= unneeded_budget(n)
         and traj.stop_reason == "final_answer"
         and reported is not None
+        and not traj.declared_failure
         and reported in a.done_handles[n - 1]
     ):
         return Score("full_success", adherence, coverage, efficiency, None, precision, tuple(done))

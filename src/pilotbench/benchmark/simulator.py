@@ -12,17 +12,29 @@ A valid call succeeds with probability ``tool_success_rate``. The draw is seeded
 many valid calls of that tool came before, so every model meets the same failures on the same
 test and replaying the same calls replays the same results. Handles also mix in the episode's own
 id, so a handle from one episode is unknown in every other.
+
+What a success reports hangs together, so a careful model has no reason to distrust it: counts
+follow from the inputs (a parser's records plus its warnings, a filter's kept plus dropped, are the
+records it was given; groups never outnumber records; a writer, queue, cache or converter carries
+its input's records; a forecast has `horizon` periods; a one-value result is one record; a
+calculation's `count()` is the records it was given and its aggregates agree), a queue's
+depth is what this episode put on it, a cache hits a key it already holds, and a schedule's
+`next_run` is the first time after the world's clock (`ToolSimulator.now`) that its cron fires, in
+its time zone (IANA, from the system's time-zone database; UTC needs none).
 """
 
 from __future__ import annotations
 
 import ast
+import calendar
 import hashlib
 import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .tools import ANY, INVALID_INPUT, SAME, TOOLS, Param, ToolSpec, accepts, output_type
 from .types import ToolResult
@@ -56,6 +68,8 @@ class Artifact:
     fields: Fields = ()
     format: str | None = None
     records: int = 0
+    status: int | None = None  # an HTTP response's status code
+    key: str | None = None  # the queue a `queued` handle is on, the key a cached copy is under
 
 
 class _Refusal(Exception):
@@ -140,6 +154,51 @@ def _check_expression(param: str, value: Any, fields: Fields) -> None:
             raise _Refusal(param, f"parameter '{param}': {type(node).__name__} is not allowed in an expression")
     if aggregates == 0:
         raise _Refusal(param, f"parameter '{param}': the expression uses no field of the input ({_field_names(fields)})")
+
+
+def _evaluate(expression: str, records: int, data_id: str) -> float | None:
+    """The value of a checked calculator expression over data of `records` records. Each field's
+    aggregates are drawn from the data's id and the field, so every calculation over the same data
+    agrees: min <= avg <= max, sum = avg * count()."""
+    stats: dict[str, dict[str, float]] = {}
+
+    def agg(fn: str, name: str | None) -> float:
+        if fn == "count":
+            return float(records)
+        if name not in stats:
+            rng = random.Random(f"{data_id}|{name}")
+            avg = rng.uniform(1.0, 1000.0)
+            stats[name] = {"avg": avg, "min": avg * rng.uniform(0.0, 0.9), "max": avg * rng.uniform(1.1, 3.0),  # type: ignore[index]
+                           "sum": avg * records}
+        return stats[name][fn]  # type: ignore[index]
+
+    def ev(node: ast.AST) -> float:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.Call):
+            return agg(node.func.id, node.args[0].id if node.args else None)  # type: ignore[attr-defined]
+        if isinstance(node, ast.UnaryOp):
+            v = ev(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BinOp):
+            a, b = ev(node.left), ev(node.right)
+            ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b, ast.Div: lambda: a / b,
+                   ast.FloorDiv: lambda: a // b, ast.Mod: lambda: a % b, ast.Pow: lambda: a ** min(b, 64.0)}
+            fn = ops.get(type(node.op))
+            if fn is None:
+                raise ValueError("operator")
+            return fn()
+        raise ValueError("node")
+
+    try:
+        value = ev(ast.parse(expression, mode="eval"))
+    except (ZeroDivisionError, OverflowError, ValueError, TypeError, RecursionError):
+        return None
+    if not isinstance(value, float) or value != value or abs(value) == float("inf"):
+        return None  # a complex root of a negative number, NaN or infinity: no number to report
+    return round(value, 2)
 
 
 def _check_fields(param: str, value: Any, fields: Fields) -> None:
@@ -232,13 +291,98 @@ def _check_numbers(param: str, value: Any, nested: bool) -> None:
             raise _Refusal(param, f"parameter '{param}': {key!r} must be a number")
 
 
-def _check_cron(param: str, value: Any) -> None:
+def _cron_values(param: str, part: str, lo: int, hi: int) -> frozenset[int]:
+    """The values one cron field stands for (``*``, ``a``, ``a-b``, each with an optional ``/step``)."""
+    out: set[int] = set()
+    for item in part.split(","):
+        base, slash, step_text = item.partition("/")
+        step = int(step_text) if slash else 1
+        if step < 1:
+            raise _Refusal(param, f"parameter '{param}': {part!r} has a step of 0")
+        if base == "*":
+            a, b = lo, hi
+        elif "-" in base:
+            a, b = (int(x) for x in base.split("-"))
+        else:
+            a = int(base)
+            b = hi if slash else a  # "5/15": from 5 to the end of the range, every 15
+        if a > b:
+            raise _Refusal(param, f"parameter '{param}': {part!r} runs backwards ({a} > {b})")
+        out.update(range(a, b + 1, step))
+    return frozenset(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Cron:
+    """A parsed five-field cron expression (Vixie cron semantics: when both the day of the month and
+    the day of the week are restricted, a day matching either runs the job; 7 is Sunday like 0)."""
+
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]  # 0 = Sunday
+    days_restricted: bool
+    weekdays_restricted: bool
+
+    def runs_on(self, day: date) -> bool:
+        if day.month not in self.months:
+            return False
+        dom = day.day in self.days
+        dow = (day.isoweekday() % 7) in self.weekdays
+        if self.days_restricted and self.weekdays_restricted:
+            return dom or dow
+        return dom and dow
+
+    def next_run(self, after: datetime, zone: Any) -> datetime:
+        """The first time after `after` (aware) at which the job runs, as a wall-clock time in `zone`.
+        Local times a DST change skips do not exist and are passed over."""
+        local = after.astimezone(zone)
+        first = local.date()
+        times = sorted((h, m) for h in self.hours for m in self.minutes)
+        for offset in range(366 * 8 + 2):  # a 29 February needs up to eight years (2096 -> 2104)
+            day = first + timedelta(days=offset)
+            if not self.runs_on(day):
+                continue
+            for h, m in times:
+                candidate = datetime(day.year, day.month, day.day, h, m, tzinfo=zone)
+                if candidate <= local:
+                    continue
+                back = candidate.astimezone(timezone.utc).astimezone(zone)
+                if (back.hour, back.minute) != (h, m):
+                    continue  # skipped by a change to summer time
+                return back
+        raise ValueError("the cron expression never runs")
+
+
+def _check_cron(param: str, value: Any) -> Cron:
     parts = value.split() if isinstance(value, str) else []
     if len(parts) != 5:
         raise _Refusal(param, f"parameter '{param}' must be a five-field cron expression such as '0 6 * * 1'")
+    sets = []
     for part, (lo, hi) in zip(parts, _CRON_RANGES):
         if not _CRON_FIELD.match(part) or any(not lo <= int(n) <= hi for n in re.findall(r"(?<!/)\b\d+", part)):
             raise _Refusal(param, f"parameter '{param}': {part!r} is not a valid cron field (range {lo}-{hi})")
+        sets.append(_cron_values(param, part, lo, hi))
+    weekdays = frozenset(d % 7 for d in sets[4])
+    cron = Cron(sets[0], sets[1], sets[2], sets[3], weekdays, not parts[2].startswith("*"), not parts[4].startswith("*"))
+    if not (cron.weekdays_restricted and cron.days_restricted) and not any(
+        d <= calendar.monthrange(2028, m)[1] for m in cron.months for d in cron.days
+    ):
+        raise _Refusal(param, f"parameter '{param}': {value!r} never runs (no month has that day)")
+    return cron
+
+
+def _zone(param: str, value: Any) -> Any:
+    """The IANA time zone named by `value` (UTC needs no time-zone database)."""
+    if value in ("UTC", "Etc/UTC"):
+        return timezone.utc
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}", value):
+        raise _Refusal(param, f"parameter '{param}': {str(value)[:60]!r} is not an IANA time zone such as 'Europe/Berlin'")
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise _Refusal(param, f"parameter '{param}': unknown time zone {value!r}; use an IANA name such as 'Europe/Berlin'") from None
 
 
 # --------------------------------------------------------------------------- type checks
@@ -270,41 +414,39 @@ _FINDINGS = (
     "missing values concentrated in one field",
 )
 
+# Summary fields that follow from nothing the simulator tracks (the data's values are not simulated).
+# The ones that follow from the inputs (counts, queue depth, next run, ...) are worked out in
+# ToolSimulator._summary.
 _EXTRAS = {
-    "parse_warnings": lambda r, n: r.choice((0, 0, 0, 1, 2, 5)),
-    "fields_changed": lambda r, n: r.randint(1, 4),
-    "dropped_count": lambda r, n: r.randint(0, max(1, n // 3)),
-    "violations": lambda r, n: r.randint(0, max(1, n // 20)),
-    "group_count": lambda r, n: n,
     "bytes_read": lambda r, n: n * r.randint(40, 400),
     "bytes_written": lambda r, n: n * r.randint(40, 400),
     "total_bytes": lambda r, n: n * r.randint(2_000, 2_000_000),
     "ratio": lambda r, n: round(r.uniform(0.1, 0.6), 3),
-    "status_code": lambda r, n: r.choice((200, 200, 200, 201, 202)),
     "healthy": lambda r, n: r.random() < 0.9,
     "latency_ms": lambda r, n: round(r.uniform(5.0, 450.0), 1),
     "hops": lambda r, n: r.randint(1, 6),
-    "issues": lambda r, n: [],
-    "result": lambda r, n: round(r.uniform(-1e3, 1e6), 2),
-    "findings": lambda r, n: r.sample(_FINDINGS, r.randint(1, 3)),
     "accuracy": lambda r, n: round(r.uniform(0.6, 0.97), 3),
     "optimal_value": lambda r, n: round(r.uniform(10.0, 1e5), 2),
     "mean_outcome": lambda r, n: round(r.uniform(-0.2, 0.4), 4),
     "expires_in": lambda r, n: r.choice((900, 1800, 3600)),
     "unmapped_fields": lambda r, n: [],
-    "queue_depth": lambda r, n: n + r.randint(0, 500),
-    "next_run": lambda r, n: f"2026-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}T{r.randint(0, 23):02d}:00:00Z",
     "log_id": lambda r, n: f"log_{r.getrandbits(24):06x}",
-    "hit": lambda r, n: False,
-    "total_events": lambda r, n: r.randint(1, 250),
     "delivered": lambda r, n: True,
-    "output_value": lambda r, n: f"{r.getrandbits(48):012x}",
 }
 
-# record count range by output type (default: a dataset of 20-5000 rows)
-_RECORDS = {"summary": (3, 60), "file_list": (1, 40), "number": (1, 1), "forecast": (4, 24), "session": (1, 1),
-            "connection": (1, 1), "job": (1, 1), "log": (1, 1), "event": (1, 1), "notification": (1, 1),
-            "value": (1, 1), "status": (1, 1), "optimum": (1, 1), "analysis": (1, 8), "simulation": (100, 10_000)}
+# Record counts of what the tools that start a chain find (a source file, a download, a directory).
+_SOURCE_RECORDS = {"file_operations_reader": (20, 5000), "network_fetcher": (20, 5000), "file_operations_scanner": (1, 40)}
+# Tools whose output carries their input's records unchanged.
+_PASS_THROUGH = frozenset({
+    "data_processing_transformer", "integration_mapper", "utility_cache", "file_operations_converter",
+    "file_operations_writer", "file_operations_compressor", "integration_queue", "network_router", "network_validator",
+})
+_GROUPS = (3, 60)  # groups an aggregation finds, at most one per record
+_DEFAULT_HORIZON = 4
+_DEFAULT_RUNS = 1000
+# The simulated world's clock: a fixed start, moved by up to a year per world (so every model on a
+# test sees the same "now", and tests do not all share one).
+_EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 _FAILURE_MESSAGES = {
     "OPERATION_FAILED": lambda r, t: f"{t.operation} failed: "
@@ -463,7 +605,9 @@ class ToolSimulator:
             elif check == "constraints":
                 _check_numbers(p.name, value, nested=True)
             elif check == "cron":
-                _check_cron(p.name, value)
+                extra["cron"] = _check_cron(p.name, value)
+            elif check == "timezone":
+                extra["zone"] = _zone(p.name, value)
             elif check == "identifier":
                 if not isinstance(value, str) or not _IDENT.match(value):
                     raise _Refusal(p.name, f"parameter '{p.name}': use letters, digits and . _ : - only (1-64 characters)")
@@ -507,6 +651,98 @@ class ToolSimulator:
             return (("status", "string"), ("receipt_id", "string")), "json"
         return (), None
 
+    def now(self, call_index: int | None = None) -> datetime:
+        """The simulated world's time when call `call_index` (default: the next call) is made: a start
+        drawn from the world (the same for every model on the same test), one minute per call."""
+        minutes = int(hashlib.blake2b(f"clock|{self.world_id}".encode(), digest_size=4).hexdigest(), 16) % (365 * 24 * 60)
+        return _EPOCH + timedelta(minutes=minutes + (self.calls if call_index is None else call_index))
+
+    def _records(self, spec: ToolSpec, args: Mapping[str, Any], main: Artifact | None, rng: random.Random,
+                 summary: dict[str, Any]) -> int:
+        """How many records a success returns, following from its input; fills the summary's counts."""
+        name = spec.name
+        n_in = main.records if main is not None else 0
+        if name in _SOURCE_RECORDS:
+            return rng.randint(*_SOURCE_RECORDS[name])
+        if name in _PASS_THROUGH:
+            return n_in
+        if name == "data_processing_parser":
+            warnings = 0 if args.get("strict") else min(rng.choice((0, 0, 0, 1, 2, 5)), n_in // 10)
+            summary["parse_warnings"] = warnings
+            return n_in - warnings
+        if name in ("data_processing_filter", "data_processing_validator"):
+            dropped = rng.randint(0, n_in // 3 if name == "data_processing_filter" else n_in // 20)
+            kept = n_in - dropped
+            limit = args.get("limit")
+            if isinstance(limit, int) and limit < kept:
+                kept = limit
+            summary["dropped_count" if name == "data_processing_filter" else "violations"] = n_in - kept
+            return kept
+        if name == "data_processing_aggregator":
+            groups = min(rng.randint(*_GROUPS), n_in)
+            summary["group_count"] = groups
+            return groups
+        if name == "computation_predictor":
+            return int(args.get("horizon") or _DEFAULT_HORIZON)
+        if name == "computation_simulator":
+            return int(args.get("runs") or _DEFAULT_RUNS)
+        if name == "computation_analyzer":
+            findings = rng.sample(_FINDINGS, rng.randint(1, 3))
+            summary["findings"] = findings
+            return len(findings)
+        return 1  # one value, receipt, session, connection, status, job, entry, event or notification
+
+    def _summary(self, spec: ToolSpec, args: Mapping[str, Any], main: Artifact | None, inputs: Mapping[str, str],
+                 extra: Mapping[str, Any], records: int, rng: random.Random, summary: dict[str, Any]) -> int | None:
+        """The summary fields that follow from the call and the episode so far; returns the HTTP status
+        of a response it makes."""
+        name = spec.name
+        status: int | None = None
+        if name in ("network_fetcher", "network_poster"):
+            # 200 always: the tasks that verify a reply expect 200, and a reply the work needs is a good one
+            status = summary["status_code"] = 200
+        elif name in ("network_validator", "network_router", "utility_cache") and main is not None:
+            status = main.status
+        if name == "network_validator":
+            expected = args.get("expected_status")
+            ok = status is None or (status == expected if expected is not None else 200 <= status < 300)
+            summary["issues"] = [] if ok else [f"status {status}, expected {expected or 'a 2xx status'}"]
+        elif name == "data_processing_transformer":
+            touched: set[str] = set()
+            for op in args.get("operations") or ():
+                rest = str(op).partition(":")[2]
+                target = rest.split("->", 1)[0] if "->" in rest else rest.split("=", 1)[0].split(":", 1)[0]
+                touched.add(target.strip())
+            summary["fields_changed"] = len(touched)
+        elif name == "file_operations_converter":
+            summary["output_format"] = extra.get("format")
+        elif name == "computation_calculator":
+            data_id = f"{self.world_id}|{main.call_index}" if main is not None else self.world_id
+            summary["result"] = _evaluate(str(args.get("expression")), main.records if main is not None else 0, data_id)
+        elif name == "integration_queue":
+            queue = str(inputs.get("queue_name", ""))
+            depth = sum(a.records for a in self.artifacts.values() if a.tool == name and a.key == queue) + records
+            summary["queue_depth"] = depth
+        elif name == "integration_scheduler":
+            zone = extra.get("zone", timezone.utc)
+            summary["next_run"] = extra["cron"].next_run(self.now(self.calls - 1), zone).isoformat()
+            summary["timezone"] = args.get("timezone") or "UTC"
+        elif name == "utility_cache":
+            key = args.get("key")
+            summary["hit"] = any(a.tool == name and a.key == key for a in self.artifacts.values())
+        elif name == "utility_tracker":
+            summary["total_events"] = 1 + sum(1 for a in self.artifacts.values() if a.tool == name)
+        elif name == "utility_helper":
+            if args.get("operation") == "hash":
+                summary["output_value"] = hashlib.blake2b(str(inputs.get("input")).encode(), digest_size=6).hexdigest()
+            else:
+                summary["output_value"] = f"{rng.getrandbits(48):012x}"
+        for f, _ in spec.returns:
+            gen = _EXTRAS.get(f)
+            if gen is not None and f not in summary:
+                summary[f] = gen(rng, records)
+        return status
+
     def execute(self, name: str, arguments: Mapping[str, Any] | None) -> ToolResult:
         index = self.calls
         self.calls += 1
@@ -532,22 +768,19 @@ class ToolSimulator:
         out_fields, fmt = self._output_fields(spec, arguments, main, fields)
         if spec.name == "file_operations_converter":
             fmt = extra.get("format")
-        lo, hi = _RECORDS.get(data_type, (20, 5000))
-        records = main.records if main is not None and data_type in ("records", "raw") and main.records > 1 else rng.randint(lo, hi)
-        if spec.operation in ("filter", "validator"):
-            records = max(1, records - rng.randint(0, records // 3))
-        digest = hashlib.blake2b(f"{self.world_id}|{self.salt}|{index}".encode(), digest_size=4).hexdigest()
-        handle = f"h_{digest}"
-        while handle in self.artifacts:  # a 32-bit collision within one episode: step to the next value
-            handle = f"h_{(int(handle[2:], 16) + 1) % 2**32:08x}"
-        self.artifacts[handle] = Artifact(handle, data_type, name, index, out_fields, fmt, records)
+        counts: dict[str, Any] = {}
+        records = self._records(spec, arguments, main, rng, counts)
         summary: dict[str, Any] = {"records": records}
         if out_fields:
             summary["fields"] = dict(out_fields)
         if fmt:
             summary["format"] = fmt
-        for f, _ in spec.returns:
-            gen = _EXTRAS.get(f)
-            if gen is not None:
-                summary[f] = gen(rng, records)
+        summary.update(counts)
+        status = self._summary(spec, arguments, main, inputs, extra, records, rng, summary)
+        digest = hashlib.blake2b(f"{self.world_id}|{self.salt}|{index}".encode(), digest_size=4).hexdigest()
+        handle = f"h_{digest}"
+        while handle in self.artifacts:  # a 32-bit collision within one episode: step to the next value
+            handle = f"h_{(int(handle[2:], 16) + 1) % 2**32:08x}"
+        key = str(inputs.get("queue_name", "")) if name == "integration_queue" else arguments.get("key") if name == "utility_cache" else None
+        self.artifacts[handle] = Artifact(handle, data_type, name, index, out_fields, fmt, records, status, key)
         return ToolResult(True, output={"type": data_type, "summary": summary}, handle=handle, inputs=inputs)

@@ -92,7 +92,7 @@ LITERAL_ROLES: tuple[str, ...] = (
 # Semantic checks a non-data parameter is held to (see benchmark.simulator for each rule).
 CHECKS: tuple[str, ...] = (
     "condition", "expression", "fields", "field", "numeric_field", "operations", "rules", "mapping",
-    "scenario", "constraints", "cron", "identifier", "text", "format_of_input", "other_format",
+    "scenario", "constraints", "cron", "timezone", "identifier", "text", "format_of_input", "other_format",
 )
 
 
@@ -533,7 +533,8 @@ _CATALOG: tuple[ToolSpec, ...] = (
         (
             _data("input", ("queued", "file", "connection"), "What the job runs on"),
             Param("cron", "string", "Five-field cron expression, e.g. '0 6 * * 1'.", check="cron"),
-            Param("timezone", "string", "IANA time zone (default UTC).", required=False),
+            Param("timezone", "string", "IANA time zone the cron times are in (default UTC).", required=False,
+                  check="timezone"),
         ),
         "job", (("next_run", "string"),),
         ("have something happen automatically on a timetable", "make a refresh repeat nightly", "set a recurring run"),

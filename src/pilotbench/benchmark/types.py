@@ -143,9 +143,12 @@ class Trajectory:
     format_errors: int = 0
     assistance_turns: int = 0
     final_answer: str | None = None
-    declared_completion: bool = False  # the final answer reported a result handle (protocol.result_handle)
-    result_handle: str | None = None
-    stop_reason: str = ""  # final_answer | max_turns | consecutive_failures | repeated_call | context_length
+    declared_completion: bool = False  # the final answer reported one result handle and no failure (protocol.read_final)
+    result_handle: str | None = None  # the one handle the final answer reported, if it reported exactly one
+    result_handles: tuple[str, ...] = ()  # every distinct handle it reported (several: no single result)
+    result_form: str | None = None  # "result_line" | "plain" (named in plain words, no RESULT line naming one)
+    declared_failure: bool = False  # the final answer said the task failed or could not be completed
+    stop_reason: str = ""  # final_answer | max_turns | consecutive_failures | repeated_call | format_errors | context_length | timeout
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model_calls: int = 0
@@ -162,6 +165,9 @@ class Trajectory:
             "final_answer": self.final_answer,
             "declared_completion": self.declared_completion,
             "result_handle": self.result_handle,
+            "result_handles": list(self.result_handles),
+            "result_form": self.result_form,
+            "declared_failure": self.declared_failure,
             "stop_reason": self.stop_reason,
             "calls": [
                 {

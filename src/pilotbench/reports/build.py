@@ -919,22 +919,24 @@ def _operations(
 
 
 def _reply_shapes(store: Any, cond: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-    """Per model: how often its tool calls came as text (no native tool_calls: the parser's fallback) and
-    how many replies were cut off at the token limit, over done tests."""
+    """Per model: how often its tool calls came as text (no native tool_calls: the parser's fallback), how
+    many replies were cut off at the token limit, and how many final answers reported their result in
+    plain words rather than on a RESULT line (benchmark.protocol.read_final), over done tests."""
     sql = (
         f"SELECT model, COUNT(*), {total('tool_calls')}, {total('text_calls')}, {count_if('text_calls > 0')}, "
-        f"{total('truncated_replies')}, {count_if('truncated_replies > 0')}, {total('format_errors')} "
+        f"{total('truncated_replies')}, {count_if('truncated_replies > 0')}, {total('format_errors')}, "
+        f"{count_if('plain_result > 0')} "
         "FROM results " + _where(_and(DONE, cond)) + " GROUP BY model"
     )
     out = []
-    for model, n, calls, text, tests_text, trunc, tests_trunc, fmt in store.query(sql, params):
+    for model, n, calls, text, tests_text, trunc, tests_trunc, fmt, plain in store.query(sql, params):
         n, calls = int(n), int(calls)
         out.append({
             "model": model, "tests": n, "tool_calls": calls, "text_calls": int(text),
             "text_call_share": (int(text) / calls) if calls else None,
             "tests_with_text_calls": rate(int(tests_text), n),
             "truncated_replies": int(trunc), "tests_with_truncation": rate(int(tests_trunc), n),
-            "format_errors": int(fmt),
+            "format_errors": int(fmt), "plain_results": rate(int(plain), n),
         })
     return sorted(out, key=lambda r: natural_key(r["model"]))
 

@@ -316,14 +316,18 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
     shapes = report.get("reply_shapes") or []
     rows = [[r["model"], fmt_num(r["tests"]), fmt_num(r["tool_calls"]), fmt_num(r["text_calls"]),
              fmt_num(r["text_call_share"]), fmt_rate(r["tests_with_text_calls"]), fmt_num(r["truncated_replies"]),
-             fmt_rate(r["tests_with_truncation"]), fmt_num(r["format_errors"])] for r in shapes]
+             fmt_rate(r["tests_with_truncation"]), fmt_num(r["format_errors"]), fmt_rate(r.get("plain_results"))]
+            for r in shapes]
     sections.append(_section(
         "reply_shapes", "Reply shapes",
-        [_table("Tool calls written as text (no native tool_calls) and replies cut off at the token limit, done tests",
+        [_table("Tool calls written as text (no native tool_calls), replies cut off at the token limit and results "
+                "reported in plain words, done tests",
                 ["Model", "Tests", "Tool calls", "Text calls", "Share as text", "Tests with text calls",
-                 "Truncated replies", "Tests with truncation", "Format errors"], rows)] if rows else [],
+                 "Truncated replies", "Tests with truncation", "Format errors", "Plain results"], rows)] if rows else [],
         "A text call is a tool call the model wrote in its reply's text (bare or fenced JSON, Hermes, Llama or "
-        "Mistral forms) in native mode, run as a call; a truncated reply is never scored as an answer.",
+        "Mistral forms) in native mode, run as a call; a truncated reply is never scored as an answer. A plain "
+        "result is a final answer with no RESULT line naming a handle that names exactly one handle in its words "
+        "(\"The results are stored in the `h_0af9be40` handle\"): it reports that handle (docs/scoring.md).",
     ))
 
     paired = report.get("paired") or []

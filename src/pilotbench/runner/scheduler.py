@@ -397,6 +397,7 @@ class Runner:
             record.assistance_turns = traj.assistance_turns
             record.text_calls = traj.text_calls
             record.truncated_replies = traj.truncated_replies
+            record.plain_result = int(traj.result_form == "plain")
             record.prompt_tokens = traj.prompt_tokens
             record.completion_tokens = traj.completion_tokens
             record.trajectory = traj.to_dict()

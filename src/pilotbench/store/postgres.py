@@ -31,6 +31,7 @@ INSTALL_HINT = "PostgreSQL stores need psycopg: pip install 'pilotbench[postgres
 _INT_COLUMNS = {
     "instance", "seed", "max_turns", "success", "turns", "tool_calls", "format_errors", "assistance_turns",
     "model_calls", "prompt_tokens", "completion_tokens", "rate_limited", "retries", "text_calls", "truncated_replies",
+    "plain_result",
 }
 _FLOAT_COLUMNS = {
     "tool_success_rate", "weighted_score", "workflow_adherence", "tool_coverage", "efficiency", "precision", "latency_s",

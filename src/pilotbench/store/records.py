@@ -74,6 +74,7 @@ class TestRecord:
     transcript: str | None = None  # the conversation, compressed (store.transcripts); None under --transcripts none
     text_calls: int = 0  # native mode: calls the model wrote as text (benchmark.protocol)
     truncated_replies: int = 0  # replies cut off at the token limit, each given a format-help turn
+    plain_result: int = 0  # 1: the final answer reported its result in plain words, no RESULT line naming a handle
 
     def to_row(self) -> tuple[Any, ...]:
         """The values in COLUMNS order; latencies and trajectory as compact JSON text."""

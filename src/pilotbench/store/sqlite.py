@@ -30,6 +30,7 @@ _COLUMN_TYPES = {
     "assistance_turns": "INTEGER", "model_calls": "INTEGER", "prompt_tokens": "INTEGER",
     "completion_tokens": "INTEGER", "rate_limited": "INTEGER", "retries": "INTEGER", "latency_s": "REAL",
     "started_at": "REAL", "finished_at": "REAL", "text_calls": "INTEGER", "truncated_replies": "INTEGER",
+    "plain_result": "INTEGER",
 }
 
 _SCHEMA = f"""
