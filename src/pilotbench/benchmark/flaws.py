@@ -66,6 +66,7 @@ def _consumers(plan: Plan, i: int) -> list[int]:
 # words for each tool, the literals it declares for each role, the fields and goals of each domain.
 # Flawed steps are written from these, so they read like honest steps.
 
+_FORMATS = ("csv", "json", "xml", "yaml")
 _BANK_SEED = 1
 _BANK_PER_TYPE = 120
 _NUMERIC = ("number", "integer")
@@ -169,7 +170,14 @@ def worded_settings(tool: str, source: Artifact | None, task: TaskInstance, n: i
             mapping[f] = same[rng.randrange(len(same))]
             if mapping[f] in free:
                 free.remove(mapping[f])
-    return _rename_fields(args, mapping)
+    out = _rename_fields(args, mapping)
+    current = (source.format if source is not None else None) or task.source_format
+    for p in TOOLS[tool].parameters:  # formats follow the data, as the generator words them
+        if p.name in out and p.check == "format_of_input":
+            out[p.name] = current
+        elif p.name in out and p.check == "other_format" and out[p.name] == current:
+            out[p.name] = rng.choice([f for f in _FORMATS if f != current])
+    return out
 
 
 def _plausible_literal(role: str, task: TaskInstance, rng: random.Random) -> str | None:
@@ -300,9 +308,6 @@ def _tool_misuse(plan: Plan, task: TaskInstance, severity: str, rng: random.Rand
     which = rng.sample(steps, min(len(steps), _count(severity, len(plan.steps))))
     tools, feeds = _replace_steps(plan, task, which, severity == "light", rng)
     return _rebuild(task, tools, feeds, plan.goal, plan.notes)
-
-
-_FORMATS = ("csv", "json", "xml", "yaml")
 
 
 def _corruptible(step: PlanStep, task: TaskInstance) -> list[str]:
@@ -450,7 +455,8 @@ def _redundant_operations(plan: Plan, task: TaskInstance, severity: str, rng: ra
             for j in _consumers(current, i):
                 fits = [
                     x for x in TOOLS
-                    if x not in tools and TOOLS[x].data_params and any(accepts(p, t) for p in TOOLS[x].data_params if p.required)
+                    if x not in tools and len([p for p in TOOLS[x].data_params if p.required]) == 1
+                    and any(accepts(p, t) for p in TOOLS[x].data_params if p.required)
                     and any(accepts(p, output_type(TOOLS[x], t)) for p in TOOLS[tools[j]].data_params)
                     and not any(p.literal for p in TOOLS[x].parameters if p.required)
                 ]

@@ -131,7 +131,9 @@ def build_steps(
     """Plan steps for `tools` with the given inputs (step refs are 1-based), settings worked out by a
     dry run: each step's settings fit the data its inputs would carry if the plan were followed.
     A tool the task itself words takes the task's settings; any other takes `settings` (default
-    `settings_for`). A step's purpose is its tool's own purpose sentence unless `purposes` says otherwise."""
+    `settings_for`). With the default, a task's settings that do not fit the data the plan gives the
+    step are replaced by `settings_for`'s; with `settings` given (a flawed plan), the task's stay as worded.
+    A step's purpose is its tool's own purpose sentence unless `purposes` says otherwise."""
     fallback = settings or settings_for
     sim = ToolSimulator(f"plan|{task.id}", 1.0, literals=task.inputs, fields=task.fields, source_format=task.source_format)
     preset = {s.tool: dict(s.args) for s in task.steps if s.args}  # the settings the task itself words
@@ -150,7 +152,7 @@ def build_steps(
                 args[param] = ref
         chosen = preset.get(tool) or fallback(tool, source, task, n)
         result = sim.execute(tool, {**args, **chosen})
-        if result.error_code == "INVALID_INPUT" and tool in preset and result.refused not in args:
+        if result.error_code == "INVALID_INPUT" and tool in preset and result.refused not in args and settings is None:
             chosen = settings_for(tool, source, task, n)  # the task's own settings do not fit here
             result = sim.execute(tool, {**args, **chosen})
         if result.success and result.handle:
