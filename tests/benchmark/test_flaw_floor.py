@@ -1,0 +1,78 @@
+"""The flaw floor (benchmark v3, item 3): a flaw bites any follower that reads the plan but not the task.
+
+Each copier in tests/benchmark/copiers.py plays 50 tests per flaw type and severity (spread over the
+task types, hard wording, tool success rate 1.0) through the real episode and scorer. Targets: every
+copier at most 0.30 full success on every flawed plan; the literal copier at least 0.80 on the optimal
+plan. `python -m tests.benchmark.copiers` prints the whole table (docs/scoring.md, "What a plan gives
+away").
+
+The names-only copier takes only the plan's tool names, so on parameter_error and
+logical_inconsistency (right tools, wrong settings or wiring) it can only be stopped by scoring
+settings against the task; until scoring.py does, those cases are expected to fail (xfail), and a
+stand-in (every setting the task words, given exactly as worded) shows they will hold once it does.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pytest
+
+from pilotbench.benchmark.types import FLAW_TYPES, SEVERITIES
+
+from .copiers import STRATEGIES, Played, full_success, play
+
+TESTS = 50
+FLAWED_MAX = 0.30
+OPTIMAL_MIN = 0.80
+SETTINGS_ONLY = {("names_only", "parameter_error"), ("names_only", "logical_inconsistency")}
+
+
+@lru_cache(maxsize=None)
+def _played(strategy: str, prompt_type: str, severity: str) -> tuple[Played, ...]:
+    return tuple(play(STRATEGIES[strategy], prompt_type, severity, TESTS))
+
+
+def test_the_optimal_plan_copied_literally_is_a_full_success() -> None:
+    played = list(_played("literal", "optimal", "severe"))
+    assert full_success(played) >= OPTIMAL_MIN
+    # and with every setting as the task words it: the plan's settings are the task's own
+    assert full_success(played, settings=True) >= OPTIMAL_MIN
+
+
+def _cases() -> list:
+    cases = []
+    for strategy in STRATEGIES:
+        for flaw in FLAW_TYPES:
+            marks = []
+            if (strategy, flaw) in SETTINGS_ONLY:
+                marks.append(pytest.mark.xfail(strict=False, reason=(
+                    "names-only copying gets the tools and wiring right here; only settings scoring "
+                    "(scoring.py, not yet merged) stops it")))
+            cases.append(pytest.param(strategy, flaw, marks=marks, id=f"{strategy}-{flaw}"))
+    return cases
+
+
+@pytest.mark.parametrize(("strategy", "flaw"), _cases())
+def test_a_plan_follower_that_does_not_read_the_task_fails_on_every_flaw(strategy: str, flaw: str) -> None:
+    rates = {s: full_success(list(_played(strategy, f"flawed_{flaw}", s))) for s in SEVERITIES}
+    assert all(r <= FLAWED_MAX for r in rates.values()), (strategy, flaw, rates)
+
+
+@pytest.mark.parametrize("flaw", sorted(f for _, f in SETTINGS_ONLY))
+def test_names_only_copying_fails_once_settings_are_compared(flaw: str) -> None:
+    """The stand-in for settings scoring (copiers.settings_as_asked) already holds names-only copying
+    under the target: its generic settings are not what the task words."""
+    rates = {s: full_success(list(_played("names_only", f"flawed_{flaw}", s)), settings=True) for s in SEVERITIES}
+    assert all(r <= FLAWED_MAX for r in rates.values()), (flaw, rates)
+
+
+def test_the_copiers_follow_the_plan_they_read() -> None:
+    """The floor is not low because the copiers are broken: on the optimal plan each one that copies
+    what the plan says (all but the names-only copier, whose settings are generic) is a full success
+    with the task's own settings."""
+    for strategy in STRATEGIES:
+        played = list(_played(strategy, "optimal", "severe"))
+        assert full_success(played) >= OPTIMAL_MIN, strategy
+        if strategy != "names_only":
+            assert full_success(played, settings=True) >= OPTIMAL_MIN, strategy
