@@ -10,12 +10,15 @@ on: ..."), the Inputs line where it says so, and the tool results; never the tas
   parameter, the latest handle whose type it accepts (or the Inputs value of the parameter's role),
   literals from the Inputs by role, and generic settings (plans.settings_for, from the fields the
   tool results report: valid, but not what the task asks); reports the last handle made.
+- `type_sorting_copier`: the names-only copier taking the plan's tools as a set, each turn the first
+  one (in written order) whose inputs the handles so far can give: what the types alone say about order.
 - `tell_dropper`: undoes what the known string tells of suite v2 flag (a purpose sentence that is
   another tool's, steps whose purpose ends "before passing it on" or "(X result)", an aim appended to
   a purpose, a cyclic input "using the result of step n", the "_total" / "_latest" / "-prod" /
   "team@" / "data=" / "limit: all" marks of a parameter error), then copies literally.
 - `dependency_truster`: copies literally, but where a step's inputs and its "Depends on" disagree,
   takes the handles of the steps it says it depends on.
+- `reference_orderer`: copies literally, but runs each step after the steps whose handles it takes.
 
 `python -m tests.benchmark.copiers [--tests 50]` prints full success per flaw type x severity x
 strategy, and each strategy on the optimal plan (docs/scoring.md, "What a plan gives away").
@@ -123,6 +126,39 @@ def names_only_copier(messages: list[Message], tools: list[dict[str, Any]], rng:
     return _call(names[turn], _typed_args(names[turn], made, _inputs_line(messages), turn + 1), turn)
 
 
+def _called(messages: list[Message]) -> list[str]:
+    return [c["function"]["name"] for m in messages if m.get("role") == "assistant" for c in m.get("tool_calls") or ()]
+
+
+def type_sorting_copier(messages: list[Message], tools: list[dict[str, Any]], rng: random.Random) -> ModelOutput:
+    """The names-only copier with the plan's tools taken as a set: each turn it calls the first tool, in
+    written order, not yet called whose required inputs the handles made so far (by type) and the
+    Inputs (by role) can give; wired by type, generic settings."""
+    from pilotbench.benchmark.tools import TOOLS, accepts
+
+    from .blind import _typed_args
+
+    names = [s.tool for s in parse_plan(_user(messages))]
+    inputs = _inputs_line(messages)
+    made = [(r["handle"], r["type"], r.get("summary") or {}) for r in _results(messages) if r.get("status") == "success"]
+    called = _called(messages)
+    left = [n for n in names if n not in called]
+    turn = _turn(messages)
+    if not left or turn >= 2 * len(names):
+        return _final([h for h, _, _ in made])
+    types = {t for _, t, _ in made}
+
+    def ready(name: str) -> bool:
+        return all(
+            (p.is_data and (any(accepts(p, t) for t in types) or (p.literal and p.literal in inputs)))
+            or (not p.is_data and (not p.literal or p.literal in inputs))
+            for p in TOOLS[name].parameters if p.required
+        )
+
+    pick = next((n for n in left if ready(n)), left[0])
+    return _call(pick, _typed_args(pick, made, inputs, turn + 1), turn)
+
+
 _AIMS = ("prepare a marketing newsletter", "archive last year's backups", "benchmark the network latency",
          "draft a hiring forecast")
 
@@ -188,11 +224,35 @@ def dependency_truster(messages: list[Message], tools: list[dict[str, Any]], rng
     return _copy(trust_dependencies(parse_plan(_user(messages))), messages)
 
 
+def in_reference_order(steps: list[Step]) -> list[Step]:
+    """The plan's steps run in an order its handle references allow (each step after the steps it reads),
+    written order among the ready ones, references renumbered; as written if they form a cycle."""
+    order: list[int] = []
+    left = list(range(1, len(steps) + 1))
+    while left:
+        ready = [n for n in left if all(r in order or r not in left for _, r in steps[n - 1].inputs if isinstance(r, int))]
+        if not ready:
+            return steps
+        order.append(ready[0])
+        left.remove(ready[0])
+    new = {old: k for k, old in enumerate(order, 1)}
+    return [Step(steps[o - 1].tool, steps[o - 1].purpose,
+                 [(k, new.get(r, r) if isinstance(r, int) else r) for k, r in steps[o - 1].inputs],
+                 steps[o - 1].args, [new.get(d, d) for d in steps[o - 1].depends]) for o in order]
+
+
+def reference_orderer(messages: list[Message], tools: list[dict[str, Any]], rng: random.Random) -> ModelOutput:
+    """Copies literally, but runs each step only after the steps whose handles it takes."""
+    return _copy(in_reference_order(parse_plan(_user(messages))), messages)
+
+
 STRATEGIES: dict[str, Strategy] = {
     "literal": literal_copier,
     "names_only": names_only_copier,
+    "type_sorting": type_sorting_copier,
     "tell_dropper": tell_dropper,
     "dependency_truster": dependency_truster,
+    "reference_orderer": reference_orderer,
 }
 
 

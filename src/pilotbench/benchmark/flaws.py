@@ -247,6 +247,8 @@ def _satisfiable(tool: str, feeds_type: str | None, task: TaskInstance) -> bool:
 
 
 def _sequence_disorder(plan: Plan, task: TaskInstance, severity: str, rng: random.Random) -> Plan:
+    """The steps in another order (light: a step and the step that reads it swapped; medium: the last
+    step first; severe: all reversed)."""
     n = len(plan.steps)
     order = list(range(n))
     if severity == "light":
@@ -259,7 +261,27 @@ def _sequence_disorder(plan: Plan, task: TaskInstance, severity: str, rng: rando
         order.reverse()
     position = {old: new for new, old in enumerate(order)}  # old index -> new index
     tools = [plan.steps[o].tool for o in order]
-    feeds = [[(k, position[r - 1] + 1 if isinstance(r, int) else r) for k, r in plan.steps[o].inputs] for o in order]
+    # Wired as an author who believed this order would write it: each step's main input is the step
+    # written just before it, so running the steps in the order their references allow restores nothing.
+    # A first written step that takes a handle reads a step written after it, never its real producer
+    # (or, with no other, itself).
+    feeds = []
+    for k, o in enumerate(order):
+        row: list[tuple[str, Ref]] = []
+        main = True
+        for key, r in plan.steps[o].inputs:
+            if isinstance(r, int):
+                real = position[r - 1] + 1
+                if main and k > 0:
+                    row.append((key, k))
+                elif main:
+                    row.append((key, next((m for m in range(2, n + 1) if m != real), 1)))
+                else:
+                    row.append((key, real))
+                main = False
+            else:
+                row.append((key, r))
+        feeds.append(row)
     return _rebuild(task, tools, feeds, plan.goal, plan.notes)
 
 
