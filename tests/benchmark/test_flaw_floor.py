@@ -78,8 +78,8 @@ def test_copying_tool_names_fails_once_settings_are_compared(strategy: str, flaw
 def test_the_copiers_follow_the_plan_they_read() -> None:
     """The floor is not low because the copiers are broken: on the optimal plan each one that copies
     what the plan says (all but the two that copy only tool names, whose settings are generic) is a full
-    success with the task's own settings."""
-    for strategy in STRATEGIES:
+    success with the task's own settings. (The prior dropper, which drops honest steps too, is left out.)"""
+    for strategy in (s for s in STRATEGIES if s != "prior_dropper"):
         played = list(_played(strategy, "optimal", "severe"))
         assert full_success(played) >= OPTIMAL_MIN, strategy
         if strategy not in ("names_only", "type_sorting"):

@@ -486,7 +486,8 @@ def _redundant_operations(plan: Plan, task: TaskInstance, severity: str, rng: ra
                     edges.append((i, j, sorted(fits)))
         if edges:
             i, j, fits = rng.choice(edges)
-            extra = rng.choice(fits)
+            # as often as the generator uses each tool, so how common a tool is does not give it away
+            extra = rng.choices(fits, weights=[len(_bank().args.get(x, ())) + 1 for x in fits])[0]
             insert = i + 1
             param = next(p.name for p in TOOLS[extra].data_params if p.required and accepts(p, types[i]))
             shift = lambda r: r + 1 if isinstance(r, int) and r > insert else r  # noqa: E731
