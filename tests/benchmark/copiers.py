@@ -21,6 +21,8 @@ on: ..."), the Inputs line where it says so, and the tool results; never the tas
 - `reference_orderer`: copies literally, but runs each step after the steps whose handles it takes.
 - `prior_dropper`: knows how often the generator uses each tool (learnt at another seed), drops the
   steps (short of the last) whose tool is rare, then copies literally: a guess at redundant steps.
+- `inputs_fixer`: copies literally, but a literal input the Inputs line does not list is replaced by the
+  Inputs value of the parameter's role.
 
 `python -m tests.benchmark.copiers [--tests 50]` prints full success per flaw type x severity x
 strategy, and each strategy on the optimal plan (docs/scoring.md, "What a plan gives away").
@@ -227,6 +229,28 @@ def dependency_truster(messages: list[Message], tools: list[dict[str, Any]], rng
     return _copy(trust_dependencies(parse_plan(_user(messages))), messages)
 
 
+def fix_literals(steps: list[Step], inputs: dict[str, str]) -> list[Step]:
+    """The plan with every literal input the Inputs line does not list replaced by the Inputs value of the
+    parameter's role (the tool schema names the role)."""
+    from pilotbench.benchmark.tools import TOOLS
+
+    out = []
+    for s in steps:
+        fixed: list[tuple[str, int | str]] = []
+        for k, r in s.inputs:
+            p = next((p for p in TOOLS[s.tool].parameters if p.name == k), None) if s.tool in TOOLS else None
+            if isinstance(r, str) and p is not None and p.literal in inputs and r not in inputs.values():
+                r = inputs[p.literal]
+            fixed.append((k, r))
+        out.append(Step(s.tool, s.purpose, fixed, s.args, s.depends))
+    return out
+
+
+def inputs_fixer(messages: list[Message], tools: list[dict[str, Any]], rng: random.Random) -> ModelOutput:
+    """Copies literally, but puts the Inputs line's value where a plan literal is not one of them."""
+    return _copy(fix_literals(parse_plan(_user(messages)), _inputs_line(messages)), messages)
+
+
 @lru_cache(maxsize=1)
 def _rare_tools(seed: int = 7, per_type: int = 300, share: float = 0.02) -> frozenset[str]:
     """Tools that make up less than `share` of the steps of tasks the generator makes (at another seed)."""
@@ -293,6 +317,7 @@ STRATEGIES: dict[str, Strategy] = {
     "dependency_truster": dependency_truster,
     "reference_orderer": reference_orderer,
     "prior_dropper": prior_dropper,
+    "inputs_fixer": inputs_fixer,
 }
 
 

@@ -358,26 +358,33 @@ def _field_settings(step: PlanStep, task: TaskInstance) -> list[str]:
     return [k for k, v in step.args if k in checked and pattern.search(json.dumps(v))]
 
 
-def _other_settings(step: PlanStep) -> list[tuple[str, list[Any]]]:
-    """For each plain setting of `step` (an enum or a number), the other values generated tasks give it."""
+# Settings whose other values change what the step does (free text and names are left alone).
+_SCORED_CHECKS = ("condition", "expression", "fields", "field", "numeric_field", "operations", "rules", "mapping",
+                  "scenario", "constraints", "cron", "other_format")
+
+
+def _other_settings(step: PlanStep, task: TaskInstance) -> list[tuple[str, list[Any]]]:
+    """For each setting of `step` that changes what it does, the other values generated tasks give it
+    that name only fields the task's data has (so the tool takes them: only a reader of the task, or
+    settings scoring, can tell)."""
+    fields = {n for n, _ in task.fields}
     out = []
     for key, value in step.args:
         p = next((p for p in TOOLS[step.tool].parameters if p.name == key), None)
-        if p is None or p.check or not (p.enum or p.type in _NUMERIC):
+        if p is None or p.literal or not (p.check in _SCORED_CHECKS or (not p.check and (p.enum or p.type in _NUMERIC))):
             continue
-        seen = sorted({json.dumps(a[key]) for _, a, _, _ in _bank().args.get(step.tool, []) if key in a} - {json.dumps(value)})
+        seen = sorted({json.dumps(a[key]) for _, a, used, _ in _bank().args.get(step.tool, [])
+                       if key in a and used <= fields} - {json.dumps(value)})
         if seen:
             out.append((key, [json.loads(v) for v in seen]))
     return out
 
 
-def _corrupt(step: PlanStep, task: TaskInstance, rng: random.Random) -> PlanStep:
-    """One step with a wrong setting or input, worded as the generator words right ones: a field the data
-    lacks, the wrong format, a path, address or name the task does not declare; where the step has none
-    of these, a different valid setting than the task asks for."""
+def _corrupt(step: PlanStep, task: TaskInstance, rng: random.Random, kind: str) -> PlanStep:
+    """One step with a wrong setting or input (`kind`), worded as the generator words right ones: a field
+    the data lacks, the wrong format, a path, address or name the task does not declare, or a different
+    valid setting than the task asks for."""
     spec = TOOLS[step.tool]
-    kinds = _corruptible(step, task)
-    kind = rng.choice(kinds) if kinds else "setting"
     args = dict(step.args)
     inputs = list(step.inputs)
     if kind == "literal":
@@ -397,7 +404,7 @@ def _corrupt(step: PlanStep, task: TaskInstance, rng: random.Random) -> PlanStep
         key = next(p.name for p in spec.parameters if p.check == "format_of_input" and p.name in args)
         args[key] = rng.choice([f for f in _FORMATS if f != args[key]])
     else:  # another value the generator gives this setting elsewhere
-        key, values = rng.choice(_other_settings(step))
+        key, values = rng.choice(_other_settings(step, task))
         args[key] = rng.choice(values)
     return step.with_(args=tuple(args.items()), inputs=tuple(inputs))
 
@@ -411,14 +418,27 @@ def _misnamed(literal: str, rng: random.Random) -> str:
     return literal.replace("-", "_", 1) if "-" in literal else literal + "2"
 
 
+# Which wrong value to prefer: one only the task's description can right (a field the data lacks: which
+# field was meant?), then one the Inputs line rights (a literal), then one the tool results right (a format).
+_REFUSED_FIRST = ("field", "literal", "format")
+
+
 def _parameter_error(plan: Plan, task: TaskInstance, severity: str, rng: random.Random) -> Plan:
+    """One step with a value the tool refuses (so a literal follower fails before settings are scored),
+    at medium and severe more steps with a setting the task words otherwise (valid, so only a reader of
+    the task, or settings scoring, catches it), or else another refused value."""
     steps = list(plan.steps)
     n = len(steps)
-    refusable = [i for i, s in enumerate(steps) if _corruptible(s, task)]
-    first = [rng.choice(refusable)] if refusable else []  # at least one error the tool refuses
-    rest = [i for i, s in enumerate(steps) if i not in first and (_corruptible(s, task) or _other_settings(s))]
-    for i in first + rng.sample(rest, min(len(rest), _count(severity, n) - len(first))):
-        steps[i] = _corrupt(steps[i], task, rng)
+    kinds = {i: _corruptible(s, task) for i, s in enumerate(steps)}
+    best = next((k for k in _REFUSED_FIRST if any(k in ks for ks in kinds.values())), None)
+    chosen: dict[int, str] = {}
+    if best is not None:
+        chosen[rng.choice([i for i, ks in kinds.items() if best in ks])] = best
+    rest = [i for i in range(n) if i not in chosen and (kinds[i] or _other_settings(steps[i], task))]
+    for i in rng.sample(rest, min(len(rest), _count(severity, n) - len(chosen))):
+        chosen[i] = "setting" if _other_settings(steps[i], task) else next(k for k in _REFUSED_FIRST if k in kinds[i])
+    for i, kind in sorted(chosen.items()):
+        steps[i] = _corrupt(steps[i], task, rng, kind)
     return Plan(tuple(steps), plan.notes, plan.goal)
 
 
