@@ -76,23 +76,32 @@ _NUMERIC = ("number", "integer")
 class _Bank:
     # tool -> (domain, settings, the fields those settings name, the task's goal)
     args: dict[str, list[tuple[str, dict[str, Any], frozenset[str], str]]] = field(default_factory=dict)
-    literals: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # role -> (domain, value)
+    literals: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # role -> domain -> values
     fields: dict[str, dict[str, str]] = field(default_factory=dict)  # domain -> field -> type
     goals: dict[str, list[str]] = field(default_factory=dict)  # domain -> goals
+    uses: dict[str, int] = field(default_factory=dict)  # tool -> steps that use it
 
 
 @lru_cache(maxsize=1)
 def _bank() -> _Bank:
     bank = _Bank()
+    seen: set[tuple[str, str, str]] = set()
     for task_type in TASK_TYPES:
         for i in range(_BANK_PER_TYPE):
             t = generate_instance(task_type, i, _BANK_SEED)
             pattern = _field_pattern([n for n, _ in t.fields])
             for s in t.steps:
+                bank.uses[s.tool] = bank.uses.get(s.tool, 0) + 1
+                key = (s.tool, t.domain, json.dumps(dict(s.args), sort_keys=True))
+                if key in seen:  # each tool's settings once per domain
+                    continue
+                seen.add(key)
                 used = frozenset(m.group(1) for m in pattern.finditer(json.dumps(dict(s.args))))
                 bank.args.setdefault(s.tool, []).append((t.domain, dict(s.args), used, t.goal))
             for role, value in t.declared_inputs.items():
-                bank.literals.setdefault(role, []).append((t.domain, value))
+                values = bank.literals.setdefault(role, {}).setdefault(t.domain, [])
+                if value not in values:
+                    values.append(value)
             bank.fields.setdefault(t.domain, {}).update(dict(t.fields))
             if t.goal not in bank.goals.setdefault(t.domain, []):
                 bank.goals[t.domain].append(t.goal)
@@ -183,10 +192,9 @@ def worded_settings(tool: str, source: Artifact | None, task: TaskInstance, n: i
 def _plausible_literal(role: str, task: TaskInstance, rng: random.Random) -> str | None:
     """Another value the generator declares for `role` (this domain's first), never one the task declares."""
     taken = set(task.declared_inputs.values())
-    values = sorted({v for d, v in _bank().literals.get(role, []) if v not in taken}, key=lambda v: (
-        next((0 for d, x in _bank().literals[role] if x == v and d == task.domain), 1), v))
-    same = [v for v in values if any(d == task.domain and x == v for d, x in _bank().literals[role])]
-    pool = same or values
+    by_domain = _bank().literals.get(role, {})
+    pool = [v for v in by_domain.get(task.domain, ()) if v not in taken] or sorted(
+        {v for values in by_domain.values() for v in values if v not in taken})
     return pool[rng.randrange(len(pool))] if pool else None
 
 
@@ -507,7 +515,7 @@ def _redundant_operations(plan: Plan, task: TaskInstance, severity: str, rng: ra
         if edges:
             i, j, fits = rng.choice(edges)
             # as often as the generator uses each tool, so how common a tool is does not give it away
-            extra = rng.choices(fits, weights=[len(_bank().args.get(x, ())) + 1 for x in fits])[0]
+            extra = rng.choices(fits, weights=[_bank().uses.get(x, 0) + 1 for x in fits])[0]
             insert = i + 1
             param = next(p.name for p in TOOLS[extra].data_params if p.required and accepts(p, types[i]))
             shift = lambda r: r + 1 if isinstance(r, int) and r > insert else r  # noqa: E731
