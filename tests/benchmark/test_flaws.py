@@ -4,13 +4,17 @@ optimal plan, for every flaw type at every severity; and every flaw shows in the
 from __future__ import annotations
 
 import json
+import re
+from collections import defaultdict
+from functools import lru_cache
+from typing import Any
 
 import pytest
 
 from pilotbench.benchmark.episode import Episode
 from pilotbench.benchmark.flaws import DEFAULT_SEVERITY, inject_flaw
 from pilotbench.benchmark.plans import HANDLE_REF, Plan, optimal_plan
-from pilotbench.benchmark.prompts import render_prompt
+from pilotbench.benchmark.prompts import render_plan, render_prompt
 from pilotbench.benchmark.scoring import score
 from pilotbench.benchmark.tasks import generate_instance
 from pilotbench.benchmark.tools import TOOLS
@@ -131,21 +135,28 @@ def test_a_careful_reader_can_see_each_flaw(flaw: str, severity: str) -> None:
 @pytest.mark.parametrize("severity", SEVERITIES)
 def test_parameter_errors_are_visible_in_the_prompt_or_the_first_result(severity: str) -> None:
     """A wrong setting names a field the data does not have (the tool results list the fields), a format
-    the source's extension contradicts, a literal the task does not name, or a parameter the schema lacks."""
+    the source's extension contradicts, a literal the task does not name, or a value the task words
+    otherwise; and in every plan at least one of them is one the tool refuses (so it bites a literal
+    follower before settings are scored)."""
     for task in TASKS:
         optimal = optimal_plan(task)
         flawed = inject_flaw(optimal, task, "parameter_error", severity)
         fields = {name for name, _ in task.fields}
+        worded = {s.tool: dict(s.args) for s in task.steps}
         changed = [(a, b) for a, b in zip(optimal.steps, flawed.steps) if a != b]
         assert changed
+        refused = False
         for before, after in changed:
-            visible = (
-                _visible_inconsistencies(Plan((after,)), task)
-                or any(isinstance(v, str) and v.endswith("_total") or "_total" in json.dumps(v) for _, v in after.args)
-                or dict(after.args).get("format") not in (None, dict(before.args).get("format"))
-            )
-            assert visible, (task.id, before, after)
-            assert not any(f"{f}_total" in fields for f in fields)
+            assert after.tool == before.tool and dict(after.inputs).keys() == dict(before.inputs).keys()
+            literal = any(isinstance(v, str) and v not in task.inputs.values() for _, v in after.inputs)
+            names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", json.dumps(dict(after.args))))
+            before_names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", json.dumps(dict(before.args))))
+            unknown_field = bool(names - before_names) and not (names - before_names) <= fields
+            fmt = dict(after.args).get("format") not in (None, dict(before.args).get("format"))
+            otherwise = dict(after.args) != worded.get(after.tool, dict(before.args))
+            assert literal or unknown_field or fmt or otherwise, (task.id, before, after)
+            refused = refused or literal or unknown_field or fmt
+        assert refused, (task.id, severity)
 
 
 def test_default_severity_is_severe() -> None:
@@ -167,3 +178,59 @@ def test_injection_is_deterministic_and_leaves_the_clean_plan_alone(flaw: str) -
 def test_unknown_flaw_or_severity_raises(flaw: str, severity: str, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         inject_flaw(optimal_plan(TASKS[0]), TASKS[0], flaw, severity)
+
+
+@lru_cache(maxsize=1)
+def _honest_vocabulary() -> dict[str, Any]:
+    """What honest optimal-plan steps say, per tool, over generated tasks at two other seeds: the input
+    and setting names, the values of plain settings (enums and numbers), the literals per role, goals."""
+    voc: dict[str, Any] = {"inputs": defaultdict(set), "args": defaultdict(set), "values": defaultdict(set),
+                           "literals": defaultdict(set), "goals": set()}
+    for seed in (1, 7):
+        for task_type in TASK_TYPES:
+            for i in range(150):
+                task = generate_instance(task_type, i, seed)
+                voc["goals"].add(task.goal)
+                for role, value in task.declared_inputs.items():
+                    voc["literals"][role].add(value)
+                for step in optimal_plan(task).steps:
+                    voc["inputs"][step.tool].add(tuple(k for k, _ in step.inputs))
+                    voc["args"][step.tool].add(tuple(sorted(k for k, _ in step.args)))
+                    for k, v in step.args:
+                        voc["values"][(step.tool, k)].add(json.dumps(v))
+    return voc
+
+
+# (suite v2's "_latest" / "-prod" / "team@" literals are caught by the literal vocabulary check)
+_OLD_TELLS = ("before passing it on", "the real aim", "using the result of step", "_total", '"limit": "all"', "data=<",
+              "must finish before", " result).")
+
+
+@pytest.mark.parametrize("flaw", FLAW_TYPES)
+def test_flawed_steps_read_like_honest_ones(flaw: str) -> None:
+    """No string tells (issue: benchmark v3, item 3): every step of a flawed plan is written as an honest
+    step for the tool it names would be: that tool's own purpose sentence, input and setting names that
+    honest steps of that tool use, plain settings (enums, numbers) with values honest steps use, literals
+    the generator declares for that role; the goal is one the generator writes; no notes; none of the marks
+    suite v2's flaws left (tests/benchmark/copiers.py: tell_dropper)."""
+    voc = _honest_vocabulary()
+    for task in TASKS:
+        optimal = optimal_plan(task)
+        for severity in SEVERITIES:
+            plan = inject_flaw(optimal, task, flaw, severity)
+            where = (flaw, severity, task.id)
+            assert not plan.notes and (plan.goal == task.goal or plan.goal in voc["goals"]), where
+            text, honest = render_plan(plan), render_plan(optimal)
+            assert not [t for t in _OLD_TELLS if t in text and t not in honest], where
+            for step in plan.steps:
+                spec = TOOLS[step.tool]
+                assert step.purpose == spec.purpose.rstrip("."), (where, step)
+                assert tuple(k for k, _ in step.inputs) in voc["inputs"][step.tool], (where, step)
+                assert tuple(sorted(k for k, _ in step.args)) in voc["args"][step.tool], (where, step)
+                for k, v in step.inputs:
+                    role = next(p.literal for p in spec.parameters if p.name == k)
+                    assert isinstance(v, int) or v in voc["literals"][role] or v in task.declared_inputs.values(), (where, step)
+                for k, v in step.args:
+                    p = next(p for p in spec.parameters if p.name == k)
+                    if p.enum or (p.type in ("integer", "number") and not p.check):
+                        assert json.dumps(v) in voc["values"][(step.tool, k)], (where, step, k)

@@ -10,7 +10,7 @@ whenever the tools do not fail.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,6 +21,8 @@ from .tools import TOOLS, Param
 HANDLE_REF = "<handle from step {n}>"
 
 Ref = int | str  # a 1-based step number whose output handle to pass, or a literal value
+# (tool, the data its main input would carry, task, 1-based step number) -> settings
+SettingsFor = Callable[[str, Artifact | None, TaskInstance, int], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +126,15 @@ def build_steps(
     tools: Sequence[str],
     feeds: Sequence[Sequence[tuple[str, Ref]]],
     purposes: Sequence[str] | None = None,
+    settings: SettingsFor | None = None,
 ) -> tuple[PlanStep, ...]:
     """Plan steps for `tools` with the given inputs (step refs are 1-based), settings worked out by a
-    dry run: each step's settings fit the data its inputs would carry if the plan were followed."""
+    dry run: each step's settings fit the data its inputs would carry if the plan were followed.
+    A tool the task itself words takes the task's settings; any other takes `settings` (default
+    `settings_for`). With the default, a task's settings that do not fit the data the plan gives the
+    step are replaced by `settings_for`'s; with `settings` given (a flawed plan), the task's stay as worded.
+    A step's purpose is its tool's own purpose sentence unless `purposes` says otherwise."""
+    fallback = settings or settings_for
     sim = ToolSimulator(f"plan|{task.id}", 1.0, literals=task.inputs, fields=task.fields, source_format=task.source_format)
     preset = {s.tool: dict(s.args) for s in task.steps if s.args}  # the settings the task itself words
     handles: dict[int, str] = {}
@@ -142,16 +150,16 @@ def build_steps(
                     source = sim.artifacts.get(handle)
             else:
                 args[param] = ref
-        settings = preset.get(tool) or settings_for(tool, source, task, n)
-        result = sim.execute(tool, {**args, **settings})
-        if result.error_code == "INVALID_INPUT" and tool in preset and result.refused not in args:
-            settings = settings_for(tool, source, task, n)  # the task's own settings do not fit here
-            result = sim.execute(tool, {**args, **settings})
+        chosen = preset.get(tool) or fallback(tool, source, task, n)
+        result = sim.execute(tool, {**args, **chosen})
+        if result.error_code == "INVALID_INPUT" and tool in preset and result.refused not in args and settings is None:
+            chosen = settings_for(tool, source, task, n)  # the task's own settings do not fit here
+            result = sim.execute(tool, {**args, **chosen})
         if result.success and result.handle:
             handles[n] = result.handle
         purpose = purposes[n - 1] if purposes else TOOLS[tool].purpose.rstrip(".")
         depends = tuple(sorted({r for _, r in step_feeds if isinstance(r, int)}))
-        steps.append(PlanStep(tool, purpose, tuple((k, v) for k, v in step_feeds), tuple(settings.items()), depends))
+        steps.append(PlanStep(tool, purpose, tuple((k, v) for k, v in step_feeds), tuple(chosen.items()), depends))
     return tuple(steps)
 
 
