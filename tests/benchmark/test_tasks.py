@@ -410,7 +410,7 @@ def test_wording_is_grammatical_and_varied() -> None:
             assert text.endswith((".", "handle.")), (d, text)
             assert "  " not in text and " ," not in text and ".." not in text and " ." not in text, (d, text)
             assert not re.search(r"\ba (?:[aeio]\w|XML|x)", text), (d, text)
-            assert not re.search(r"\ban (?:[bcdfghjklmnpqrstvwyz])", text, flags=re.I), (d, text)
+            assert not re.search(r"\ban (?!hour)(?:[bcdfghjklmnpqrstvwyz])", text, flags=re.I), (d, text)
             if d != "very_easy":
                 assert "{" not in text and "}" not in text, (d, text)
             for sentence in re.split(r"(?<=[.:])\s+(?=[A-Z])", text):

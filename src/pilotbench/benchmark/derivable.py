@@ -25,7 +25,7 @@ from typing import Any
 from .settings import _terms
 from .tasks import TaskInstance
 from .walk import _main_param
-from .wording import _CRONS, _REF
+from .wording import _CHANNEL_WORDS, _CRONS, _PROTOCOL_WORDS, _REF, _TTL_WORDS, _WRITE_MODES
 from .tools import ANY, SAME, TOOLS
 
 DIFFICULTIES_CHECKED = ("easy", "medium", "hard", "very_hard")
@@ -85,6 +85,14 @@ def surfaces(tool: str, name: str, value: Any) -> list[tuple[str, ...]]:
         out: list[tuple[str, ...]] = [(key.replace("_", " "),)]
         out += [("most",) if "max" in bound else ("least",)]
         return out + [(n,) for n in _numbers(bound)]
+    if name == "ttl_seconds":
+        return [(_TTL_WORDS[value].lower(),)]
+    if name == "mode":
+        return [(_WRITE_MODES[value].lower(),)]
+    if name == "protocol":
+        return [(_PROTOCOL_WORDS[value].lower(),)]
+    if name == "channel":
+        return [(_CHANNEL_WORDS[value].lower(),)]
     if name == "condition":
         out = []
         for field, op, v in _terms(value, frozenset()) or ():

@@ -54,6 +54,10 @@ from .wording import (
     _VE_FRAMES,
     _VERY_HARD_FRAMES,
     _VH,
+    _CHANNEL_WORDS,
+    _PROTOCOL_WORDS,
+    _TTL_WORDS,
+    _WRITE_MODES,
 )
 
 GENERATOR_VERSION = "3"
@@ -494,7 +498,10 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         ext = main.fmt if main.type == "raw" and main.fmt else r.choice(("csv", "json")) if main.type in ("records", "summary") else "json"
         if "output_path" not in g.inputs:
             g.inputs["output_path"] = _lit_output_path(g, ext)
-        return _Say({}, f"write {src} to the output path", "", "the output path", ""), _Data("file")
+        mode = r.choice(("overwrite", "append", "create"))
+        how = _WRITE_MODES[mode]
+        return _Say({"mode": mode}, f"write {src} to the output path, {how}", f", {how}", f"the output path, {how}", ""), \
+            _Data("file")
     if tool == "file_operations_converter":
         target = r.choice([f for f in _FORMATS if f != main.fmt])
         return _Say({"target_format": target}, f"convert {src} to {target.upper()}", target.upper(), f"to {target}",
@@ -577,7 +584,9 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
     if tool == "integration_connector":
         tgt = g.literal("target_system")
         proto = r.choice(("https", "grpc", "sftp", "amqp"))
-        return _Say({"protocol": proto}, f"open a connection to {tgt} within the session", tgt, tgt, f"a live link to {tgt}"), \
+        over = f"over {_PROTOCOL_WORDS[proto]}"
+        return _Say({"protocol": proto}, f"open a connection to {tgt} {over} within the session", over, f"{tgt} {over}",
+                    f"a live link to {tgt}"), \
             _Data("connection")
     if tool == "integration_mapper":
         tgt = g.literal("target_system") if "target_system" in g.inputs else "the target system"
@@ -598,7 +607,8 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
     if tool == "integration_queue":
         prio = r.randrange(3, 9)
         q = g.literal("queue_name")
-        return _Say({"priority": prio}, f"enqueue {src} on the {q} queue", q, q, ""), _Data("queued")
+        return _Say({"priority": prio}, f"enqueue {src} on the {q} queue at priority {prio}", f"at priority {prio}",
+                    f"{q}, at priority {prio}", ""), _Data("queued")
     if tool == "integration_scheduler":
         cron, text = r.choice(_CRONS)
         args = {"cron": cron}
@@ -611,17 +621,23 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
     if tool == "utility_logger":
         msg = f"{_cap(_words(g.dom.name))} run for the {g.team}: {r.choice(('completed', 'result ready', 'output produced'))}"
         level = r.choice(("info", "info", "warning"))
-        return _Say({"message": msg, "level": level}, f"write a log entry about {src}", "", "", ""), _Data("log")
+        return _Say({"message": msg, "level": level}, f"write a log entry about {src} at {level} level", f"at {level} level",
+                    f"at {level} level", ""), _Data("log")
     if tool == "utility_cache":
         key = f"{g.dom.name}:{g.stem}:{g.year}-{g.month:02d}:{r.randrange(100, 1000)}"
         ttl = r.choice((900, 3600, 21600, 86400))
-        return _Say({"key": key, "ttl_seconds": ttl}, f"cache {src} under a key for reuse", "", "", ""), main.copy()
+        keep = _TTL_WORDS[ttl]
+        return _Say({"key": key, "ttl_seconds": ttl}, f"cache {src} under a key for reuse, {keep}", f", {keep}", keep, ""), \
+            main.copy()
     if tool == "utility_tracker":
         ev = f"{g.dom.name}.{r.choice(('stage_done', 'batch_ready', 'milestone', 'handoff'))}"
-        return _Say({"event": ev}, f"record a progress event for {src}", "", "", ""), _Data("event")
+        return _Say({"event": ev}, f"record a progress event for {src} as the event {ev}", f"as the event {ev}",
+                    f"the event {ev}", ""), _Data("event")
     if tool == "utility_notifier":
         msg = f"The {g.team} update on the {subj} is ready."
-        return _Say({"message": msg, "channel": "email"}, f"send {src} to the recipient", "", "the recipient", ""), \
+        channel = r.choice(("email", "slack", "sms", "webhook"))
+        way = _CHANNEL_WORDS[channel]
+        return _Say({"message": msg, "channel": channel}, f"send {src} to the recipient {way}", way, f"the recipient, {way}", ""), \
             _Data("notification")
     if tool == "utility_helper":
         kind, plain, para = r.choice((
@@ -633,7 +649,6 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
     raise AssertionError(f"no wording for {tool} ({cat}/{op})")  # pragma: no cover
 
 
-# Final outcomes for very_hard: where the result ends up, by the final tool.
 def _refer(k: int, tool: str, feeds: dict[str, int | str], chain: list[tuple[str, dict[str, int | str]]],
            datas: list[_Data]) -> str:
     """How step k's wording names the handle its main input takes: "it" only when that is the step just

@@ -28,7 +28,7 @@ _COMPARE = (
     (r"is above|is over|is greater than|is more than|exceeds", ">"),
     (r"is below|is under|is less than|is lower than", "<"),
 )
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "twelve": 12}
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "twelve": 12, "fifteen": 15}
 _DAYS = {"sunday": 0, "monday": 1, "tuesday": 2, "wednesday": 3, "thursday": 4, "friday": 5, "saturday": 6}
 _FORMATS = ("json", "csv", "xml", "yaml")
 
@@ -273,6 +273,25 @@ def read(window: str, params: Iterable[Any], fields: dict[str, str]) -> dict[str
         m = re.search(r"every (\d+) ?(?:seconds|s)\b", low)
         if m:
             out["interval_seconds"] = int(m.group(1))
+    if "priority" in rest:
+        m = re.search(r"\bpriority (\d+)", low)
+        if m:
+            out["priority"] = int(m.group(1))
+    if "ttl_seconds" in rest:
+        m = re.search(r"\bfor (\d+|an?|one|two|six|twelve) (minute|hour|day|week)s?\b", low)
+        if m:
+            n = 1 if m.group(1) in ("a", "an", "one") else _NUMBER_WORDS.get(m.group(1)) or int(m.group(1))
+            out["ttl_seconds"] = n * {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}[m.group(2)]
+    if "event" in rest:
+        names = re.findall(r"\bevent ([\w\-]+\.[\w.\-]*\w)", window)  # "as the event sales.stage_done"
+        if names:
+            out["event"] = names[-1]
+    if "mode" in rest and rest["mode"].enum:
+        for words, mode in (("replacing", "overwrite"), ("overwrit", "overwrite"), ("appending", "append"),
+                            ("append", "append"), ("new file", "create")):
+            if words in low and mode in rest["mode"].enum:
+                out["mode"] = mode
+                break
     if "operation" in rest and rest["operation"].enum:
         for words, op in (("hash", "hash"), ("fingerprint", "hash"), ("unique id", "generate_id"),
                           ("unique reference", "generate_id"), ("slug", "slugify"), ("url", "slugify")):

@@ -761,7 +761,9 @@ class SimulatedModel:
                 words = role.replace("_", " ") if role != "service" else "\0"
                 named = words in lowered or str(inputs[role]).lower() in lowered
                 if named:
-                    take(_Mention(tools[0], "input", -1.0 if source else end))
+                    # where the text names it (so the step's settings are read from there), else first/last
+                    at = lowered.find(words) if words in lowered else lowered.find(str(inputs[role]).lower())
+                    take(_Mention(tools[0], "input", -1.0 if source else float(at) if at >= 0 else end))
         # A step whose input nothing chosen produces: the tool that makes that type, if the model sees it.
         for _ in range(3):
             added = False
