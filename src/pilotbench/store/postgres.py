@@ -132,6 +132,10 @@ def _connect(url: str, *, autocommit: bool = True, **kwargs: Any) -> Any:
     psycopg = _psycopg()
     from psycopg.types.numeric import FloatLoader
 
+    # UTF-8 on the wire whatever the database's encoding: on a SQL_ASCII database (initdb without
+    # -E UTF8) psycopg would otherwise return every text value as bytes, and no table name or
+    # test id would ever match. PostgreSQL converts from any server encoding (none for SQL_ASCII).
+    kwargs.setdefault("client_encoding", "UTF8")
     try:
         conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=kwargs.pop("connect_timeout", 10), **kwargs)
     except psycopg.OperationalError as e:
