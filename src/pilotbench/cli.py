@@ -141,8 +141,9 @@ def _joined(values: tuple[str, ...] | str | None) -> str:
 def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, model_params, temperature, max_tokens, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, log_dir, progress, progress_interval, executor, ray_address, transcripts):  # type: ignore[no-untyped-def]
     """Run a benchmark plan (resuming: tests already done in the store are skipped).
 
-    Exit status: 0 every planned test done; 2 bad input; 3 infrastructure errors left (run again to
-    retry them); 4 a model was stopped; 130 interrupted.
+    Exit status: 0 every planned test done; 2 bad input; 3 infrastructure errors left, or results saved
+    to a rescue file because the store could not take them (run again to retry or import them); 4 a
+    model was stopped; 130 interrupted.
     """
     from .api import build_plan
     from .config import generation_params
@@ -249,14 +250,21 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
     from .reports.build import count_if
     from .store import open_store
 
+    from .errors import StoreError
+
     console = _console()
-    with open_store(db_path, create=False) as store:
-        rows = store.query(
-            f"SELECT model, COUNT(*), SUM(success), {count_if(FULL)}, {count_if(PARTIAL)}, AVG(turns) "
-            "FROM results WHERE status='done' AND run_id=? GROUP BY model ORDER BY model",
-            (summary.run_id,),
-        )
-        causes = _error_causes(store, summary.run_id)
+    try:
+        with open_store(db_path, create=False) as store:
+            rows = store.query(
+                f"SELECT model, COUNT(*), SUM(success), {count_if(FULL)}, {count_if(PARTIAL)}, AVG(turns) "
+                "FROM results WHERE status='done' AND run_id=? GROUP BY model ORDER BY model",
+                (summary.run_id,),
+            )
+            causes = _error_causes(store, summary.run_id)
+    except StoreError as e:  # the store went away (an outage at the end of the run): the counts still stand
+        rows, causes = [], dict(getattr(summary, "error_causes", None) or {})
+        console.print(f"the store cannot be read now ({_one_line(str(e))}); per-model results not shown",
+                      markup=False, highlight=False, soft_wrap=True)
     table = Table(title=f"run {summary.run_id}")
     for col in ("model", "tests", "success", "full", "partial", "avg turns"):
         table.add_column(col, justify="left" if col == "model" else "right")
@@ -279,10 +287,18 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
         console.print(f"stopped {model}: {reason}", markup=False, highlight=False, soft_wrap=True)
     for lane, problem in (getattr(summary, "key_problems", None) or {}).items():
         console.print(f"key {lane} {problem}", markup=False, highlight=False, soft_wrap=True)
+    if getattr(summary, "imported", 0):
+        console.print(f"imported {summary.imported} results from earlier runs' rescue files before planning",
+                      markup=False, highlight=False, soft_wrap=True)
+    rescued = getattr(summary, "rescued", 0)
+    if rescued:
+        files = ", ".join(summary.rescue_files)
+        console.print(f"NOT STORED: {rescued} results the store could not take were saved to {files}; "
+                      "the next run imports them", markup=False, highlight=False, soft_wrap=True)
     log_dir = getattr(summary, "log_dir", None)
     if log_dir:
         console.print(f"logs in {log_dir}", markup=False, highlight=False, soft_wrap=True)
-    if summary.interrupted or summary.errors or not_run:
+    if summary.interrupted or summary.errors or not_run or rescued:
         console.print("to resume, run the same command again: finished tests are skipped, errors are retried")
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..benchmark.episode import Episode, StopRules
+from ..errors import StoreUnavailable
 from ..benchmark.prompts import render_prompt
 from ..benchmark.scoring import score
 from ..benchmark.tasks import generate_instance
@@ -43,7 +44,7 @@ from .calls import CallStats, InfraError, ModelStopped, calibrated_estimate, cal
 from .outcome import error_cause, exit_status, lane_limits, lane_problems
 from .progress import Reporter, RunProgress
 from .runtime import ModelRuntime, Runtime
-from .writer import BatchWriter
+from .writer import BatchWriter, import_rescued, rescue_files
 
 SERIAL_MODES = ("none", "model", "prompt", "provider")
 LANES_RECORD_SECONDS = 5.0  # how often a run records its lanes' learnt limits (status)
@@ -64,6 +65,7 @@ class RunOptions:
     record_run: bool = True  # write the run's row in the runs table (off for a distributed run's owners)
     record_lanes: bool | None = None  # record the lanes' learnt limits in the run's row (default: record_run)
     transcripts: str = DEFAULT_TRANSCRIPTS  # none | calls | full: how much of each conversation the store keeps
+    store_wait: float | None = None  # seconds the end of a run waits for an unreachable store (None: until stopped)
 
 
 @dataclass
@@ -80,6 +82,9 @@ class RunSummary:
     error_causes: dict[str, int] = field(default_factory=dict)  # infrastructure errors by cause
     key_problems: dict[str, str] = field(default_factory=dict)  # lane -> "disabled: why" / "parked: why"
     log_dir: str | None = None
+    rescued: int = 0  # results the store could not take, saved to rescue files (not stored)
+    rescue_files: list[str] = field(default_factory=list)
+    imported: int = 0  # results of earlier runs' rescue files put in the store before planning
 
     @property
     def pending(self) -> int:
@@ -90,7 +95,7 @@ class RunSummary:
         """0 only if every planned test ended `done` (runner.outcome lists the others)."""
         return exit_status(
             interrupted=self.interrupted, stopped_models=len(self.stopped_models), errors=self.errors,
-            not_run=self.pending,
+            not_run=self.pending, not_stored=self.rescued,
         )
 
 
@@ -143,6 +148,9 @@ class Runner:
             return
         self._stopping = True
         self.summary.interrupted = True
+        writer = getattr(self, "_writer", None)
+        if writer is not None:
+            writer.abandon()  # a store that is away is not waited for: what it cannot take is rescued
         asyncio.get_running_loop().call_later(self.options.grace_seconds, self._cancel_inflight)
 
     def _cancel_inflight(self) -> None:
@@ -151,6 +159,7 @@ class Runner:
 
     async def run(self, plan: PlanSpec | Iterable[TestSpec]) -> RunSummary:
         started = time.monotonic()
+        await asyncio.to_thread(self._import_rescued)
         done = await asyncio.to_thread(self.store.done_ids, self._plan_models(plan))
         streams = self._streams(plan, done)
         self.summary.planned = self.progress.planned + self.summary.skipped
@@ -164,6 +173,9 @@ class Runner:
             batch_size=self.options.checkpoint_interval,
             interval=self.options.flush_seconds,
             on_commit=self._on_commit,
+            on_state=self._on_store_state,
+            rescue_dir=self.options.log_dir / self.run_id if self.options.log_dir is not None else self._rescue_root(),
+            store_wait=self.options.store_wait,
         )
         self._writer = writer
         reporter = Reporter(self.progress, live=self.options.live, interval=self.options.progress_interval)
@@ -187,7 +199,9 @@ class Runner:
             if recorder is not None:
                 recorder.cancel()
             await writer.close()
-            if recorder is not None:
+            self.summary.rescued = writer.rescued
+            self.summary.rescue_files = [str(p) for p in writer.rescue_files]
+            if recorder is not None and not writer.unreachable:
                 await self._record_lanes_now()  # what the lanes knew at the end
             reporter.stop()
             for sig in installed:
@@ -197,9 +211,14 @@ class Runner:
             self._tell_lanes()
             self.summary.key_problems = lane_problems(self.runtime.lanes.values())
             status = "interrupted" if self.summary.interrupted else "finished"
-            if self.options.record_run:
+            if self.options.record_run and not writer.unreachable:
                 ended = {"keys_lost": self.summary.key_problems} if self.summary.key_problems else None
-                await asyncio.to_thread(self.store.finish_run, self.run_id, status, ended)
+                if self.summary.rescue_files:
+                    ended = {**(ended or {}), "rescue_files": self.summary.rescue_files}
+                try:
+                    await asyncio.to_thread(self.store.finish_run, self.run_id, status, ended)
+                except StoreUnavailable:
+                    pass  # left `running`; `status` shows it as dead once this process is gone
             self._close_logs()
         return self.summary
 
@@ -418,6 +437,32 @@ class Runner:
 
     def _on_commit(self, n: int) -> None:
         self.progress.committed += n
+
+    def _on_store_state(self, message: str, trouble: bool) -> None:
+        """The store went away, holds the run, came back, or results were rescued: said at once on
+        stderr, in every provider's log and in the progress display."""
+        self.progress.store_note = message if trouble else None
+        print(message, file=sys.stderr, flush=True)
+        for log in self._loggers.values():
+            (log.warning if trouble else log.info)("%s", message)
+
+    def _rescue_root(self) -> Path:
+        """Where rescue files go and are looked for: the log root, else beside a SQLite store."""
+        if self.options.log_dir is not None:
+            return self.options.log_dir
+        path = getattr(self.store, "path", None)
+        return path.parent if isinstance(path, Path) else Path("pilotbench-results")
+
+    def _import_rescued(self) -> None:
+        """Results an earlier run could not store (rescue files) go to the store before planning,
+        so their tests are not run again."""
+        for path in rescue_files([self._rescue_root()]):
+            n, refused = import_rescued(self.store, path)
+            if not n:
+                continue
+            self.summary.imported += n - refused
+            note = f"; {refused} refused by the store, kept in {path}.refused" if refused else ""
+            print(f"imported {n - refused} results from {path}, saved by an earlier run{note}", file=sys.stderr, flush=True)
 
     async def _report(self, reporter: Reporter) -> None:
         while True:

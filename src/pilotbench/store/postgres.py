@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import StoreError, UsageError
+from ..errors import StoreError, StoreUnavailable, UsageError
 from .records import COLUMNS, TestRecord, merge_lanes, run_info
 
 SCHEMA_VERSION = 2  # 2: columns added since 1 are added in place (ALTER TABLE ADD COLUMN)
@@ -242,7 +242,7 @@ class PostgresStore:
                     return fn(self._db)
                 except psycopg.OperationalError as e:
                     if attempt >= retries:
-                        raise StoreError(f"PostgreSQL at {self.path}: {_first_line(e)}") from None
+                        raise StoreUnavailable(f"PostgreSQL at {self.path}: {_first_line(e)}") from None
                     time.sleep(min(0.5 * (attempt + 1), 3.0))
                     try:
                         self._reconnect()
@@ -264,7 +264,9 @@ class PostgresStore:
                     cur.executemany(_INSERT, rows)
                     return max(cur.rowcount, 0)
 
-        return self._run(go, retries=5)
+        # One reconnect rides out a dropped connection (a server restart); a longer outage is the
+        # batch writer's to wait out, with backoff, without holding anything here.
+        return self._run(go, retries=1)
 
     def start_run(self, run_id: str, planned: int, info: dict[str, Any]) -> None:
         sql = (

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreError
+from ..errors import StoreError, StoreUnavailable
 from .records import COLUMNS, TestRecord, merge_lanes, run_info
 
 SCHEMA_VERSION = 2  # 2: columns added since 1 are added in place (ALTER TABLE ADD COLUMN)
@@ -183,7 +183,7 @@ class SQLiteStore:
                 if not isinstance(e, sqlite3.OperationalError) or ("locked" not in str(e) and "busy" not in str(e)):
                     raise StoreError(f"cannot write to {self.path}: {e}") from None
                 time.sleep(min(0.05 * (attempt + 1), 1.0))
-        raise StoreError(f"{self.path} stayed locked by another writer")
+        raise StoreUnavailable(f"{self.path} stayed locked by another writer")
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
         """INSERT OR IGNORE the rows, many per statement.
