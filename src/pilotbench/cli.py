@@ -253,6 +253,7 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
     from .errors import StoreError
 
     console = _console()
+    unreadable = False
     try:
         with open_store(db_path, create=False) as store:
             rows = store.query(
@@ -262,15 +263,16 @@ def _print_summary(summary, db_path: str) -> None:  # type: ignore[no-untyped-de
             )
             causes = _error_causes(store, summary.run_id)
     except StoreError as e:  # the store went away (an outage at the end of the run): the counts still stand
-        rows, causes = [], dict(getattr(summary, "error_causes", None) or {})
+        rows, causes, unreadable = [], dict(getattr(summary, "error_causes", None) or {}), True
         console.print(f"the store cannot be read now ({_one_line(str(e))}); per-model results not shown",
                       markup=False, highlight=False, soft_wrap=True)
-    table = Table(title=f"run {summary.run_id}")
-    for col in ("model", "tests", "success", "full", "partial", "avg turns"):
-        table.add_column(col, justify="left" if col == "model" else "right")
-    for model, n, succ, full, partial, turns in rows:
-        table.add_row(model, str(n), f"{succ / n:.1%}", f"{full / n:.1%}", f"{partial / n:.1%}", f"{turns:.1f}")
-    console.print(table)
+    if rows or not unreadable:
+        table = Table(title=f"run {summary.run_id}")
+        for col in ("model", "tests", "success", "full", "partial", "avg turns"):
+            table.add_column(col, justify="left" if col == "model" else "right")
+        for model, n, succ, full, partial, turns in rows:
+            table.add_row(model, str(n), f"{succ / n:.1%}", f"{full / n:.1%}", f"{partial / n:.1%}", f"{turns:.1f}")
+        console.print(table)
     not_run = max(summary.pending, 0)
     console.print(
         f"planned {summary.planned}, already done {summary.skipped}, completed {summary.completed}, "
