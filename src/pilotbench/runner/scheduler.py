@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import heapq
+import itertools
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ import time
 import traceback
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,17 @@ from .runtime import ModelRuntime, Runtime
 from .writer import BatchWriter, import_rescued, rescue_files
 
 SERIAL_MODES = ("none", "model", "prompt", "provider")
+CLAIM_TTL = 60.0  # seconds a test's lease lasts unless renewed (renewed every third of it)
+CLAIM_TTL_ENV = "PILOTBENCH_CLAIM_TTL"
+
+
+def _claim_ttl_default() -> float:
+    """CLAIM_TTL, or PILOTBENCH_CLAIM_TTL when set to a positive number of seconds."""
+    try:
+        value = float(os.environ.get(CLAIM_TTL_ENV, "") or CLAIM_TTL)
+    except ValueError:
+        return CLAIM_TTL
+    return value if value > 0 else CLAIM_TTL
 LANES_RECORD_SECONDS = 5.0  # how often a run records its lanes' learnt limits (status)
 _START_BATCH = 16  # tests started per loop iteration when many slots are free at once
 
@@ -66,6 +78,8 @@ class RunOptions:
     record_lanes: bool | None = None  # record the lanes' learnt limits in the run's row (default: record_run)
     transcripts: str = DEFAULT_TRANSCRIPTS  # none | calls | full: how much of each conversation the store keeps
     store_wait: float | None = None  # seconds the end of a run waits for an unreachable store (None: until stopped)
+    claims: bool = True  # lease each test before running it, so concurrent runs of a plan share it
+    claim_ttl: float = field(default_factory=lambda: _claim_ttl_default())  # seconds a lease lasts unrenewed
 
 
 @dataclass
@@ -137,6 +151,10 @@ class Runner:
         }
         self._told: dict[str, str] = {}  # lanes whose loss was already reported
         self._lanes_recorded: dict[str, dict[str, object]] = {}  # what the run's row says of its lanes
+        # Who holds this run's leases on tests (claims): unique per process and run.
+        self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._claiming = self.options.claims and callable(getattr(store, "claim", None))
+        self._said_waiting = False
 
     # ------------------------------------------------------------------ public
 
@@ -176,6 +194,7 @@ class Runner:
             on_state=self._on_store_state,
             rescue_dir=self.options.log_dir / self.run_id if self.options.log_dir is not None else self._rescue_root(),
             store_wait=self.options.store_wait,
+            after_write=self._release if self._claiming else None,
         )
         self._writer = writer
         reporter = Reporter(self.progress, live=self.options.live, interval=self.options.progress_interval)
@@ -187,6 +206,7 @@ class Runner:
         watcher = asyncio.create_task(self._watch_lanes())
         record_lanes = self.options.record_run if self.options.record_lanes is None else self.options.record_lanes
         recorder = asyncio.create_task(self._record_lanes(writer)) if record_lanes else None
+        renewer = asyncio.create_task(self._renew_claims(writer)) if self._claiming else None
         try:
             with _collector_for_long_runs():
                 for group in self._groups(streams):
@@ -198,7 +218,14 @@ class Runner:
             watcher.cancel()
             if recorder is not None:
                 recorder.cancel()
+            if renewer is not None:
+                renewer.cancel()
             await writer.close()
+            if self._claiming and not writer.unreachable:
+                try:  # leases on tests this run did not finish: free for the next run at once
+                    await asyncio.to_thread(self.store.release_claims, self._owner)
+                except Exception:  # noqa: BLE001 - they expire by themselves
+                    pass
             self.summary.rescued = writer.rescued
             self.summary.rescue_files = [str(p) for p in writer.rescue_files]
             if recorder is not None and not writer.unreachable:
@@ -304,7 +331,11 @@ class Runner:
             bound = min(bound, self.options.max_in_flight)
         slots = asyncio.Semaphore(max(1, bound))
         tasks: set[asyncio.Task[None]] = set()
-        for started, spec in enumerate(_longest_first(specs, 2 * bound), 1):
+        ordered = _longest_first(specs, 2 * bound)
+        claimed = self._claimed(ordered, max(32, min(bound, 256))) if self._claiming else _aiter(ordered)
+        started = 0
+        async for spec in claimed:
+            started += 1
             await slots.acquire()
             if self._stopping or rt.dead:
                 slots.release()
@@ -323,8 +354,74 @@ class Runner:
                 slots.release()
 
             task.add_done_callback(_done)
+        await claimed.aclose()  # type: ignore[attr-defined]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ claims
+
+    async def _claimed(self, specs: Iterator[TestSpec], chunk: int) -> AsyncIterator[TestSpec]:
+        """`specs`, each leased to this run before it is yielded (store.claim), a chunk at a time.
+        Tests another process finished meanwhile are skipped (counted as already done); tests it
+        holds a live lease on are put off, then tried again every few seconds until they are
+        done there or their lease is free (released, or expired: its holder died)."""
+        deferred: dict[str, TestSpec] = {}
+        source = iter(specs)
+        while not self._stopping:
+            batch = list(itertools.islice(source, chunk))
+            if not batch:
+                break
+            for spec in await self._claim(batch, deferred):
+                yield spec
+        poll = min(self.options.claim_ttl / 3, 2.0)
+        while deferred and not self._stopping:
+            if not self._said_waiting:
+                self._said_waiting = True
+                self._say(f"{len(deferred)} tests are being run by another process (another run of this plan, or "
+                          f"one that died: its leases expire within {self.options.claim_ttl:.0f}s); waiting for them")
+            await asyncio.sleep(poll)
+            waiting = list(deferred.values())
+            deferred.clear()
+            for spec in await self._claim(waiting, deferred):
+                yield spec
+
+    async def _claim(self, batch: list[TestSpec], deferred: dict[str, TestSpec]) -> list[TestSpec]:
+        """The tests of `batch` leased to this run; those done elsewhere are counted as skipped,
+        those leased elsewhere go to `deferred`. Without a reachable store, all of them (unleased)."""
+        try:
+            taken, done = await self._writer.exclusive(
+                self.store.claim, self._owner, [s.id for s in batch], self.options.claim_ttl
+            )
+        except StoreUnavailable:
+            return batch  # the run goes on through an outage; the store still takes each test once
+        ids = set(taken)
+        out = []
+        for spec in batch:
+            if spec.id in ids:
+                out.append(spec)
+            elif spec.id in done:
+                self.summary.skipped += 1
+                self.progress.plan(spec.model, spec.prompt_type, -1)
+            else:
+                deferred[spec.id] = spec
+        return out
+
+    def _release(self, records: list[TestRecord]) -> None:
+        """After a batch is committed (the writer's thread): its tests' leases are given up."""
+        self.store.release_claims(self._owner, [r.test_id for r in records])
+
+    async def _renew_claims(self, writer: BatchWriter) -> None:
+        while True:
+            await asyncio.sleep(self.options.claim_ttl / 3)
+            try:
+                await writer.exclusive(self.store.renew_claims, self._owner, self.options.claim_ttl)
+            except Exception:  # noqa: BLE001 - a lease that lapses only lets another run take the test
+                pass
+
+    def _say(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+        for log in self._loggers.values():
+            log.info("%s", message)
 
     async def _run_test(self, rt: ModelRuntime, spec: TestSpec) -> None:
         started = time.time()
@@ -545,6 +642,11 @@ class Runner:
         for h in self._handlers:
             h.close()
         self._handlers.clear()
+
+
+async def _aiter(specs: Iterator[TestSpec]) -> AsyncIterator[TestSpec]:
+    for spec in specs:
+        yield spec
 
 
 _LENGTH_RANK = {task_type: rank for rank, task_type in enumerate(TASK_TYPES)}  # task types grow in length
