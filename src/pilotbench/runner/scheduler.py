@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..benchmark.episode import Episode, StopRules
-from ..errors import StoreUnavailable
+from ..errors import StoreError, StoreUnavailable
 from ..benchmark.prompts import render_prompt
 from ..benchmark.scoring import score
 from ..benchmark.tasks import generate_instance
@@ -80,6 +80,7 @@ class RunOptions:
     store_wait: float | None = None  # seconds the end of a run waits for an unreachable store (None: until stopped)
     claims: bool = True  # lease each test before running it, so concurrent runs of a plan share it
     claim_ttl: float = field(default_factory=lambda: _claim_ttl_default())  # seconds a lease lasts unrenewed
+    claim_owner: str | None = None  # who holds the leases (default: this process and run); see ray_executor
 
 
 @dataclass
@@ -152,7 +153,7 @@ class Runner:
         self._told: dict[str, str] = {}  # lanes whose loss was already reported
         self._lanes_recorded: dict[str, dict[str, object]] = {}  # what the run's row says of its lanes
         # Who holds this run's leases on tests (claims): unique per process and run.
-        self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._owner = self.options.claim_owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._claiming = self.options.claims and callable(getattr(store, "claim", None))
         self._said_waiting = False
 
@@ -332,7 +333,7 @@ class Runner:
         slots = asyncio.Semaphore(max(1, bound))
         tasks: set[asyncio.Task[None]] = set()
         ordered = _longest_first(specs, 2 * bound)
-        claimed = self._claimed(ordered, max(32, min(bound, 256))) if self._claiming else _aiter(ordered)
+        claimed = self._claimed(rt, ordered, max(32, min(bound, 256))) if self._claiming else _aiter(ordered)
         started = 0
         async for spec in claimed:
             started += 1
@@ -360,21 +361,21 @@ class Runner:
 
     # ------------------------------------------------------------------ claims
 
-    async def _claimed(self, specs: Iterator[TestSpec], chunk: int) -> AsyncIterator[TestSpec]:
+    async def _claimed(self, rt: ModelRuntime, specs: Iterator[TestSpec], chunk: int) -> AsyncIterator[TestSpec]:
         """`specs`, each leased to this run before it is yielded (store.claim), a chunk at a time.
         Tests another process finished meanwhile are skipped (counted as already done); tests it
         holds a live lease on are put off, then tried again every few seconds until they are
         done there or their lease is free (released, or expired: its holder died)."""
         deferred: dict[str, TestSpec] = {}
         source = iter(specs)
-        while not self._stopping:
+        while not self._stopping and not rt.dead:
             batch = list(itertools.islice(source, chunk))
             if not batch:
                 break
             for spec in await self._claim(batch, deferred):
                 yield spec
         poll = min(self.options.claim_ttl / 3, 2.0)
-        while deferred and not self._stopping:
+        while deferred and not self._stopping and not rt.dead:
             if not self._said_waiting:
                 self._said_waiting = True
                 self._say(f"{len(deferred)} tests are being run by another process (another run of this plan, or "
@@ -392,8 +393,8 @@ class Runner:
             taken, done = await self._writer.exclusive(
                 self.store.claim, self._owner, [s.id for s in batch], self.options.claim_ttl
             )
-        except StoreUnavailable:
-            return batch  # the run goes on through an outage; the store still takes each test once
+        except StoreError:  # unreachable, or refusing writes: the run goes on (the writer says so)
+            return batch  # unleased; the store still keeps each test `done` once
         ids = set(taken)
         out = []
         for spec in batch:
