@@ -226,6 +226,7 @@ def test_sigterm_during_a_store_outage_rescues_beside_the_logs_and_resume_is_exa
     _assert_exact(direct)
     import psycopg
 
-    with psycopg.connect(direct) as conn:
+    with psycopg.connect(direct) as conn:  # the stopped run, which could not say so itself, is marked ended
+        assert {r[0] for r in conn.execute("SELECT status FROM runs")} == {"interrupted", "finished"}
         stored = {r[0] for r in conn.execute("SELECT attempt_id FROM results")}
     assert attempts <= stored

@@ -212,7 +212,7 @@ def test_rescue_files_are_imported_once_into_the_store(tmp_path: Path) -> None:
     [path] = rescue_files([tmp_path / "logs"])
     with SQLiteStore(tmp_path / "r.db") as store:
         store.write([rec(0)])  # one of them was committed after all (idempotent by attempt id)
-        assert import_rescued(store, path) == (4, 0)
+        assert import_rescued(store, path) == (4, 0, {"r"})
         assert not path.exists() and rescue_files([tmp_path / "logs"]) == []
         rows = store.query("SELECT test_id, trajectory, call_latencies FROM results ORDER BY test_id")
         assert rows == [(f"t{i}", '{"turns":2}', "[0.25]") for i in range(4)]

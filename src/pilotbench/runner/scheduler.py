@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from ..benchmark.episode import Episode, StopRules
-from ..errors import StoreError, StoreUnavailable
 from ..benchmark.prompts import render_prompt
 from ..benchmark.scoring import score
 from ..benchmark.tasks import generate_instance
 from ..benchmark.types import TASK_TYPES
+from ..errors import StoreError, StoreUnavailable
 from ..limits import Clock, MonotonicClock
 from ..models.base import ModelRequest
 from ..plan import PlanSpec, TestSpec, world_id
@@ -48,6 +48,8 @@ from .runtime import ModelRuntime, Runtime
 from .writer import BatchWriter, import_rescued, rescue_files
 
 SERIAL_MODES = ("none", "model", "prompt", "provider")
+LANES_RECORD_SECONDS = 5.0  # how often a run records its lanes' learnt limits (status)
+_START_BATCH = 16  # tests started per loop iteration when many slots are free at once
 CLAIM_TTL = 60.0  # seconds a test's lease lasts unless renewed (renewed every third of it)
 CLAIM_TTL_ENV = "PILOTBENCH_CLAIM_TTL"
 
@@ -58,9 +60,7 @@ def _claim_ttl_default() -> float:
         value = float(os.environ.get(CLAIM_TTL_ENV, "") or CLAIM_TTL)
     except ValueError:
         return CLAIM_TTL
-    return value if value > 0 else CLAIM_TTL
-LANES_RECORD_SECONDS = 5.0  # how often a run records its lanes' learnt limits (status)
-_START_BATCH = 16  # tests started per loop iteration when many slots are free at once
+    return value if value > 0 and value != float("inf") else CLAIM_TTL
 
 
 @dataclass
@@ -554,13 +554,19 @@ class Runner:
     def _import_rescued(self) -> None:
         """Results an earlier run could not store (rescue files) go to the store before planning,
         so their tests are not run again."""
+        runs: set[str] = set()
         for path in rescue_files([self._rescue_root()]):
-            n, refused = import_rescued(self.store, path)
+            n, refused, of_runs = import_rescued(self.store, path)
             if not n:
                 continue
+            runs |= of_runs
             self.summary.imported += n - refused
             note = f"; {refused} refused by the store, kept in {path}.refused" if refused else ""
             print(f"imported {n - refused} results from {path}, saved by an earlier run{note}", file=sys.stderr, flush=True)
+        if runs:  # a run stopped during an outage could not mark itself ended
+            for row in self.store.runs():
+                if row["run_id"] in runs and row["status"] == "running":
+                    self.store.finish_run(row["run_id"], "interrupted")
 
     async def _report(self, reporter: Reporter) -> None:
         while True:

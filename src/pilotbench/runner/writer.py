@@ -331,15 +331,16 @@ def rescue_files(directories: Iterable[Path]) -> list[Path]:
     return sorted(found)
 
 
-def import_rescued(store: Any, path: Path) -> tuple[int, int]:
+def import_rescued(store: Any, path: Path) -> tuple[int, int, set[str]]:
     """Write a rescue file's records to the store (idempotent: an attempt is stored once) and
-    remove the file. Records the store refuses stay in `<file>.refused`. Returns (records, refused).
-    Raises StoreUnavailable (the file is left as it was) when the store does not answer."""
+    remove the file. Records the store refuses stay in `<file>.refused`. Returns (records, refused,
+    the runs they came from). Raises StoreUnavailable (the file is left as it was) when the store
+    does not answer."""
     claimed = path.with_name(path.name + f".importing-{os.getpid()}")
     try:
         path.rename(claimed)  # another process importing the same file at the same moment gets nothing
     except FileNotFoundError:
-        return 0, 0
+        return 0, 0, set()
     try:
         records = []
         with claimed.open(encoding="utf-8") as f:
@@ -368,4 +369,4 @@ def import_rescued(store: Any, path: Path) -> tuple[int, int]:
             for record in refused:
                 f.write(json.dumps(record.to_dict(), default=str) + "\n")
     claimed.unlink()
-    return len(records), len(refused)
+    return len(records), len(refused), {r.run_id for r in records}
