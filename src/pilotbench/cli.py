@@ -174,8 +174,9 @@ def _joined(values: tuple[str, ...] | str | None) -> str:
 def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, model_params, temperature, max_tokens, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, probe, log_dir, progress, progress_interval, executor, ray_address, transcripts, human_io=None, human_timeout=None):  # type: ignore[no-untyped-def]
     """Run a benchmark plan (resuming: tests already done in the store are skipped).
 
-    Exit status: 0 every planned test done; 2 bad input; 3 infrastructure errors left (run again to
-    retry them); 4 a model was stopped; 130 interrupted.
+    Exit status: 0 every planned test done; 2 bad input; 3 infrastructure errors left, or results saved
+    to a rescue file because the store could not take them (run again to retry or import them); 4 a
+    model was stopped; 130 interrupted.
     """
     from .api import build_plan
     from .config import generation_params
@@ -347,31 +348,42 @@ def _print_summary(summary, db_path: str, plan=None) -> None:  # type: ignore[no
     from .reports.build import count_if
     from .store import open_store
 
+    from .errors import StoreError
+
     console = _console()
     earlier = summary.skipped if plan is not None else 0
-    with open_store(db_path, create=False) as store:
-        if earlier:
-            rows = _plan_rows(store, plan)
-        else:
-            rows = store.query(
-                f"SELECT model, COUNT(*), SUM(success), {count_if(FULL)}, {count_if(PARTIAL)}, AVG(turns) "
-                "FROM results WHERE status='done' AND run_id=? GROUP BY model ORDER BY model",
-                (summary.run_id,),
+    unreadable = False
+    context: list[Any] = []
+    try:
+        with open_store(db_path, create=False) as store:
+            if earlier:
+                rows = _plan_rows(store, plan)
+            else:
+                rows = store.query(
+                    f"SELECT model, COUNT(*), SUM(success), {count_if(FULL)}, {count_if(PARTIAL)}, AVG(turns) "
+                    "FROM results WHERE status='done' AND run_id=? GROUP BY model ORDER BY model",
+                    (summary.run_id,),
+                )
+            causes = _error_causes(store, summary.run_id)
+            context = store.query(
+                "SELECT model, COUNT(*) FROM results WHERE status='done' AND run_id=? AND error_category=? "
+                "GROUP BY model ORDER BY model", (summary.run_id, CONTEXT_LENGTH),
             )
-        causes = _error_causes(store, summary.run_id)
-        context = store.query(
-            "SELECT model, COUNT(*) FROM results WHERE status='done' AND run_id=? AND error_category=? "
-            "GROUP BY model ORDER BY model", (summary.run_id, CONTEXT_LENGTH),
-        )
-    title = f"run {summary.run_id}"
-    if earlier:
-        title += f": whole plan, {earlier} of {summary.planned} tests done by earlier runs"
-    table = Table(title=title)
-    for col in ("model", "tests", "success", "full", "partial", "avg turns"):
-        table.add_column(col, justify="left" if col == "model" else "right")
-    for model, n, succ, full, partial, turns in rows:
-        table.add_row(player_label(model), str(n), f"{succ / n:.1%}", f"{full / n:.1%}", f"{partial / n:.1%}", f"{turns:.1f}")
-    console.print(table)
+    except StoreError as e:  # the store went away (an outage at the end of the run): the counts still stand
+        rows, causes, unreadable = [], dict(getattr(summary, "error_causes", None) or {}), True
+        console.print(f"the store cannot be read now ({_one_line(str(e))}); per-model results not shown",
+                      markup=False, highlight=False, soft_wrap=True)
+    if rows or not unreadable:
+        title = f"run {summary.run_id}"
+        if earlier:
+            title += f": whole plan, {earlier} of {summary.planned} tests done by earlier runs"
+        table = Table(title=title)
+        for col in ("model", "tests", "success", "full", "partial", "avg turns"):
+            table.add_column(col, justify="left" if col == "model" else "right")
+        for model, n, succ, full, partial, turns in rows:
+            table.add_row(player_label(model), str(n), f"{succ / n:.1%}", f"{full / n:.1%}", f"{partial / n:.1%}",
+                          f"{turns:.1f}")
+        console.print(table)
     not_run = max(summary.pending, 0)
     console.print(
         f"planned {summary.planned}, already done {summary.skipped}, completed {summary.completed}, "
@@ -391,6 +403,14 @@ def _print_summary(summary, db_path: str, plan=None) -> None:  # type: ignore[no
         console.print(f"stopped {model}: {reason}", markup=False, highlight=False, soft_wrap=True)
     for lane, problem in (getattr(summary, "key_problems", None) or {}).items():
         console.print(f"key {lane} {problem}", markup=False, highlight=False, soft_wrap=True)
+    if getattr(summary, "imported", 0):
+        console.print(f"imported {summary.imported} results from earlier runs' rescue files before planning",
+                      markup=False, highlight=False, soft_wrap=True)
+    rescued = getattr(summary, "rescued", 0)
+    if rescued:
+        files = ", ".join(summary.rescue_files)
+        console.print(f"NOT STORED: {rescued} results the store could not take were saved to {files}; "
+                      "the next run imports them", markup=False, highlight=False, soft_wrap=True)
     log_dir = getattr(summary, "log_dir", None)
     if log_dir:
         console.print(f"logs in {log_dir}", markup=False, highlight=False, soft_wrap=True)
@@ -404,7 +424,7 @@ def _print_summary(summary, db_path: str, plan=None) -> None:  # type: ignore[no
     unknown_only = bool(summary.stopped_models) and not summary.interrupted and \
         all(_UNKNOWN_MODEL in r for r in summary.stopped_models.values()) and \
         not any(not c.startswith("model stopped: ") for c in causes)
-    if (summary.interrupted or summary.errors or not_run) and not unknown_only:
+    if (summary.interrupted or summary.errors or not_run or rescued) and not unknown_only:
         console.print("to resume, run the same command again: finished tests are skipped, errors are retried")
     shown = shlex.quote(_shown(db_path))
     console.print(f"next: pilotbench report --db {shown}   (tables with 95% intervals); "

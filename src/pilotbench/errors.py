@@ -4,6 +4,8 @@
     ├── UsageError            bad input from the user: config, flags, files (exit status 2)
     │   └── ConfigError       a configuration file or entry that cannot be used
     ├── StoreError            the results database cannot be used (not SQLite, newer schema, ...)
+    │   └── StoreUnavailable  the store did not answer (connection lost or refused, locked too long):
+    │                         a write to try again later, not a refusal of the records
     └── ProviderError         a model call failed; `kind` says what the runner should do:
                               rate_limit (wait, retry, not a test attempt), transient (bounded
                               retries with backoff), fatal (stop using the lane or model),
@@ -33,6 +35,10 @@ class ConfigError(UsageError):
 
 class StoreError(UsageError):
     pass
+
+
+class StoreUnavailable(StoreError):
+    """The store could not be reached or did not answer in time; the same write may succeed later."""
 
 
 class ProviderError(PilotbenchError):

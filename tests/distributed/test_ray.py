@@ -257,3 +257,31 @@ def test_ray_owners_record_the_limits_their_lanes_learnt_for_status(tmp_path: Pa
     assert len(learnt) == 3 * 2, status.stdout
     assert all("600000 (" in line for line in learnt)
     assert not any(key in status.stdout for key in FAKE_KEYS)
+
+
+def test_a_ray_run_and_a_local_run_at_once_share_the_pending_tests(tmp_path: Path, home: Path, server, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Ray key owners lease each test before running it, as a local run does: a local run started
+    beside a Ray run takes only tests no owner holds, and no test's calls are made twice."""
+    import time
+
+    from pilotbench.store import open_store
+
+    config = _config(tmp_path, server)
+    env = _env(home)
+    planned = 2 * 2 * 5 * 20  # long enough that the local run comes up while the owners still run
+    ray_run = _start(_cli_run(pg_url, config, "--executor", "ray", "-n", "20"), env=env, cwd=tmp_path)
+    deadline = time.monotonic() + 90
+    with open_store(pg_url) as store:
+        while store.count() == 0:  # the owners are running
+            assert time.monotonic() < deadline and ray_run.poll() is None, "the Ray run stored nothing"
+            time.sleep(0.1)
+    local = _start(_cli_run(pg_url, config, "-n", "20"), env=env, cwd=tmp_path)
+    a, b = _finish(ray_run, 150), _finish(local, 150)
+    assert a.returncode == 0, a.stderr[-3000:]
+    assert b.returncode == 0, b.stderr[-3000:]
+    done, distinct, _, errors = _store_counts(pg_url)
+    assert done == distinct == planned and errors == 0
+    with open_store(pg_url, create=False) as store:
+        ((calls, runs),) = store.query("SELECT SUM(model_calls), COUNT(DISTINCT run_id) FROM results")
+    assert server.stats.requests == calls  # every call made was a stored test's: none twice
+    assert runs == 2, "the local run took no share of the pending tests"

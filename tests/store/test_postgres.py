@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from pilotbench.store import is_postgres_url, open_store
 from pilotbench.store.records import TestRecord
 from pilotbench.store.sqlite import SQLiteStore
 
-from ..distributed.pgserver import pg_url  # noqa: F401 - a fixture
+from ..distributed.pgserver import drop_database, pg_url  # noqa: F401 - a fixture
 from ..reports.conftest import make_records
 
 
@@ -283,3 +284,45 @@ def test_every_command_against_postgres(pg_url: str, tmp_path: Path) -> None:
         assert ex.returncode == 0, ex.stderr
         assert f"wrote {n} rows" in ex.stderr
     assert not (tmp_path / "postgresql:").exists()  # logs did not go to a directory named after the URL
+
+
+@pytest.fixture
+def sql_ascii_url() -> Iterator[str]:
+    """A database created as `initdb --no-locale` without `-E UTF8` leaves them: SQL_ASCII."""
+    import psycopg
+
+    from ..distributed.pgserver import admin_url
+
+    admin = admin_url()
+    name = "pb_ascii_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} ENCODING 'SQL_ASCII' TEMPLATE template0")
+    url = f"{admin.rpartition('/')[0]}/{name}"
+    try:
+        yield url
+    finally:
+        drop_database(admin, url)
+
+
+def test_a_sql_ascii_database_is_a_working_store(sql_ascii_url: str, tmp_path: Path) -> None:
+    import psycopg
+
+    with psycopg.connect(sql_ascii_url) as conn:  # the database as the issue met it
+        assert conn.execute("SHOW server_encoding").fetchone()[0] == b"SQL_ASCII"  # bytes, by default
+    with open_store(sql_ascii_url) as store:
+        store.write([rec("t1", infra_error="caf\u00e9 \u2603 \U0001f600")])
+    with open_store(sql_ascii_url, create=False) as store:  # found again as a pilotbench store
+        assert store.done_ids() == {"t1"}
+        assert store.query("SELECT infra_error FROM results")[0][0] == "caf\u00e9 \u2603 \U0001f600"
+    args = ("run", "-m", "sim/strong", "-p", "baseline,cot", "-n", "2", "--db", sql_ascii_url, "--no-progress")
+    first = _cli(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "completed 20" in first.stdout
+    again = _cli(*args, cwd=tmp_path)  # nothing is run twice
+    assert again.returncode == 0, again.stderr
+    assert "already done 20, completed 0" in again.stdout
+    for command in (("status",), ("report", "--format", "md"), ("export", "--format", "jsonl", "--out", "x.jsonl")):
+        out = _cli(*command, "--db", sql_ascii_url, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+    with open_store(sql_ascii_url, create=False) as store:
+        assert store.count() == 21 and len(store.done_ids()) == 21

@@ -5,7 +5,8 @@ Exit statuses of `pilotbench run` (README, "Exit status"):
 
     0    every planned test ended `done`
     2    bad input: nothing was run
-    3    some tests ended in infrastructure errors (run the same command again to retry them)
+    3    some tests ended in infrastructure errors (run the same command again to retry them), or
+         results the store could not take were saved to a rescue file (the next run imports it)
     4    a model was stopped (refused key on every lane, unknown model, unreachable provider):
          its remaining tests were not run
     130  interrupted (Ctrl-C, SIGTERM)
@@ -62,13 +63,14 @@ def run_state(*, interrupted: bool, completed: int, errors: int, stopped_models:
     return "finished"
 
 
-def exit_status(*, interrupted: bool, stopped_models: int, errors: int, not_run: int) -> int:
-    """0 only when every planned test ended `done`."""
+def exit_status(*, interrupted: bool, stopped_models: int, errors: int, not_run: int, not_stored: int = 0) -> int:
+    """0 only when every planned test ended `done` and is in the store (`not_stored`: results
+    saved to a rescue file instead)."""
     if interrupted:
         return EXIT_INTERRUPTED
     if stopped_models:
         return EXIT_MODEL_STOPPED
-    if errors or not_run:
+    if errors or not_run or not_stored:
         return EXIT_INFRA_ERRORS
     return EXIT_OK
 

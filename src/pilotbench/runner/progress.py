@@ -53,6 +53,7 @@ class RunProgress:
         self.started = clock()
         self.last: float | None = None
         self.committed = 0
+        self.store_note: str | None = None  # the store is away or refusing: what the writer said
 
     def plan(self, model: str, prompt_type: str, n: int = 1) -> None:
         cell = self.cells.get((model, prompt_type))
@@ -100,6 +101,7 @@ class RunProgress:
             f"429s {limited}, retries {retries}, committed {self.committed}, ETA {_fmt_eta(eta)}"
             + (f", learnt limits: {shown}{more}" if learnt else "")
             + (f"; keys out: {keys}" if keys else "")
+            + (f"; {self.store_note}" if self.store_note else "")
         )
 
     def table(self):  # type: ignore[no-untyped-def]

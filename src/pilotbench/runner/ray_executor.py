@@ -245,6 +245,9 @@ class KeyOwner:
                 progress_interval=3600.0, live=False, handle_signals=False, record_run=False, record_lanes=True,
                 log_dir=Path(job.log_dir) / job.owner.label.replace("#", "-") if job.log_dir else None,
                 transcripts=job.transcripts,
+                # One owner of this key in this run at a time (the advisory lock): a restarted owner
+                # takes over its predecessor's leases at once instead of waiting for them to expire.
+                claim_owner=f"{job.run_id}/{job.owner.label}",
             )
             runner = Runner(runtime, store, options=options, run_id=job.run_id)  # the run's row is the driver's
             self._runner = runner

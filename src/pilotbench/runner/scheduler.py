@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import heapq
+import itertools
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ import time
 import traceback
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from ..benchmark.prompts import render_prompt
 from ..benchmark.scoring import score
 from ..benchmark.tasks import generate_instance
 from ..benchmark.types import TASK_TYPES
+from ..errors import StoreError, StoreUnavailable
 from ..limits import Clock, MonotonicClock
 from ..models.base import ModelRequest
 from ..models.human import PlayerTimeout
@@ -44,12 +46,23 @@ from .calls import CallStats, ContextLimit, InfraError, ModelStopped, calibrated
 from .outcome import error_cause, exit_status, lane_limits, lane_problems, run_state
 from .progress import Reporter, RunProgress
 from .runtime import ModelRuntime, Runtime
-from .writer import BatchWriter
+from .writer import BatchWriter, import_rescued, rescue_files
 
 SERIAL_MODES = ("none", "model", "prompt", "provider")
 LANES_RECORD_SECONDS = 5.0  # how often a run records its lanes' learnt limits (status)
 _START_BATCH = 16  # tests started per loop iteration when many slots are free at once
 TIMEOUT_STOP = "timeout"  # the stop reason of a test whose human player did not answer a turn in time
+CLAIM_TTL = 60.0  # seconds a test's lease lasts unless renewed (renewed every third of it)
+CLAIM_TTL_ENV = "PILOTBENCH_CLAIM_TTL"
+
+
+def _claim_ttl_default() -> float:
+    """CLAIM_TTL, or PILOTBENCH_CLAIM_TTL when set to a positive number of seconds."""
+    try:
+        value = float(os.environ.get(CLAIM_TTL_ENV, "") or CLAIM_TTL)
+    except ValueError:
+        return CLAIM_TTL
+    return value if value > 0 and value != float("inf") else CLAIM_TTL
 
 
 @dataclass
@@ -67,6 +80,10 @@ class RunOptions:
     record_lanes: bool | None = None  # record the lanes' learnt limits in the run's row (default: record_run)
     transcripts: str = DEFAULT_TRANSCRIPTS  # none | calls | full: how much of each conversation the store keeps
     progress_lines: bool = True  # plain progress lines when there is no live display (off while a person plays at the terminal)
+    store_wait: float | None = None  # seconds the end of a run waits for an unreachable store (None: until stopped)
+    claims: bool = True  # lease each test before running it, so concurrent runs of a plan share it
+    claim_ttl: float = field(default_factory=lambda: _claim_ttl_default())  # seconds a lease lasts unrenewed
+    claim_owner: str | None = None  # who holds the leases (default: this process and run); see ray_executor
 
 
 @dataclass
@@ -84,6 +101,9 @@ class RunSummary:
     context_limited: int = 0  # done tests whose conversation outgrew the model's context
     key_problems: dict[str, str] = field(default_factory=dict)  # lane -> "disabled: why" / "parked: why"
     log_dir: str | None = None
+    rescued: int = 0  # results the store could not take, saved to rescue files (not stored)
+    rescue_files: list[str] = field(default_factory=list)
+    imported: int = 0  # results of earlier runs' rescue files put in the store before planning
 
     @property
     def pending(self) -> int:
@@ -94,7 +114,7 @@ class RunSummary:
         """0 only if every planned test ended `done` (runner.outcome lists the others)."""
         return exit_status(
             interrupted=self.interrupted, stopped_models=len(self.stopped_models), errors=self.errors,
-            not_run=self.pending,
+            not_run=self.pending, not_stored=self.rescued,
         )
 
 
@@ -136,6 +156,10 @@ class Runner:
         }
         self._told: dict[str, str] = {}  # lanes whose loss was already reported
         self._lanes_recorded: dict[str, dict[str, object]] = {}  # what the run's row says of its lanes
+        # Who holds this run's leases on tests (claims): unique per process and run.
+        self._owner = self.options.claim_owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._claiming = self.options.claims and callable(getattr(store, "claim", None))
+        self._said_waiting = False
 
     # ------------------------------------------------------------------ public
 
@@ -147,6 +171,9 @@ class Runner:
             return
         self._stopping = True
         self.summary.interrupted = True
+        writer = getattr(self, "_writer", None)
+        if writer is not None:
+            writer.abandon()  # a store that is away is not waited for: what it cannot take is rescued
         asyncio.get_running_loop().call_later(self.options.grace_seconds, self._cancel_inflight)
 
     def _cancel_inflight(self) -> None:
@@ -155,6 +182,7 @@ class Runner:
 
     async def run(self, plan: PlanSpec | Iterable[TestSpec]) -> RunSummary:
         started = time.monotonic()
+        await asyncio.to_thread(self._import_rescued)
         done = await asyncio.to_thread(self.store.done_ids, self._plan_models(plan))
         streams = self._streams(plan, done)
         self.summary.planned = self.progress.planned + self.summary.skipped
@@ -168,6 +196,10 @@ class Runner:
             batch_size=self.options.checkpoint_interval,
             interval=self.options.flush_seconds,
             on_commit=self._on_commit,
+            on_state=self._on_store_state,
+            rescue_dir=self.options.log_dir / self.run_id if self.options.log_dir is not None else self._rescue_root(),
+            store_wait=self.options.store_wait,
+            after_write=self._release if self._claiming else None,
         )
         self._writer = writer
         reporter = Reporter(self.progress, live=self.options.live, interval=self.options.progress_interval)
@@ -179,6 +211,7 @@ class Runner:
         watcher = asyncio.create_task(self._watch_lanes())
         record_lanes = self.options.record_run if self.options.record_lanes is None else self.options.record_lanes
         recorder = asyncio.create_task(self._record_lanes(writer)) if record_lanes else None
+        renewer = asyncio.create_task(self._renew_claims(writer)) if self._claiming else None
         try:
             with _collector_for_long_runs():
                 for group in self._groups(streams):
@@ -190,8 +223,17 @@ class Runner:
             watcher.cancel()
             if recorder is not None:
                 recorder.cancel()
+            if renewer is not None:
+                renewer.cancel()
             await writer.close()
-            if recorder is not None:
+            if self._claiming and not writer.unreachable:
+                try:  # leases on tests this run did not finish: free for the next run at once
+                    await asyncio.to_thread(self.store.release_claims, self._owner)
+                except Exception:  # noqa: BLE001 - they expire by themselves
+                    pass
+            self.summary.rescued = writer.rescued
+            self.summary.rescue_files = [str(p) for p in writer.rescue_files]
+            if recorder is not None and not writer.unreachable:
                 await self._record_lanes_now()  # what the lanes knew at the end
             reporter.stop()
             for sig in installed:
@@ -202,9 +244,14 @@ class Runner:
             self.summary.key_problems = lane_problems(self.runtime.lanes.values())
             status = run_state(interrupted=self.summary.interrupted, completed=self.summary.completed,
                                errors=self.summary.errors, stopped_models=len(self.summary.stopped_models))
-            if self.options.record_run:
+            if self.options.record_run and not writer.unreachable:
                 ended = {"keys_lost": self.summary.key_problems} if self.summary.key_problems else None
-                await asyncio.to_thread(self.store.finish_run, self.run_id, status, ended)
+                if self.summary.rescue_files:
+                    ended = {**(ended or {}), "rescue_files": self.summary.rescue_files}
+                try:
+                    await asyncio.to_thread(self.store.finish_run, self.run_id, status, ended)
+                except StoreUnavailable:
+                    pass  # left `running`; `status` shows it as dead once this process is gone
             self._close_logs()
         return self.summary
 
@@ -292,7 +339,11 @@ class Runner:
             bound = min(bound, self.options.max_in_flight)
         slots = asyncio.Semaphore(max(1, bound))
         tasks: set[asyncio.Task[None]] = set()
-        for started, spec in enumerate(_longest_first(specs, 2 * bound), 1):
+        ordered = _longest_first(specs, 2 * bound)
+        claimed = self._claimed(rt, ordered, max(32, min(bound, 256))) if self._claiming else _aiter(ordered)
+        started = 0
+        async for spec in claimed:
+            started += 1
             await slots.acquire()
             if self._stopping or rt.dead:
                 slots.release()
@@ -311,8 +362,74 @@ class Runner:
                 slots.release()
 
             task.add_done_callback(_done)
+        await claimed.aclose()  # type: ignore[attr-defined]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ claims
+
+    async def _claimed(self, rt: ModelRuntime, specs: Iterator[TestSpec], chunk: int) -> AsyncIterator[TestSpec]:
+        """`specs`, each leased to this run before it is yielded (store.claim), a chunk at a time.
+        Tests another process finished meanwhile are skipped (counted as already done); tests it
+        holds a live lease on are put off, then tried again every few seconds until they are
+        done there or their lease is free (released, or expired: its holder died)."""
+        deferred: dict[str, TestSpec] = {}
+        source = iter(specs)
+        while not self._stopping and not rt.dead:
+            batch = list(itertools.islice(source, chunk))
+            if not batch:
+                break
+            for spec in await self._claim(batch, deferred):
+                yield spec
+        poll = min(self.options.claim_ttl / 3, 2.0)
+        while deferred and not self._stopping and not rt.dead:
+            if not self._said_waiting:
+                self._said_waiting = True
+                self._say(f"{len(deferred)} tests are being run by another process (another run of this plan, or "
+                          f"one that died: its leases expire within {self.options.claim_ttl:.0f}s); waiting for them")
+            await asyncio.sleep(poll)
+            waiting = list(deferred.values())
+            deferred.clear()
+            for spec in await self._claim(waiting, deferred):
+                yield spec
+
+    async def _claim(self, batch: list[TestSpec], deferred: dict[str, TestSpec]) -> list[TestSpec]:
+        """The tests of `batch` leased to this run; those done elsewhere are counted as skipped,
+        those leased elsewhere go to `deferred`. Without a reachable store, all of them (unleased)."""
+        try:
+            taken, done = await self._writer.exclusive(
+                self.store.claim, self._owner, [s.id for s in batch], self.options.claim_ttl
+            )
+        except StoreError:  # unreachable, or refusing writes: the run goes on (the writer says so)
+            return batch  # unleased; the store still keeps each test `done` once
+        ids = set(taken)
+        out = []
+        for spec in batch:
+            if spec.id in ids:
+                out.append(spec)
+            elif spec.id in done:
+                self.summary.skipped += 1
+                self.progress.plan(spec.model, spec.prompt_type, -1)
+            else:
+                deferred[spec.id] = spec
+        return out
+
+    def _release(self, records: list[TestRecord]) -> None:
+        """After a batch is committed (the writer's thread): its tests' leases are given up."""
+        self.store.release_claims(self._owner, [r.test_id for r in records])
+
+    async def _renew_claims(self, writer: BatchWriter) -> None:
+        while True:
+            await asyncio.sleep(self.options.claim_ttl / 3)
+            try:
+                await writer.exclusive(self.store.renew_claims, self._owner, self.options.claim_ttl)
+            except Exception:  # noqa: BLE001 - a lease that lapses only lets another run take the test
+                pass
+
+    def _say(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+        for log in self._loggers.values():
+            log.info("%s", message)
 
     async def _run_test(self, rt: ModelRuntime, spec: TestSpec) -> None:
         started = time.time()
@@ -451,6 +568,38 @@ class Runner:
     def _on_commit(self, n: int) -> None:
         self.progress.committed += n
 
+    def _on_store_state(self, message: str, trouble: bool) -> None:
+        """The store went away, holds the run, came back, or results were rescued: said at once on
+        stderr, in every provider's log and in the progress display."""
+        self.progress.store_note = message if trouble else None
+        print(message, file=sys.stderr, flush=True)
+        for log in self._loggers.values():
+            (log.warning if trouble else log.info)("%s", message)
+
+    def _rescue_root(self) -> Path:
+        """Where rescue files go and are looked for: the log root, else beside a SQLite store."""
+        if self.options.log_dir is not None:
+            return self.options.log_dir
+        path = getattr(self.store, "path", None)
+        return path.parent if isinstance(path, Path) else Path("pilotbench-results")
+
+    def _import_rescued(self) -> None:
+        """Results an earlier run could not store (rescue files) go to the store before planning,
+        so their tests are not run again."""
+        runs: set[str] = set()
+        for path in rescue_files([self._rescue_root()]):
+            n, refused, of_runs = import_rescued(self.store, path)
+            if not n:
+                continue
+            runs |= of_runs
+            self.summary.imported += n - refused
+            note = f"; {refused} refused by the store, kept in {path}.refused" if refused else ""
+            print(f"imported {n - refused} results from {path}, saved by an earlier run{note}", file=sys.stderr, flush=True)
+        if runs:  # a run stopped during an outage could not mark itself ended
+            for row in self.store.runs():
+                if row["run_id"] in runs and row["status"] == "running":
+                    self.store.finish_run(row["run_id"], "interrupted")
+
     async def _report(self, reporter: Reporter) -> None:
         while True:
             await asyncio.sleep(reporter.interval)
@@ -572,6 +721,11 @@ class QuietFileHandler(logging.FileHandler):
                   "its messages are dropped from now on", file=sys.stderr, flush=True)
         except OSError:
             pass
+
+
+async def _aiter(specs: Iterator[TestSpec]) -> AsyncIterator[TestSpec]:
+    for spec in specs:
+        yield spec
 
 
 _LENGTH_RANK = {task_type: rank for rank, task_type in enumerate(TASK_TYPES)}  # task types grow in length

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import StoreError, UsageError
+from ..errors import StoreError, StoreUnavailable, UsageError
 from .records import COLUMNS, TestRecord, merge_lanes, run_info
 
 SCHEMA_VERSION = 2  # 2: columns added since 1 are added in place (ALTER TABLE ADD COLUMN)
@@ -61,6 +61,12 @@ _SCHEMA = [
     "finished_at DOUBLE PRECISION, status TEXT NOT NULL, planned BIGINT NOT NULL DEFAULT 0, "
     "info TEXT NOT NULL DEFAULT '{}')",
 ]
+
+# Leases on tests, so concurrent runs of one plan share its pending tests (runner.scheduler).
+# Made on first use, not by the schema: reading commands never write.
+_CLAIMS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS claims (test_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL)"
+)
 
 _INSERT = (
     f"INSERT INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
@@ -133,6 +139,10 @@ def _connect(url: str, *, autocommit: bool = True, **kwargs: Any) -> Any:
     psycopg = _psycopg()
     from psycopg.types.numeric import FloatLoader
 
+    # UTF-8 on the wire whatever the database's encoding: on a SQL_ASCII database (initdb without
+    # -E UTF8) psycopg would otherwise return every text value as bytes, and no table name or
+    # test id would ever match. PostgreSQL converts from any server encoding (none for SQL_ASCII).
+    kwargs.setdefault("client_encoding", "UTF8")
     try:
         conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=kwargs.pop("connect_timeout", 10), **kwargs)
     except psycopg.OperationalError as e:
@@ -239,7 +249,7 @@ class PostgresStore:
                     return fn(self._db)
                 except psycopg.OperationalError as e:
                     if attempt >= retries:
-                        raise StoreError(f"PostgreSQL at {self.path}: {_first_line(e)}") from None
+                        raise StoreUnavailable(f"PostgreSQL at {self.path}: {_first_line(e)}") from None
                     time.sleep(min(0.5 * (attempt + 1), 3.0))
                     try:
                         self._reconnect()
@@ -261,7 +271,9 @@ class PostgresStore:
                     cur.executemany(_INSERT, rows)
                     return max(cur.rowcount, 0)
 
-        return self._run(go, retries=5)
+        # One reconnect rides out a dropped connection (a server restart); a longer outage is the
+        # batch writer's to wait out, with backoff, without holding anything here.
+        return self._run(go, retries=1)
 
     def start_run(self, run_id: str, planned: int, info: dict[str, Any]) -> None:
         sql = (
@@ -298,6 +310,60 @@ class PostgresStore:
                 db.execute("UPDATE runs SET info=%s WHERE run_id=%s", (json.dumps(info, default=str), run_id))
 
         self._run(go, retries=3)
+
+    # ------------------------------------------------------------------ claims (leases on tests)
+
+    def _claims_table(self, db: Any) -> None:
+        if not getattr(self, "_have_claims", False):
+            with db.transaction():  # two processes creating it at once would collide in the catalog
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
+                db.execute(_CLAIMS_TABLE)
+            self._have_claims = True
+
+    def claim(self, owner: str, test_ids: Sequence[str], ttl: float, *, now: float | None = None) -> tuple[list[str], set[str]]:
+        """Lease tests to `owner` for `ttl` seconds: those not `done` and not leased to another
+        owner (or whose lease expired). Returns (the ids leased, in order; the ids already done).
+        One statement: a test committed `done` and released by another owner is seen as done."""
+        ids = list(dict.fromkeys(test_ids))
+        t = time.time() if now is None else now
+
+        def go(db: Any) -> tuple[list[str], set[str]]:
+            self._claims_table(db)
+            with db.transaction():
+                taken = {r[0] for r in db.execute(
+                    "INSERT INTO claims(test_id, owner, expires_at) "
+                    "SELECT t, %s, %s FROM unnest(%s::text[]) AS t "
+                    "WHERE NOT EXISTS (SELECT 1 FROM results r WHERE r.test_id = t AND r.status = 'done') "
+                    "ON CONFLICT (test_id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at "
+                    "WHERE claims.owner = EXCLUDED.owner OR claims.expires_at <= %s RETURNING test_id",
+                    (owner, t + ttl, ids, t),
+                )}
+                done = {r[0] for r in db.execute(
+                    "SELECT test_id FROM results WHERE status = 'done' AND test_id = ANY(%s)", ([i for i in ids if i not in taken],))}
+            return [i for i in ids if i in taken], done
+
+        return self._run(go, retries=1)
+
+    def renew_claims(self, owner: str, ttl: float, *, now: float | None = None) -> int:
+        """Push back the expiry of every lease `owner` holds; returns how many it holds."""
+        t = time.time() if now is None else now
+
+        def go(db: Any) -> int:
+            self._claims_table(db)
+            return db.execute("UPDATE claims SET expires_at = %s WHERE owner = %s", (t + ttl, owner)).rowcount
+
+        return self._run(go, retries=1)
+
+    def release_claims(self, owner: str, test_ids: Sequence[str] | None = None) -> None:
+        """Give up `owner`'s leases on `test_ids` (all of them when None)."""
+        def go(db: Any) -> None:
+            self._claims_table(db)
+            if test_ids is None:
+                db.execute("DELETE FROM claims WHERE owner = %s", (owner,))
+            else:
+                db.execute("DELETE FROM claims WHERE owner = %s AND test_id = ANY(%s)", (owner, list(test_ids)))
+
+        self._run(go, retries=1)
 
     # ------------------------------------------------------------------ reading
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreError
+from ..errors import StoreError, StoreUnavailable
 from .records import COLUMNS, TestRecord, merge_lanes, run_info
 
 SCHEMA_VERSION = 2  # 2: columns added since 1 are added in place (ALTER TABLE ADD COLUMN)
@@ -53,6 +53,10 @@ CREATE TABLE IF NOT EXISTS runs (
     info TEXT NOT NULL DEFAULT '{{}}'
 );
 """
+
+# Leases on tests, so concurrent runs of one plan share its pending tests (runner.scheduler).
+# Made on first use, not by the schema: reading commands never write.
+_CLAIMS_TABLE = "CREATE TABLE IF NOT EXISTS claims (test_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL)"
 
 _INSERT = f"INSERT OR IGNORE INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _ROW_PLACEHOLDERS = f"({', '.join('?' * len(COLUMNS))})"
@@ -195,7 +199,7 @@ class SQLiteStore:
                 if not isinstance(e, sqlite3.OperationalError) or ("locked" not in str(e) and "busy" not in str(e)):
                     raise StoreError(f"cannot write to {self.path}: {e}") from None
                 time.sleep(min(0.05 * (attempt + 1), 1.0))
-        raise StoreError(f"{self.path} stayed locked by another writer")
+        raise StoreUnavailable(f"{self.path} stayed locked by another writer")
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
         """INSERT OR IGNORE the rows, many per statement.
@@ -246,6 +250,81 @@ class SQLiteStore:
             info = run_info(row[0] if row else None)
             edit(info)
             self._db.execute("UPDATE runs SET info=? WHERE run_id=?", (json.dumps(info, default=str), run_id))
+
+    # ------------------------------------------------------------------ claims (leases on tests)
+
+    def _claims_table(self) -> None:
+        if not getattr(self, "_have_claims", False):
+            self._db.execute(_CLAIMS_TABLE)
+            self._have_claims = True
+
+    def _immediate(self, fn: Callable[[], Any]) -> Any:
+        """fn() in a BEGIN IMMEDIATE transaction, waiting out other writers."""
+        db = self._db
+        for attempt in range(50):
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                out = fn()
+                db.execute("COMMIT")
+                return out
+            except sqlite3.Error as e:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                if not isinstance(e, sqlite3.OperationalError) or ("locked" not in str(e) and "busy" not in str(e)):
+                    raise StoreError(f"cannot write to {self.path}: {e}") from None
+                time.sleep(min(0.05 * (attempt + 1), 1.0))
+        raise StoreUnavailable(f"{self.path} stayed locked by another writer")
+
+    def claim(self, owner: str, test_ids: Sequence[str], ttl: float, *, now: float | None = None) -> tuple[list[str], set[str]]:
+        """Lease tests to `owner` for `ttl` seconds: those not `done` and not leased to another
+        owner (or whose lease expired). Returns (the ids leased, in order; the ids already done)."""
+        self._claims_table()
+        ids = list(dict.fromkeys(test_ids))
+        t = time.time() if now is None else now
+
+        def go() -> tuple[list[str], set[str]]:
+            done: set[str] = set()
+            held: set[str] = set()
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                done |= {r[0] for r in self._db.execute(
+                    f"SELECT test_id FROM results WHERE status='done' AND test_id IN ({marks})", chunk)}
+                held |= {r[0] for r in self._db.execute(
+                    f"SELECT test_id FROM claims WHERE test_id IN ({marks}) AND owner != ? AND expires_at > ?",
+                    [*chunk, owner, t])}
+            take = [i for i in ids if i not in done and i not in held]
+            self._db.executemany(
+                "INSERT INTO claims(test_id, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT(test_id) "
+                "DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at",
+                [(i, owner, t + ttl) for i in take],
+            )
+            return take, done
+
+        return self._immediate(go)
+
+    def renew_claims(self, owner: str, ttl: float, *, now: float | None = None) -> int:
+        """Push back the expiry of every lease `owner` holds; returns how many it holds."""
+        self._claims_table()
+        t = time.time() if now is None else now
+        return self._immediate(lambda: self._db.execute(
+            "UPDATE claims SET expires_at = ? WHERE owner = ?", (t + ttl, owner)).rowcount)
+
+    def release_claims(self, owner: str, test_ids: Sequence[str] | None = None) -> None:
+        """Give up `owner`'s leases on `test_ids` (all of them when None)."""
+        self._claims_table()
+        if test_ids is None:
+            self._immediate(lambda: self._db.execute("DELETE FROM claims WHERE owner = ?", (owner,)))
+            return
+        ids = list(test_ids)
+
+        def go() -> None:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                self._db.execute(
+                    f"DELETE FROM claims WHERE owner = ? AND test_id IN ({','.join('?' * len(chunk))})", [owner, *chunk])
+
+        self._immediate(go)
 
     # ------------------------------------------------------------------ reading
 
