@@ -124,3 +124,17 @@ def test_a_wrong_schedule_is_a_config_error() -> None:
     task = _find("integration_scheduler")
     s = score(task, _play(task, {"integration_scheduler": {"cron": "0 0 1 1 *"}}))
     assert s.success_level != "full_success" and s.error_category == "parameter_config_errors"
+
+
+def test_a_setting_left_out_is_the_default_its_schema_states() -> None:
+    from pilotbench.benchmark.scoring import _DEFAULTS
+    from pilotbench.benchmark.settings import stated_default
+
+    assert stated_default("Severity (default info).") == "info"
+    assert stated_default("Glob pattern (default '*').") == "*"
+    assert stated_default("Time to live (default 3600).") == 3600
+    assert stated_default("Existing fields to include (default: all numeric).") is None
+    writer = _DEFAULTS["file_operations_writer"]
+    assert wrong_settings({"mode": "overwrite"}, {}, defaults=writer) == ()  # "replacing any file already there"
+    assert wrong_settings({"mode": "create"}, {}, defaults=writer) == ("mode",)  # "as a new file": must be said
+    assert wrong_settings({"timezone": "UTC"}, {"cron": "0 7 * * *"}, defaults=_DEFAULTS["integration_scheduler"]) == ()

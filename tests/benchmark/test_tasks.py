@@ -386,7 +386,7 @@ def test_hard_paraphrases_the_tools_uses() -> None:
             for u in TOOLS[tool].uses:
                 assert u.lower() not in hard, (inst.id, u)
             words = set().union(*(_content_words(u) for u in TOOLS[tool].uses))
-            assert _content_words(hard) & words, (inst.id, tool)
+            assert {w[:5] for w in _content_words(hard)} & {w[:5] for w in words}, (inst.id, tool)
 
 
 def test_very_hard_states_every_step_as_an_outcome_without_tool_names() -> None:

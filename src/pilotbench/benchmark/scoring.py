@@ -63,11 +63,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .settings import wrong_settings
+from .settings import stated_default, wrong_settings
+from .tools import TOOLS
 from .types import CallRecord, Score, Trajectory
 
 if TYPE_CHECKING:
     from .tasks import TaskInstance
+
+# tool -> setting -> the default its schema states (a setting left out is its default).
+_DEFAULTS: dict[str, dict[str, object]] = {
+    name: {p.name: d for p in spec.parameters if (d := stated_default(p.description)) is not None}
+    for name, spec in TOOLS.items()
+}
 
 PARTIAL_MIN_PRECISION = 0.5
 PARTIAL_MIN_STEPS = 2
@@ -125,7 +132,7 @@ def analyse(task: TaskInstance, calls: Sequence[CallRecord]) -> StepAnalysis:
             wrong.append(())
             continue
         checked = getattr(steps[s], "checked_args", None)
-        bad = wrong_settings(checked, call.arguments, integers) if checked else ()
+        bad = wrong_settings(checked, call.arguments, integers, _DEFAULTS.get(call.name)) if checked else ()
         wrong.append(bad)
         inputs = call.inputs or {}
         ok = call.error_code != "INVALID_INPUT"

@@ -351,8 +351,25 @@ def same_setting(name: str, expected: Any, given: Any, integers: frozenset[str] 
     return same_value(expected, given)
 
 
+_DEFAULT = re.compile(r"\(default '?([^)':]+?)'?\)")
+
+
+def stated_default(description: str) -> Any:
+    """The default a parameter's description states ("Severity (default info)."), or None."""
+    m = _DEFAULT.search(description or "")
+    if m is None:
+        return None
+    text = m.group(1).strip()
+    n = _num(text)
+    return (int(n) if n is not None and n.is_integer() else n) if n is not None else text
+
+
 def wrong_settings(checked: Mapping[str, Any], arguments: Mapping[str, Any] | None,
-                   integers: frozenset[str] = frozenset()) -> tuple[str, ...]:
-    """The checked settings a call's arguments do not match (empty: every checked setting is right)."""
+                   integers: frozenset[str] = frozenset(), defaults: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+    """The checked settings a call's arguments do not match (empty: every checked setting is right). A
+    setting left out counts as its schema's stated default (`defaults`): leaving out "mode" where the
+    task says to replace any file already there is right when the schema says "(default overwrite)"."""
     args = arguments or {}
-    return tuple(k for k, v in checked.items() if not same_setting(k, v, args.get(k), integers))
+    defaults = defaults or {}
+    return tuple(k for k, v in checked.items()
+                 if not same_setting(k, v, args[k] if args.get(k) is not None else defaults.get(k), integers))

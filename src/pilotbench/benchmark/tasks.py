@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -649,6 +650,19 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
     raise AssertionError(f"no wording for {tool} ({cat}/{op})")  # pragma: no cover
 
 
+_ALTERNATIVES = re.compile(r"\[([^\[\]]+)\]")
+
+
+def _expand(template: str, rng: random.Random) -> str:
+    """A phrase composed from its parts: each "[a|b|c]" in a template becomes one of its alternatives."""
+    return _tidy(_ALTERNATIVES.sub(lambda m: rng.choice(m.group(1).split("|")), template))
+
+
+def _tidy(text: str) -> str:
+    """One space between words, none before a comma, none at the ends (an empty part leaves gaps)."""
+    return re.sub(r" {2,}", " ", text).replace(" ,", ",").replace(" :", ":").strip()
+
+
 def _refer(k: int, tool: str, feeds: dict[str, int | str], chain: list[tuple[str, dict[str, int | str]]],
            datas: list[_Data]) -> str:
     """How step k's wording names the handle its main input takes: "it" only when that is the step just
@@ -778,6 +792,7 @@ def _describe(g: _Gen, chain: list[tuple[str, dict[str, int | str]]]) -> tuple[s
     # hard and very_hard: every step stated by its effect and settings, in order; an earlier output is
     # named whenever "it" could mean two handles
     paras, outcomes = [], []
+    phrasings: list[tuple[str, str]] = []  # per step: the hard and very_hard phrasing, before the values
     for k, (s_, say) in enumerate(zip(steps, says)):
         main = _main_param(s_.tool)
         mv = dict(s_.feeds).get(main or "")
@@ -787,11 +802,13 @@ def _describe(g: _Gen, chain: list[tuple[str, dict[str, int | str]]]) -> tuple[s
                       target=g.inputs.get("target_system", "the target system"), queue=g.inputs.get("queue_name", "task's"))
         key = s_.tool + ("@listed" if s_.tool == "file_operations_reader" and isinstance(mv, int) else "")
         options = _HARD[key] if refs[k] == "it" else tuple(p for p in _HARD[key] if "{src}" in p) or _HARD[key]
-        paras.append(r.choice(options).format(src=refs[k], **values))
-        outcomes.append(r.choice(_VH[key]).format(src=named, **values))
+        phrasings.append((_expand(r.choice(options), r), _expand(r.choice(_VH[key]), r)))
+        paras.append(_tidy(phrasings[-1][0].format(src=refs[k], **values)))
+        outcomes.append(_tidy(phrasings[-1][1].format(src=named, **values)))
     hard = r.choice(_HARD_FRAMES).format(goal=goal, **_steps_frames(paras))
     very_hard = r.choice(_VERY_HARD_FRAMES).format(team=g.team, outcomes=_outcomes(outcomes))
-    stated = {"easy": listed, "medium": plains, "hard": paras, "very_hard": outcomes}
+    stated = {"easy": listed, "medium": plains, "hard": paras, "very_hard": outcomes,
+              "hard_phrasing": [h for h, _ in phrasings], "very_hard_phrasing": [v for _, v in phrasings]}
     g.stated = stated
     return goal, tuple(steps), (very_easy, easy, medium, hard, very_hard)
 
