@@ -138,3 +138,14 @@ def test_a_setting_left_out_is_the_default_its_schema_states() -> None:
     assert wrong_settings({"mode": "overwrite"}, {}, defaults=writer) == ()  # "replacing any file already there"
     assert wrong_settings({"mode": "create"}, {}, defaults=writer) == ("mode",)  # "as a new file": must be said
     assert wrong_settings({"timezone": "UTC"}, {"cron": "0 7 * * *"}, defaults=_DEFAULTS["integration_scheduler"]) == ()
+
+
+def test_a_scenario_may_name_its_direction_either_way() -> None:
+    """"a volume drop of 10%": {"volume_drop": 0.1} and {"volume_change": -0.1} say the same."""
+    assert same_setting("scenario", {"volume_drop": 0.1}, {"volume_change": -0.1})
+    assert same_setting("scenario", {"volume_drop": 0.1}, {"volume_drop": 0.1})
+    assert same_setting("scenario", {"cost_increase": 0.08}, {"cost_change": 0.08})
+    assert same_setting("scenario", {"demand_shift": -0.1}, {"demand_change": -0.1})
+    assert not same_setting("scenario", {"volume_drop": 0.1}, {"volume_change": 0.1})  # the wrong way
+    assert not same_setting("scenario", {"volume_drop": 0.1}, {"volume_drop": 10})  # 10% is 0.1
+    assert not same_setting("scenario", {"delay_rate": 0.1}, {"delay_change": 0.1})  # a rate is no change

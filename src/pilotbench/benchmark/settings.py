@@ -9,6 +9,7 @@ Each comparison follows the setting's meaning (docs/scoring.md, "Settings"):
 - arithmetic expressions by value: both are evaluated on three seeded sample tables and must agree;
 - lists whose order carries no meaning (``group_by``, ``columns``, a transformer's ``operations``)
   as sets; objects key by key with the same rules;
+- scenarios by what changes and which way (``{"volume_drop": 0.1}`` is ``{"volume_change": -0.1}``);
 - cron expressions by schedule (every field expanded to the set of its values, names and ``7`` for
   Sunday understood), a missing time zone is UTC;
 - enumerations and formats case-insensitively with their common aliases (``yml``/``yaml``,
@@ -322,12 +323,42 @@ def same_timezone(expected: Any, given: Any) -> bool:
     return _word(expected or "UTC") == _word(given or "UTC")
 
 
+# --------------------------------------------------------------------------- scenarios
+
+# A scenario's name says which way its value goes: "a volume drop of 10%" is {"volume_drop": 0.1} or,
+# said another way, {"volume_change": -0.1}. Both sides are brought to (what changes, signed value).
+_UP = ("_change", "_shift", "_increase", "_rise", "_growth", "_shock")
+_DOWN = ("_drop", "_fall", "_decrease", "_decline", "_cut")
+
+
+def _scenario_terms(value: Any) -> dict[str, float] | None:
+    if not isinstance(value, Mapping) or not value:
+        return None
+    out: dict[str, float] = {}
+    for key, v in value.items():
+        n = _num(v)
+        if n is None:
+            return None
+        name = _word(key)
+        for suffix, sign in [*((s_, 1.0) for s_ in _UP), *((s_, -1.0) for s_ in _DOWN)]:
+            if name.endswith(suffix):
+                name, n = name[: -len(suffix)] + "_change", n * sign
+                break
+        out[name] = n
+    return out
+
+
+def same_scenario(expected: Any, given: Any) -> bool:
+    e, g = _scenario_terms(expected), _scenario_terms(given)
+    return e is not None and g is not None and set(e) == set(g) and all(same_number(e[k], g[k]) for k in e)
+
+
 # --------------------------------------------------------------------------- per setting
 
 # How each checked setting is compared, by parameter name (the catalog's names are unique in meaning).
 _KIND: dict[str, str] = {
     "condition": "condition", "expression": "expression", "operations": "operations", "cron": "cron",
-    "timezone": "timezone", "group_by": "set", "columns": "set",
+    "timezone": "timezone", "group_by": "set", "columns": "set", "scenario": "scenario",
 }
 
 
@@ -348,6 +379,8 @@ def same_setting(name: str, expected: Any, given: Any, integers: frozenset[str] 
         return same_cron(expected, given)
     if kind == "set":
         return same_set(expected, given)
+    if kind == "scenario":
+        return same_scenario(expected, given)
     return same_value(expected, given)
 
 
