@@ -15,6 +15,7 @@ from pilotbench.cli import main
 from pilotbench.store import open_store
 from pilotbench.store.records import new_attempt_id
 from pilotbench.view.data import BadRequest, ViewData, error_cause, parse_filters
+from pilotbench.view.pages import Links, Pages, render_choices
 
 from .helpers import XSS, ViewerThread, script_record
 
@@ -106,15 +107,42 @@ def test_count_endpoint(viewer: ViewerThread, view_db: Any) -> None:
     assert viewer.get("/api/tests/count?tool_success_rate=x")[0] == 400
 
 
-def test_text_search_reads_the_final_answer_only(view_db: Any) -> None:
+def test_answer_search_reads_the_final_answer_only(view_db: Any) -> None:
     with open_store(view_db[0], create=False) as store:
         data = ViewData(store)
-        page = data.tests_page(parse_filters({"q": "PWNED"}))
+        page = data.tests_page(parse_filters({"answer": "PWNED"}))
         assert {r["test_id"] for r in page.rows} == {"xss0000000000000test", "err00000000000000000"}
         # "file_operations_reader" is in stored tool calls of many tests, but in no final answer but the two above
-        assert {r["test_id"] for r in data.tests_page(parse_filters({"q": "window.__pwned=1"})).rows} == {
+        assert {r["test_id"] for r in data.tests_page(parse_filters({"answer": "window.__pwned=1"})).rows} == {
             "xss0000000000000test", "err00000000000000000"}
-        assert data.tests_page(parse_filters({"q": "invalid_input"})).rows == []
+        assert data.tests_page(parse_filters({"answer": "invalid_input"})).rows == []
+
+
+def test_conversation_search_reads_the_stored_transcripts(view_db: Any) -> None:
+    """`q` finds text anywhere in the stored conversation (tool results, the prompt), which the
+    final-answer search cannot; the rows found are exactly those whose transcript holds it."""
+    from pilotbench.store.transcripts import decode_transcript
+
+    with open_store(view_db[0], create=False) as store:
+        data = ViewData(store)
+        rows = store.query("SELECT attempt_id, run_id, transcript FROM results")
+        for needle in ("invalid_input", "You are a workflow agent"):
+            want = set()
+            for aid, _run, tr in rows:
+                doc = decode_transcript(tr)
+                if doc is not None and needle.lower() in json.dumps(doc["messages"], ensure_ascii=False).lower():
+                    want.add(aid)
+            got = {r["attempt_id"] for r in data.tests_page(parse_filters({"q": needle.upper()}), page_size=500).rows}
+            assert want and got == want, needle
+        # `--transcripts calls` keeps no prompt: those tests do not match the system prompt's words
+        calls_run = {aid for aid, run, _ in rows if run == view_db[1]["calls_run"]}
+        assert calls_run and not calls_run & got
+        assert data.tests_page(parse_filters({"answer": "invalid_input"})).rows == []
+        # the list page offers it, and says what it searched
+        pages = Pages(data, Links())
+        html_page = pages.tests(data.tests_page(parse_filters({"q": "invalid_input"}), count=False), render_choices(data))
+        assert 'name="q"' in html_page and "conversation contains = <b>" not in html_page  # live: the form shows it
+        assert 'value="invalid_input"' in html_page
 
 
 def test_bad_filters_are_refused() -> None:
@@ -280,7 +308,7 @@ def test_text_search_continues_where_its_scan_stopped(tmp_path: Path, monkeypatc
     with open_store(tmp_path / "r.db") as store:
         store.write(recs)
         data = ViewData(store)
-        f = parse_filters({"q": "needle"})
+        f = parse_filters({"answer": "needle"})
         got: list[str] = []
         page = data.tests_page(f, page_size=2)
         stopped = 0
