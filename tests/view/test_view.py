@@ -404,3 +404,31 @@ def test_test_page_says_how_the_final_answer_reported_its_result(tmp_path: Path)
     assert "several results reported:" not in pages["plain"]
     assert "several results reported: h_11111111, h_22222222" in pages["several"]
     assert "the answer says the task failed" in pages["failed"] and "plain words" not in pages["failed"]
+
+
+def test_rules_and_section_titles_are_words(view_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every error category and success level has its rule in words (no code constant, no formula),
+    the test page takes it from there even with the scorer's docstring gone, and section links
+    never show a report's raw keys."""
+    from pilotbench.benchmark import scoring
+    from pilotbench.benchmark.types import ERROR_CATEGORIES, SUCCESS_LEVELS
+    from pilotbench.reports.words import category_rule, every_rule_is_worded, level_rule
+    from pilotbench.view.pages import report_sections, section_title
+
+    assert every_rule_is_worded() == []
+    code = re.compile(r"[A-Z]{2,}_[A-Z]|\w\(steps\)|`|[a-z]+_[a-z]+")
+    for text in [category_rule(c, 5) for c in ERROR_CATEGORIES] + [level_rule(lvl, 5) for lvl in SUCCESS_LEVELS]:
+        assert text and not code.search(text), text
+    assert "more than 5 calls" in category_rule("tool_selection_errors", 5)  # the threshold for this task
+    assert f"at least {scoring.PARTIAL_MIN_STEPS} " in level_rule("partial_success")
+    monkeypatch.setattr(scoring, "__doc__", "")
+    with open_store(view_db[0], create=False) as store:
+        data = ViewData(store)
+        aid, cat = store.query("SELECT attempt_id, error_category FROM results WHERE status='done' "
+                               "AND error_category IS NOT NULL AND model='sim/weak' LIMIT 1")[0]
+        page = Pages(data, Links()).test(aid)
+        assert page is not None and str(markupsafe.escape(category_rule(cat)[:30])) in page
+        sections = report_sections(data.report())
+    assert {"paired", "reply_shapes", "operations"} <= set(sections)
+    assert not {"pooled", "statistics", "sections", "conditions", "players", "headline"} & set(sections)
+    assert all("_" not in section_title(s) for s in sections)
