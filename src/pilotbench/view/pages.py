@@ -308,6 +308,26 @@ def _row_label(label: str, report: dict[str, Any]) -> str:
     return player_label(label, tests)
 
 
+_COLUMN_WORDS = {"ci95": "95% interval", "n": "N", "n pairs": "pairs", "ci method": "interval method",
+                 "p value": "p", "mcnemar p": "McNemar p", "a": "A", "b": "B", "size b": "size (billions)",
+                 "key label": "key", "infra errors": "infrastructure errors", "rate limited": "429s",
+                 "cost usd": "cost (USD)", "latency p50": "latency p50 (s)", "latency p95": "latency p95 (s)",
+                 "latency calls": "latencies"}
+
+
+def _column(key: str, vocab: _Vocabulary) -> str:
+    """A report key as a column title: names (a model, a task type, a prompt type) as they are,
+    everything else in words."""
+    parts = []
+    for k in key.split(" / "):
+        if vocab.field_of(k) in ("model", "prompt_type", "task_type", "difficulty", "tool_success_rate"):
+            parts.append(k)
+        else:
+            words = k.replace("_", " ")
+            parts.append(_COLUMN_WORDS.get(words, words))
+    return " / ".join(parts)
+
+
 def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, base: dict[str, str] | None = None,
                   title: str | None = None, row_filters: dict[str, dict[str, str]] | None = None) -> list[TableView]:
     """A report section as tables, whatever its keys: every cell links to the tests it counts."""
@@ -335,7 +355,7 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
                 if target is not None and k not in target:
                     target.append(k)
         if leaf_cols:
-            t = TableView(title, [""] + [c if vocab.field_of(c) else c.replace("_", " ") for c in leaf_cols])
+            t = TableView(title, [""] + [_column(c, vocab) for c in leaf_cols])
             for rk, rv in value.items():
                 row_ctx = {**base, **vocab.context([rk]), **(row_filters or {}).get(rk, {}), **_row_conditions(rv)}
                 cells = [CellView(_row_label(str(rk), report), link(row_ctx))]
@@ -358,7 +378,7 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
     elif isinstance(value, dict):
         t = TableView(title, ["", "value"])
         for k, v in _flatten(value):
-            t.rows.append([CellView(" / ".join(k)), CellView(fmt(v), link({**base, **vocab.context(list(k))}), _tooltip(v))])
+            t.rows.append([CellView(_column(" / ".join(k), vocab)), CellView(fmt(v), link({**base, **vocab.context(list(k))}), _tooltip(v))])
         tables.append(t)
     elif isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
         columns = []
@@ -366,7 +386,7 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
             for path, _ in _flatten(item):
                 if path not in columns:
                     columns.append(path)
-        t = TableView(title, [" / ".join(c).replace("_", " ") for c in columns])
+        t = TableView(title, [_column(" / ".join(c), vocab) for c in columns])
         for item in value:
             got = dict(_flatten(item))
             row_ctx = {**base}
