@@ -432,3 +432,17 @@ def test_rules_and_section_titles_are_words(view_db: Any, monkeypatch: pytest.Mo
     assert {"paired", "reply_shapes", "operations"} <= set(sections)
     assert not {"pooled", "statistics", "sections", "conditions", "players", "headline"} & set(sections)
     assert all("_" not in section_title(s) for s in sections)
+
+
+def test_turns_show_their_time_and_tokens_when_recorded(tmp_path: Path) -> None:
+    """Each turn's time (trajectory.turn_seconds) and, where a run recorded them, its tokens
+    (trajectory.turn_tokens: [prompt, completion] per turn) sit in the turn's header."""
+    r = script_record("r1")
+    r.trajectory = {**r.trajectory, "turn_seconds": [1.25, 0.5], "turn_tokens": [[1200, 40], [1300, 25]]}
+    with open_store(tmp_path / "r.db") as store:
+        store.write([r])
+        page = Pages(ViewData(store), Links()).test(r.attempt_id)
+    assert page is not None
+    assert re.findall(r'turn (\d) <span class="muted turn-time">· ([0-9.]+) s</span> <span class="muted turn-tokens">· '
+                      r'([0-9,]+) tokens in, (\d+) out</span>', page) == [("1", "1.2", "1,200", "40"), ("2", "0.5", "1,300", "25")]
+    assert "(each turn's below)" in page
