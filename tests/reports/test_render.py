@@ -130,3 +130,31 @@ def test_render_dispatch(report):
     assert render(report, "markdown") == to_markdown(report)
     with pytest.raises(ValueError):
         render(report, "pdf")
+
+
+def test_markdown_opens_on_the_headline_and_ends_with_the_bookkeeping(report, store):
+    """The first table is per model over every done test (success, full, weighted, N); operations
+    and reply shapes come last. The headline's N and success count are the store's own."""
+    md = to_markdown(report)
+    heads = re.findall(r"^## (.+)$", md, re.M)
+    assert heads[0] == "Results per model"
+    assert heads[-2:] == ["Operations", "Reply shapes"]
+    first_table = md.split("## Results per model", 1)[1].split("\n| ", 1)[1].splitlines()[0]
+    assert first_table.rstrip(" |").split(" | ") == ["Model", "N", "Instances", "Success", "Full", "Weighted score"]
+    checked = 0
+    for label, e in report["headline"].items():
+        assert set(e["conditions"]) <= {"tool_success_rate"}  # rows split by the rate, as the store differs in it
+        rate = e["conditions"].get("tool_success_rate")
+        n, k = store.query("SELECT COUNT(DISTINCT test_id), COUNT(DISTINCT CASE WHEN success_level IN "
+                           "('full_success', 'partial_success') THEN test_id END) FROM results "
+                           "WHERE status = 'done' AND model = ? AND (? IS NULL OR ABS(tool_success_rate - ?) < 1e-9)",
+                           [e["model"], rate, rate])[0]
+        assert e["n"] == n and round(e["success"]["rate"] * n) == k, label
+        assert sum(r["n"] for r in e["by_prompt_type"].values()) == n
+        assert sum(r["n"] for r in e["by_difficulty"].values()) == n
+        assert f"| {label} | {n} |" in md
+        checked += 1
+    assert checked == 4
+    # the CSV carries the same figures
+    rows = [r for r in csv.reader(io.StringIO(to_csv(report))) if r[0] == "headline"]
+    assert {r[1] for r in rows} == {e["model"] for e in report["headline"].values()}

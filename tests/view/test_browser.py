@@ -7,6 +7,7 @@ them). With PILOTBENCH_SCREENSHOTS=DIR the pages are also saved as PNG files (do
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -95,7 +96,6 @@ def test_report_cell_to_test_to_side_by_side(browser: Any, viewer: ViewerThread,
     assert "sim/weak" in browser.find_element(By.CSS_SELECTOR, "section.spec").text
     assert browser.find_elements(By.CSS_SELECTOR, ".turn"), "the conversation's turns are shown"
     assert browser.find_elements(By.CSS_SELECTOR, ".msg.role-system"), "the prompt is shown"
-    _shot(browser, "test")
     # side by side with the other model on the same test
     browser.find_element(By.CSS_SELECTOR, "a.compare-model").click()
     _wait(browser).until(EC.presence_of_element_located((By.ID, "side-b")))
@@ -117,6 +117,83 @@ def test_report_cell_to_test_to_side_by_side(browser: Any, viewer: ViewerThread,
     _shot(browser, "test-score")
 
 
+RAW_KEYS = ("pooled", "statistics", "sections", "paired", "reply_shapes", "_")
+
+
+def test_results_open_on_the_headline(browser: Any, viewer: ViewerThread) -> None:
+    """Per model: success, full, weighted with intervals and N, the conditions, a chart; each figure
+    and bar opens the tests it counts; the section links are words."""
+    browser.get(viewer.url + "/results")
+    table = browser.find_element(By.ID, "headline-table")
+    assert [h.text for h in table.find_elements(By.CSS_SELECTOR, "thead th")] == [
+        "model", "N", "success", "full success", "weighted score"]
+    rows = {r.find_element(By.TAG_NAME, "th").text: r for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")}
+    weak = next(r for label, r in rows.items() if label.startswith("sim/weak"))
+    cells = weak.find_elements(By.TAG_NAME, "td")
+    n = int(cells[0].text)
+    assert re.fullmatch(r"\d+% \[\d+% – \d+%\]", cells[1].text), cells[1].text  # success with its interval
+    assert re.fullmatch(r"[01]\.\d\d \[[01]\.\d\d – [01]\.\d\d\]", cells[3].text), cells[3].text
+    conditions = browser.find_element(By.ID, "headline-conditions").text
+    for name in ("Suite version", "Tool success rates", "Difficulties", "Prompt types"):
+        assert name in conditions
+    links = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#section-links a")]
+    assert "Paired comparisons" in links and "Reply shapes" in links
+    assert not [t for t in links if any(k in t for k in RAW_KEYS)], links
+    bars = browser.find_elements(By.CSS_SELECTOR, "#headline-chart svg a.bar")
+    assert len(bars) >= 6
+    _shot(browser, "results")
+    # the bar "sim/weak, optimal" opens exactly the tests it counts
+    bar = next(b for b in bars if "sim%2Fweak" in b.get_dom_attribute("href") and "prompt_type=optimal" in b.get_dom_attribute("href"))
+    bar_n = int(re.search(r"N=(\d+)", bar.find_element(By.TAG_NAME, "title").get_attribute("textContent")).group(1))
+    browser.get(viewer.url + bar.get_dom_attribute("href"))
+    got = browser.find_elements(By.CSS_SELECTOR, "#tests tbody tr")
+    assert len(got) == bar_n and {r.find_elements(By.TAG_NAME, "td")[2].text for r in got} == {"optimal"}
+    # the model's N opens its N done tests
+    browser.get(viewer.url + "/results")
+    browser.find_element(By.XPATH, "//table[@id='headline-table']//tr[th[starts-with(., 'sim/weak')]]/td[1]/a").click()
+    _wait(browser).until(EC.presence_of_element_located((By.ID, "tests")))
+    got = browser.find_elements(By.CSS_SELECTOR, "#tests tbody tr")
+    assert len(got) == n and {r.find_elements(By.TAG_NAME, "td")[1].text for r in got} == {"sim/weak"}
+
+
+def test_a_test_opens_on_its_outcome(browser: Any, viewer: ViewerThread, view_db: Any) -> None:
+    with open_store(view_db[0], create=False) as store:
+        aid, task, diff = store.query(
+            "SELECT attempt_id, task_type, difficulty FROM results WHERE model='sim/weak' AND prompt_type='baseline' "
+            "AND status='done' AND error_category IS NOT NULL ORDER BY rowid LIMIT 1")[0]
+    browser.get(viewer.url + "/tests/" + aid)
+    assert browser.title.startswith(f"{task} · {diff} · sim/weak · baseline")
+    outcome = browser.find_element(By.ID, "outcome")
+    assert outcome.location["y"] < 400, "the outcome is at the top"
+    assert outcome.find_element(By.ID, "success-level").text in ("failure", "partial success")
+    rule = outcome.find_element(By.ID, "category-rule").text
+    assert len(rule) > 30 and not re.search(r"[A-Z]{2,}_[A-Z]|\(steps\)", rule), rule
+    # the prompt and the tool schemas are folded; a click opens them
+    system = browser.find_element(By.CSS_SELECTOR, "details.role-system")
+    assert system.get_attribute("open") is None and not system.find_element(By.TAG_NAME, "pre").is_displayed()
+    system.find_element(By.TAG_NAME, "summary").click()
+    assert system.find_element(By.TAG_NAME, "pre").is_displayed()
+    schemas = browser.find_element(By.ID, "tool-schemas")
+    assert schemas.get_attribute("open") is None and "30 tools" in schemas.text
+    # each turn says its time, inside the conversation
+    turn = browser.find_element(By.CSS_SELECTOR, ".turn .turn-n")
+    assert re.search(r"turn 1 · \d+\.\d s", turn.text), turn.text
+    assert "tokens in" in browser.find_element(By.ID, "turns-summary").text
+    _shot(browser, "test")
+
+
+def test_wide_tables_scroll_inside_their_box(browser: Any, viewer: ViewerThread) -> None:
+    browser.set_window_size(700, 900)
+    try:
+        browser.get(viewer.url + "/tests")
+        box = browser.find_element(By.CSS_SELECTOR, "div.scroll:has(#tests)")
+        assert browser.execute_script("return arguments[0].scrollWidth > arguments[0].clientWidth", box)
+        assert browser.execute_script(
+            "return document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"), "the page itself does not scroll sideways"
+    finally:
+        browser.set_window_size(1400, 1000)
+
+
 def test_filter_the_list(browser: Any, viewer: ViewerThread) -> None:
     browser.get(viewer.url + "/tests")
     Select(browser.find_element(By.ID, "f-model")).select_by_visible_text("sim/strong")
@@ -129,11 +206,17 @@ def test_filter_the_list(browser: Any, viewer: ViewerThread) -> None:
         for r in rows
     )
     _wait(browser).until(lambda d: d.find_element(By.ID, "count").text.startswith(f"{len(rows)} matching"))
+    # text anywhere in the conversation: a tool's error code is in results, never in a final answer
+    browser.get(viewer.url + "/tests")
+    browser.find_element(By.ID, "f-q").send_keys("INVALID_INPUT")
+    browser.find_element(By.ID, "apply").click()
+    _wait(browser).until(EC.url_contains("q=INVALID_INPUT"))
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#tests a.test-link")) > 2
     # free text in the final answer
     browser.get(viewer.url + "/tests")
-    browser.find_element(By.ID, "f-q").send_keys("pwned")
+    browser.find_element(By.ID, "f-answer").send_keys("pwned")
     browser.find_element(By.ID, "apply").click()
-    _wait(browser).until(EC.url_contains("q=pwned"))
+    _wait(browser).until(EC.url_contains("answer=pwned"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#tests tbody tr")
     found = {r.find_element(By.CSS_SELECTOR, "a.test-link").text for r in rows}
     assert found == {"xss0000000000000test", "err00000000000000000"}  # the two records whose answer has it

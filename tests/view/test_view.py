@@ -15,6 +15,7 @@ from pilotbench.cli import main
 from pilotbench.store import open_store
 from pilotbench.store.records import new_attempt_id
 from pilotbench.view.data import BadRequest, ViewData, error_cause, parse_filters
+from pilotbench.view.pages import Links, Pages, render_choices
 
 from .helpers import XSS, ViewerThread, script_record
 
@@ -106,15 +107,42 @@ def test_count_endpoint(viewer: ViewerThread, view_db: Any) -> None:
     assert viewer.get("/api/tests/count?tool_success_rate=x")[0] == 400
 
 
-def test_text_search_reads_the_final_answer_only(view_db: Any) -> None:
+def test_answer_search_reads_the_final_answer_only(view_db: Any) -> None:
     with open_store(view_db[0], create=False) as store:
         data = ViewData(store)
-        page = data.tests_page(parse_filters({"q": "PWNED"}))
+        page = data.tests_page(parse_filters({"answer": "PWNED"}))
         assert {r["test_id"] for r in page.rows} == {"xss0000000000000test", "err00000000000000000"}
         # "file_operations_reader" is in stored tool calls of many tests, but in no final answer but the two above
-        assert {r["test_id"] for r in data.tests_page(parse_filters({"q": "window.__pwned=1"})).rows} == {
+        assert {r["test_id"] for r in data.tests_page(parse_filters({"answer": "window.__pwned=1"})).rows} == {
             "xss0000000000000test", "err00000000000000000"}
-        assert data.tests_page(parse_filters({"q": "invalid_input"})).rows == []
+        assert data.tests_page(parse_filters({"answer": "invalid_input"})).rows == []
+
+
+def test_conversation_search_reads_the_stored_transcripts(view_db: Any) -> None:
+    """`q` finds text anywhere in the stored conversation (tool results, the prompt), which the
+    final-answer search cannot; the rows found are exactly those whose transcript holds it."""
+    from pilotbench.store.transcripts import decode_transcript
+
+    with open_store(view_db[0], create=False) as store:
+        data = ViewData(store)
+        rows = store.query("SELECT attempt_id, run_id, transcript FROM results")
+        for needle in ("invalid_input", "You are a workflow agent"):
+            want = set()
+            for aid, _run, tr in rows:
+                doc = decode_transcript(tr)
+                if doc is not None and needle.lower() in json.dumps(doc["messages"], ensure_ascii=False).lower():
+                    want.add(aid)
+            got = {r["attempt_id"] for r in data.tests_page(parse_filters({"q": needle.upper()}), page_size=500).rows}
+            assert want and got == want, needle
+        # `--transcripts calls` keeps no prompt: those tests do not match the system prompt's words
+        calls_run = {aid for aid, run, _ in rows if run == view_db[1]["calls_run"]}
+        assert calls_run and not calls_run & got
+        assert data.tests_page(parse_filters({"answer": "invalid_input"})).rows == []
+        # the list page offers it, and says what it searched
+        pages = Pages(data, Links())
+        html_page = pages.tests(data.tests_page(parse_filters({"q": "invalid_input"}), count=False), render_choices(data))
+        assert 'name="q"' in html_page and "conversation contains = <b>" not in html_page  # live: the form shows it
+        assert 'value="invalid_input"' in html_page
 
 
 def test_bad_filters_are_refused() -> None:
@@ -280,7 +308,7 @@ def test_text_search_continues_where_its_scan_stopped(tmp_path: Path, monkeypatc
     with open_store(tmp_path / "r.db") as store:
         store.write(recs)
         data = ViewData(store)
-        f = parse_filters({"q": "needle"})
+        f = parse_filters({"answer": "needle"})
         got: list[str] = []
         page = data.tests_page(f, page_size=2)
         stopped = 0
@@ -376,3 +404,45 @@ def test_test_page_says_how_the_final_answer_reported_its_result(tmp_path: Path)
     assert "several results reported:" not in pages["plain"]
     assert "several results reported: h_11111111, h_22222222" in pages["several"]
     assert "the answer says the task failed" in pages["failed"] and "plain words" not in pages["failed"]
+
+
+def test_rules_and_section_titles_are_words(view_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every error category and success level has its rule in words (no code constant, no formula),
+    the test page takes it from there even with the scorer's docstring gone, and section links
+    never show a report's raw keys."""
+    from pilotbench.benchmark import scoring
+    from pilotbench.benchmark.types import ERROR_CATEGORIES, SUCCESS_LEVELS
+    from pilotbench.reports.words import category_rule, every_rule_is_worded, level_rule
+    from pilotbench.view.pages import report_sections, section_title
+
+    assert every_rule_is_worded() == []
+    code = re.compile(r"[A-Z]{2,}_[A-Z]|\w\(steps\)|`|[a-z]+_[a-z]+")
+    for text in [category_rule(c, 5) for c in ERROR_CATEGORIES] + [level_rule(lvl, 5) for lvl in SUCCESS_LEVELS]:
+        assert text and not code.search(text), text
+    assert "more than 5 calls" in category_rule("tool_selection_errors", 5)  # the threshold for this task
+    assert f"at least {scoring.PARTIAL_MIN_STEPS} " in level_rule("partial_success")
+    monkeypatch.setattr(scoring, "__doc__", "")
+    with open_store(view_db[0], create=False) as store:
+        data = ViewData(store)
+        aid, cat = store.query("SELECT attempt_id, error_category FROM results WHERE status='done' "
+                               "AND error_category IS NOT NULL AND model='sim/weak' LIMIT 1")[0]
+        page = Pages(data, Links()).test(aid)
+        assert page is not None and str(markupsafe.escape(category_rule(cat)[:30])) in page
+        sections = report_sections(data.report())
+    assert {"paired", "reply_shapes", "operations"} <= set(sections)
+    assert not {"pooled", "statistics", "sections", "conditions", "players", "headline"} & set(sections)
+    assert all("_" not in section_title(s) for s in sections)
+
+
+def test_turns_show_their_time_and_tokens_when_recorded(tmp_path: Path) -> None:
+    """Each turn's time (trajectory.turn_seconds) and, where a run recorded them, its tokens
+    (trajectory.turn_tokens: [prompt, completion] per turn) sit in the turn's header."""
+    r = script_record("r1")
+    r.trajectory = {**r.trajectory, "turn_seconds": [1.25, 0.5], "turn_tokens": [[1200, 40], [1300, 25]]}
+    with open_store(tmp_path / "r.db") as store:
+        store.write([r])
+        page = Pages(ViewData(store), Links()).test(r.attempt_id)
+    assert page is not None
+    assert re.findall(r'turn (\d) <span class="muted turn-time">· ([0-9.]+) s</span> <span class="muted turn-tokens">· '
+                      r'([0-9,]+) tokens in, (\d+) out</span>', page) == [("1", "1.2", "1,200", "40"), ("2", "0.5", "1,300", "25")]
+    assert "(each turn's below)" in page

@@ -492,6 +492,11 @@ def _meta(definition: str, units: Units, idx: Sequence[int], series: Series | No
 # ---------------------------------------------------------------------------- sections
 
 DEFINITIONS = {
+    "headline": (
+        "Every done test of each model, over the prompt types, task types, difficulties and flaw severities "
+        "listed; success by prompt type and by difficulty break it down (rows split by suite version, seed, "
+        "max turns and tool success rate when those differ)."
+    ),
     "baseline": (
         "Tests with the `baseline` prompt type only (the study's definition of 5.1), pooled over the "
         "task types and difficulties listed; success by task type and by difficulty break it down."
@@ -515,6 +520,33 @@ DEFINITIONS = {
 
 def _instance(k: tuple[Any, ...]) -> tuple[Any, ...]:
     return (k[K_SUITE], k[K_SEED], k[K_TASK], k[K_INST])
+
+
+HEADLINE_AXES = ("suite_version", "seed", "max_turns", "tool_success_rate")
+HEADLINE_METRICS = ("success", "full_success", "partial_success", "failure", "weighted_score")
+
+
+def _headline(units: Units, pool: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per model, every done test: success, full success and weighted score with their intervals and
+    N, and success by prompt type and by difficulty (the report's first table and the viewer's)."""
+    idx = list(range(len(units)))
+    series = Series(units, idx, HEADLINE_AXES, pool)
+    groups = _group(idx, series.key)
+    out: dict[str, Any] = {}
+    for skey in series.ordered(groups):
+        members = groups[skey]
+        entry, _ = units.stats(members, HEADLINE_METRICS)
+        by_prompt = _group(members, lambda i: units.keys[i][K_PROMPT])
+        by_diff = _group(members, lambda i: units.keys[i][K_DIFF])
+        out[series.label(skey)] = {
+            "model": skey[0], "conditions": series.conditions(skey), "n": entry["success"]["n"],
+            "instances": len({_instance(units.keys[i]) for i in members}), **entry,
+            "by_prompt_type": {p: units.rate(by_prompt[p])[0] for p in _ordered(by_prompt, PROMPT_TYPES)},
+            "by_difficulty": {d: units.rate(by_diff[d])[0] for d in _ordered(by_diff, DIFFICULTIES)},
+        }
+    meta = _meta(DEFINITIONS["headline"], units, idx, series)
+    meta["uneven"] = _uneven(units, groups, prompts=True)
+    return out, meta
 
 
 def _baseline(units: Units, pool: bool, by: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -543,11 +575,13 @@ def _baseline(units: Units, pool: bool, by: Sequence[str]) -> tuple[dict[str, An
     return out, meta
 
 
-def _uneven(units: Units, groups: dict[Any, list[int]]) -> list[str]:
-    """The pooled axes (task type, difficulty) whose values are not the same for every row: the
-    rows' overall figures then average different mixes, which the report must say."""
+def _uneven(units: Units, groups: dict[Any, list[int]], prompts: bool = False) -> list[str]:
+    """The pooled axes (task type, difficulty; with `prompts` the prompt type too) whose values are
+    not the same for every row: the rows' overall figures then average different mixes, which the
+    report must say."""
     out = []
-    for axis, pos in (("task_type", K_TASK), ("difficulty", K_DIFF)):
+    axes = (("prompt_type", K_PROMPT),) if prompts else ()
+    for axis, pos in axes + (("task_type", K_TASK), ("difficulty", K_DIFF)):
         seen = {frozenset(units.keys[i][pos] for i in members) for members in groups.values()}
         if len(seen) > 1:
             out.append(axis)
@@ -1118,6 +1152,7 @@ def build_report(
     model_list = natural_sorted(r[0] for r in store.query(f"SELECT DISTINCT model FROM results {_where(cond)}", params))
     players = _players(store, cond, params, model_list)
     units = Units(store.query(_UNIT_SQL.format(where=_where(_and(DONE, cond))), params), cluster=cluster, n_boot=n_boot)
+    headline, headline_meta = _headline(units, pool)
     baseline, baseline_meta = _baseline(units, pool, by)
     scale, scale_meta = _scale(units, pool)
     flaws, flaws_meta, _ = _flaw_robustness(units, pool)
@@ -1150,10 +1185,11 @@ def build_report(
         "models": model_list,
         "players": players,
         "sections": {
-            "baseline": baseline_meta, "scale": scale_meta, "flaw_robustness": flaws_meta,
+            "headline": headline_meta, "baseline": baseline_meta, "scale": scale_meta, "flaw_robustness": flaws_meta,
             "tool_reliability": reliability_meta, "prompt_sensitivity": sensitivity_meta,
             "error_categories": errors_meta,
         },
+        "headline": headline,
         "baseline": baseline,
         "scale": scale,
         "flaw_robustness": flaws,

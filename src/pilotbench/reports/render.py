@@ -184,9 +184,33 @@ def _note(report: dict[str, Any], sid: str, extra: str = "") -> str:
     return " ".join(p for p in parts if p)
 
 
+HEADLINE_TITLE = "Results per model"
+
+
+def headline_section(report: dict[str, Any]) -> dict[str, Any]:
+    """The report's first table: per model, success, full success and weighted score with their 95%
+    intervals and N over every done test, then success by prompt type and by difficulty."""
+    head = report.get("headline") or {}
+    t1 = _table("Success, full success and weighted score (95% intervals)",
+                ["Model", "N", "Instances", "Success", "Full", "Weighted score"],
+                [[m, fmt_num(e["n"]), fmt_num(e.get("instances")), fmt_rate(e.get("success")),
+                  fmt_rate(e.get("full_success")), fmt_mean(e.get("weighted_score"))] for m, e in head.items()])
+    prompts = _union(e.get("by_prompt_type", {}) for e in head.values())
+    t2 = _table("Success by prompt type", ["Model"] + prompts,
+                [[m] + [fmt_rate(e.get("by_prompt_type", {}).get(p)) for p in prompts] for m, e in head.items()])
+    diffs = _union(e.get("by_difficulty", {}) for e in head.values())
+    t3 = _table("Success by difficulty", ["Model"] + diffs,
+                [[m] + [fmt_rate(e.get("by_difficulty", {}).get(d)) for d in diffs] for m, e in head.items()])
+    return _section("headline", HEADLINE_TITLE, [t1, t2, t3] if head else [],
+                    _note(report, "headline", "" if head else "No done tests."))
+
+
 def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The report as sections of plain string tables (shared by Markdown and HTML)."""
+    """The report as sections of plain string tables (shared by Markdown and HTML): the headline
+    per-model table first, the bookkeeping (operations, reply shapes) last."""
     sections = []
+    if "headline" in report:  # a report dict from before the headline existed renders without it
+        sections.append(headline_section(report))
 
     filters = report.get("filters") or {}
     active = ", ".join(f"{k}={','.join(map(_show, v))}" for k, v in filters.items() if v is not None) or "none"
@@ -313,23 +337,6 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
         " ".join(p for p in (emeta.get("definition", ""), _split_text(emeta)) if p),
     ))
 
-    shapes = report.get("reply_shapes") or []
-    rows = [[r["model"], fmt_num(r["tests"]), fmt_num(r["tool_calls"]), fmt_num(r["text_calls"]),
-             fmt_num(r["text_call_share"]), fmt_rate(r["tests_with_text_calls"]), fmt_num(r["truncated_replies"]),
-             fmt_rate(r["tests_with_truncation"]), fmt_num(r["format_errors"]), fmt_rate(r.get("plain_results"))]
-            for r in shapes]
-    sections.append(_section(
-        "reply_shapes", "Reply shapes",
-        [_table("Tool calls written as text (no native tool_calls), replies cut off at the token limit and results "
-                "reported in plain words, done tests",
-                ["Model", "Tests", "Tool calls", "Text calls", "Share as text", "Tests with text calls",
-                 "Truncated replies", "Tests with truncation", "Format errors", "Plain results"], rows)] if rows else [],
-        "A text call is a tool call the model wrote in its reply's text (bare or fenced JSON, Hermes, Llama or "
-        "Mistral forms) in native mode, run as a call; a truncated reply is never scored as an answer. A plain "
-        "result is a final answer with no RESULT line naming a handle that names exactly one handle in its words "
-        "(\"The results are stored in the `h_0af9be40` handle\"): it reports that handle (docs/scoring.md).",
-    ))
-
     paired = report.get("paired") or []
     rows = [[c.get("metric", "success"), c["a"], c["b"], fmt_num(c["n_pairs"]), fmt_num(c.get("clusters")),
              fmt_num(c.get("mean_a")), fmt_num(c.get("mean_b")), fmt_diff(c), fmt_p(c.get("p_value"))]
@@ -344,6 +351,17 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
         if rows else "Fewer than two models with shared tests.",
     ))
 
+    comps = report["comparisons"]
+    rows = []
+    for c in comps:
+        rows.append([c["a"], c["b"], fmt_num(c["n_pairs"]), fmt_num(c.get("clusters")), fmt_num(c.get("mean_a")),
+                     fmt_num(c.get("mean_b")), fmt_diff(c), fmt_p(c.get("p_value")), c.get("test") or DASH])
+    sections.append(_section(
+        "comparisons", "Requested comparisons",
+        [_table("Paired success comparisons (A - B)", ["A", "B", "Pairs", "Instances", "Success A", "Success B",
+                                                        "Diff [95% CI]", "p", "Test"], rows)] if rows else [],
+        "" if rows else "No comparisons requested (--compare A:B).",
+    ))
     ops = report["operations"]
     rows = [
         [o["provider"] or DASH, o["key_label"] or DASH, fmt_num(o["tests"]), fmt_num(o["attempts"]), fmt_num(o["calls"]),
@@ -363,17 +381,23 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
                 rows)],
     ))
 
-    comps = report["comparisons"]
-    rows = []
-    for c in comps:
-        rows.append([c["a"], c["b"], fmt_num(c["n_pairs"]), fmt_num(c.get("clusters")), fmt_num(c.get("mean_a")),
-                     fmt_num(c.get("mean_b")), fmt_diff(c), fmt_p(c.get("p_value")), c.get("test") or DASH])
+    shapes = report.get("reply_shapes") or []
+    rows = [[r["model"], fmt_num(r["tests"]), fmt_num(r["tool_calls"]), fmt_num(r["text_calls"]),
+             fmt_num(r["text_call_share"]), fmt_rate(r["tests_with_text_calls"]), fmt_num(r["truncated_replies"]),
+             fmt_rate(r["tests_with_truncation"]), fmt_num(r["format_errors"]), fmt_rate(r.get("plain_results"))]
+            for r in shapes]
     sections.append(_section(
-        "comparisons", "Requested comparisons",
-        [_table("Paired success comparisons (A - B)", ["A", "B", "Pairs", "Instances", "Success A", "Success B",
-                                                        "Diff [95% CI]", "p", "Test"], rows)] if rows else [],
-        "" if rows else "No comparisons requested (--compare A:B).",
+        "reply_shapes", "Reply shapes",
+        [_table("Tool calls written as text (no native tool_calls), replies cut off at the token limit and results "
+                "reported in plain words, done tests",
+                ["Model", "Tests", "Tool calls", "Text calls", "Share as text", "Tests with text calls",
+                 "Truncated replies", "Tests with truncation", "Format errors", "Plain results"], rows)] if rows else [],
+        "A text call is a tool call the model wrote in its reply's text (bare or fenced JSON, Hermes, Llama or "
+        "Mistral forms) in native mode, run as a call; a truncated reply is never scored as an answer. A plain "
+        "result is a final answer with no RESULT line naming a handle that names exactly one handle in its words "
+        "(\"The results are stored in the `h_0af9be40` handle\"): it reports that handle (docs/scoring.md).",
     ))
+
     _mark_players(sections, report)
     return sections
 
@@ -469,6 +493,13 @@ def csv_rows(report: dict[str, Any]) -> list[list[Any]]:
     for axis, vals in (report.get("conditions") or {}).items():
         for v, c in vals:
             rows.append(_value_row("conditions", "", axis, _show(v), c, c))
+    for _, e in (report.get("headline") or {}).items():
+        m, cond = e.get("model", ""), _cond(e)
+        for k in ("success", "full_success", "partial_success", "failure", "weighted_score"):
+            rows.append(_rate_row("headline", m, "overall", k, e.get(k), cond))
+        for g in ("by_prompt_type", "by_difficulty"):
+            for t, r in e.get(g, {}).items():
+                rows.append(_rate_row("headline", m, g.removeprefix("by_"), t, r, cond))
     for _, e in report["baseline"].items():
         m, cond = e.get("model", ""), _cond(e)
         for k in ("success", "full_success", "partial_success", "failure", "weighted_score", "tool_coverage",

@@ -24,9 +24,12 @@ PAGE_SIZE = 50
 COUNT_CAP = 1_000  # counted exactly up to here: a capped count of a common filter stays a short scan
 WINDOW = 5_000  # rows of the newest (or cursor's) range tried first, in row order, before any index
 TEXT_SCAN_LIMIT = 100_000  # rows examined per page when searching final answers
+TRANSCRIPT_SCAN_LIMIT = 20_000  # rows examined per page when searching conversations (each is inflated)
 _FETCH = 500  # rows fetched per step of a text search
 
-# Filters of the tests list: query parameter -> column. `q` (text in the final answer) is separate.
+# Filters of the tests list: query parameter -> column. Two text searches are separate: `q` (text
+# anywhere in the conversation: prompt, replies, tool calls, tool results, final answer) and
+# `answer` (text in the final answer).
 FILTERS: tuple[str, ...] = (
     "model", "prompt_type", "task_type", "difficulty", "tool_success_rate", "success_level",
     "error_category", "status", "run_id", "test_id", "provider", "key_label", "seed", "severity", "max_turns",
@@ -39,6 +42,7 @@ LIST_COLUMNS: tuple[str, ...] = (
     "tool_calls", "latency_s", "finished_at",
 )
 INT64_MAX = 2**63 - 1  # the largest integer the store takes
+TEXT_FILTERS: tuple[str, ...] = ("q", "answer")
 
 
 class BadRequest(ValueError):
@@ -63,8 +67,9 @@ def parse_filters(query: dict[str, str]) -> dict[str, str]:
                 raise BadRequest(f"{name} must be a whole number, got {out[name][:40]!r}") from None
             if not -INT64_MAX - 1 <= value <= INT64_MAX:
                 raise BadRequest(f"{name} is out of range: {out[name][:40]}")
-    if str(query.get("q", "")).strip():
-        out["q"] = str(query["q"]).strip()[:200]
+    for name in TEXT_FILTERS:
+        if str(query.get(name, "")).strip():
+            out[name] = str(query[name]).strip()[:200]
     return out
 
 
@@ -87,9 +92,10 @@ def _conditions(filters: dict[str, str]) -> tuple[list[str], list[Any]]:
         else:
             parts.append(f"{name} = ?")
             params.append(value)
-    if "q" in filters:
+    if "answer" in filters:
         parts.append("LOWER(trajectory) LIKE ?")  # a superset; the final answer is checked in Python
-        params.append(_like_pattern(json.dumps(filters["q"].lower())[1:-1]))
+        params.append(_like_pattern(json.dumps(filters["answer"].lower())[1:-1]))
+    # `q` has no SQL condition: the transcript column is compressed, so each row is inflated and read
     return parts, params
 
 
@@ -105,6 +111,44 @@ def _final_answer_has(trajectory: Any, text: str) -> bool:
         return False
     answer = traj.get("final_answer") if isinstance(traj, dict) else None
     return isinstance(answer, str) and text.lower() in answer.lower()
+
+
+def _conversation_has(transcript: Any, trajectory: Any, text: str) -> bool:
+    """Whether `text` (any case) is anywhere in the test's conversation: every message's text, each
+    tool call's name and arguments. Without a transcript, the scored calls and the final answer."""
+    needle = text.lower()
+    doc = decode_transcript(transcript) if transcript else None
+    if doc is not None:
+        parts: list[str] = []
+        for m in doc.get("messages") or []:
+            if not isinstance(m, dict):
+                continue
+            content = m.get("content")
+            parts.append(content if isinstance(content, str) else json.dumps(content, ensure_ascii=False))
+            for c in m.get("tool_calls") or []:
+                fn = (c or {}).get("function") or {}
+                parts += [str(fn.get("name") or ""), str(fn.get("arguments") or "")]
+        return any(needle in p.lower() for p in parts)
+    try:
+        traj = json.loads(trajectory) if isinstance(trajectory, str) else trajectory
+    except ValueError:
+        return False
+    if not isinstance(traj, dict):
+        return False
+    parts = [str(traj.get("final_answer") or "")]
+    for c in traj.get("calls") or []:
+        if isinstance(c, dict):
+            args = c.get("arguments")
+            parts += [str(c.get("name") or ""), args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)]
+    return any(needle in p.lower() for p in parts)
+
+
+def _text_matches(row: dict[str, Any], filters: dict[str, str]) -> bool:
+    if "answer" in filters and not _final_answer_has(row.get("trajectory"), filters["answer"]):
+        return False
+    if "q" in filters and not _conversation_has(row.get("transcript"), row.get("trajectory"), filters["q"]):
+        return False
+    return True
 
 
 @dataclass
@@ -158,11 +202,12 @@ class ViewData:
         """One page of matching tests, newest first. `before`: rows older than that rowid;
         `after`: the page of rows just newer than that rowid."""
         conds, params = _conditions(filters)
-        text = filters.get("q")
+        text = any(k in filters for k in TEXT_FILTERS)
+        limit = TRANSCRIPT_SCAN_LIMIT if "q" in filters else TEXT_SCAN_LIMIT
         going_back = after is not None
         cursor = after if going_back else before
         op, order = (">", "ASC") if going_back else ("<", "DESC")
-        names = LIST_COLUMNS + (("trajectory",) if text else ())
+        names = LIST_COLUMNS + (("trajectory",) if text else ()) + (("transcript",) if "q" in filters else ())
         rows: list[dict[str, Any]] = []
         scanned = 0
         scanned_out = False
@@ -180,14 +225,17 @@ class ViewData:
                 cursor = int(row["rowid"])
                 if text:
                     scanned += 1
-                    if not _final_answer_has(row.pop("trajectory"), text):
+                    matched = _text_matches(row, filters)
+                    row.pop("trajectory", None)
+                    row.pop("transcript", None)
+                    if not matched:
                         continue
                 rows.append(row)
                 if len(rows) > page_size:
                     break
             if not text or len(got) < step:
                 break
-            if scanned >= TEXT_SCAN_LIMIT and len(rows) <= page_size:
+            if scanned >= limit and len(rows) <= page_size:
                 scanned_out = True
                 break
         more = len(rows) > page_size or scanned_out
@@ -229,7 +277,7 @@ class ViewData:
 
     def count(self, filters: dict[str, str]) -> int:
         """Matching rows up to COUNT_CAP; COUNT_CAP + 1 means more. Not counted (-1) for text searches."""
-        if "q" in filters:
+        if any(k in filters for k in TEXT_FILTERS):
             return -1
         conds, params = _conditions(filters)
         where = ("WHERE " + " AND ".join(conds)) if conds else ""

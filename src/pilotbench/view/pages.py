@@ -21,17 +21,11 @@ import jinja2
 from ..config import is_human_name, player_label
 from .data import FILTERS, TestsPage, ViewData
 
-SECTION_TITLES = {
-    "baseline": "Baseline performance",
-    "scale": "Scale effect",
-    "flaw_robustness": "Robustness to flawed plans",
-    "tool_reliability": "Tool reliability",
-    "prompt_sensitivity": "Prompt sensitivity",
-    "error_categories": "Error categories",
-    "operations": "Operations",
-    "comparisons": "Comparisons",
-}
-_OVERVIEW_KEYS = ("generated_at", "filters", "total", "tests", "by_status", "by_success_level", "models")
+from ..reports.words import SECTION_TITLES, category_rule, level_rule
+
+_OVERVIEW_KEYS = ("generated_at", "filters", "total", "tests", "by_status", "by_success_level", "models", "headline")
+# Keys of a report that describe it rather than hold a section of results: never offered as a page.
+_NOT_SECTIONS = _OVERVIEW_KEYS + ("pooled", "statistics", "conditions", "players", "sections")
 
 
 # ---------------------------------------------------------------------- links
@@ -314,6 +308,26 @@ def _row_label(label: str, report: dict[str, Any]) -> str:
     return player_label(label, tests)
 
 
+_COLUMN_WORDS = {"ci95": "95% interval", "n": "N", "n pairs": "pairs", "ci method": "interval method",
+                 "p value": "p", "mcnemar p": "McNemar p", "a": "A", "b": "B", "size b": "size (billions)",
+                 "key label": "key", "infra errors": "infrastructure errors", "rate limited": "429s",
+                 "cost usd": "cost (USD)", "latency p50": "latency p50 (s)", "latency p95": "latency p95 (s)",
+                 "latency calls": "latencies"}
+
+
+def _column(key: str, vocab: _Vocabulary) -> str:
+    """A report key as a column title: names (a model, a task type, a prompt type) as they are,
+    everything else in words."""
+    parts = []
+    for k in key.split(" / "):
+        if vocab.field_of(k) in ("model", "prompt_type", "task_type", "difficulty", "tool_success_rate"):
+            parts.append(k)
+        else:
+            words = k.replace("_", " ")
+            parts.append(_COLUMN_WORDS.get(words, words))
+    return " / ".join(parts)
+
+
 def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, base: dict[str, str] | None = None,
                   title: str | None = None, row_filters: dict[str, dict[str, str]] | None = None) -> list[TableView]:
     """A report section as tables, whatever its keys: every cell links to the tests it counts."""
@@ -341,7 +355,7 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
                 if target is not None and k not in target:
                     target.append(k)
         if leaf_cols:
-            t = TableView(title, [""] + [c if vocab.field_of(c) else c.replace("_", " ") for c in leaf_cols])
+            t = TableView(title, [""] + [_column(c, vocab) for c in leaf_cols])
             for rk, rv in value.items():
                 row_ctx = {**base, **vocab.context([rk]), **(row_filters or {}).get(rk, {}), **_row_conditions(rv)}
                 cells = [CellView(_row_label(str(rk), report), link(row_ctx))]
@@ -364,7 +378,7 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
     elif isinstance(value, dict):
         t = TableView(title, ["", "value"])
         for k, v in _flatten(value):
-            t.rows.append([CellView(" / ".join(k)), CellView(fmt(v), link({**base, **vocab.context(list(k))}), _tooltip(v))])
+            t.rows.append([CellView(_column(" / ".join(k), vocab)), CellView(fmt(v), link({**base, **vocab.context(list(k))}), _tooltip(v))])
         tables.append(t)
     elif isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
         columns = []
@@ -372,7 +386,7 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
             for path, _ in _flatten(item):
                 if path not in columns:
                     columns.append(path)
-        t = TableView(title, [" / ".join(c).replace("_", " ") for c in columns])
+        t = TableView(title, [_column(" / ".join(c), vocab) for c in columns])
         for item in value:
             got = dict(_flatten(item))
             row_ctx = {**base}
@@ -399,7 +413,117 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
 
 
 def report_sections(report: dict[str, Any]) -> list[str]:
-    return [k for k in report if k not in _OVERVIEW_KEYS]
+    """The report's sections a person can open, in the report's order (the headline is the overview)."""
+    return [k for k in report if k not in _NOT_SECTIONS and isinstance(report[k], (dict, list))]
+
+
+def section_title(key: str) -> str:
+    """A section's title in words (a key without one is spelled out, never shown raw)."""
+    return SECTION_TITLES.get(key) or key.replace("_", " ").capitalize()
+
+
+# ---------------------------------------------------------------------- the headline
+
+
+def _pct(r: dict[str, Any] | None, mean: bool = False) -> tuple[str, str]:
+    """A rate or mean as `62%` (or `0.62` for a mean) and its interval in words."""
+    if not isinstance(r, dict):
+        return "–", ""
+    v = r.get("mean" if mean else "rate")
+    if v is None:
+        return "–", ""
+    ci = r.get("ci95")
+    text = f"{v:.2f}" if mean else f"{v:.0%}"
+    if isinstance(ci, (list, tuple)) and len(ci) == 2 and ci[0] is not None:
+        interval = f"{ci[0]:.2f} – {ci[1]:.2f}" if mean else f"{ci[0]:.0%} – {ci[1]:.0%}"
+        return text, interval
+    return text, ""
+
+
+_CHART_W, _BAR_H, _GAP = 300, 13, 5
+_PALETTE = ("#3b6fd4", "#d2803a", "#2f9e57", "#8a63d2", "#c2413a", "#5f7a8a", "#b59a1f", "#2aa3a3")
+
+
+def _chart(title: str, field_name: str, groups: list[str], rows: list[dict[str, Any]], key: str,
+           links: Links) -> dict[str, Any]:
+    """One panel of the headline chart: for each group (a prompt type or a difficulty), one bar per
+    model with its 95% interval; each bar links to the tests it counts."""
+    label_w = 8 + 7 * max((len(g) for g in groups), default=4)
+    x0 = label_w + 6
+    bars, labels = [], []
+    y = 22
+    for g in groups:
+        labels.append({"y": y + _BAR_H * len(rows) / 2 + 4, "text": g})
+        for j, row in enumerate(rows):
+            r = row["entry"].get(key, {}).get(g)
+            if isinstance(r, dict) and r.get("rate") is not None:
+                ci = r.get("ci95") or [r["rate"], r["rate"]]
+                text, interval = _pct(r)
+                bars.append({
+                    "x": x0, "y": y + j * _BAR_H, "w": max(1.0, r["rate"] * _CHART_W), "h": _BAR_H - 3,
+                    "lo": x0 + ci[0] * _CHART_W, "hi": x0 + ci[1] * _CHART_W, "color": _PALETTE[j % len(_PALETTE)],
+                    "href": links.tests(status="done", **{**row["filters"], field_name: g}),
+                    "title": f"{row['label']}, {g}: {text} success (95% interval {interval}), N={r.get('n')}",
+                    "text": f"{text}", "tx": x0 + _CHART_W + 8,
+                })
+        y += _BAR_H * len(rows) + _GAP * 2
+    ticks = [{"x": x0 + f * _CHART_W, "text": f"{f:.0%}"} for f in (0, 0.25, 0.5, 0.75, 1.0)]
+    return {"title": title, "bars": bars, "labels": labels, "ticks": ticks, "width": x0 + _CHART_W + 50,
+            "height": y + 18, "x0": x0, "axis_y": y, "label_w": label_w}
+
+
+def headline_view(report: dict[str, Any], links: Links) -> dict[str, Any]:
+    """The Results page's opening: per model, success, full success and weighted score with their
+    95% intervals and N (the report's own `headline` figures), the conditions, and one chart."""
+    head = report.get("headline") or {}
+    meta = (report.get("sections") or {}).get("headline") or {}
+    rows = []
+    for label, e in head.items():
+        filters = {"model": e.get("model", label), **_row_conditions(e)}
+        cells = []
+        for key, level, mean in (("success", None, False), ("full_success", "full_success", False),
+                                 ("weighted_score", None, True)):
+            text, interval = _pct(e.get(key), mean)
+            cells.append({"text": text, "interval": interval, "title": f"95% interval {interval}" if interval else "",
+                          "href": links.tests(status="done", success_level=level, **filters)})
+        rows.append({"label": _row_label(label, report), "entry": e, "filters": filters, "n": e.get("n"),
+                     "n_href": links.tests(status="done", **filters), "cells": cells})
+    prompts = list(dict.fromkeys(p for e in head.values() for p in e.get("by_prompt_type", {})))
+    diffs = list(dict.fromkeys(d for e in head.values() for d in e.get("by_difficulty", {})))
+    breakdowns = []
+    for title, field_name, key, groups in (("Success by prompt type", "prompt_type", "by_prompt_type", prompts),
+                                            ("Success by difficulty", "difficulty", "by_difficulty", diffs)):
+        table = TableView(title, ["model"] + groups)
+        for row in rows:
+            cells = [CellView(row["label"], links.tests(status="done", **row["filters"]))]
+            for g in groups:
+                r = row["entry"].get(key, {}).get(g)
+                text, interval = _pct(r)
+                n = r.get("n") if isinstance(r, dict) else None
+                cells.append(CellView(f"{text} (N={n})" if n is not None else "–",
+                                      links.tests(status="done", **{**row["filters"], field_name: g}) if n else None,
+                                      f"95% interval {interval}" if interval else ""))
+            table.rows.append(cells)
+        breakdowns.append({"table": table, "chart": _chart(title, field_name, groups, rows, key, links) if rows else None})
+    covers = meta.get("covers") or {}
+    names = (("suite_version", "Suite version"), ("tool_success_rate", "Tool success rates"),
+             ("difficulty", "Difficulties"), ("prompt_type", "Prompt types"), ("task_type", "Task types"),
+             ("severity", "Flaw severities"), ("seed", "Seeds"), ("max_turns", "Max turns"))
+    conditions = []
+    for axis, name in names:
+        values = covers.get(axis) or []
+        if values:
+            conditions.append({"name": name, "items": [
+                {"text": _text(v), "href": links.tests(status="done", **{axis: _text(v)})} for v in values]})
+    from ..reports.render import _split_text, AXIS_NAMES
+
+    notes = [_split_text(meta)]
+    if meta.get("uneven"):
+        notes.append("The rows do not cover the same " + " and ".join(AXIS_NAMES.get(a, a) for a in meta["uneven"])
+                     + ": their overall figures average different mixes; compare them in the breakdowns below.")
+    return {"rows": rows, "breakdowns": breakdowns, "conditions": conditions, "definition": meta.get("definition", ""),
+            "notes": [n for n in notes if n], "legend": [{"label": r["label"], "color": _PALETTE[j % len(_PALETTE)]}
+                                                          for j, r in enumerate(rows)]}
 
 
 # ---------------------------------------------------------------------- a test
@@ -427,6 +551,17 @@ def _result_ok(text: Any) -> bool | None:
     return None
 
 
+LONG_RESULT_LINES = 12  # a tool result longer than this (or LONG_RESULT_CHARS) is collapsed
+LONG_RESULT_CHARS = 800
+
+
+def _result(name: Any, content: Any) -> dict[str, Any]:
+    body = _pretty(content)
+    lines = body.count("\n") + 1
+    return {"name": name, "body": body, "ok": _result_ok(content), "lines": lines,
+            "long": lines > LONG_RESULT_LINES or len(body) > LONG_RESULT_CHARS}
+
+
 _TEXT_RESULT = re.compile(r'<tool_result name="([^"]*)">(.*?)</tool_result>', re.S)
 
 
@@ -447,13 +582,13 @@ def turns_of(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         elif role == "tool":
             name = next((c["name"] for c in turns[-1]["calls"] if c["id"] == m.get("tool_call_id")), None)
-            turns[-1]["results"].append({"name": name, "body": _pretty(m.get("content")), "ok": _result_ok(m.get("content"))})
+            turns[-1]["results"].append(_result(name, m.get("content")))
         elif role == "user":
             content = m.get("content") or ""
             found = _TEXT_RESULT.findall(content) if isinstance(content, str) else []
             if found:
                 for name, body in found:
-                    turns[-1]["results"].append({"name": name, "body": _pretty(body), "ok": _result_ok(body)})
+                    turns[-1]["results"].append(_result(name, body))
             else:
                 turns[-1]["help"] = content
         else:
@@ -492,28 +627,22 @@ def _rebuild(rec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _scoring_rules() -> dict[str, str]:
-    """Each error category's rule, as the scoring module states it."""
-    try:
-        from ..benchmark import scoring
-    except ImportError:  # pragma: no cover
-        return {}
-    rules: dict[str, str] = {}
-    doc = scoring.__doc__ or ""
-    for m in re.finditer(r"^\s*\d+\.\s+([a-z_]+):\s*(.+?)(?=^\s*\d+\.\s+[a-z_]+:|\Z|^\S)", doc, re.M | re.S):
-        rules[m.group(1)] = " ".join(m.group(2).split())
-    return rules
+_PROMPT_TITLES = {"system": "system prompt", "user": "user message (the task)"}
 
 
-def _levels_rules() -> dict[str, str]:
-    try:
-        from ..benchmark import scoring
-    except ImportError:  # pragma: no cover
-        return {}
-    rules: dict[str, str] = {}
-    for m in re.finditer(r"^-\s+([a-z_]+):\s*(.+?)(?=^-\s|^\s*$)", scoring.__doc__ or "", re.M | re.S):
-        rules[m.group(1)] = " ".join(m.group(2).split())
-    return rules
+def test_title(rec: dict[str, Any]) -> str:
+    """A test as a person names it: its task type, difficulty, model and prompt type."""
+    parts = [rec.get("task_type"), rec.get("difficulty"), rec.get("model"), rec.get("prompt_type")]
+    return " · ".join(str(p) for p in parts if p) or f"Test {rec.get('test_id')}"
+
+
+def _steps_of(rec: dict[str, Any], task: Any) -> int | None:
+    """The task's number of steps (its graph, else its required tools), for rules stated per task."""
+    steps = getattr(task, "steps", None)
+    if steps:
+        return len(steps)
+    required = rec.get("required_tools")
+    return len(required) if isinstance(required, list) and required else None
 
 
 def required_steps(rec: dict[str, Any], task: Any) -> list[dict[str, Any]]:
@@ -642,28 +771,39 @@ class Pages:
         if section is not None and section not in sections:
             return None
         tables: list[TableView] = []
+        head = None
+        note = ""
         if section is None:
-            overview = {k: rep[k] for k in ("by_status", "by_success_level") if k in rep}
-            for k, v in overview.items():
-                tables.extend(report_tables(k, v, rep, self.links, title=k.replace("_", " ").capitalize()))
+            head = headline_view(rep, self.links)
+            overview = {"by_status": "Attempts by status", "by_success_level": "Done tests by success level"}
+            for k, name in overview.items():
+                if k in rep:
+                    tables.extend(report_tables(k, rep[k], rep, self.links, title=name))
         else:
-            tables = report_tables(section, rep[section], rep, self.links, section_filters(rep, section))
+            from ..reports.render import _note
+
+            tables = report_tables(section, rep[section], rep, self.links, section_filters(rep, section),
+                                   title=section_title(section))
+            note = _note(rep, section) if section in (rep.get("sections") or {}) else ""
         return self._render(
-            "results.html.j2", report=rep, sections=sections, section=section, tables=tables,
-            titles=SECTION_TITLES, title=SECTION_TITLES.get(section or "", section or "Results"),
+            "results.html.j2", report=rep, sections=sections, section=section, tables=tables, head=head, note=note,
+            titles={s: section_title(s) for s in sections}, title=section_title(section) if section else "Results",
         )
 
     def tests(self, page: TestsPage, choices: dict[str, list[str]]) -> str:
-        from .data import COUNT_CAP
+        from . import data as d
 
-        return self._render("tests.html.j2", page=page, choices=choices, count_cap=COUNT_CAP, title="Tests")
+        return self._render("tests.html.j2", page=page, choices=choices, count_cap=d.COUNT_CAP, title="Tests",
+                            text_search=any(k in page.filters for k in d.TEXT_FILTERS),
+                            scan_limit=d.TRANSCRIPT_SCAN_LIMIT if "q" in page.filters else d.TEXT_SCAN_LIMIT,
+                            filter_names={"q": "conversation contains", "answer": "final answer contains"})
 
     def test(self, attempt_id: str) -> str | None:
         rec = self.data.test(attempt_id)
         if rec is None:
             return None
         ctx = self._test_context(rec)
-        return self._render("test.html.j2", title=f"Test {rec['test_id']}", c=ctx, **ctx)
+        return self._render("test.html.j2", title=test_title(rec), c=ctx, **ctx)
 
     def _test_context(self, rec: dict[str, Any]) -> dict[str, Any]:
         from ..benchmark.types import PROMPT_TYPES
@@ -683,15 +823,23 @@ class Pages:
         for m in prompt_msgs:
             content = m.get("content") if isinstance(m, dict) else str(m)
             lines = [{"text": ln, "flaw": ln in rebuilt["flaw_lines"]} for ln in str(content or "").splitlines()]
-            prompt_view.append({"role": (m or {}).get("role", "?"), "lines": lines})
+            role = (m or {}).get("role", "?") if isinstance(m, dict) else "?"
+            # collapsed, but a plan with an injected flaw opens on it: the flaw is what the test is about
+            prompt_view.append({"role": role, "lines": lines, "open": any(ln["flaw"] for ln in lines),
+                                "title": _PROMPT_TITLES.get(role, f"{role} message")})
+        text_tools = any("Available tools:" in "".join(ln["text"] for ln in m["lines"]) for m in prompt_view if m["role"] == "system")
+        tools = list(getattr(rebuilt["prompt"], "tools", None) or []) if not text_tools else []
         traj = rec.get("trajectory") if isinstance(rec.get("trajectory"), dict) else {}
         turns = turns_of(rest) if transcript else []
         seconds = traj.get("turn_seconds") if isinstance(traj.get("turn_seconds"), list) else []
+        tokens = traj.get("turn_tokens") if isinstance(traj.get("turn_tokens"), list) else []
         for t in turns:  # each turn of the conversation is one answered call, in order
             value = seconds[t["n"] - 1] if t["n"] <= len(seconds) else None
             t["seconds"] = value if isinstance(value, (int, float)) else None
+            pair = tokens[t["n"] - 1] if t["n"] <= len(tokens) else None
+            t["tokens"] = pair if isinstance(pair, (list, tuple)) and len(pair) == 2 else None
         category = rec.get("error_category")
-        rules = _scoring_rules()
+        n_steps = _steps_of(rec, rebuilt["task"])
         siblings = self.data.siblings(rec, PROMPT_TYPES)
         return {
             "rec": rec,
@@ -706,8 +854,11 @@ class Pages:
             "wall_seconds": _wall(rec),
             "transcript_mode": (transcript or {}).get("mode"),
             "steps": analysed_steps(rec, rebuilt["task"]) or required_steps(rec, rebuilt["task"]),
-            "category_rule": rules.get(category or "", ""),
-            "level_rule": _levels_rules().get(rec.get("success_level") or "", ""),
+            "category_rule": category_rule(category or "", n_steps),
+            "level_rule": level_rule(rec.get("success_level") or "", n_steps),
+            "tools": tools,
+            "tools_rebuilt": bool(tools),
+            "turn_tokens": bool(tokens),
             "siblings": siblings,
             "attempts": self.data.attempts_of(rec["test_id"]),
             "cell": {k: rec.get(k) for k in ("model", "prompt_type", "task_type", "difficulty", "tool_success_rate")},
