@@ -245,3 +245,25 @@ def test_a_calculation_follows_from_the_data_it_is_given() -> None:
     assert calc("min(amount)") <= calc("avg(amount)") <= calc("max(amount)")
     assert calc("1 / (count() - count())") is None  # no number, rather than a made-up one
     assert calc("(0 - sum(amount)) ** 0.5") is None and calc("sum(amount) ** 1000") is None
+
+
+def test_an_analysis_reports_only_its_own_kind_of_finding_about_the_columns_asked() -> None:
+    """A correlation finds how columns move together (never outliers or trends), one finding per pair;
+    the other analyses one finding per column asked about, so no two findings contradict each other."""
+    from pilotbench.benchmark.simulator import ToolSimulator
+
+    fields = (("region", "string"), ("amount", "number"), ("qty", "integer"))
+    words = {"correlation": ("move",), "trend": ("trend", "seasonal"), "anomaly": ("outlier", "unusually"),
+             "descriptive": ("median", "skewed", "missing")}
+    for world in range(20):
+        sim = ToolSimulator(f"w{world}", 1.0, literals={"source_path": "/a/b.csv"}, fields=fields, source_format="csv")
+        raw = sim.execute("file_operations_reader", {"path": "/a/b.csv"})
+        rec = sim.execute("data_processing_parser", {"input": raw.handle, "format": "csv"})
+        for kind, said in words.items():
+            out = sim.execute("computation_analyzer", {"input": rec.handle, "analysis_type": kind, "columns": ["amount", "qty"]})
+            findings = out.output["summary"]["findings"]
+            assert len(findings) == (1 if kind == "correlation" else 2), (kind, findings)
+            assert all(any(w in f for w in said) for f in findings), (kind, findings)
+            assert all("amount" in f or "qty" in f for f in findings), (kind, findings)
+            others = [w for k, ws in words.items() if k != kind for w in ws]
+            assert not any(w in f for f in findings for w in others if w not in said), (kind, findings)

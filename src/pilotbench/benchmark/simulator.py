@@ -408,11 +408,18 @@ def _json_type(v: Any) -> str:
 
 # --------------------------------------------------------------------------- summaries
 
-_FINDINGS = (
-    "a strong seasonal pattern in the last quarter", "3 outliers above the 99th percentile",
-    "a downward trend over the last 6 periods", "two fields move together (r=0.62)",
-    "missing values concentrated in one field",
-)
+# What an analysis finds, by its type: it reports on the columns it was asked about, and only the kind of
+# finding that analysis makes (a correlation finds how columns move together, not outliers).
+_FINDINGS: dict[str, tuple[str, ...]] = {
+    "correlation": ("{a} and {b} move together (r={r:.2f})", "{a} and {b} move in opposite directions (r=-{r:.2f})",
+                    "{a} and {b} barely move together (r={w:.2f})"),
+    "trend": ("{a} trends downward over the last {k} periods", "{a} trends upward over the last {k} periods",
+              "a seasonal pattern in {a} over the last quarter"),
+    "anomaly": ("{k} outliers in {a} above the 99th percentile", "{k} unusually low values of {a}",
+                "no outliers in {a}"),
+    "descriptive": ("{a} has a median of {m} and a wide spread", "{a} is skewed to the right",
+                    "{a} has missing values in {k} records"),
+}
 
 # Summary fields that follow from nothing the simulator tracks (the data's values are not simulated).
 # The ones that follow from the inputs (counts, queue depth, next run, ...) are worked out in
@@ -687,7 +694,13 @@ class ToolSimulator:
         if name == "computation_simulator":
             return int(args.get("runs") or _DEFAULT_RUNS)
         if name == "computation_analyzer":
-            findings = rng.sample(_FINDINGS, rng.randint(1, 3))
+            kind = str(args.get("analysis_type") or "descriptive")
+            cols = [str(c) for c in (args.get("columns") or []) if isinstance(c, str)] or ["the first numeric field"]
+            templates = _FINDINGS.get(kind, _FINDINGS["descriptive"])
+            # one finding for a pair of columns (a correlation), else one per column: never two that disagree
+            subjects = [(cols[0], cols[1] if len(cols) > 1 else cols[0])] if kind == "correlation" else [(c, c) for c in cols]
+            findings = [rng.choice(templates).format(a=a, b=b, r=rng.uniform(0.55, 0.9), w=rng.uniform(0.02, 0.2),
+                                                     k=rng.randint(2, 9), m=rng.randint(10, 500)) for a, b in subjects]
             summary["findings"] = findings
             return len(findings)
         return 1  # one value, receipt, session, connection, status, job, entry, event or notification
