@@ -65,7 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     removal: dict[str, Any] = {}
 
     def remove_when_due() -> None:
-        with open_store(args.db) as store:
+        while True:  # the run creates the store's tables: until it has, there is nothing to count
+            try:
+                store = open_store(args.db)
+                break
+            except Exception:  # noqa: BLE001 - not initialised yet
+                time.sleep(0.05)
+        with store:
             while store.count() < args.remove_after:
                 time.sleep(0.05)
         placement.update({o.ref.label: o.node for o in driver._owners.values()})
