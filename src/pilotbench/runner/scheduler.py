@@ -741,7 +741,7 @@ def _end_conversation(rt: ModelRuntime, messages: list[Any]) -> None:
 
 
 class InstanceCache:
-    """The task instances of the tests in flight and just before, most recent first, at most `size`.
+    """The task instances of the tests in flight and just before: the `size` most recently used.
 
     The plan walks instances slowest, so a handful serve every test in flight. The generator's own
     cache (`generate_instance`) would keep every instance of the plan (tens of thousands on a long
