@@ -698,3 +698,24 @@ def test_mock_server_on_a_busy_port_says_so_in_one_line_without_a_listening_bann
     assert "mock server on" not in out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and str(port) in lines[0], out.stderr
+
+
+def test_usage_divisor_reports_less_than_the_budget_is_charged() -> None:
+    cfg = MockConfig(keys={KEY: KeyLimits(tpm=6_000_000)}, budget_seconds=1.0, usage_divisor=50)
+    honest = MockConfig(keys={KEY: KeyLimits(tpm=6_000_000)}, budget_seconds=1.0)
+    seen: dict[str, tuple[int, int]] = {}
+
+    def body_for(name: str):  # type: ignore[no-untyped-def]
+        async def body(server: MockServer) -> None:
+            async with httpx.AsyncClient() as raw:
+                r = await post(raw, server, max_tokens=60)
+            assert r.status_code == 200
+            seen[name] = (r.json()["usage"]["prompt_tokens"], server.stats.tokens_charged)  # reported, charged
+        return body
+
+    run_with_server(cfg, body_for("under"))
+    run_with_server(honest, body_for("honest"))
+    assert seen["under"][1] == seen["honest"][1] > 60  # charged the same: the body / 4 and max_tokens
+    assert seen["under"][0] == max(1, seen["honest"][0] // 50)
+    with pytest.raises(ValueError, match="usage_divisor"):
+        MockConfig(usage_divisor=0.5)

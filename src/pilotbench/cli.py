@@ -1223,9 +1223,12 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
                    "as a server whose context it outgrew.")
 @click.option("--context-wording", "context_wording", type=click.Choice(["openai", "vllm", "llamacpp"]), default="openai",
               show_default=True, help="Whose words the context-length 400 uses (openai also stands for Azure).")
+@click.option("--usage-divisor", "usage_divisor", type=click.FloatRange(min=1.0), default=1.0, show_default=True,
+              help="Report usage.prompt_tokens this many times lower than what each request is charged "
+                   "(a provider whose usage disagrees with its rate-limit headers).")
 def mock_server(port, host, key, max_concurrency, rpm, latency, fault_rate, seed, replay, tpm,  # type: ignore[no-untyped-def]
                 budget_seconds, concurrency_retry_after, no_ratelimit_headers, limits_per_model, error_503_rate,
-                context_tokens, context_wording):
+                context_tokens, context_wording, usage_divisor):
     """An OpenAI-compatible mock provider with limits, latency, faults and the simulated models."""
     from .mock_server import config_from_options, serve
 
@@ -1239,7 +1242,7 @@ def mock_server(port, host, key, max_concurrency, rpm, latency, fault_rate, seed
                               budget_seconds=budget_seconds, concurrency_retry_after=concurrency_retry_after,
                               ratelimit_headers=not no_ratelimit_headers, limits_per_model=limits_per_model,
                               error_503_rate=error_503_rate, context_tokens=context_tokens,
-                              context_wording=context_wording)
+                              context_wording=context_wording, usage_divisor=usage_divisor)
     def listening(_server) -> None:  # type: ignore[no-untyped-def]  # said only once the port is bound
         print(f"mock server on http://{host}:{port}/v1 (Azure paths under /openai/deployments/...); Ctrl-C stops it",
               file=sys.stderr, flush=True)

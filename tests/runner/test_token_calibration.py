@@ -82,3 +82,78 @@ def test_without_a_tpm_budget_nothing_is_learnt() -> None:
 
     asyncio.run(go())
     assert model.token_calibration.calls == 0
+
+
+# ---------------------------------------------------------------------- usage against the header
+
+
+def test_usage_that_disagrees_with_the_header_is_set_aside() -> None:
+    cal = TokenCalibration()
+    cal.observe(3000, 60)  # usage 50 times lower than the estimate: scaled down to the bound
+    assert cal.ratio == RATIO_BOUNDS[0]
+    assert not cal.check(None)  # the header told nothing
+    assert not cal.check(1.1)  # the header agrees well enough
+    assert not cal.check(3.0) and not cal.check(3.5)
+    assert cal.check(3.2)  # the header keeps counting far more than the calibrated charge
+    assert cal.distrusted and cal.ratio == 1.0 and cal.scale(2000) == 2000
+    cal.observe(3000, 60)
+    assert cal.ratio == 1.0  # usage is no longer learnt from
+
+
+def test_usage_that_agrees_with_the_header_stays_trusted() -> None:
+    cal = TokenCalibration()
+    cal.observe(3000, 5400)  # a real tokenizer counting more than the estimate
+    for counted in (1.1, 0.9, 1.6, 1.0, 0.95, 1.2, 0.8, 1.05):  # noise around what was charged
+        assert not cal.check(counted)
+    assert not cal.distrusted and cal.ratio == pytest.approx(1.8)
+    # Scaled up, a header counting far less than charged is the disagreement.
+    for _ in range(3):
+        cal.check(0.5)
+    assert cal.distrusted
+
+
+def _run_against(tmp_path, monkeypatch, usage_divisor: float, tpm: int = 12_000_000, prompt_types: str = "baseline,cot"):  # type: ignore[no-untyped-def]
+    """A small run of mock/strong against a server charging each request its bytes / 4 (plus
+    max_tokens) against a TPM budget stated in x-ratelimit-* headers; (server stats, the
+    model's token calibration at the end)."""
+    from pilotbench import api
+    from pilotbench.config import load_config
+    from pilotbench.mock_server import KeyLimits, MockConfig, MockServerThread
+
+    from ..conftest import FAKE_KEYS, mock_config_file
+
+    made: list[TokenCalibration] = []
+    init = TokenCalibration.__init__
+
+    def recording(self: TokenCalibration) -> None:
+        init(self)
+        made.append(self)
+
+    monkeypatch.setattr(TokenCalibration, "__init__", recording)
+    cfg = MockConfig(keys={FAKE_KEYS[0]: KeyLimits(tpm=tpm)}, budget_seconds=0.25, latency=0.05,
+                     usage_divisor=usage_divisor)
+    with MockServerThread(cfg) as srv:
+        config = load_config(mock_config_file(tmp_path, srv.base_url, keys=1, max_concurrency=64))
+        plan = api.build_plan("mock/strong", prompt_types=prompt_types, num_instances=1, config=config)
+        result = api.run(plan, db=tmp_path / f"u{usage_divisor:g}.db", config=config,
+                         env={"PB_TEST_KEY_0": FAKE_KEYS[0]})
+        stats = srv.stats.to_dict()
+    assert result.summary.completed == len(plan) and result.summary.errors == 0
+    (calibration,) = made
+    return stats, calibration
+
+
+def test_a_server_whose_usage_undercounts_its_charge_is_paced_by_its_header(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """usage.prompt_tokens 50 times lower than what the server charges: the header's drops
+    disagree, so the header wins: estimates are no longer scaled down, few 429s."""
+    # A budget that binds throughout (a full one hides what calls cost), so the header tells.
+    stats, calibration = _run_against(tmp_path, monkeypatch, 50, tpm=3_000_000, prompt_types="baseline")
+    assert stats["ok"] >= 20, stats  # enough answers for the check to act
+    assert calibration.distrusted and calibration.ratio == 1.0
+    assert stats["rate_limited"] <= 3, stats
+
+
+def test_honest_usage_stays_trusted_against_the_header(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    stats, calibration = _run_against(tmp_path, monkeypatch, 1)
+    assert not calibration.distrusted and calibration.calls >= 40
+    assert stats["rate_limited"] <= 3, stats

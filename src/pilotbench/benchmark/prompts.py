@@ -98,7 +98,7 @@ def _native_tools() -> tuple[ToolSchema, ...]:
 
 
 _PLANS: dict[tuple[str, str, str], Plan] = {}
-_PLANS_MAX = 8192
+_PLANS_MAX = 1024
 
 
 def plan_for(task: TaskInstance, prompt_type: str, severity: str = DEFAULT_SEVERITY) -> Plan | None:

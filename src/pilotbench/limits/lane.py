@@ -118,6 +118,7 @@ class Lane:
         self._last_ok_at = -math.inf
         self.siblings: tuple[Lane, ...] = ()  # other lanes on the same key (other deployments)
         self._tokens_charged_last = 0.0  # what the last call took from the learnt token budget
+        self._token_count: float | None = None  # the header's count over our charge, at its last answer
         self._probe: tuple[float, int] | None = None  # (start, token estimate) of the first call
 
         self._in_flight = 0
@@ -217,10 +218,17 @@ class Lane:
             if stated.refused:
                 self._refused_for_tokens(stated)
             elif counted is not None:  # the provider counted `counted` times what we charged since its last answer
+                self._token_count = counted
                 factor = min(1.25, max(0.8, counted))
                 self._token_ratio = min(4.0, max(0.25, self._token_ratio * (1.0 + 0.2 * (factor - 1.0))))
         self._probing = False
         self._line.interrupt()  # the budget may have grown: the head recomputes its wait
+
+    def take_token_count(self) -> float | None:
+        """How many times what this lane charged the provider's token header counted, as of its
+        latest answer (None: not known); each figure is taken once."""
+        counted, self._token_count = self._token_count, None
+        return counted
 
     @property
     def in_flight(self) -> int:

@@ -484,9 +484,10 @@ class MockServer:
         return self._ok(output, model, raw)
 
     def _body_bytes(self, output: ModelOutput, model: str, raw: bytes) -> bytes:
-        body = completion_body(
-            output, model, f"chatcmpl-mock{next(self._ids):08x}", int(time.time()), _estimate_usage(len(raw), output)
-        )
+        usage = _estimate_usage(len(raw), output)
+        if self.config.usage_divisor != 1.0:  # a provider whose usage undercounts what it charges
+            usage = Usage(max(1, int(usage.prompt_tokens / self.config.usage_divisor)), usage.completion_tokens)
+        body = completion_body(output, model, f"chatcmpl-mock{next(self._ids):08x}", int(time.time()), usage)
         return json.dumps(body).encode()
 
     def _ok(self, output: ModelOutput, model: str, raw: bytes) -> web.Response:

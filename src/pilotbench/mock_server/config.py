@@ -150,6 +150,9 @@ class MockConfig:
         in `context_wording`: "openai" (and Azure: code ``context_length_exceeded``), "vllm" or
         "llamacpp" (type ``exceed_context_size_error``), as those servers word it.
     seed: seeds the fault and jitter draws, so a run is repeatable.
+    usage_divisor: report ``usage.prompt_tokens`` this many times lower than the prompt really is
+        (1: as counted). The token budget is still charged the full request: a provider whose usage
+        disagrees with its rate-limit headers.
     """
 
     keys: Mapping[str, KeyLimits] = field(default_factory=dict)
@@ -168,8 +171,11 @@ class MockConfig:
     context_tokens: int | None = None
     context_messages: int | None = None
     context_wording: str = "openai"
+    usage_divisor: float = 1.0
 
     def __post_init__(self) -> None:
+        if not self.usage_divisor >= 1.0 or self.usage_divisor == float("inf"):
+            raise ValueError(f"usage_divisor must be a finite number >= 1, got {self.usage_divisor!r}")
         for name in ("context_tokens", "context_messages"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -208,7 +214,8 @@ class MockConfig:
             f"concurrency_retry_after={self.concurrency_retry_after!r}, "
             f"rpm_window={self.rpm_window!r}, seed={self.seed!r}, budget_seconds={self.budget_seconds!r}, "
             f"ratelimit_headers={self.ratelimit_headers!r}, context_tokens={self.context_tokens!r}, "
-            f"context_messages={self.context_messages!r}, context_wording={self.context_wording!r})"
+            f"context_messages={self.context_messages!r}, context_wording={self.context_wording!r}, "
+            f"usage_divisor={self.usage_divisor!r})"
         )
 
 
@@ -236,6 +243,7 @@ def config_from_options(
     context_tokens: int | None = None,
     context_messages: int | None = None,
     context_wording: str = "openai",
+    usage_divisor: float = 1.0,
 ) -> MockConfig:
     """Turn simple CLI-style options into a `MockConfig`.
 
@@ -277,5 +285,6 @@ def config_from_options(
         context_tokens=context_tokens,
         context_messages=context_messages,
         context_wording=context_wording,
+        usage_divisor=usage_divisor,
     )
 

@@ -24,7 +24,10 @@ class ModelRequest:
 
 
 class Provider(Protocol):
-    """What every provider kind implements. One instance serves one (provider, key) pair."""
+    """What every provider kind implements. One instance serves one (provider, key) pair.
+
+    Optionally `end_conversation(messages)`: the runner calls it when a test's conversation is over,
+    so a provider that keeps something per conversation (the simulated models) can let it go."""
 
     kind: str
 

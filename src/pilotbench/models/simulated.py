@@ -695,6 +695,9 @@ class _State:
     seen: list[_Done]
 
 
+_INTENTS_MAX = 1024  # per model; see _HISTORIES_MAX
+
+
 class SimulatedModel:
     """One skill profile. `respond()` is the whole model: messages and tools in, one reply out."""
 
@@ -898,7 +901,7 @@ class SimulatedModel:
             feeders = _referred(steps, feeders, lex)
         intent = Intent(tuple(steps), feeders, inputs, cot, from_plan)
         self._intents[digest + lex.digest] = intent
-        if len(self._intents) > 4096:
+        if len(self._intents) > _INTENTS_MAX:
             self._intents.popitem(last=False)
         return intent
 
@@ -1126,7 +1129,18 @@ class SimulatedModel:
         if self._chance(digest, f"format:{turn}", skill.format_error):
             return self._malformed(text_mode, turn, prompt_tokens, intent.steps[0].tool if intent.steps else "")
 
-        state = self._replay(intent, digest, _history(messages, text_mode))
+        state = self._replay(intent, digest, _history(messages, text_mode, tag=digest + lex.digest))
+        reply = self._next(text_mode, turn, prompt_tokens, digest, intent, state, lex)
+        if reply.finish_reason == "stop" and not reply.tool_calls and FINAL_MARKER in (reply.content or ""):
+            # The conversation is over: what was kept for its next turn goes (memory stays flat over a
+            # long run). Should it go on all the same, both are rebuilt from the messages, identically.
+            forget_history(messages)
+            self._intents.pop(digest + lex.digest, None)
+        return reply
+
+    def _next(self, text_mode: bool, turn: int, prompt_tokens: int, digest: str,
+              intent: Intent, state: _State, lex: Lexicon) -> ModelOutput:
+        skill = self.skill
         for i, step in enumerate(intent.steps):
             if i in state.done or self._gave_up(intent, digest, state, i) or step.tool not in lex.tools:
                 continue
@@ -1203,6 +1217,12 @@ class SimulatedModel:
     async def aclose(self) -> None:
         return None
 
+    def end_conversation(self, messages: list[Message]) -> None:
+        """The runner is done with this conversation: what was kept for its next turn goes."""
+        tag = forget_history(messages)
+        if tag is not None:
+            self._intents.pop(tag, None)
+
 
 _RESULT_BLOCK = re.compile(r'<tool_result name="([^"]*)">(.*?)</tool_result>', re.S)
 
@@ -1211,16 +1231,29 @@ _RESULT_BLOCK = re.compile(r'<tool_result name="([^"]*)">(.*?)</tool_result>', r
 # the reader of that conversation is kept and reads only the new messages. The entry holds the list
 # itself (so its id is not reused meanwhile) and the last message read (to see that nothing changed).
 _HISTORIES: OrderedDict[int, tuple[list[Message], int, Any, _HistoryReader]] = OrderedDict()
-_HISTORIES_MAX = 4096
+# Both bounds are a few times the conversations a run keeps in flight (256 by default): an entry is
+# dropped when its conversation ends with a final answer, the bound only catches conversations that
+# end otherwise (turn limit, context, an error). A dropped entry is rebuilt identically when needed.
+_HISTORIES_MAX = 1024
+
+
+def forget_history(messages: list[Message]) -> str | None:
+    """Drop what was kept of this conversation for its next turn; its tag, if it had one."""
+    hit = _HISTORIES.get(id(messages))
+    if hit is not None and hit[0] is messages:
+        del _HISTORIES[id(messages)]
+        return hit[3].tag
+    return None
 
 
 class _HistoryReader:
     """(tool, arguments as sent, observation) for every tool result, read message by message."""
 
-    __slots__ = ("text_mode", "out", "calls", "pending")
+    __slots__ = ("text_mode", "out", "calls", "pending", "tag")
 
-    def __init__(self, text_mode: bool) -> None:
+    def __init__(self, text_mode: bool, tag: str | None = None) -> None:
         self.text_mode = text_mode
+        self.tag = tag  # the key of the conversation's intent in its model's cache
         self.out: list[tuple[str, dict | None, dict]] = []
         self.calls: dict[str, tuple[str, dict | None]] = {}
         self.pending: list[dict | None] = []
@@ -1252,7 +1285,7 @@ class _HistoryReader:
                     self.out.append((name, args if isinstance(args, dict) else None, _observation(body)))
 
 
-def _history(messages: list[Message], text_mode: bool) -> list[tuple[str, dict | None, dict]]:
+def _history(messages: list[Message], text_mode: bool, tag: str | None = None) -> list[tuple[str, dict | None, dict]]:
     hit = _HISTORIES.get(id(messages))
     if (hit is not None and hit[0] is messages and hit[3].text_mode == text_mode and 0 < hit[1] <= len(messages)
             and messages[hit[1] - 1] is hit[2]):
@@ -1260,7 +1293,7 @@ def _history(messages: list[Message], text_mode: bool) -> list[tuple[str, dict |
         reader.feed(messages[hit[1]:])
         _HISTORIES.move_to_end(id(messages))
     else:
-        reader = _HistoryReader(text_mode)
+        reader = _HistoryReader(text_mode, tag)
         reader.feed(messages)
     if messages:
         _HISTORIES[id(messages)] = (messages, len(messages), messages[-1], reader)

@@ -199,7 +199,12 @@ async def call_model(
         answered(rt)
         lane.release("ok", tokens_used=output.usage.total_tokens or None, tokens_estimated=tokens)
         if tokens:
-            rt.token_calibration.observe(estimate_prompt_tokens(request), output.usage.prompt_tokens)
+            calibration = rt.token_calibration
+            if lane.learned_tokens is not None:
+                # Where the provider's header states what it counts, usage is checked against it:
+                # when they disagree, the header is the truth (runner.tokens).
+                calibration.check(lane.take_token_count())
+            calibration.observe(estimate_prompt_tokens(request), output.usage.prompt_tokens)
         return output
 
 

@@ -23,7 +23,7 @@ import sys
 import time
 import traceback
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +32,7 @@ from typing import Any
 from ..benchmark.episode import Episode, StopRules
 from ..benchmark.prompts import render_prompt
 from ..benchmark.scoring import score
-from ..benchmark.tasks import generate_instance
+from ..benchmark.tasks import TaskInstance, generate_instance
 from ..benchmark.types import TASK_TYPES
 from ..errors import StoreError, StoreUnavailable
 from ..limits import Clock, MonotonicClock
@@ -160,6 +160,7 @@ class Runner:
         self._owner = self.options.claim_owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._claiming = self.options.claims and callable(getattr(store, "claim", None))
         self._said_waiting = False
+        self._instances = InstanceCache()
 
     # ------------------------------------------------------------------ public
 
@@ -433,7 +434,7 @@ class Runner:
 
     async def _run_test(self, rt: ModelRuntime, spec: TestSpec) -> None:
         started = time.time()
-        task = generate_instance(spec.task_type, spec.instance, spec.seed)
+        task = self._instances.get(spec.task_type, spec.instance, spec.seed)
         stats = CallStats()
         episode: Episode | None = None
         record = TestRecord(
@@ -499,6 +500,8 @@ class Runner:
             if episode.trajectory.stop_reason == TIMEOUT_STOP and s.success_level != "full_success":
                 record.error_category = "timeout_errors"  # the player ran out of time (docs/scoring.md)
         except asyncio.CancelledError:
+            if episode is not None:
+                _end_conversation(rt, episode.messages)
             return  # interrupted: not recorded, so the next run repeats it
         except ModelStopped as e:
             record.infra_error = f"model stopped: {e}"
@@ -524,6 +527,7 @@ class Runner:
                 record.trajectory["timed_out_after"] = round(stats.timed_out_after, 3)
             if self.options.transcripts != "none":
                 record.transcript = encode_transcript(episode.messages, self.options.transcripts, len(prompt.messages))
+            _end_conversation(rt, episode.messages)
         record.model_calls = stats.calls
         record.rate_limited = stats.rate_limited
         record.retries = stats.retries
@@ -721,6 +725,48 @@ class QuietFileHandler(logging.FileHandler):
                   "its messages are dropped from now on", file=sys.stderr, flush=True)
         except OSError:
             pass
+
+
+def _end_conversation(rt: ModelRuntime, messages: list[Any]) -> None:
+    """Tell the model's providers that a conversation is over, for those that keep something per
+    conversation in flight (an in-process model's reading of it): they let it go at once."""
+    seen: set[int] = set()
+    for provider in rt.providers.values():
+        if id(provider) in seen:
+            continue
+        seen.add(id(provider))
+        end = getattr(provider, "end_conversation", None)
+        if end is not None:
+            end(messages)
+
+
+class InstanceCache:
+    """The task instances of the tests in flight and just before: the `size` most recently used.
+
+    The plan walks instances slowest, so a handful serve every test in flight. The generator's own
+    cache (`generate_instance`) would keep every instance of the plan (tens of thousands on a long
+    run); a run asks the generator itself, so its memory does not grow with the plan. Instances are
+    the same either way: the generator is deterministic.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = max(1, size)
+        self._items: OrderedDict[tuple[str, int, int], TaskInstance] = OrderedDict()
+        self._generate = getattr(generate_instance, "__wrapped__", generate_instance)
+
+    def get(self, task_type: str, index: int, seed: int) -> TaskInstance:
+        key = (task_type, index, seed)
+        task = self._items.get(key)
+        if task is not None:
+            self._items.move_to_end(key)
+            return task
+        task = self._items[key] = self._generate(task_type, index, seed)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return task
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 async def _aiter(specs: Iterator[TestSpec]) -> AsyncIterator[TestSpec]:
