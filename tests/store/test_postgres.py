@@ -289,11 +289,11 @@ def test_every_command_against_postgres(pg_url: str, tmp_path: Path) -> None:
 @pytest.fixture
 def sql_ascii_url() -> Iterator[str]:
     """A database created as `initdb --no-locale` without `-E UTF8` leaves them: SQL_ASCII."""
-    import psycopg
-
     from ..distributed.pgserver import admin_url
 
-    admin = admin_url()
+    admin = admin_url()  # skips without psycopg or a server, as every PostgreSQL test does
+    import psycopg
+
     name = "pb_ascii_" + uuid.uuid4().hex[:10]
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} ENCODING 'SQL_ASCII' TEMPLATE template0")
