@@ -12,20 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from pilotbench.cli import _print_summary, main
+from pilotbench.cli import _print_summary
 from pilotbench.limits import Lane
 from pilotbench.mock_server import KeyLimits, MockConfig, MockServerThread
 from pilotbench.runner.outcome import lane_limits, run_state
 from pilotbench.runner.scheduler import RunSummary
 
+from .test_cli_run import cli  # one way to call the CLI in process
+
+
 GOOD = "sk-test-FAKE-good-1111"
 BAD = "sk-test-FAKE-baad-4444"
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(autouse=True)

@@ -29,3 +29,10 @@ def servers() -> Iterator[ServerFactory]:
     yield start
     for thread in started:
         thread.stop()
+
+
+@pytest.fixture
+def model_server() -> Iterator[MockServerThread]:
+    """A simulated-model server on 127.0.0.1 (20 ms a reply) for runs in child processes."""
+    with MockServerThread(MockConfig(latency=0.02)) as srv:
+        yield srv

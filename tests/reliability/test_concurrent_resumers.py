@@ -11,27 +11,16 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pilotbench.mock_server import MockConfig, MockServerThread
+from pilotbench.mock_server import MockServerThread
 
 from ..distributed.pgserver import pg_url  # noqa: F401 - a fixture
 
 PLAN = ("-m", "vllm/sim/strong", "-p", "all_with_flawed", "-t", "all")  # 50 tests per instance
-
-
-@pytest.fixture
-def model_server() -> Iterator[MockServerThread]:
-    srv = MockServerThread(MockConfig(latency=0.02))
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def _start(db: str, cwd: Path, server: MockServerThread, n: int, name: str, **env: str) -> subprocess.Popen[str]:

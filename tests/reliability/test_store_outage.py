@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from pilotbench.mock_server import MockConfig, MockServerThread
+from pilotbench.mock_server import MockServerThread
 
 from ..distributed.pgserver import pg_url  # noqa: F401 - a fixture
 
@@ -102,16 +102,6 @@ def proxied(pg_url: str) -> Iterator[tuple[str, str, TcpProxy]]:  # noqa: F811
         yield pg_url, f"{m.group(1)}127.0.0.1:{proxy.port}{m.group(4)}", proxy
     finally:
         proxy.cut()
-
-
-@pytest.fixture
-def model_server() -> Iterator[MockServerThread]:
-    srv = MockServerThread(MockConfig(latency=0.02))
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 PLAN = ("-m", "vllm/sim/strong", "-p", "all_with_flawed", "-t", "all", "-n", "6")  # 300 tests

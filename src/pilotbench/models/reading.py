@@ -205,18 +205,9 @@ def read(window: str, params: Iterable[Any], fields: dict[str, str]) -> dict[str
         fmt = m.group(1) if m else _enum(window, rest["target_format"].enum)
         if fmt:
             out["target_format"] = fmt
-    if "condition" in rest:
-        c = condition(window, fields)
-        if c:
-            out["condition"] = c
-    if "operations" in rest:
-        ops = operations(window, fields)
-        if ops:
-            out["operations"] = ops
-    if "rules" in rest:
-        r = rules(window, fields)
-        if r:
-            out["rules"] = r
+    for name, reader in (("condition", condition), ("operations", operations), ("rules", rules)):
+        if name in rest and (value := reader(window, fields)):
+            out[name] = value
     if "group_by" in rest or "metric" in rest:
         out.update({k: v for k, v in aggregate(window, fields).items() if k in rest})
     if "expression" in rest:

@@ -721,8 +721,9 @@ class SimulatedModel:
     # ------------------------------------------------------------------ reading
 
     def _own_reading(self, digest: str, text: str, inputs: dict[str, str], lex: Lexicon, cot: bool
-                     ) -> tuple[list[str], dict[str, str]]:
-        """The tools it sees the task asking for, in the order it would run them, and how it saw each."""
+                     ) -> tuple[list[str], dict[str, str], dict[str, str]]:
+        """The tools it sees the task asking for, in the order it would run them, how it saw each, and the
+        stretch of text that describes each (its settings are read from there)."""
         skill = self.skill
         bonus = skill.cot_bonus if cot else 0.0
         p = {"name": skill.recognize_name, "verb": skill.recognize_verb + bonus,
@@ -788,10 +789,10 @@ class SimulatedModel:
                     added = added or len(chosen) > before
             if not added:
                 break
-        how["@windows"] = _windows(text, position)  # type: ignore[assignment]
+        windows = _windows(text, position)
         if chosen and self._chance(digest, "order", skill.type_order):
-            return _type_order(chosen, position, lex, inputs), how
-        return sorted(chosen, key=lambda t: position[t]), how
+            return _type_order(chosen, position, lex, inputs), how, windows
+        return sorted(chosen, key=lambda t: position[t]), how, windows
 
     def _plan_steps(self, plan_text: str, lex: Lexicon) -> list[Step]:
         steps = []
@@ -883,8 +884,7 @@ class SimulatedModel:
         if cached is not None:
             return cached
         text, inputs, plan_text, cot = _split_user(user)
-        own, how = self._own_reading(digest, text, inputs, lex, cot)
-        windows: dict[str, str] = how.pop("@windows", {})  # type: ignore[assignment]
+        own, how, windows = self._own_reading(digest, text, inputs, lex, cot)
         steps = [Step(t, text=windows.get(t, "")) for t in own]
         from_plan = False
         plan = self._plan_steps(plan_text, lex) if plan_text else []

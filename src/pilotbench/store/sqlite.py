@@ -184,22 +184,13 @@ class SQLiteStore:
         if not records:
             return 0
         rows = [r.to_row() for r in records]
-        db = self._db
-        for attempt in range(50):
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                before = db.total_changes
-                self._insert(rows)
-                new = db.total_changes - before
-                db.execute("COMMIT")
-                return new
-            except sqlite3.Error as e:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                if not isinstance(e, sqlite3.OperationalError) or ("locked" not in str(e) and "busy" not in str(e)):
-                    raise StoreError(f"cannot write to {self.path}: {e}") from None
-                time.sleep(min(0.05 * (attempt + 1), 1.0))
-        raise StoreUnavailable(f"{self.path} stayed locked by another writer")
+
+        def insert() -> int:
+            before = self._db.total_changes
+            self._insert(rows)
+            return self._db.total_changes - before
+
+        return self._immediate(insert)
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
         """INSERT OR IGNORE the rows, many per statement.
