@@ -1133,9 +1133,11 @@ class SimulatedModel:
         reply = self._next(text_mode, turn, prompt_tokens, digest, intent, state, lex)
         if reply.finish_reason == "stop" and not reply.tool_calls and FINAL_MARKER in (reply.content or ""):
             # The conversation is over: what was kept for its next turn goes (memory stays flat over a
-            # long run). Should it go on all the same, both are rebuilt from the messages, identically.
+            # long run); should it go on all the same, it is rebuilt from the messages, identically. The
+            # reading of the task stays (a bounded cache per prompt, _INTENTS_MAX): the same prompt comes
+            # back for every model run, tool success rate and instance attempt, and reading it again
+            # costs a millisecond each time.
             forget_history(messages)
-            self._intents.pop(digest + lex.digest, None)
         return reply
 
     def _next(self, text_mode: bool, turn: int, prompt_tokens: int, digest: str,
@@ -1219,9 +1221,7 @@ class SimulatedModel:
 
     def end_conversation(self, messages: list[Message]) -> None:
         """The runner is done with this conversation: what was kept for its next turn goes."""
-        tag = forget_history(messages)
-        if tag is not None:
-            self._intents.pop(tag, None)
+        forget_history(messages)
 
 
 _RESULT_BLOCK = re.compile(r'<tool_result name="([^"]*)">(.*?)</tool_result>', re.S)
