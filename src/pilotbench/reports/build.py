@@ -42,6 +42,7 @@ from ..benchmark.types import (
 from ..config import is_human_name
 from ..errors import UsageError
 from ..plan import rate_label
+from ..store.base import Store
 from .stats import (
     BOOT_SEED,
     N_BOOT,
@@ -136,7 +137,7 @@ def where_clause(**filters: Any) -> tuple[str, list[Any]]:
     return " AND ".join(parts), params
 
 
-def check_filters(store: Any, **filters: Any) -> None:
+def check_filters(store: Store, **filters: Any) -> None:
     """Raise UsageError naming the first filter value that matches no row of the store (a typo
     would otherwise give an empty report), with the values the store does have."""
     for kw, column, cast, label in FILTER_AXES:
@@ -778,7 +779,7 @@ def _paired_models(units: Units, metrics: Sequence[str] = ("success", "weighted_
     return out
 
 
-def _error_categories(store: Any, cond: str, params: Sequence[Any], pool: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+def _error_categories(store: Store, cond: str, params: Sequence[Any], pool: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     sql = (
         "SELECT model, suite_version, seed, max_turns, tool_success_rate, error_category, COUNT(*) FROM results "
         + _where(_and(DONE, "(success_level IS NULL OR success_level != 'full_success')", cond))
@@ -825,7 +826,7 @@ _LAT_FROM = {
 _LAT_VALID = {"sqlite": "json_valid(r.call_latencies)", "postgres": "r.call_latencies LIKE '[%'"}
 
 
-def _sql_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence[int]) -> dict[tuple[str, str], dict[str, Any]]:
+def _sql_quantiles(store: Store, cond: str, params: Sequence[Any], qs: Sequence[int]) -> dict[tuple[str, str], dict[str, Any]]:
     """Per (provider, key): the number of call latencies and their q-th percentiles (integer q),
     computed in the database (json_each or jsonb_array_elements_text, and a window sort), so no
     latency list is held in memory. Both backends pick the same values, so reports agree."""
@@ -860,7 +861,7 @@ def _sql_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence[in
     return out
 
 
-def _python_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence[int]) -> dict[tuple[str, str], dict[str, Any]]:
+def _python_quantiles(store: Store, cond: str, params: Sequence[Any], qs: Sequence[int]) -> dict[tuple[str, str], dict[str, Any]]:
     """The same figures for an SQLite without JSON1: parse each row's latencies in Python."""
     found: dict[tuple[str, str], array[float]] = defaultdict(lambda: array("d"))
     for row in store.iter_rows(cond, params, columns=("provider", "key_label", "call_latencies")):
@@ -878,7 +879,7 @@ def _python_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence
     return out
 
 
-def _latency_quantiles(store: Any, cond: str, params: Sequence[Any], qs: Sequence[int] = (50, 95)) -> dict[tuple[str, str], dict[str, Any]]:
+def _latency_quantiles(store: Store, cond: str, params: Sequence[Any], qs: Sequence[int] = (50, 95)) -> dict[tuple[str, str], dict[str, Any]]:
     if getattr(store, "backend", "sqlite") not in _LAT_FROM:
         return _python_quantiles(store, cond, params, qs)
     try:
@@ -891,7 +892,7 @@ _ERRORS = count_if("status = 'error'")
 
 
 def _operations(
-    store: Any, cond: str, params: Sequence[Any], prices: dict[str, tuple[float, float]] | None
+    store: Store, cond: str, params: Sequence[Any], prices: dict[str, tuple[float, float]] | None
 ) -> list[dict[str, Any]]:
     sql = (
         f"SELECT provider, key_label, model, COUNT(DISTINCT test_id), COUNT(*), {total('model_calls')}, "
@@ -952,7 +953,7 @@ def _operations(
 
 
 
-def _reply_shapes(store: Any, cond: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+def _reply_shapes(store: Store, cond: str, params: Sequence[Any]) -> list[dict[str, Any]]:
     """Per model: how often its tool calls came as text (no native tool_calls: the parser's fallback), how
     many replies were cut off at the token limit, and how many final answers reported their result in
     plain words rather than on a RESULT line (benchmark.protocol.read_final), over done tests."""
@@ -975,7 +976,7 @@ def _reply_shapes(store: Any, cond: str, params: Sequence[Any]) -> list[dict[str
     return sorted(out, key=lambda r: natural_key(r["model"]))
 
 
-def _lost_keys(store: Any, cond: str, params: Sequence[Any]) -> dict[tuple[str, str], str]:
+def _lost_keys(store: Store, cond: str, params: Sequence[Any]) -> dict[tuple[str, str], str]:
     """(provider, key label) -> why the key left its run ("disabled: 401 ..." / "parked: ..."), from the
     runs behind the selected rows (each run records its lost lanes as `keys_lost` in its info)."""
     try:
@@ -1008,7 +1009,7 @@ def _parse_side(text: str) -> tuple[str, str]:
     return "model", text
 
 
-def compare_pair(store: Any, a: str, b: str, **filters: Any) -> dict[str, Any]:
+def compare_pair(store: Store, a: str, b: str, **filters: Any) -> dict[str, Any]:
     """Paired comparison of success between two models (`m1`, `m2`) or two prompt types
     (`prompt:baseline`, `prompt:optimal`) over tests that agree on every other spec field.
 
@@ -1069,7 +1070,7 @@ _COND_SQL = {
 }
 
 
-def _conditions(store: Any, cond: str, params: Sequence[Any]) -> dict[str, list[list[Any]]]:
+def _conditions(store: Store, cond: str, params: Sequence[Any]) -> dict[str, list[list[Any]]]:
     """Every condition the done rows cover, with how many rows each: [[value, rows], ...]."""
     out: dict[str, list[list[Any]]] = {}
     canon = {"prompt_type": PROMPT_TYPES, "task_type": TASK_TYPES, "difficulty": DIFFICULTIES}
@@ -1091,7 +1092,7 @@ def _conditions(store: Any, cond: str, params: Sequence[Any]) -> dict[str, list[
     return out
 
 
-def _players(store: Any, cond: str, params: Sequence[Any], models: Sequence[str]) -> dict[str, dict[str, Any]]:
+def _players(store: Store, cond: str, params: Sequence[Any], models: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Every model of the report as a player: `human` (a person played it, `human/<name>`) or `model`,
     with its number of done tests (a human baseline's N is small: every table shows it)."""
     counts = {m: int(n) for m, n in store.query(
@@ -1100,7 +1101,7 @@ def _players(store: Any, cond: str, params: Sequence[Any], models: Sequence[str]
 
 
 def build_report(
-    store: Any,
+    store: Store,
     *,
     models: Filter = None,
     prompt_types: Filter = None,

@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from ..errors import UsageError
 from ..plan import rate_label
+from ..store.base import Store
 from ..store.records import COLUMNS, TestRecord
 from ..store.transcripts import decode_transcript
 from .build import DONE, Filter, _and, _where, count_if, total, where_clause
@@ -68,7 +69,7 @@ def _with_messages(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield row
 
 
-def _rows(store: Any, cond: str, params: list[Any]) -> Iterator[dict[str, Any]]:
+def _rows(store: Store, cond: str, params: list[Any]) -> Iterator[dict[str, Any]]:
     for row in store.iter_rows(cond, params):
         out = {"id": row["test_id"]}
         out.update(row)
@@ -93,7 +94,7 @@ def _text_out(out_path: str | os.PathLike[str]) -> Iterator[IO[str]]:
             tmp.unlink()
 
 
-def _export_jsonl(store: Any, cond: str, params: list[Any], out_path: Any) -> int:
+def _export_jsonl(store: Store, cond: str, params: list[Any], out_path: Any) -> int:
     n = 0
     with _text_out(out_path) as f:
         for row in _with_messages(_rows(store, cond, params)):
@@ -107,7 +108,7 @@ def _export_jsonl(store: Any, cond: str, params: list[Any], out_path: Any) -> in
     return n
 
 
-def _export_csv(store: Any, cond: str, params: list[Any], out_path: Any) -> int:
+def _export_csv(store: Store, cond: str, params: list[Any], out_path: Any) -> int:
     n = 0
     with _text_out(out_path) as f:
         w = csv.writer(f, lineterminator="\n")
@@ -126,7 +127,7 @@ def parquet_schema() -> Any:
     return pa.schema([pa.field("id", pa.string())] + [pa.field(c, types[_column_kind(c)]) for c in COLUMNS])
 
 
-def _export_parquet(store: Any, cond: str, params: list[Any], out_path: Any) -> int:
+def _export_parquet(store: Store, cond: str, params: list[Any], out_path: Any) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -193,7 +194,7 @@ def _legacy_order(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return (row[0], row[1], -float(row[2]), row[3], row[4])
 
 
-def legacy_summary(store: Any, cond: str = "", params: Iterable[Any] = ()) -> dict[str, Any]:
+def legacy_summary(store: Store, cond: str = "", params: Iterable[Any] = ()) -> dict[str, Any]:
     """The guide's summary tree over done rows:
     models -> by_prompt_type -> by_tool_success_rate -> by_difficulty -> by_task_type -> figures."""
     models: dict[str, Any] = {}
@@ -234,7 +235,7 @@ def legacy_summary(store: Any, cond: str = "", params: Iterable[Any] = ()) -> di
     }
 
 
-def _export_legacy(store: Any, cond: str, params: list[Any], out_path: Any) -> int:
+def _export_legacy(store: Store, cond: str, params: list[Any], out_path: Any) -> int:
     tree = legacy_summary(store, cond, params)
     with _text_out(out_path) as f:
         json.dump(tree, f, indent=2)
@@ -251,7 +252,7 @@ _EXPORTERS = {
 
 
 def export(
-    store: Any,
+    store: Store,
     fmt: str,
     out_path: str | os.PathLike[str],
     *,

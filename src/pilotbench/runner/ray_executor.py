@@ -44,7 +44,7 @@ from typing import Any, TextIO
 from ..config import Config, ConfigError, override_var, resolve_keys
 from ..errors import PilotbenchError, UsageError
 from ..plan import PlanSpec, TestSpec
-from ..store import is_postgres_url
+from ..store import Store, is_postgres_url
 from .outcome import run_state
 from .runtime import build_runtime
 from .scheduler import RunOptions, Runner, RunSummary
@@ -439,7 +439,7 @@ class RayDriver:
 
     # ------------------------------------------------------------------ the loop
 
-    def _drive(self, owners: dict[OwnerRef, _Owner], store: Any) -> None:
+    def _drive(self, owners: dict[OwnerRef, _Owner], store: Store) -> None:
         ray = self.ray
         active = {ref for ref, o in owners.items() if o.tests}
         for ref in active:
@@ -487,7 +487,7 @@ class RayDriver:
                             active.add(o.ref)
         self._progress_line(owners)
 
-    def _settle(self, o: _Owner, obj: Any, store: Any, active: set[OwnerRef]) -> None:
+    def _settle(self, o: _Owner, obj: Any, store: Store, active: set[OwnerRef]) -> None:
         ray = self.ray
         try:
             result = ray.get(obj)
@@ -642,7 +642,7 @@ class RayDriver:
 
     # ------------------------------------------------------------------ the store's view
 
-    def _remaining(self, store: Any, tests: list[TestSpec]) -> list[TestSpec]:
+    def _remaining(self, store: Store, tests: list[TestSpec]) -> list[TestSpec]:
         """This owner's tests with no result yet: not done, and no infrastructure error in this
         run (those are retried by the next run, as in one process)."""
         if not tests:

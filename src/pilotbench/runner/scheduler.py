@@ -41,7 +41,7 @@ from ..models.human import PlayerTimeout
 from ..plan import PlanSpec, TestSpec, world_id
 from ..store.records import TestRecord, new_attempt_id
 from ..store.transcripts import DEFAULT_TRANSCRIPTS, encode_transcript
-from ..store.sqlite import SQLiteStore
+from ..store.base import Store
 from .calls import CallStats, ContextLimit, InfraError, ModelStopped, calibrated_estimate, call_model
 from .outcome import error_cause, exit_status, lane_limits, lane_problems, run_state
 from .progress import Reporter, RunProgress
@@ -128,7 +128,7 @@ class Runner:
     def __init__(
         self,
         runtime: Runtime,
-        store: SQLiteStore,
+        store: Store,
         *,
         options: RunOptions | None = None,
         clock: Clock | None = None,

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import StoreUnavailable
 from ..store.records import TestRecord
-from ..store.sqlite import SQLiteStore
+from ..store.base import Store
 
 RESCUE_GLOB = "rescue-*.jsonl"
 _RECORD_FIELDS = frozenset(f.name for f in fields(TestRecord))
@@ -47,7 +47,7 @@ class BatchWriter:
 
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         *,
         batch_size: int = 100,
         interval: float = 2.0,
@@ -331,7 +331,7 @@ def rescue_files(directories: Iterable[Path]) -> list[Path]:
     return sorted(found)
 
 
-def import_rescued(store: Any, path: Path) -> tuple[int, int, set[str]]:
+def import_rescued(store: Store, path: Path) -> tuple[int, int, set[str]]:
     """Write a rescue file's records to the store (idempotent: an attempt is stored once) and
     remove the file. Records the store refuses stay in `<file>.refused`. Returns (records, refused,
     the runs they came from). Raises StoreUnavailable (the file is left as it was) when the store

@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from .base import Store
 from .records import COLUMNS, STATUSES, TestRecord
 
 if TYPE_CHECKING:
     from .postgres import PostgresStore
     from .sqlite import SQLiteStore
 
-__all__ = ["COLUMNS", "PG_SCHEMES", "STATUSES", "TestRecord", "is_postgres_url", "open_store"]
+__all__ = ["COLUMNS", "PG_SCHEMES", "STATUSES", "Store", "TestRecord", "is_postgres_url", "open_store"]
 
 PG_SCHEMES = ("postgresql://", "postgres://")
 

@@ -409,6 +409,12 @@ class PostgresStore:
 
         return self._run(go, retries=1)
 
+    def shown_location(self) -> str | None:
+        return None  # a URL names a server and a user, masked or not
+
+    def rowid_scan_source(self) -> str | None:
+        return None  # the planner walks the primary key by itself
+
     def close(self) -> None:
         try:
             self._db.close()

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from .data import COUNT_CAP, INT64_MAX, BadRequest, ViewData, parse_filters
+from ..store.base import Store
 from ..store.sqlite import corruption_message
 from .pages import Links, Pages, render_choices
 
@@ -147,13 +148,13 @@ async def _asset(request: web.Request) -> web.StreamResponse:
     return web.Response(body=body, content_type=_ASSETS[name], headers={"Cache-Control": "no-cache"})
 
 
-def make_app(store: Any, *, poll_ms: int = 2000) -> web.Application:
+def make_app(store: Store, *, poll_ms: int = 2000) -> web.Application:
     """The viewer over an open store (the caller closes it)."""
     data = ViewData(store)
     app = web.Application(middlewares=[_errors])
     app[DATA_KEY] = data
     app[PAGES_KEY] = Pages(data, Links(), poll_ms=poll_ms)
-    app[STORE_PATH_KEY] = str(store.path) if getattr(store, "backend", "") == "sqlite" else "the results database"
+    app[STORE_PATH_KEY] = store.shown_location() or "the results database"
     app.router.add_get("/", _index)
     app.router.add_get("/runs", _runs)
     app.router.add_get("/runs/{run_id}", _run)
@@ -169,7 +170,7 @@ def make_app(store: Any, *, poll_ms: int = 2000) -> web.Application:
     return app
 
 
-def serve(store: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, print_fn: Callable[[str], None] = print) -> None:
+def serve(store: Store, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, print_fn: Callable[[str], None] = print) -> None:
     """Serve until Ctrl-C (port 0: any free port; the line printed names the one bound)."""
     try:
         asyncio.run(_serve(make_app(store), host, port, print_fn))

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..store.base import Store
 from ..store.records import COLUMNS, run_info
 from ..store.transcripts import decode_transcript
 
@@ -164,7 +165,7 @@ class TestsPage:
 class ViewData:
     """Read-only queries over one open store, safe to call from several threads (one at a time)."""
 
-    def __init__(self, store: Any, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, *, now: Callable[[], float] = time.time) -> None:
         self.store = store
         self.now = now  # wall-clock seconds: a lane is active while its last result is recent
         self._lock = threading.Lock()
@@ -257,7 +258,8 @@ class ViewData:
         they hold less than a page. A common filter is answered here without sorting its index
         range (a model's quarter of a million rows took 80 ms to sort); a rare one falls back to
         the planner's choice, whose index range is then small."""
-        if getattr(self.store, "backend", "") != "sqlite":
+        scan = self.store.rowid_scan_source()
+        if scan is None:
             return None  # PostgreSQL walks its primary key backwards with the filter: no sort either
         if cursor is None:
             top = self.query("SELECT MAX(rowid) FROM results")[0][0]
@@ -268,7 +270,7 @@ class ViewData:
             rng, order, prm = "rowid > ? AND rowid <= ?", "ASC", [cursor, cursor + WINDOW]
         else:
             rng, order, prm = "rowid < ? AND rowid >= ?", "DESC", [cursor, cursor - WINDOW]
-        sql = (f"SELECT {', '.join(LIST_COLUMNS)} FROM results NOT INDEXED WHERE {' AND '.join(conds)} AND {rng} "
+        sql = (f"SELECT {', '.join(LIST_COLUMNS)} FROM {scan} WHERE {' AND '.join(conds)} AND {rng} "
                f"ORDER BY rowid {order} LIMIT {page_size + 1}")
         got = self.query(sql, params + prm)
         if len(got) <= page_size:
@@ -423,7 +425,7 @@ class _RunCounts:
                 sql, params = "SELECT run_id, status, COUNT(*), MAX(rowid) FROM results GROUP BY run_id, status", []
                 self.last = 0
             else:
-                table = "results NOT INDEXED" if getattr(data.store, "backend", "") == "sqlite" else "results"
+                table = data.store.rowid_scan_source() or "results"
                 sql = f"SELECT run_id, status, COUNT(*), MAX(rowid) FROM {table} WHERE rowid > ? GROUP BY run_id, status"
                 params = [self.last]  # SQLite: a rowid range, not a walk of the whole run index
             for run_id, status, n, top in data.query(sql, params):
@@ -448,8 +450,9 @@ class _RunAggregates:
                 "last_at": None, "lanes": {}, "causes": defaultdict(int),
             })
             sql = _GROUP_SQL
-            if getattr(data.store, "backend", "") == "sqlite" and run_id in self.last:
-                sql = sql.replace("FROM results WHERE", "FROM results NOT INDEXED WHERE")  # new rows by rowid range
+            scan = data.store.rowid_scan_source()
+            if scan is not None and run_id in self.last:
+                sql = sql.replace("FROM results WHERE", f"FROM {scan} WHERE")  # new rows by rowid range
             for (_run, provider, lane, key, status, err, n, calls, limited, retries, last_at, max_rowid,
                  success) in data.query(sql, [run_id, self.last.get(run_id, 0)]):
                 n = int(n)

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..store.base import Store
 from .data import ViewData
 from .pages import Pages, StaticLinks, render_choices
 
@@ -30,7 +31,7 @@ class _BoundedLinks(StaticLinks):
         return MISSING
 
 
-def export_site(store: Any, out: str | os.PathLike[str], *, max_pages: int = 5000,
+def export_site(store: Store, out: str | os.PathLike[str], *, max_pages: int = 5000,
                 progress: Callable[[int], None] | None = None) -> int:
     """Write the pages into `out` (created if needed); returns how many pages were written."""
     directory = Path(out)
