@@ -26,7 +26,7 @@ from .plan import PlanSpec, TestSpec, make_spec, parse_choices, parse_rates
 from .runner.runtime import Runtime, build_runtime
 from .runner.scheduler import RunOptions, Runner, RunSummary
 from .store.records import TestRecord
-from .store.sqlite import open_store
+from .store import open_store
 
 
 def _split(value: str | Sequence[str]) -> str:

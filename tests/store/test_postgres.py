@@ -62,7 +62,7 @@ def test_missing_psycopg_is_a_one_line_usage_error(monkeypatch: pytest.MonkeyPat
 
 
 def test_sqlite_open_store_still_opens_sqlite(tmp_path: Path) -> None:
-    from pilotbench.store.sqlite import open_store as sqlite_open
+    from pilotbench.store import open_store as sqlite_open
 
     with sqlite_open(tmp_path / "x.db") as store:
         assert store.backend == "sqlite"

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from pilotbench.errors import StoreError
+from pilotbench.store import open_store
 from pilotbench.store.records import TestRecord
-from pilotbench.store.sqlite import SCHEMA_VERSION, SQLiteStore, open_store
+from pilotbench.store.sqlite import SCHEMA_VERSION, SQLiteStore
 
 
 def rec(test_id: str, status: str = "done", attempt: str | None = None, **kw) -> TestRecord:  # type: ignore[no-untyped-def]

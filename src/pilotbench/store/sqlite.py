@@ -366,10 +366,3 @@ class SQLiteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def open_store(target: str | os.PathLike[str] | None = None, *, create: bool = True) -> Any:
-    """Open the store named by `--db` (a SQLite path or a `postgresql://` URL); see `pilotbench.store`."""
-    from . import open_store as _open
-
-    return _open(target, create=create)
