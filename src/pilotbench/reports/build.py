@@ -43,6 +43,7 @@ from ..config import is_human_name
 from ..errors import UsageError
 from ..plan import rate_label
 from ..store.base import Store
+from ..store.queries import _LAT_FROM, _lost_keys, _sql_quantiles
 from .stats import (
     BOOT_SEED,
     N_BOOT,
@@ -817,50 +818,6 @@ def _error_categories(store: Store, cond: str, params: Sequence[Any], pool: bool
 
 
 
-_LAT_GROUP = "COALESCE(r.provider, ''), COALESCE(r.key_label, '')"
-# Each stored call_latencies (a JSON list) as rows of `j.value`, in each backend's dialect.
-_LAT_FROM = {
-    "sqlite": "FROM results AS r, json_each(r.call_latencies) AS j",
-    "postgres": "FROM results AS r, jsonb_array_elements_text(CAST(r.call_latencies AS jsonb)) AS j(value)",
-}
-_LAT_VALID = {"sqlite": "json_valid(r.call_latencies)", "postgres": "r.call_latencies LIKE '[%'"}
-
-
-def _sql_quantiles(store: Store, cond: str, params: Sequence[Any], qs: Sequence[int]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Per (provider, key): the number of call latencies and their q-th percentiles (integer q),
-    computed in the database (json_each or jsonb_array_elements_text, and a window sort), so no
-    latency list is held in memory. Both backends pick the same values, so reports agree."""
-    backend = getattr(store, "backend", "sqlite")
-    base = _and("r.call_latencies IS NOT NULL", _LAT_VALID[backend], cond)
-    # The filter columns are unambiguous (the JSON rows have no such columns), so cond applies as is.
-    wanted = ", ".join(f"(cnt - 1) * {int(q)} / 100, (cnt - 1) * {int(q)} / 100 + 1" for q in qs)
-    value = "CAST(j.value AS DOUBLE PRECISION)"
-    sql = f"""
-        SELECT g1, g2, cnt, rn, v FROM (
-            SELECT COALESCE(r.provider, '') AS g1, COALESCE(r.key_label, '') AS g2, {value} AS v,
-                   ROW_NUMBER() OVER (PARTITION BY {_LAT_GROUP} ORDER BY {value}) - 1 AS rn,
-                   COUNT(*) OVER (PARTITION BY {_LAT_GROUP}) AS cnt
-            {_LAT_FROM[backend]} {_where(base)}
-        ) AS q WHERE rn IN ({wanted})
-    """
-    picked: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
-    counts: dict[tuple[str, str], int] = {}
-    for g1, g2, cnt, rn, v in store.query(sql, params):
-        counts[(g1, g2)] = int(cnt)
-        picked[(g1, g2)][int(rn)] = float(v)
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for gk, n in counts.items():
-        at = picked[gk]
-        entry: dict[str, Any] = {"n": n}
-        for q in qs:
-            lo, rest = divmod((n - 1) * int(q), 100)
-            low = at[lo]
-            high = at.get(lo + 1, low)
-            entry[q] = low + (high - low) * rest / 100.0
-        out[gk] = entry
-    return out
-
-
 def _python_quantiles(store: Store, cond: str, params: Sequence[Any], qs: Sequence[int]) -> dict[tuple[str, str], dict[str, Any]]:
     """The same figures for an SQLite without JSON1: parse each row's latencies in Python."""
     found: dict[tuple[str, str], array[float]] = defaultdict(lambda: array("d"))
@@ -974,31 +931,6 @@ def _reply_shapes(store: Store, cond: str, params: Sequence[Any]) -> list[dict[s
             "format_errors": int(fmt), "plain_results": rate(int(plain), n),
         })
     return sorted(out, key=lambda r: natural_key(r["model"]))
-
-
-def _lost_keys(store: Store, cond: str, params: Sequence[Any]) -> dict[tuple[str, str], str]:
-    """(provider, key label) -> why the key left its run ("disabled: 401 ..." / "parked: ..."), from the
-    runs behind the selected rows (each run records its lost lanes as `keys_lost` in its info)."""
-    try:
-        run_ids = {r[0] for r in store.query("SELECT DISTINCT run_id FROM results " + _where(cond), params)}
-        runs = store.runs()
-    except Exception:  # noqa: BLE001 - a store without a runs table (distributed owners) has nothing to add
-        return {}
-    out: dict[tuple[str, str], str] = {}
-    for run in runs:
-        if run.get("run_id") not in run_ids:
-            continue
-        info = run.get("info")
-        if isinstance(info, str):
-            try:
-                info = json.loads(info)
-            except ValueError:
-                info = {}
-        for lane, problem in ((info or {}).get("keys_lost") or {}).items():
-            provider, _, rest = str(lane).partition("/")
-            key = rest.split("/", 1)[0]
-            out.setdefault((provider, key), str(problem))
-    return out
 
 
 def _parse_side(text: str) -> tuple[str, str]:
