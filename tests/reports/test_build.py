@@ -350,7 +350,7 @@ def test_precision_and_workflows(tmp_path):
 def test_latency_quantiles_sql_matches_python(tmp_path):
     import random
 
-    from pilotbench.reports.build import _python_quantiles, _sql_quantiles
+    from pilotbench.reports.build import _python_quantiles
     from pilotbench.reports.stats import percentile
 
     rng = random.Random(7)
@@ -362,7 +362,7 @@ def test_latency_quantiles_sql_matches_python(tmp_path):
         records.append(rec(A, "baseline", "simple_task", "easy", 0.8, i, level="failure", key=key, latencies=lat))
     with SQLiteStore(tmp_path / "q.db") as st:
         st.write(records)
-        sql = _sql_quantiles(st, "", [], (50, 95))
+        sql = st.latency_quantiles("", [], (50, 95))
         py = _python_quantiles(st, "", [], (50, 95))
     for key, vals in values.items():
         gk = ("mock", key)

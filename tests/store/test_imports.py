@@ -35,14 +35,12 @@ def _imports(path: Path, root: Path = ROOT) -> set[str]:
                 target = f"{base}.{node.module}" if node.module else base
             else:
                 target = node.module or ""
-            names = [target] + [f"{target}.{a.name}" for a in node.names]
+            names = [f"{target}.{a.name}" for a in node.names]
+            if not any(n in modules for n in names):
+                names.append(target)
         else:
             continue
-        for name in names:
-            if name in modules:
-                found.add(name)
-            elif name.startswith(PACKAGE + ".") and name.rsplit(".", 1)[0] in modules:
-                found.add(name.rsplit(".", 1)[0])  # `from .x import y`: x (or the package for `from . import y`)
+        found.update(name for name in names if name in modules)
     found.discard(own)
     return found
 

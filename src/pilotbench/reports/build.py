@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from array import array
 from collections import defaultdict
@@ -43,7 +42,6 @@ from ..config import is_human_name
 from ..errors import UsageError
 from ..plan import rate_label
 from ..store.base import Store
-from ..store.queries import _LAT_FROM, _lost_keys, _sql_quantiles
 from .stats import (
     BOOT_SEED,
     N_BOOT,
@@ -150,7 +148,7 @@ def check_filters(store: Store, **filters: Any) -> None:
         except (TypeError, ValueError):
             bad = next(v for v in vals if not _castable(cast, v))
             raise UsageError(f"{label} {bad!r} is not a number") from None
-        present_raw = [r[0] for r in store.query(f"SELECT DISTINCT {column} FROM results")]
+        present_raw = store.distinct_values(column)
         present = {cast(v) for v in present_raw if v is not None}
         for raw, v in zip(vals, wanted):
             if v not in present:
@@ -837,12 +835,8 @@ def _python_quantiles(store: Store, cond: str, params: Sequence[Any], qs: Sequen
 
 
 def _latency_quantiles(store: Store, cond: str, params: Sequence[Any], qs: Sequence[int] = (50, 95)) -> dict[tuple[str, str], dict[str, Any]]:
-    if getattr(store, "backend", "sqlite") not in _LAT_FROM:
-        return _python_quantiles(store, cond, params, qs)
-    try:
-        return _sql_quantiles(store, cond, params, qs)
-    except sqlite3.OperationalError:  # no json_each in this SQLite build
-        return _python_quantiles(store, cond, params, qs)
+    found = store.latency_quantiles(cond, params, qs)
+    return _python_quantiles(store, cond, params, qs) if found is None else found
 
 
 _ERRORS = count_if("status = 'error'")
@@ -885,7 +879,7 @@ def _operations(
         for g in groups.values():
             if g["cost_usd"] is None and not g["unpriced_models"]:
                 g["cost_usd"] = 0.0
-    for (provider, key), problem in _lost_keys(store, cond, params).items():
+    for (provider, key), problem in store.lost_keys(cond, params).items():
         g = groups.setdefault((provider, key), {
             "provider": provider, "key_label": key, "models": [], "tests": 0, "attempts": 0, "calls": 0,
             "rate_limited": 0, "retries": 0, "infra_errors": 0, "prompt_tokens": 0, "completion_tokens": 0,

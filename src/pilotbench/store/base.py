@@ -63,6 +63,21 @@ class Store(Protocol):
 
     # ---------------------------------------------------------------- what each dialect answers its own way
 
+    def distinct_values(self, column: str) -> list[Any]:
+        """The distinct values of a results column (NULL included), in no particular order."""
+        ...
+
+    def latency_quantiles(self, cond: str, params: Sequence[Any], qs: Sequence[int]) -> LatencyQuantiles | None:
+        """Per (provider, key label) of the rows matching `cond`: how many call latencies they
+        hold and the q-th percentile of them (linear interpolation, integer q), computed in the
+        database; None when this database cannot read the stored JSON lists."""
+        ...
+
+    def lost_keys(self, cond: str, params: Sequence[Any]) -> dict[tuple[str, str], str]:
+        """(provider, key label) -> why the key left its run, over the runs behind the rows
+        matching `cond` (each run records its lost lanes as `keys_lost` in its info)."""
+        ...
+
     def shown_location(self) -> str | None:
         """Where the store is, fit to show on a page anyone may see: the file's path, or None
         (a database URL names a server and a user: it is not shown)."""

@@ -23,6 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import StoreError, StoreUnavailable, UsageError
+from . import queries
+from .base import LatencyQuantiles
 from .records import COLUMNS, TestRecord, merge_lanes, run_info
 
 SCHEMA_VERSION = 2  # 2: columns added since 1 are added in place (ALTER TABLE ADD COLUMN)
@@ -67,6 +69,10 @@ _SCHEMA = [
 _CLAIMS_TABLE = (
     "CREATE TABLE IF NOT EXISTS claims (test_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL)"
 )
+
+# Each stored call_latencies (a JSON list) as rows of `j.value`, and the test that a row holds one.
+_LATENCY_SOURCE = "FROM results AS r, jsonb_array_elements_text(CAST(r.call_latencies AS jsonb)) AS j(value)"
+_LATENCY_VALID = "r.call_latencies LIKE '[%'"
 
 _INSERT = (
     f"INSERT INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
@@ -408,6 +414,15 @@ class PostgresStore:
             return [dict(zip(names, r)) for r in cur.fetchall()]
 
         return self._run(go, retries=1)
+
+    def distinct_values(self, column: str) -> list[Any]:
+        return queries.distinct_values(self, column)
+
+    def latency_quantiles(self, cond: str, params: Sequence[Any], qs: Sequence[int]) -> LatencyQuantiles | None:
+        return queries.latency_quantiles(self, cond, params, qs, source=_LATENCY_SOURCE, valid=_LATENCY_VALID)
+
+    def lost_keys(self, cond: str, params: Sequence[Any]) -> dict[tuple[str, str], str]:
+        return queries.lost_keys(self, cond, params)
 
     def shown_location(self) -> str | None:
         return None  # a URL names a server and a user, masked or not

@@ -1,13 +1,19 @@
-"""The report's queries that each database writes in its own dialect, moved from reports.build."""
+"""The queries reports make that are written in each database's own dialect, or read the runs'
+info: the backends' `latency_quantiles`, `lost_keys` and `distinct_values` (store.base.Store)
+run them, each with its dialect's pieces.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .base import Store
+from .records import COLUMNS
+
+if TYPE_CHECKING:
+    from .base import LatencyQuantiles, Store
 
 
 def _and(*conds: str) -> str:
@@ -19,20 +25,17 @@ def _where(cond: str) -> str:
 
 
 _LAT_GROUP = "COALESCE(r.provider, ''), COALESCE(r.key_label, '')"
-# Each stored call_latencies (a JSON list) as rows of `j.value`, in each backend's dialect.
-_LAT_FROM = {
-    "sqlite": "FROM results AS r, json_each(r.call_latencies) AS j",
-    "postgres": "FROM results AS r, jsonb_array_elements_text(CAST(r.call_latencies AS jsonb)) AS j(value)",
-}
-_LAT_VALID = {"sqlite": "json_valid(r.call_latencies)", "postgres": "r.call_latencies LIKE '[%'"}
 
 
-def _sql_quantiles(store: Store, cond: str, params: Sequence[Any], qs: Sequence[int]) -> dict[tuple[str, str], dict[str, Any]]:
+def latency_quantiles(
+    store: Store, cond: str, params: Sequence[Any], qs: Sequence[int], *, source: str, valid: str
+) -> LatencyQuantiles:
     """Per (provider, key): the number of call latencies and their q-th percentiles (integer q),
-    computed in the database (json_each or jsonb_array_elements_text, and a window sort), so no
-    latency list is held in memory. Both backends pick the same values, so reports agree."""
-    backend = getattr(store, "backend", "sqlite")
-    base = _and("r.call_latencies IS NOT NULL", _LAT_VALID[backend], cond)
+    computed in the database (a window sort), so no latency list is held in memory. `source` is
+    the dialect's FROM clause giving each stored call_latencies (a JSON list) as rows of
+    `j.value` (`r` the results row); `valid` the dialect's test that a row holds such a list.
+    Both backends pick the same values, so reports agree."""
+    base = _and("r.call_latencies IS NOT NULL", valid, cond)
     # The filter columns are unambiguous (the JSON rows have no such columns), so cond applies as is.
     wanted = ", ".join(f"(cnt - 1) * {int(q)} / 100, (cnt - 1) * {int(q)} / 100 + 1" for q in qs)
     value = "CAST(j.value AS DOUBLE PRECISION)"
@@ -41,7 +44,7 @@ def _sql_quantiles(store: Store, cond: str, params: Sequence[Any], qs: Sequence[
             SELECT COALESCE(r.provider, '') AS g1, COALESCE(r.key_label, '') AS g2, {value} AS v,
                    ROW_NUMBER() OVER (PARTITION BY {_LAT_GROUP} ORDER BY {value}) - 1 AS rn,
                    COUNT(*) OVER (PARTITION BY {_LAT_GROUP}) AS cnt
-            {_LAT_FROM[backend]} {_where(base)}
+            {source} {_where(base)}
         ) AS q WHERE rn IN ({wanted})
     """
     picked: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
@@ -62,7 +65,7 @@ def _sql_quantiles(store: Store, cond: str, params: Sequence[Any], qs: Sequence[
     return out
 
 
-def _lost_keys(store: Store, cond: str, params: Sequence[Any]) -> dict[tuple[str, str], str]:
+def lost_keys(store: Store, cond: str, params: Sequence[Any]) -> dict[tuple[str, str], str]:
     """(provider, key label) -> why the key left its run ("disabled: 401 ..." / "parked: ..."), from the
     runs behind the selected rows (each run records its lost lanes as `keys_lost` in its info)."""
     try:
@@ -85,3 +88,10 @@ def _lost_keys(store: Store, cond: str, params: Sequence[Any]) -> dict[tuple[str
             key = rest.split("/", 1)[0]
             out.setdefault((provider, key), str(problem))
     return out
+
+
+def distinct_values(store: Store, column: str) -> list[Any]:
+    """The distinct values of a results column, NULL included."""
+    if column not in COLUMNS:
+        raise ValueError(f"no results column {column!r}")
+    return [r[0] for r in store.query(f"SELECT DISTINCT {column} FROM results")]

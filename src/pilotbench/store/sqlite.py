@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError, StoreUnavailable
+from . import queries
+from .base import LatencyQuantiles
 from .records import COLUMNS, TestRecord, merge_lanes, run_info
 
 SCHEMA_VERSION = 2  # 2: columns added since 1 are added in place (ALTER TABLE ADD COLUMN)
@@ -57,6 +59,10 @@ CREATE TABLE IF NOT EXISTS runs (
 # Leases on tests, so concurrent runs of one plan share its pending tests (runner.scheduler).
 # Made on first use, not by the schema: reading commands never write.
 _CLAIMS_TABLE = "CREATE TABLE IF NOT EXISTS claims (test_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL)"
+
+# Each stored call_latencies (a JSON list) as rows of `j.value`, and the test that a row holds one.
+_LATENCY_SOURCE = "FROM results AS r, json_each(r.call_latencies) AS j"
+_LATENCY_VALID = "json_valid(r.call_latencies)"
 
 _INSERT = f"INSERT OR IGNORE INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _ROW_PLACEHOLDERS = f"({', '.join('?' * len(COLUMNS))})"
@@ -348,6 +354,18 @@ class SQLiteStore:
     def runs(self) -> list[dict[str, Any]]:
         cur = self._db.execute("SELECT run_id, started_at, finished_at, status, planned, info FROM runs ORDER BY started_at")
         return [dict(zip([d[0] for d in cur.description], r)) for r in cur]
+
+    def distinct_values(self, column: str) -> list[Any]:
+        return queries.distinct_values(self, column)
+
+    def latency_quantiles(self, cond: str, params: Sequence[Any], qs: Sequence[int]) -> LatencyQuantiles | None:
+        try:
+            return queries.latency_quantiles(self, cond, params, qs, source=_LATENCY_SOURCE, valid=_LATENCY_VALID)
+        except sqlite3.OperationalError:  # no json_each in this SQLite build
+            return None
+
+    def lost_keys(self, cond: str, params: Sequence[Any]) -> dict[tuple[str, str], str]:
+        return queries.lost_keys(self, cond, params)
 
     def shown_location(self) -> str | None:
         return str(self.path)
