@@ -3,8 +3,8 @@
 The runner writes records and runs and leases tests; the reports, exports and the viewer read
 with portable SQL (`?` placeholders) through `query`, `iter_rows` and `count`. What is written
 differently in each database's dialect is a method here, answered by each backend its own way:
-the report's latency percentiles, the keys a run lost, the values present in a column, and how
-the viewer reads a range of rows. tests/store/test_contract.py runs the same checks on both.
+the report's latency percentiles, the keys a run lost, the values present in a column, how the
+viewer reads a range of rows, and what a damaged file is. tests/store/test_contract.py runs the same checks on both.
 """
 
 from __future__ import annotations
@@ -78,9 +78,9 @@ class Store(Protocol):
         matching `cond` (each run records its lost lanes as `keys_lost` in its info)."""
         ...
 
-    def shown_location(self) -> str | None:
-        """Where the store is, fit to show on a page anyone may see: the file's path, or None
-        (a database URL names a server and a user: it is not shown)."""
+    def damage_message(self, error: BaseException) -> str | None:
+        """One line for an error that says the store's file is damaged, naming the file and how
+        to check it; None for any other error."""
         ...
 
     def rowid_scan_source(self) -> str | None:

@@ -424,8 +424,8 @@ class PostgresStore:
     def lost_keys(self, cond: str, params: Sequence[Any]) -> dict[tuple[str, str], str]:
         return queries.lost_keys(self, cond, params)
 
-    def shown_location(self) -> str | None:
-        return None  # a URL names a server and a user, masked or not
+    def damage_message(self, error: BaseException) -> str | None:
+        return None  # the server keeps its files: its errors arrive as errors of the connection
 
     def rowid_scan_source(self) -> str | None:
         return None  # the planner walks the primary key by itself

@@ -367,8 +367,8 @@ class SQLiteStore:
     def lost_keys(self, cond: str, params: Sequence[Any]) -> dict[tuple[str, str], str]:
         return queries.lost_keys(self, cond, params)
 
-    def shown_location(self) -> str | None:
-        return str(self.path)
+    def damage_message(self, error: BaseException) -> str | None:
+        return corruption_message(self.path, error) if isinstance(error, sqlite3.DatabaseError) else None
 
     def rowid_scan_source(self) -> str | None:
         return "results NOT INDEXED"  # the table in rowid order: a range of new rows, no index walk

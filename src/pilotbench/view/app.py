@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
@@ -20,7 +19,6 @@ from aiohttp import web
 
 from .data import COUNT_CAP, INT64_MAX, BadRequest, ViewData, parse_filters
 from ..store.base import Store
-from ..store.sqlite import corruption_message
 from .pages import Links, Pages, render_choices
 
 log = logging.getLogger(__name__)
@@ -32,7 +30,6 @@ _ASSETS = {"view.css": "text/css", "run.js": "text/javascript", "tests.js": "tex
 
 DATA_KEY = web.AppKey("data", ViewData)
 PAGES_KEY = web.AppKey("pages", Pages)
-STORE_PATH_KEY = web.AppKey("store_path", str)
 
 
 def _html(text: str, status: int = 200) -> web.Response:
@@ -61,8 +58,8 @@ async def _errors(request: web.Request, handler: Callable[[web.Request], Awaitab
         response = _html(await asyncio.to_thread(pages.error, 400, str(e)), 400)
     except web.HTTPNotFound:
         response = _html(await asyncio.to_thread(pages.error, 404, f"nothing at {request.path}"), 404)
-    except sqlite3.DatabaseError as e:
-        corrupt = corruption_message(request.app[STORE_PATH_KEY], e)
+    except Exception as e:  # noqa: BLE001 - re-raised unless the store names it a damaged file
+        corrupt = request.app[DATA_KEY].store.damage_message(e)
         if corrupt is None:
             raise
         log.error("%s", corrupt)
@@ -154,7 +151,6 @@ def make_app(store: Store, *, poll_ms: int = 2000) -> web.Application:
     app = web.Application(middlewares=[_errors])
     app[DATA_KEY] = data
     app[PAGES_KEY] = Pages(data, Links(), poll_ms=poll_ms)
-    app[STORE_PATH_KEY] = store.shown_location() or "the results database"
     app.router.add_get("/", _index)
     app.router.add_get("/runs", _runs)
     app.router.add_get("/runs/{run_id}", _run)
