@@ -1,7 +1,8 @@
 """The results store: SQLite on one machine, PostgreSQL beyond one (SPEC sections 4 and 7).
 
 Both backends have the same schema, the same idempotent writes (an attempt is written once; a
-test is `done` at most once) and the same public methods, so every command takes either:
+test is `done` at most once) and the same public methods (`Store`, store.base; the contract suite
+tests/store/test_contract.py runs against both), so every command takes either:
 `--db results.db` or `--db postgresql://user@host/dbname`. `open_store` picks by the value.
 """
 
