@@ -29,7 +29,7 @@ import aiohttp
 from ..benchmark.types import ModelOutput
 from ..errors import ConfigError, ProviderError
 from .base import ModelRequest
-from .openai_compat import (
+from .wire import (
     DEFAULT_MAX_RESPONSE_BYTES,
     PROVIDER_KINDS,
     ParameterMemory,
