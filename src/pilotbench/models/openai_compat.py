@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import aiohttp
@@ -45,17 +45,14 @@ import openai
 import pydantic
 
 from ..benchmark.types import ModelOutput
-from ..errors import ConfigError, ProviderError
+from ..errors import ProviderError
 from .base import ModelRequest
-from .ratelimits import RateLimits
 from .wire import (  # the wire format both HTTP paths share; names kept importable from here
     DEFAULT_MAX_RESPONSE_BYTES,
-    PROVIDER_KINDS,
-    ParameterMemory,
+    WireProvider,
     _header,
     _is_quota,
     _to_output,
-    clean_text,
     is_context_length,
     key_label,
     parse_retry_after,
@@ -73,6 +70,7 @@ except ImportError:  # pragma: no cover - depends on the SDK version
     _httpx2 = None
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "OpenAICompatProvider",
     "is_context_length",
     "key_label",
@@ -196,7 +194,7 @@ def _default_http_client(max_connections: int, timeout: float) -> Any:
 
 
 
-class OpenAICompatProvider:
+class OpenAICompatProvider(WireProvider):
     """An OpenAI-protocol endpoint reached with one API key (implements `models.base.Provider`).
 
     kind "openai": any OpenAI-compatible endpoint at `base_url` (``https://api.openai.com/v1``,
@@ -225,20 +223,10 @@ class OpenAICompatProvider:
         http_client: httpx.AsyncClient | None = None,
         max_response_bytes: int | None = None,
     ) -> None:
-        if kind not in PROVIDER_KINDS:
-            raise ConfigError(f"unknown provider kind {kind!r} (expected one of {', '.join(PROVIDER_KINDS)})")
-        if not api_key:
-            raise ConfigError(f"{kind} provider at {base_url}: empty API key")
-        if kind == "azure" and not api_version:
-            raise ConfigError(f"azure provider at {base_url}: api_version is required")
-        self.kind = kind
-        self.base_url = base_url
-        self.key_label = key_label(api_key)
-        self._secrets = (api_key,)
-        self._memory = ParameterMemory(drop_params)
+        super().__init__(kind=kind, base_url=base_url, api_key=api_key, api_version=api_version, drop_params=drop_params,
+                         max_response_bytes=max_response_bytes)
         if http_client is None:
             http_client = _default_http_client(max_connections, default_timeout)
-        self.max_response_bytes = max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES
         cap_response_bodies(http_client, self.max_response_bytes)
         client: openai.AsyncOpenAI
         if kind == "azure":
@@ -252,21 +240,8 @@ class OpenAICompatProvider:
         else:
             client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0, http_client=http_client)
         self._client = client
-        self.rate_limit_listener: Callable[[RateLimits], None] | None = None
-        """Told the limits each answer states in its ``x-ratelimit-*`` headers (the runner's lane)."""
-
-    def __repr__(self) -> str:
-        return f"OpenAICompatProvider(kind={self.kind!r}, base_url={self.base_url!r}, key={self.key_label})"
-
-    @property
-    def rejected_params(self) -> frozenset[str]:
-        """Parameters not sent: configured drops plus those the server rejected so far."""
-        return frozenset(self._memory.dropped)
 
     # ---- generate -------------------------------------------------------------------------
-
-    def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        return self._memory.outgoing(params)
 
     async def generate(self, request: ModelRequest, timeout: float) -> ModelOutput:
         """One chat-completions call; a rejected parameter is dropped (or renamed) and resent once.
@@ -297,20 +272,12 @@ class OpenAICompatProvider:
                 tell_rate_limits(self.rate_limit_listener, exc.response.headers, exc.status_code)
                 raise
             tell_rate_limits(self.rate_limit_listener, answer.headers)
-            raw = answer.content
-            try:
-                response = json.loads(raw)
-            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-                raise ProviderError("transient", f"malformed response: {type(exc).__name__}: {self._clean(str(exc))}") from None
-            return _to_output(response)
+            return _to_output(self._decode(answer.content))
 
     def _accept_rejection(self, exc: openai.APIError, params: dict[str, Any], retried: set[str]) -> str | None:
         """If `exc` rejects a parameter we sent, remember it and return its name."""
         err = _error_dict(exc)
-        return self._memory.learn(
-            _reason(exc), err.get("code") or exc.code, err.get("param") or exc.param, params, retried,
-            f"{self.base_url} ({self.key_label})",
-        )
+        return self._learn(_reason(exc), err.get("code") or exc.code, err.get("param") or exc.param, params, retried)
 
     # ---- classify -------------------------------------------------------------------------
 
@@ -338,9 +305,6 @@ class OpenAICompatProvider:
         if isinstance(error, (*_DECODE_ERRORS, pydantic.ValidationError)):
             return ProviderError("transient", f"malformed response: {type(error).__name__}: {self._clean(str(error))}")
         return ProviderError("transient", f"unexpected error: {type(error).__name__}: {self._clean(str(error))}")
-
-    def _clean(self, text: str) -> str:
-        return clean_text(text, self._secrets)
 
     def _classify_status(self, error: openai.APIStatusError) -> ProviderError:
         status = error.status_code

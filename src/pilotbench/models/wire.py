@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, overload
 
 from ..benchmark.types import ModelOutput, ToolCall, Usage
-from ..errors import ContextLengthError, ProviderError
+from ..errors import ConfigError, ContextLengthError, ProviderError
 from ..secrets import key_label, redact
 from .base import ModelRequest
 from .ratelimits import RateLimits, parse_rate_limits
@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "PROVIDER_KINDS",
     "ParameterMemory",
+    "WireProvider",
     "clean_text",
     "is_context_length",
     "key_label",
@@ -420,3 +421,67 @@ def is_context_length(reason: str, codes: Iterable[Any] = ()) -> bool:
 def _is_request_specific(reason: str) -> bool:
     text = reason.lower()
     return any(marker in text for marker in _REQUEST_SPECIFIC)
+
+
+# --------------------------------------------------------------------------------------------
+# What both HTTP paths set up alike
+# --------------------------------------------------------------------------------------------
+
+
+class WireProvider:
+    """The common set-up of the two OpenAI-protocol providers (`openai_compat.OpenAICompatProvider`
+    on the SDK, `lean.LeanOpenAIProvider` on aiohttp): the checks of kind, key and Azure
+    api_version, the key kept only as its label and as a secret to redact, the parameters the
+    server refuses, the response-body cap and the listener for stated rate limits. A subclass adds
+    its transport: `generate`, `classify` and `aclose`."""
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        base_url: str,
+        api_key: str,
+        api_version: str | None = None,
+        drop_params: Iterable[str] = (),
+        max_response_bytes: int | None = None,
+    ) -> None:
+        if kind not in PROVIDER_KINDS:
+            raise ConfigError(f"unknown provider kind {kind!r} (expected one of {', '.join(PROVIDER_KINDS)})")
+        if not api_key:
+            raise ConfigError(f"{kind} provider at {base_url}: empty API key")
+        if kind == "azure" and not api_version:
+            raise ConfigError(f"azure provider at {base_url}: api_version is required")
+        self.kind = kind
+        self.base_url = base_url
+        self.api_version = api_version
+        self.key_label = key_label(api_key)
+        self._secrets = (api_key,)
+        self._memory = ParameterMemory(drop_params)
+        self.max_response_bytes = max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES
+        self.rate_limit_listener: Callable[[RateLimits], None] | None = None
+        """Told the limits each answer states in its ``x-ratelimit-*`` headers (the runner's lane)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(kind={self.kind!r}, base_url={self.base_url!r}, key={self.key_label})"
+
+    @property
+    def rejected_params(self) -> frozenset[str]:
+        """Parameters not sent: configured drops plus those the server rejected so far."""
+        return frozenset(self._memory.dropped)
+
+    def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return self._memory.outgoing(params)
+
+    def _clean(self, text: str) -> str:
+        return clean_text(text, self._secrets)
+
+    def _decode(self, raw: bytes) -> Any:
+        """A successful answer's body as JSON; a body that is not is a transient `ProviderError`."""
+        try:
+            return json.loads(raw)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            raise ProviderError("transient", f"malformed response: {type(exc).__name__}: {self._clean(str(exc))}") from None
+
+    def _learn(self, message: str, code: Any, param: Any, sent: Mapping[str, Any], retried: set[str]) -> str | None:
+        """`ParameterMemory.learn` for this endpoint and key (the warning names both)."""
+        return self._memory.learn(message, code, param, sent, retried, f"{self.base_url} ({self.key_label})")
