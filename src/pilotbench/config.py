@@ -54,7 +54,7 @@ class _Strict(BaseModel):
 
 
 def _expected(names: Sequence[str]) -> str:
-    """`names` as pydantic words a Literal's choices: 'a', 'b' or 'c'."""
+    """`names` in the words pydantic uses for a Literal's choices: 'a', 'b' or 'c'."""
     quoted = [repr(n) for n in names]
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 

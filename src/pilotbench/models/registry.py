@@ -186,7 +186,5 @@ register(ProviderKind(
     "openai", _http, max_concurrency=10, request_timeout=120.0, keys="optional",
     preset=MappingProxyType({"base_url": f"env:OPENAI_BASE_URL:-{OPENAI_BASE_URL}", "api_keys": ("env:OPENAI_API_KEY",)}),
 ))
-register(ProviderKind("simulated", _simulated, max_concurrency=256, request_timeout=30.0, keys="builtin", remote=False,
-                      preset=MappingProxyType({})))
-register(ProviderKind("human", _human, max_concurrency=1, request_timeout=86400.0, keys="none", remote=False,
-                      preset=MappingProxyType({})))
+register(ProviderKind("simulated", _simulated, max_concurrency=256, request_timeout=30.0, keys="builtin", remote=False))
+register(ProviderKind("human", _human, max_concurrency=1, request_timeout=86400.0, keys="none", remote=False))
