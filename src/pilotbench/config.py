@@ -29,32 +29,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError
+from .models.registry import AZURE_API_VERSION, OPENAI_BASE_URL, kinds, provider_kind  # noqa: F401 (both re-exported)
 from .secrets import key_label, unsendable
 
 DEFAULT_CONFIG_FILE = "pilotbench.toml"
 KEY_POLICIES = ("pool", "prompt-affinity", "round-robin")
-PROVIDER_KINDS = ("azure", "openai", "simulated", "human")
-
-# Defaults by kind, from the guide's measurements: Azure deployments take 50+ concurrent calls,
-# an IdealLab-like gateway about 10 per model per key; simulated models are in process.
-AZURE_API_VERSION = "2024-10-21"
-
-KIND_DEFAULTS: dict[str, dict[str, Any]] = {
-    "azure": {"max_concurrency": 50, "request_timeout": 120.0},
-    "openai": {"max_concurrency": 10, "request_timeout": 120.0},
-    "simulated": {"max_concurrency": 256, "request_timeout": 30.0},
-    # A person at the keyboard or a player behind files: one turn at a time, no key, no budget. The
-    # time a turn may take is the run's --human-timeout (models.human), not a request timeout.
-    "human": {"max_concurrency": 1, "request_timeout": 86400.0},
-}
+# The built-in provider kinds. Each kind's defaults (limits, key rules, the entry of a model named by
+# kind) are registered once, in models.registry; the configuration reads them there.
+PROVIDER_KINDS = kinds()
 
 
 # The completion cap sent with every call unless a model sets its own (`max_tokens`, or one in its
 # `params`): enough for a tool call or a final answer, and it keeps one runaway reply from
 # generating until the context is full (minutes on a local server). A server that rejects the
-# parameter gets it renamed or dropped automatically (models.openai_compat.ParameterMemory).
+# parameter gets it renamed or dropped automatically (models.wire.ParameterMemory).
 DEFAULT_MAX_TOKENS = 1024
 
 
@@ -62,8 +53,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _expected(names: Sequence[str]) -> str:
+    """`names` in the words pydantic uses for a Literal's choices: 'a', 'b' or 'c'."""
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
 class ProviderConfig(_Strict):
-    kind: Literal["azure", "openai", "simulated", "human"]
+    kind: str  # a registered kind (models.registry)
     base_url: str | None = None
     endpoint: str | None = None
     api_version: str | None = None
@@ -96,6 +93,13 @@ class ProviderConfig(_Strict):
     # The declared limits (max_concurrency, rpm, tpm) are one budget shared by all the provider's
     # keys (several keys of one OpenAI organisation), not each key's: each key's lane gets its share.
     keys_share_limits: bool = False
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _known_kind(cls, v: Any) -> Any:
+        if not isinstance(v, str) or v not in kinds():
+            raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": _expected(kinds())})
+        return v
 
     @field_validator("api_keys")
     @classmethod
@@ -141,13 +145,8 @@ def _builtin() -> dict[str, Any]:
         "providers": {
             "sim": {"kind": "simulated"},
             "human": {"kind": "human"},
-            "azure": {
-                "kind": "azure",
-                "endpoint": "env:AZURE_OPENAI_ENDPOINT",
-                "api_version": f"env:OPENAI_API_VERSION:-{AZURE_API_VERSION}",
-                "api_keys": ["env:AZURE_OPENAI_API_KEY"],
-                "max_concurrency": 50,
-            },
+            # The azure kind's preset: AZURE_OPENAI_ENDPOINT, OPENAI_API_VERSION, AZURE_OPENAI_API_KEY.
+            "azure": {**provider_kind("azure").entry(), "max_concurrency": 50},
             "user_azure": {
                 "kind": "openai",
                 "base_url": "env:USER_AZURE_ENDPOINT",
@@ -188,9 +187,10 @@ def _builtin() -> dict[str, Any]:
 def request_params(model: ModelConfig, kind: str) -> dict[str, Any]:
     """The parameters sent with each call of `model`: its `params`, plus the completion cap
     (`max_tokens`, else DEFAULT_MAX_TOKENS) unless `params` already sets one, it is in
-    `drop_params`, it is 0, or the model is simulated (no server to cap)."""
+    `drop_params`, it is 0, or the model is played in process (a kind that is not remote:
+    simulated models, human players; no server to cap)."""
     params = dict(model.params)
-    if kind in ("simulated", "human") or "max_tokens" in params or "max_completion_tokens" in params:
+    if not provider_kind(kind).remote or "max_tokens" in params or "max_completion_tokens" in params:
         return params
     if "max_tokens" in model.drop_params:
         return params
@@ -350,16 +350,17 @@ def _split_keys(value: str) -> list[str]:
 
 def keyless(provider: ProviderConfig) -> bool:
     """An OpenAI-compatible provider that may be called without a key (a local server)."""
-    return provider.kind == "openai" and (not provider.key_required or not provider.api_keys)
+    return provider_kind(provider.kind).keys == "optional" and (not provider.key_required or not provider.api_keys)
 
 
 def resolve_keys(name: str, provider: ProviderConfig, env: Mapping[str, str] | None = None) -> list[ResolvedKey]:
     """The provider's keys from the environment; missing variables are one ConfigError naming them all.
     A variable may hold several keys, comma-separated."""
     env = os.environ if env is None else env
-    if provider.kind == "simulated":
-        return [ResolvedKey("simulated", "simulated")]
-    if provider.kind == "human":
+    rule = provider_kind(provider.kind).keys
+    if rule == "builtin":  # the kind's own pseudo key ("simulated")
+        return [ResolvedKey(provider.kind, provider.kind)]
+    if rule == "none":
         return [NO_KEY]
     override = env.get(override_var(name))
     if override and _split_keys(override):
@@ -427,14 +428,13 @@ def missing_variables(config: Config, models: Sequence[str], env: Mapping[str, s
             continue
         seen.add(entry.provider)
         p = config.providers[entry.provider]
-        if p.kind in ("simulated", "human"):
-            continue
+        kind = provider_kind(p.kind)
         for what, value in (("base_url", p.base_url), ("endpoint", p.endpoint), ("api_version", p.api_version)):
-            if value and value.startswith("env:"):
+            if kind.remote and value and value.startswith("env:"):
                 var, default = env_ref(value)
                 if not env.get(var, "").strip() and not default:
                     out.append(Missing(entry.provider, what, var))
-        if _split_keys(env.get(override_var(entry.provider), "")) or keyless(p):
+        if kind.keys in ("builtin", "none") or _split_keys(env.get(override_var(entry.provider), "")) or keyless(p):
             continue
         for ref in p.api_keys:
             if ref.startswith("env:"):
@@ -518,7 +518,6 @@ LOCAL_DEFAULTS: dict[str, dict[str, int]] = {
 OPEN_PREFIXES = ("openai", "azure", *LOCAL_SERVERS, "openai-api", "human")
 HUMAN_PREFIX = "human/"
 _PLAYER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-OPENAI_BASE_URL = "https://api.openai.com/v1"
 _GATEWAY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 
@@ -549,10 +548,8 @@ def _open_provider(prefix: str, rest: str, name: str, env: Mapping[str, str]) ->
             )
         var = gateway.upper().replace("-", "_")
         return gateway, {"kind": "openai", "base_url": f"env:{var}_BASE_URL", "api_keys": [f"env:{var}_API_KEY"]}, model
-    if prefix == "openai":
-        return "openai", {
-            "kind": "openai", "base_url": f"env:OPENAI_BASE_URL:-{OPENAI_BASE_URL}", "api_keys": ["env:OPENAI_API_KEY"],
-        }, rest
+    if prefix == "openai":  # the kind's preset: OPENAI_BASE_URL (else OpenAI's API), OPENAI_API_KEY
+        return "openai", provider_kind("openai").entry(), rest
     if prefix == "azure":  # the built-in provider: AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, OPENAI_API_VERSION
         return "azure", _builtin()["providers"]["azure"], rest
     url_var, default, key_var = LOCAL_SERVERS[prefix]
@@ -632,8 +629,8 @@ def lane_limits(
     env = os.environ if env is None else env
     m = config.models[model]
     p = config.providers[m.provider]
-    defaults = KIND_DEFAULTS[p.kind]
-    concurrency = m.max_concurrency or p.max_concurrency or defaults["max_concurrency"]
+    defaults = provider_kind(p.kind)
+    concurrency = m.max_concurrency or p.max_concurrency or defaults.max_concurrency
     workers = env.get("MAX_WORKERS", "").strip()
     if workers:
         try:
@@ -648,7 +645,7 @@ def lane_limits(
         max_concurrency=concurrency,
         rpm=rpm if rpm is not None else (m.rpm or p.rpm),
         tpm=m.tpm or p.tpm,
-        request_timeout=request_timeout or p.request_timeout or defaults["request_timeout"],
+        request_timeout=request_timeout or p.request_timeout or defaults.request_timeout,
         max_retries=p.max_retries,
         ceiling=p.adaptive_ceiling,
         retry_after_max=p.retry_after_max,

@@ -9,7 +9,7 @@ key), the request body as plain JSON with the tool schemas' JSON reused, the ans
 dict, under 1 ms per call. It is what keeps a thousand conversations in flight in one process.
 
 It keeps the SDK provider's contract exactly (`models.base.Provider`): the same request body
-(`openai_compat.request_body`: every parameter in the body, `extra_body` merged last), the
+(`wire.request_body`: every parameter in the body, `extra_body` merged last), the
 same Azure paths and headers, the same rejected-parameter handling (drop or rename, resend once)
 and the same classification of failures (see `openai_compat`): an HTTP error becomes a
 `ProviderError` right where it is read; transport failures are translated by `classify`.
@@ -20,29 +20,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
 from ..benchmark.types import ModelOutput
-from ..errors import ConfigError, ProviderError
+from ..errors import ProviderError
 from .base import ModelRequest
-from .openai_compat import (
-    DEFAULT_MAX_RESPONSE_BYTES,
-    PROVIDER_KINDS,
-    ParameterMemory,
-    _is_quota,
-    _to_output,
-    clean_text,
-    key_label,
-    request_body,
-    status_error,
-    tell_rate_limits,
-    too_large,
-)
-from .ratelimits import RateLimits
+from .wire import WireProvider, _is_quota, _to_output, request_body, status_error, tell_rate_limits, too_large
 
 __all__ = ["LeanOpenAIProvider"]
 
@@ -52,7 +39,7 @@ _GUARD_SECONDS = 5.0  # the hard deadline beyond the per-call timeout
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
-class LeanOpenAIProvider:
+class LeanOpenAIProvider(WireProvider):
     """An OpenAI-protocol endpoint reached with one API key over plain aiohttp.
 
     kind "openai": `base_url` is the API root (``.../v1``); calls go to ``{base_url}/chat/completions``
@@ -75,35 +62,14 @@ class LeanOpenAIProvider:
         default_timeout: float = 120.0,
         max_response_bytes: int | None = None,
     ) -> None:
-        if kind not in PROVIDER_KINDS:
-            raise ConfigError(f"unknown provider kind {kind!r} (expected one of {', '.join(PROVIDER_KINDS)})")
-        if not api_key:
-            raise ConfigError(f"{kind} provider at {base_url}: empty API key")
-        if kind == "azure" and not api_version:
-            raise ConfigError(f"azure provider at {base_url}: api_version is required")
-        self.kind = kind
-        self.base_url = base_url
-        self.api_version = api_version
-        self.key_label = key_label(api_key)
-        self._secrets = (api_key,)
+        super().__init__(kind=kind, base_url=base_url, api_key=api_key, api_version=api_version, drop_params=drop_params,
+                         max_response_bytes=max_response_bytes)
         self._headers = {**_JSON_HEADERS, **({"api-key": api_key} if kind == "azure" else {"Authorization": f"Bearer {api_key}"})}
-        self._memory = ParameterMemory(drop_params)
         self._urls: dict[str, str] = {}
         self._max_connections = max_connections
         self._default_timeout = default_timeout
-        self.max_response_bytes = max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES
         self._session: aiohttp.ClientSession | None = None
         self._tools_cache: tuple[tuple[int, ...], tuple[Any, ...], str] | None = None
-        self.rate_limit_listener: Callable[[RateLimits], None] | None = None
-        """Told the limits each answer states in its ``x-ratelimit-*`` headers (the runner's lane)."""
-
-    def __repr__(self) -> str:
-        return f"LeanOpenAIProvider(kind={self.kind!r}, base_url={self.base_url!r}, key={self.key_label})"
-
-    @property
-    def rejected_params(self) -> frozenset[str]:
-        """Parameters not sent: configured drops plus those the server rejected so far."""
-        return frozenset(self._memory.dropped)
 
     # ---- plumbing ---------------------------------------------------------------------------
 
@@ -124,9 +90,6 @@ class LeanOpenAIProvider:
             connector=connector, timeout=aiohttp.ClientTimeout(total=self._default_timeout), raise_for_status=False
         )
         return self._session
-
-    def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        return self._memory.outgoing(params)
 
     def _body(self, request: ModelRequest, params: Mapping[str, Any]) -> bytes:
         """The JSON body: exactly `json.dumps` of `request_body` (model, messages, parameters, tools,
@@ -179,26 +142,14 @@ class LeanOpenAIProvider:
                     continue
             raise self._status_error(status, error, raw, headers)
 
-    def _decode(self, raw: bytes) -> Any:
-        try:
-            return json.loads(raw)
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-            raise ProviderError("transient", f"malformed response: {type(exc).__name__}: {self._clean(str(exc))}") from None
-
     def _accept_rejection(self, error: dict[str, Any], params: dict[str, Any], retried: set[str]) -> str | None:
         """If the 400 rejects a parameter we sent, remember it and return its name."""
-        return self._memory.learn(
-            str(error.get("message") or ""), error.get("code"), error.get("param"), params, retried,
-            f"{self.base_url} ({self.key_label})",
-        )
+        return self._learn(str(error.get("message") or ""), error.get("code"), error.get("param"), params, retried)
 
     # ---- classify ---------------------------------------------------------------------------
 
-    def _clean(self, text: str) -> str:
-        return clean_text(text, self._secrets)
-
     def _status_error(self, status: int, error: dict[str, Any], raw: bytes, headers: Any) -> ProviderError:
-        """The classification of an HTTP error answer (`openai_compat.status_error`)."""
+        """The classification of an HTTP error answer (`wire.status_error`)."""
         reason = error.get("message")
         if not isinstance(reason, str) or not reason:
             reason = raw.decode("utf-8", "replace") or f"Error code: {status}"

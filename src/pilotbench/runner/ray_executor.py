@@ -43,6 +43,7 @@ from typing import Any, TextIO
 
 from ..config import Config, ConfigError, override_var, resolve_keys
 from ..errors import PilotbenchError, UsageError
+from ..models.registry import provider_kind
 from ..plan import PlanSpec, TestSpec
 from ..store import Store, is_postgres_url
 from .outcome import run_state
@@ -86,7 +87,7 @@ def key_count(config: Config, provider: str, env: Mapping[str, str]) -> int:
     """How many keys a provider has, as the driver sees them: `<PROVIDER>_API_KEY_OVERRIDE`
     (comma-separated) or the configured references. Only counted: the driver needs no key."""
     p = config.providers[provider]
-    if p.kind == "simulated":
+    if provider_kind(p.kind).keys == "builtin":  # no key to split the work by
         return 1
     override = env.get(override_var(provider), "")
     if override.strip():
@@ -133,7 +134,7 @@ def portable_config(config: Config, models: Iterable[str]) -> dict[str, Any]:
     data: dict[str, Any] = {"providers": {}, "models": {}, "groups": {}, "source": config.source}
     for name in providers:
         p = config.providers[name]
-        if p.kind != "simulated" and any(not ref.startswith("env:") for ref in p.api_keys):
+        if provider_kind(p.kind).keys != "builtin" and any(not ref.startswith("env:") for ref in p.api_keys):
             raise UsageError(
                 f"provider {name!r} has a literal key in {config.source}; with --executor ray keys must be "
                 "env:VAR references, set on every node"
@@ -187,8 +188,8 @@ class KeyOwner:
         provider = self.job.owner.provider
         pcfg = cfg.providers[provider]
         env = dict(os.environ)
-        if pcfg.kind == "simulated":
-            return f"{provider}/simulated", env
+        if provider_kind(pcfg.kind).keys == "builtin":
+            return f"{provider}/{pcfg.kind}", env
         keys = resolve_keys(provider, pcfg, env)
         i = self.job.owner.key_index
         if i >= len(keys):

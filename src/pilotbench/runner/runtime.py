@@ -72,26 +72,12 @@ class Runtime:
 def _make_provider(kind: str, base_url: str | None, secret: str, api_version: str | None, drop: Sequence[str], model: str,
                    client: str = "sdk", human: HumanOptions | None = None, deployment: str | None = None,
                    max_response_bytes: int | None = None) -> Provider:
-    if kind == "human":
-        from ..models.human import make_player
+    """One provider client, built by its kind's factory (`models.registry`)."""
+    from ..models.registry import ProviderArgs, make_provider
 
-        return make_player(deployment or model, human)
-    if kind == "simulated":
-        from ..models.simulated import get_simulated_model
-
-        try:
-            return get_simulated_model(model)
-        except KeyError as e:
-            raise ConfigError(str(e.args[0])) from None
-    if client == "lean":
-        from ..models.lean import LeanOpenAIProvider
-
-        return LeanOpenAIProvider(kind=kind, base_url=base_url or "", api_key=secret, api_version=api_version, drop_params=drop,
-                                  max_response_bytes=max_response_bytes)
-    from ..models.openai_compat import OpenAICompatProvider
-
-    return OpenAICompatProvider(kind=kind, base_url=base_url or "", api_key=secret, api_version=api_version, drop_params=drop,
-                                max_response_bytes=max_response_bytes)
+    return make_provider(ProviderArgs(kind=kind, base_url=base_url, api_key=secret, api_version=api_version, drop_params=drop,
+                                      model=model, client=client, human=human, deployment=deployment,
+                                      max_response_bytes=max_response_bytes))
 
 
 def _distinct(labels: list[str]) -> list[str]:
