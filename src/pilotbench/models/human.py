@@ -85,7 +85,7 @@ def make_player(name: str, options: HumanOptions | None) -> FilePlayer | Termina
 def request_document(request: ModelRequest, n: int | None = None, timeout: float | None = None) -> dict[str, Any]:
     """The chat-completions body a model would get (the same as the HTTP providers send), and what
     pilotbench adds for a player: the request's number and the turn's time limit."""
-    from .openai_compat import request_body
+    from .wire import request_body
 
     body = request_body(request, request.params)
     extra = {k: v for k, v in (("n", n), ("timeout_s", timeout)) if v is not None}
@@ -97,7 +97,7 @@ def request_document(request: ModelRequest, n: int | None = None, timeout: float
 def output_from_reply(doc: Any) -> ModelOutput:
     """A player's reply as a model's output: an assistant message, or a whole chat completion.
     Anything else is taken as the reply's text (which the protocol then answers with format help)."""
-    from .openai_compat import _to_output
+    from .wire import _to_output
 
     if isinstance(doc, Mapping) and isinstance(doc.get("choices"), list) and doc["choices"]:
         completion = doc
