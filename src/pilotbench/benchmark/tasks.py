@@ -33,7 +33,7 @@ from typing import Any
 
 from .domains import _CONSTRAINTS, _DOMAINS, _FORMAT_WEIGHTS, _FORMATS, _Domain
 from .tools import ANY, SAME, TOOLS
-from .types import DIFFICULTIES, TASK_TYPES
+from .types import DIFFICULTIES, TASK_TYPES, FrozenDict, freeze
 from .walk import _AUTH, _PARAM_POS, LENGTHS, _main_param, _walk
 from .wording import (
     _ANALYSIS_WORDS,
@@ -81,6 +81,13 @@ class TaskStep:
     # settings are free: any valid value does.
     checked: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Settings may be lists and dicts (a validator's rules): frozen, so a step can be hashed and a
+        # caller cannot change the cached task under every other reader.
+        object.__setattr__(self, "feeds", tuple((str(k), v) for k, v in self.feeds))
+        object.__setattr__(self, "args", tuple((str(k), freeze(v)) for k, v in self.args))
+        object.__setattr__(self, "checked", tuple(self.checked))
+
     @property
     def checked_args(self) -> dict[str, Any]:
         return {k: v for k, v in self.args if k in self.checked}
@@ -119,7 +126,16 @@ class TaskInstance:
     source_format: str = "csv"
     # Literal inputs the task declares but does not need (one destination it does not ask for): the prompt
     # lists them with the others, so the input roles alone do not give the workflow away.
-    decoys: dict[str, str] = field(default_factory=dict)
+    decoys: dict[str, str] = field(default_factory=FrozenDict)
+
+    def __post_init__(self) -> None:
+        # Shared through generate_instance's cache: read-only all the way down, and hashable.
+        object.__setattr__(self, "inputs", FrozenDict(self.inputs))
+        object.__setattr__(self, "decoys", FrozenDict(self.decoys))
+        object.__setattr__(self, "steps", tuple(self.steps))
+        object.__setattr__(self, "constraints", tuple(self.constraints))
+        object.__setattr__(self, "descriptions", tuple(self.descriptions))
+        object.__setattr__(self, "fields", tuple((str(n), str(t)) for n, t in self.fields))
 
     @property
     def declared_inputs(self) -> dict[str, str]:
