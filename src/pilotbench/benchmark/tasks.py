@@ -525,7 +525,8 @@ def _generate(task_type: str, index: int, seed: int) -> tuple[TaskInstance, dict
     chain = _walk(task_type, rng)
     dom = rng.choice(_DOMAINS)
     tools = [t for t, _ in chain]
-    fmt = "json" if "network_fetcher" in tools else rng.choices(_FORMATS, _FORMAT_WEIGHTS)[0]
+    fixed = next((tool_entry(t).source_format for t in tools if tool_entry(t).source_format), None)  # a download: JSON
+    fmt = fixed or rng.choices(_FORMATS, _FORMAT_WEIGHTS)[0]
     fields, ranges, values = _pick_fields(rng, dom)
     g = _Gen(rng, dom, fmt)
     g.src = _Data("records", list(fields), ranges, values, fmt)  # type: ignore[attr-defined]

@@ -139,7 +139,7 @@ def _out_type(tool: str, feeds: dict[str, int | str], outs: list[_Out]) -> str:
 
 def _new_out(tool: str, feeds: dict[str, int | str], outs: list[_Out]) -> _Out:
     up = feeds.get("input")
-    rich = _rich_after(tool, outs[up]) if isinstance(up, int) else tool != "network_poster"
+    rich = _rich_after(tool, outs[up]) if isinstance(up, int) else _rich_after(tool, None)
     return _Out(_out_type(tool, feeds, outs), rich=rich)
 
 
@@ -283,12 +283,13 @@ def _candidates(task_type: str, steps: list[tuple[str, dict[str, int | str]]], o
     return result
 
 
-def _rich_after(tool: str, up: _Out) -> bool:
-    if tool == "network_poster":
-        return False
-    if tool == "network_router":
-        return up.rich and up.type == "response"
-    return up.rich if tool in ("network_validator", "utility_cache") else True
+def _rich_after(tool: str, up: _Out | None) -> bool:
+    """Whether the tool's output carries the source data's fields, given its main input (None: it has
+    none): the tool's own rule (`Tool.keeps_fields`), else yes (it works on them or brings them in)."""
+    keeps = ENTRIES[tool].keeps_fields
+    if keeps is None:
+        return True
+    return keeps(up.rich, up.type) if up is not None else keeps(True, None)
 
 
 def _api_ok(tools: list[str]) -> bool:

@@ -108,9 +108,11 @@ class Tool:
       chain instead takes an earlier step's output. `ref` names its output when "it" could mean two
       handles; `checked` are the settings its step states and the scorer compares; `destinations`
       say where the work ends up when it is the last step (`destination_words` fills their slots).
-      `source`: it brings in the task's source data (a goal then says where the data is from).
+      `source`: it brings in the task's source data (a goal then says where the data is from);
+      `source_format`: the format that data then has, whatever the task's source would be (a download's JSON).
     The walk: `weight` (how often it is taken when it may be), `any_skip` (data types an "any handle"
-      parameter is not sensibly used on).
+      parameter is not sensibly used on), `keeps_fields(input_rich, input_type)` whether its output
+      still carries the source data's fields (input_type None: no input handle; default: yes).
     The simulator (all optional; without them a success of an `output` type gets the generic fields):
       `records(sim, args, main, rng, summary)` how many records a success returns (default: 1, or the
       input's when `pass_through`); `summary(sim, args, main, inputs, extra, records, rng, summary)`
@@ -133,8 +135,10 @@ class Tool:
     fed_hard: tuple[str, ...] | None = None
     fed_very_hard: tuple[str, ...] | None = None
     source: bool = False
+    source_format: str | None = None
     weight: float = 1.0
     any_skip: frozenset[str] = frozenset()
+    keeps_fields: Callable[[bool, str | None], bool] | None = None
     pass_through: bool = False
     records: Callable[..., int] | None = None
     summary: Callable[..., int | None] | None = None

@@ -95,6 +95,7 @@ FETCHER = Tool(
     records=_source_records,
     output_fields=_source_fields,
     summary=_status_200,
+    source_format="json",
 )
 
 # --------------------------------------------------------------------------- poster
@@ -138,6 +139,7 @@ POSTER = Tool(
     destinations=("handed over to the partner's API", "submitted to the partner platform"),
     weight=1.2,
     summary=_status_200,
+    keeps_fields=lambda rich, dtype: False,  # a partner's reply to a POST is a receipt
 )
 
 # --------------------------------------------------------------------------- monitor
@@ -236,6 +238,7 @@ ROUTER = Tool(
     weight=0.4,
     pass_through=True,
     summary=_status_of_input,
+    keeps_fields=lambda rich, dtype: rich and dtype == "response",
     output_fields=_fields_of_input,
     extras={"hops": lambda r, n: r.randint(1, 6)},
 )
@@ -286,6 +289,7 @@ VALIDATOR = Tool(
     weight=1.0,
     pass_through=True,
     summary=_validator_summary,
+    keeps_fields=lambda rich, dtype: rich,
     output_fields=_fields_of_input,
 )
 

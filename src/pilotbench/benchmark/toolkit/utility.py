@@ -142,6 +142,7 @@ CACHE = Tool(
     weight=0.4,
     pass_through=True,
     summary=_cache_summary,
+    keeps_fields=lambda rich, dtype: rich,
     artifact_key=_cache_key,
 )
 
