@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domains import _Domain
 from .spec import ToolSpec
 
 def _fld(name: str) -> str:
@@ -61,7 +60,7 @@ class _Data:
     def numeric(self) -> list[str]:
         return [n for n, t in self.fields if t in ("number", "integer")]
 
-    def categorical(self, dom: _Domain) -> list[str]:
+    def categorical(self) -> list[str]:
         return [n for n, t in self.fields if t == "string" and n in self.values]
 
     def copy(self, **kw: Any) -> _Data:

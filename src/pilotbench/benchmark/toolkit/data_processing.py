@@ -240,7 +240,7 @@ def _say_filter(g: Any, ins: dict[str, _Data], src: str) -> tuple[_Say, _Data]:
     v = _num(r, lo, hi, integer)
     cmp_, word = r.choice(((">", "is above"), (">=", "is at least"), ("<", "is below"), ("<=", "is at most")))
     cond, text = f"{f} {cmp_} {v}", f"{_fld(f)} {word} {v}"
-    cats = main.categorical(g.dom)
+    cats = main.categorical()
     if cats and r.random() < 0.35:
         c = r.choice(cats)
         val = r.choice(main.values[c])
@@ -354,7 +354,7 @@ _AGGREGATOR_SPEC = _tool(
 
 def _say_aggregator(g: Any, ins: dict[str, _Data], src: str) -> tuple[_Say, _Data]:
     r, main = g.rng, ins.get("input") or ins.get("path")
-    cats = main.categorical(g.dom) or [n for n, t in main.fields if t == "string"]
+    cats = main.categorical() or [n for n, t in main.fields if t == "string"]
     grp = r.choice(cats)
     metric = r.choice(("sum", "sum", "avg", "max", "count"))
     args: dict[str, Any] = {"group_by": [grp], "metric": metric}

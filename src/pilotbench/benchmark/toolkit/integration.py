@@ -162,7 +162,7 @@ def _say_mapper(g: Any, ins: dict[str, _Data], src: str) -> tuple[_Say, _Data]:
     r, main, subj = g.rng, ins.get("input") or ins.get("path"), g.subject
     tgt = g.literal("target_system") if "target_system" in g.inputs else "the target system"
     ident = next((n for n, t in main.fields if t == "string" and n not in main.values), None) or main.fields[0][0]
-    cats = main.categorical(g.dom)
+    cats = main.categorical()
     mapping = {ident: r.choice(("external_ref", "ext_id", "source_key"))}
     if cats:
         c = r.choice(cats)
