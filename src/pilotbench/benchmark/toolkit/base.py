@@ -12,6 +12,7 @@ from typing import Any
 
 from .spec import ToolSpec
 
+
 def _fld(name: str) -> str:
     """A field as a description names it: exactly as the data names it, so a condition can be written from it."""
     return name
@@ -109,14 +110,16 @@ class Tool:
       say where the work ends up when it is the last step (`destination_words` fills their slots).
       `source`: it brings in the task's source data (a goal then says where the data is from);
       `source_format`: the format that data then has, whatever the task's source would be (a download's JSON).
-    The walk: `weight` (how often it is taken when it may be), `any_skip` (data types an "any handle"
-      parameter is not sensibly used on), `keeps_fields(input_rich, input_type)` whether its output
+    The walk: `weight` (how often it is taken when it may be, relative: the data work a real pipeline
+      does is common, plumbing such as routing or caching rarer), `any_skip` (data types an "any
+      handle" parameter is not sensibly used on: a credential is nothing to notify anyone about), `keeps_fields(input_rich, input_type)` whether its output
       still carries the source data's fields (input_type None: no input handle; default: yes).
     The simulator (all optional; without them a success of an `output` type gets the generic fields):
       `records(sim, args, main, rng, summary)` how many records a success returns (default: 1, or the
       input's when `pass_through`); `summary(sim, args, main, inputs, extra, records, rng, summary)`
       fills summary fields that follow from the call, returns the HTTP status of a response it makes;
-      `extras` are generators of its other summary fields (by field); `output_fields(sim, args, main,
+      `extras` are generators of its other summary fields (by field: what follows from nothing the
+      simulator tracks, since the data's values are not simulated); `output_fields(sim, args, main,
       fields, extra)` fields and format of what it returns (None: the generic ones);
       `artifact_key(args, inputs)` what its output is kept under (a queue, a cache key);
       `adjust_check(param, args)` the check a setting is held to given the other arguments, and

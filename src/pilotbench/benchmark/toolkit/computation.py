@@ -36,6 +36,8 @@ _ANALYSIS_WORDS = {
     "anomaly": "unusual values in {cols}",
 }
 
+# What an analysis finds, by its type: it reports on the columns it was asked about, and only the kind of
+# finding that analysis makes (a correlation finds how columns move together, not outliers).
 _FINDINGS: dict[str, tuple[str, ...]] = {
     "correlation": ("{a} and {b} move together (r={r:.2f})", "{a} and {b} move in opposite directions (r=-{r:.2f})",
                     "{a} and {b} barely move together (r={w:.2f})"),
@@ -47,9 +49,8 @@ _FINDINGS: dict[str, tuple[str, ...]] = {
                     "{a} has missing values in {k} records"),
 }
 
-_DEFAULT_HORIZON = 4
-
-_DEFAULT_RUNS = 1000
+_DEFAULT_HORIZON = 4  # a forecast's periods when it names none
+_DEFAULT_RUNS = 1000  # a simulation's runs when it names none
 
 # --------------------------------------------------------------------------- simulator
 

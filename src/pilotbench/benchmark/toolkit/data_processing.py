@@ -15,7 +15,7 @@ from .spec import _FORMATS, Param, _data, _tool
 # How this category's settings are said in words.
 _METRIC_WORDS = {"sum": "the total {f}", "avg": "the average {f}", "max": "the highest {f}", "min": "the lowest {f}"}
 
-_GROUPS = (3, 60)
+_GROUPS = (3, 60)  # groups an aggregation finds, at most one per record
 
 # --------------------------------------------------------------------------- simulator
 
