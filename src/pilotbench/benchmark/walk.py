@@ -37,8 +37,6 @@ _ROOT_FEEDS: dict[str, tuple[tuple[str, str], ...]] = {
 _AUTH = "integration_authenticator"
 # Data types only the run log, tracker, notifier or helper take: a chain ends with them.
 _FINAL_ONLY = frozenset({"log", "event", "notification", "value"})
-# (producer, consumer) pairs that type-check but make no sense: a partner's reply to a POST is a receipt.
-_BLOCKED_PAIRS = frozenset({("network_poster", "data_processing_parser"), ("network_poster", "network_poster")})
 
 
 def _build_consumers() -> dict[str, tuple[tuple[str, str], ...]]:
@@ -115,8 +113,6 @@ _ROOTS: dict[str, tuple[tuple[str, int], ...]] = {
     "multi_stage_pipeline": (("file_operations_reader", 4), ("network_fetcher", 3), ("file_operations_scanner", 2), (_AUTH, 3)),
 }
 _API_CATEGORIES = ("network", "integration")
-_API_CORE = frozenset({_AUTH, "network_fetcher", "network_poster", "integration_connector", "integration_mapper",
-                       "integration_queue"})
 _TERMINAL: frozenset[str] = frozenset()
 
 
@@ -219,7 +215,8 @@ def _candidates(task_type: str, steps: list[tuple[str, dict[str, int | str]]], o
         for tool, param, weight in _FEEDERS[(task_type, out_i.type)]:
             if tool in used or tool in seen:
                 continue
-            if (producer, tool) in _BLOCKED_PAIRS or (tool == "data_processing_parser" and not out_i.rich):
+            entry = ENTRIES[tool]
+            if producer in entry.not_after or (entry.needs_fields and not out_i.rich):
                 continue
             consumed = [i]
             if tool == "integration_mapper":
@@ -236,7 +233,7 @@ def _candidates(task_type: str, steps: list[tuple[str, dict[str, int | str]]], o
             elif tool == "network_poster":
                 if param == "session":
                     data = next((j for j in opens if j != i and ("network_poster", "input") in _CONSUMERS.get(outs[j].type, ())
-                                 and (steps[j][0], tool) not in _BLOCKED_PAIRS), None)
+                                 and steps[j][0] not in entry.not_after), None)
                     if data is None:
                         continue
                     consumed.append(data)
@@ -294,7 +291,7 @@ def _rich_after(tool: str, up: _Out | None) -> bool:
 
 def _api_ok(tools: list[str]) -> bool:
     net = sum(1 for t in tools if TOOLS[t].category in _API_CATEGORIES)
-    return net >= 2 and any(t in _API_CORE for t in tools)
+    return net >= 2 and any(ENTRIES[t].api_core for t in tools)
 
 
 def _walk(task_type: str, rng: random.Random) -> list[tuple[str, dict[str, int | str]]]:

@@ -113,7 +113,10 @@ class Tool:
     The walk: `weight` (how often it is taken when it may be, relative: the data work a real pipeline
       does is common, plumbing such as routing or caching rarer), `any_skip` (data types an "any
       handle" parameter is not sensibly used on: a credential is nothing to notify anyone about), `keeps_fields(input_rich, input_type)` whether its output
-      still carries the source data's fields (input_type None: no input handle; default: yes).
+      still carries the source data's fields (input_type None: no input handle; default: yes),
+      `needs_fields` (it is only given data that still carries them), `not_after` (tools whose output
+      it is never given though the types fit: a partner's reply to a POST is a receipt), `api_core`
+      (an api_integration task has at least one such tool).
     The simulator (all optional; without them a success of an `output` type gets the generic fields):
       `records(sim, args, main, rng, summary)` how many records a success returns (default: 1, or the
       input's when `pass_through`); `summary(sim, args, main, inputs, extra, records, rng, summary)`
@@ -141,6 +144,9 @@ class Tool:
     weight: float = 1.0
     any_skip: frozenset[str] = frozenset()
     keeps_fields: Callable[[bool, str | None], bool] | None = None
+    needs_fields: bool = False
+    not_after: frozenset[str] = frozenset()
+    api_core: bool = False
     pass_through: bool = False
     records: Callable[..., int] | None = None
     summary: Callable[..., int | None] | None = None

@@ -120,6 +120,8 @@ PARSER = Tool(
     checked=("format",),
     weight=3.0,
     records=_parser_records,
+    needs_fields=True,
+    not_after=frozenset({"network_poster"}),
 )
 
 # --------------------------------------------------------------------------- transformer

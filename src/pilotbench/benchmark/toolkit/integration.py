@@ -90,6 +90,7 @@ AUTHENTICATOR = Tool(
     ),
     weight=1.0,
     extras={"expires_in": lambda r, n: r.choice((900, 1800, 3600))},
+    api_core=True,
 )
 
 # --------------------------------------------------------------------------- connector
@@ -140,6 +141,7 @@ CONNECTOR = Tool(
     destinations=("", ""),
     weight=1.5,
     extras={"latency_ms": lambda r, n: round(r.uniform(5.0, 450.0), 1)},
+    api_core=True,
 )
 
 # --------------------------------------------------------------------------- mapper
@@ -201,6 +203,7 @@ MAPPER = Tool(
     weight=6.0,
     pass_through=True,
     extras={"unmapped_fields": lambda r, n: []},
+    api_core=True,
 )
 
 # --------------------------------------------------------------------------- queue
@@ -248,6 +251,7 @@ QUEUE = Tool(
     pass_through=True,
     summary=_queue_summary,
     artifact_key=_queue_key,
+    api_core=True,
 )
 
 # --------------------------------------------------------------------------- scheduler

@@ -96,6 +96,7 @@ FETCHER = Tool(
     output_fields=_source_fields,
     summary=_status_200,
     source_format="json",
+    api_core=True,
 )
 
 # --------------------------------------------------------------------------- poster
@@ -140,6 +141,8 @@ POSTER = Tool(
     weight=1.2,
     summary=_status_200,
     keeps_fields=lambda rich, dtype: False,  # a partner's reply to a POST is a receipt
+    not_after=frozenset({"network_poster"}),
+    api_core=True,
 )
 
 # --------------------------------------------------------------------------- monitor
