@@ -11,6 +11,7 @@ import pytest
 
 from pilotbench.benchmark.derivable import problems
 from pilotbench.benchmark.tasks import LENGTHS, generate_instance, step_phrases
+from pilotbench.benchmark.tools import TOOLS
 
 
 @pytest.mark.parametrize("seed", [42, 7])
@@ -85,6 +86,6 @@ def test_hard_and_very_hard_are_worded_at_least_twenty_ways_per_tool(seed: int) 
                 for step, phrasing in zip(task.steps, phrases[f"{d}_phrasing"]):
                     by_tool[step.tool].add(phrasing)
     for d, by_tool in seen.items():
-        assert len(by_tool) == 30, (d, sorted(by_tool))
+        assert len(by_tool) == len(TOOLS), (d, sorted(by_tool))
         few = {tool: len(p) for tool, p in by_tool.items() if len(p) < 20}
         assert not few, (d, few)

@@ -71,7 +71,7 @@ def tool_messages_answer_every_call(messages: list[dict]) -> None:
 def test_perfect_scripted_native_run(task: TaskInstance) -> None:
     ep = episode(task)
     start = len(ep.messages)
-    assert start == 2 and ep.tools is not None and len(ep.tools) == 30
+    assert start == 2 and ep.tools is not None and len(ep.tools) == len(TOOLS)
     handles: dict[int, str] = {}
     for n in range(1, len(task.required_tools) + 1):
         tool, args = plan_call(task, n, handles)

@@ -118,11 +118,11 @@ def test_plan_for_matches_prompt_types() -> None:
 
 
 @pytest.mark.parametrize("prompt_type", PROMPT_TYPES)
-def test_native_mode_offers_the_30_tool_schemas(prompt_type: str) -> None:
+def test_native_mode_offers_every_tool_schema(prompt_type: str) -> None:
     p = render_prompt(SAMPLE[0], "easy", prompt_type)
-    assert p.tools is not None and len(p.tools) == 30
+    assert p.tools is not None and len(p.tools) == len(TOOLS)
     names = [t["function"]["name"] for t in p.tools]
-    assert sorted(names) == sorted(TOOL_NAMES) and len(set(names)) == 30
+    assert names == list(TOOL_NAMES) and len(set(names)) == len(TOOLS)
     assert all(t["type"] == "function" for t in p.tools)
     assert TOOL_CALL_OPEN not in _system(p)
     assert FINAL_MARKER in _system(p)

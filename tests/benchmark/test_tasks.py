@@ -489,3 +489,46 @@ def test_the_generator_does_not_import_the_scorer() -> None:
     source = pathlib.Path(tasks_mod.__file__).read_text()
     imported = {n.module for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ImportFrom)}
     assert not imported & {"scoring", "protocol", "versions"}, imported
+
+
+def test_a_task_is_immutable_and_hashable() -> None:
+    """Instances are shared through generate_instance's cache: no reader can change one under the others."""
+    import copy
+    import json
+    import pickle
+
+    task = next(t for t in (generate_instance("multi_stage_pipeline", i) for i in range(50))
+                if any(isinstance(v, (dict, list)) for s in t.steps for _, v in s.args))
+    before = json.dumps(task.to_dict(), sort_keys=True)
+    assert hash(task) == hash(_fresh(task.task_type, task.index)) and task == _fresh(task.task_type, task.index)
+    assert len({task, _fresh(task.task_type, task.index)}) == 1
+    role = next(iter(task.inputs))
+    with pytest.raises(TypeError):
+        task.inputs[role] = "elsewhere"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        task.inputs.update({role: "elsewhere"})
+    with pytest.raises(TypeError):
+        task.decoys.clear()
+    with pytest.raises((AttributeError, TypeError)):
+        task.inputs = {}  # type: ignore[misc]
+    step, name, value = next((s, k, v) for s in task.steps for k, v in s.args if isinstance(v, (dict, list)))
+    with pytest.raises(TypeError):
+        value.append("x") if isinstance(value, list) else value.update(x=1)
+    with pytest.raises(TypeError):
+        dict(step.args)[name].clear()  # a copy of the args still holds the task's own (frozen) values
+    nested = [v for s in task.steps for _, v in s.args if isinstance(v, dict)]
+    for d in nested:
+        for inner in d.values():
+            if isinstance(inner, (dict, list)):
+                with pytest.raises(TypeError):
+                    inner.clear()
+    # A copy is an ordinary mutable dict, and the task, its JSON and its cache entry are unchanged.
+    mine = dict(task.inputs)
+    mine[role] = "elsewhere"
+    assert json.dumps(task.to_dict(), sort_keys=True) == before
+    assert generate_instance(task.task_type, task.index) is task
+    # Pickling (worker processes) and copying keep it equal, hashable and read-only.
+    for other in (pickle.loads(pickle.dumps(task)), copy.deepcopy(task)):
+        assert other == task and hash(other) == hash(task)
+        with pytest.raises(TypeError):
+            other.inputs[role] = "x"  # type: ignore[index]

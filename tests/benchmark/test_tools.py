@@ -77,9 +77,9 @@ def _schema_texts() -> list[str]:
 
 
 def test_thirty_unique_tools_in_spec_order():
-    assert len(TOOLS) == 30
-    assert len(set(TOOL_NAMES)) == 30
-    assert TOOL_NAMES == tuple(TOOLS)
+    # The one place the built-in count is asserted; other tests read it from the registry (len(TOOLS)).
+    assert len(TOOL_NAMES) == len(set(TOOL_NAMES)) == 30
+    assert TOOL_NAMES == tuple(TOOLS)  # nothing but the built-ins is registered
     assert CATEGORIES == SPEC_CATEGORIES
     expected = [f"{c}_{o}" for c, ops in SPEC_CATEGORIES.items() for o in ops]
     assert list(TOOL_NAMES) == expected

@@ -32,6 +32,7 @@ from typing import Any
 from .plans import Plan, PlanStep, Ref, build_steps, settings_for
 from .simulator import Artifact
 from .tasks import TaskInstance, generate_instance
+from .toolkit import on_change
 from .tools import CATEGORIES, SAME, TOOLS, accepts, output_type
 from .types import FLAW_TYPES, SEVERITIES, TASK_TYPES
 
@@ -80,6 +81,11 @@ class _Bank:
     fields: dict[str, dict[str, str]] = field(default_factory=dict)  # domain -> field -> type
     goals: dict[str, list[str]] = field(default_factory=dict)  # domain -> goals
     uses: dict[str, int] = field(default_factory=dict)  # tool -> steps that use it
+
+
+@on_change
+def _forget_bank() -> None:
+    _bank.cache_clear()  # drawn from tasks generated with another set of tools
 
 
 @lru_cache(maxsize=1)

@@ -15,7 +15,8 @@ from .flaws import DEFAULT_SEVERITY, inject_flaw
 from .plans import Plan, optimal_plan, render_arguments
 from .protocol import FINAL_MARKER, RESULT_MARKER, TEXT_PROTOCOL_INSTRUCTIONS
 from .tasks import TaskInstance
-from .tools import TOOL_NAMES, TOOLS, tool_schemas
+from .toolkit import on_change
+from .tools import TOOLS, tool_schemas
 from .types import BASE_PROMPT_TYPES, DIFFICULTIES, FLAWED_PROMPT_TYPES, PROMPT_TYPES, SEVERITIES, Message, ToolSchema
 
 TOOL_MODES = ("native", "text")
@@ -94,10 +95,12 @@ def _text_tools_block() -> str:
 
 @lru_cache(maxsize=1)
 def _native_tools() -> tuple[ToolSchema, ...]:
-    return tuple(tool_schemas(TOOL_NAMES))
+    return tuple(tool_schemas(TOOLS))  # every registered tool: the 30 built-ins in catalog order, then any added
 
 
 _PLANS: dict[tuple[str, str, str], Plan] = {}
+on_change(_native_tools.cache_clear)
+on_change(_PLANS.clear)  # plans of the tasks generated with another set of tools
 _PLANS_MAX = 1024
 
 

@@ -36,6 +36,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .toolkit import ENTRIES
+from .toolkit.base import _Refusal
 from .tools import ANY, INVALID_INPUT, SAME, TOOLS, Param, ToolSpec, accepts, output_type
 from .types import ToolResult
 
@@ -70,14 +72,6 @@ class Artifact:
     records: int = 0
     status: int | None = None  # an HTTP response's status code
     key: str | None = None  # the queue a `queued` handle is on, the key a cached copy is under
-
-
-class _Refusal(Exception):
-    def __init__(self, param: str | None, message: str, data: bool = False) -> None:
-        super().__init__(message)
-        self.param = param
-        self.message = message
-        self.data = data
 
 
 # --------------------------------------------------------------------------- semantic checks
@@ -154,51 +148,6 @@ def _check_expression(param: str, value: Any, fields: Fields) -> None:
             raise _Refusal(param, f"parameter '{param}': {type(node).__name__} is not allowed in an expression")
     if aggregates == 0:
         raise _Refusal(param, f"parameter '{param}': the expression uses no field of the input ({_field_names(fields)})")
-
-
-def _evaluate(expression: str, records: int, data_id: str) -> float | None:
-    """The value of a checked calculator expression over data of `records` records. Each field's
-    aggregates are drawn from the data's id and the field, so every calculation over the same data
-    agrees: min <= avg <= max, sum = avg * count()."""
-    stats: dict[str, dict[str, float]] = {}
-
-    def agg(fn: str, name: str | None) -> float:
-        if fn == "count":
-            return float(records)
-        if name not in stats:
-            rng = random.Random(f"{data_id}|{name}")
-            avg = rng.uniform(1.0, 1000.0)
-            stats[name] = {"avg": avg, "min": avg * rng.uniform(0.0, 0.9), "max": avg * rng.uniform(1.1, 3.0),  # type: ignore[index]
-                           "sum": avg * records}
-        return stats[name][fn]  # type: ignore[index]
-
-    def ev(node: ast.AST) -> float:
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant):
-            return float(node.value)
-        if isinstance(node, ast.Call):
-            return agg(node.func.id, node.args[0].id if node.args else None)  # type: ignore[attr-defined]
-        if isinstance(node, ast.UnaryOp):
-            v = ev(node.operand)
-            return -v if isinstance(node.op, ast.USub) else v
-        if isinstance(node, ast.BinOp):
-            a, b = ev(node.left), ev(node.right)
-            ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b, ast.Div: lambda: a / b,
-                   ast.FloorDiv: lambda: a // b, ast.Mod: lambda: a % b, ast.Pow: lambda: a ** min(b, 64.0)}
-            fn = ops.get(type(node.op))
-            if fn is None:
-                raise ValueError("operator")
-            return fn()
-        raise ValueError("node")
-
-    try:
-        value = ev(ast.parse(expression, mode="eval"))
-    except (ZeroDivisionError, OverflowError, ValueError, TypeError, RecursionError):
-        return None
-    if not isinstance(value, float) or value != value or abs(value) == float("inf"):
-        return None  # a complex root of a negative number, NaN or infinity: no number to report
-    return round(value, 2)
 
 
 def _check_fields(param: str, value: Any, fields: Fields) -> None:
@@ -407,50 +356,8 @@ def _json_type(v: Any) -> str:
 
 
 # --------------------------------------------------------------------------- summaries
+# What each tool's success reports beyond the generic fields is the tool's own (its module of toolkit/).
 
-# What an analysis finds, by its type: it reports on the columns it was asked about, and only the kind of
-# finding that analysis makes (a correlation finds how columns move together, not outliers).
-_FINDINGS: dict[str, tuple[str, ...]] = {
-    "correlation": ("{a} and {b} move together (r={r:.2f})", "{a} and {b} move in opposite directions (r=-{r:.2f})",
-                    "{a} and {b} barely move together (r={w:.2f})"),
-    "trend": ("{a} trends downward over the last {k} periods", "{a} trends upward over the last {k} periods",
-              "a seasonal pattern in {a} over the last quarter"),
-    "anomaly": ("{k} outliers in {a} above the 99th percentile", "{k} unusually low values of {a}",
-                "no outliers in {a}"),
-    "descriptive": ("{a} has a median of {m} and a wide spread", "{a} is skewed to the right",
-                    "{a} has missing values in {k} records"),
-}
-
-# Summary fields that follow from nothing the simulator tracks (the data's values are not simulated).
-# The ones that follow from the inputs (counts, queue depth, next run, ...) are worked out in
-# ToolSimulator._summary.
-_EXTRAS = {
-    "bytes_read": lambda r, n: n * r.randint(40, 400),
-    "bytes_written": lambda r, n: n * r.randint(40, 400),
-    "total_bytes": lambda r, n: n * r.randint(2_000, 2_000_000),
-    "ratio": lambda r, n: round(r.uniform(0.1, 0.6), 3),
-    "healthy": lambda r, n: r.random() < 0.9,
-    "latency_ms": lambda r, n: round(r.uniform(5.0, 450.0), 1),
-    "hops": lambda r, n: r.randint(1, 6),
-    "accuracy": lambda r, n: round(r.uniform(0.6, 0.97), 3),
-    "optimal_value": lambda r, n: round(r.uniform(10.0, 1e5), 2),
-    "mean_outcome": lambda r, n: round(r.uniform(-0.2, 0.4), 4),
-    "expires_in": lambda r, n: r.choice((900, 1800, 3600)),
-    "unmapped_fields": lambda r, n: [],
-    "log_id": lambda r, n: f"log_{r.getrandbits(24):06x}",
-    "delivered": lambda r, n: True,
-}
-
-# Record counts of what the tools that start a chain find (a source file, a download, a directory).
-_SOURCE_RECORDS = {"file_operations_reader": (20, 5000), "network_fetcher": (20, 5000), "file_operations_scanner": (1, 40)}
-# Tools whose output carries their input's records unchanged.
-_PASS_THROUGH = frozenset({
-    "data_processing_transformer", "integration_mapper", "utility_cache", "file_operations_converter",
-    "file_operations_writer", "file_operations_compressor", "integration_queue", "network_router", "network_validator",
-})
-_GROUPS = (3, 60)  # groups an aggregation finds, at most one per record
-_DEFAULT_HORIZON = 4
-_DEFAULT_RUNS = 1000
 # The simulated world's clock: a fixed start, moved by up to a year per world (so every model on a
 # test sees the same "now", and tests do not all share one).
 _EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -577,13 +484,14 @@ class ToolSimulator:
         return inputs, main, out_fields, extra
 
     def _check_meaning(self, spec: ToolSpec, args: Mapping[str, Any], main: Artifact | None, fields: Fields) -> tuple[Fields, dict]:
+        tool = ENTRIES.get(spec.name)
         out_fields = fields
         extra: dict[str, Any] = {}
         for p in spec.parameters:
             if p.check is None or p.name not in args or args[p.name] is None:
                 continue
             value = args[p.name]
-            check = p.check
+            check = tool.adjust_check(p, args) if tool is not None and tool.adjust_check is not None else p.check
             if check == "format_of_input":
                 actual = main.format if main is not None else None
                 if actual and value != actual:
@@ -599,8 +507,7 @@ class ToolSimulator:
             elif check == "fields":
                 _check_fields(p.name, value, fields)
             elif check in ("field", "numeric_field"):
-                numeric = check == "numeric_field" and not (spec.operation == "aggregator" and args.get("metric") == "count")
-                _check_field(p.name, value, fields, numeric=numeric)
+                _check_field(p.name, value, fields, numeric=check == "numeric_field")
             elif check == "operations":
                 out_fields = _transform(p.name, value, fields)
             elif check == "rules":
@@ -621,18 +528,23 @@ class ToolSimulator:
             elif check == "text":
                 if not isinstance(value, str) or not value.strip() or len(value) > _MAX_TEXT:
                     raise _Refusal(p.name, f"parameter '{p.name}' must be non-empty text of at most {_MAX_TEXT} characters")
-        if spec.operation == "aggregator" and args.get("metric") != "count" and "field" not in args:
-            raise _Refusal("field", f"parameter 'field' is required for metric {args.get('metric')!r}")
+        if tool is not None and tool.validate is not None:
+            tool.validate(args)
         return out_fields, extra
 
     # ------------------------------------------------------------------ outputs
 
-    def _output_fields(self, spec: ToolSpec, args: Mapping[str, Any], main: Artifact | None, fields: Fields) -> tuple[Fields, str | None]:
-        """Fields and format of the data a success returns."""
+    def _output_fields(self, spec: ToolSpec, args: Mapping[str, Any], main: Artifact | None, fields: Fields,
+                       extra: Mapping[str, Any]) -> tuple[Fields, str | None]:
+        """Fields and format of the data a success returns: the tool's own (`Tool.output_fields`), else
+        those of its output type."""
+        tool = ENTRIES.get(spec.name)
+        if tool is not None and tool.output_fields is not None:
+            own = tool.output_fields(self, args, main, fields, extra)
+            if own is not None:
+                return own
         out = spec.output
-        if spec.name in ("file_operations_reader", "network_fetcher"):
-            return self.fields, (self.source_format if spec.name == "file_operations_reader" else "json")
-        if out == "raw":  # converter
+        if out == "raw":
             return fields, None
         if out == "records" or out == SAME:
             return fields, (main.format if main is not None and out == SAME else None)
@@ -652,8 +564,6 @@ class ToolSimulator:
             return (("scenario", "string"), ("outcome", "number")), None
         if out == "optimum":
             return (("parameter", "string"), ("value", "number")), None
-        if out == "response" and main is not None and spec.name in ("network_validator", "network_router"):
-            return main.fields, main.format
         if out == "response":
             return (("status", "string"), ("receipt_id", "string")), "json"
         return (), None
@@ -666,92 +576,25 @@ class ToolSimulator:
 
     def _records(self, spec: ToolSpec, args: Mapping[str, Any], main: Artifact | None, rng: random.Random,
                  summary: dict[str, Any]) -> int:
-        """How many records a success returns, following from its input; fills the summary's counts."""
-        name = spec.name
-        n_in = main.records if main is not None else 0
-        if name in _SOURCE_RECORDS:
-            return rng.randint(*_SOURCE_RECORDS[name])
-        if name in _PASS_THROUGH:
-            return n_in
-        if name == "data_processing_parser":
-            warnings = 0 if args.get("strict") else min(rng.choice((0, 0, 0, 1, 2, 5)), n_in // 10)
-            summary["parse_warnings"] = warnings
-            return n_in - warnings
-        if name in ("data_processing_filter", "data_processing_validator"):
-            dropped = rng.randint(0, n_in // 3 if name == "data_processing_filter" else n_in // 20)
-            kept = n_in - dropped
-            limit = args.get("limit")
-            if isinstance(limit, int) and limit < kept:
-                kept = limit
-            summary["dropped_count" if name == "data_processing_filter" else "violations"] = n_in - kept
-            return kept
-        if name == "data_processing_aggregator":
-            groups = min(rng.randint(*_GROUPS), n_in)
-            summary["group_count"] = groups
-            return groups
-        if name == "computation_predictor":
-            return int(args.get("horizon") or _DEFAULT_HORIZON)
-        if name == "computation_simulator":
-            return int(args.get("runs") or _DEFAULT_RUNS)
-        if name == "computation_analyzer":
-            kind = str(args.get("analysis_type") or "descriptive")
-            cols = [str(c) for c in (args.get("columns") or []) if isinstance(c, str)] or ["the first numeric field"]
-            templates = _FINDINGS.get(kind, _FINDINGS["descriptive"])
-            # one finding for a pair of columns (a correlation), else one per column: never two that disagree
-            subjects = [(cols[0], cols[1] if len(cols) > 1 else cols[0])] if kind == "correlation" else [(c, c) for c in cols]
-            findings = [rng.choice(templates).format(a=a, b=b, r=rng.uniform(0.55, 0.9), w=rng.uniform(0.02, 0.2),
-                                                     k=rng.randint(2, 9), m=rng.randint(10, 500)) for a, b in subjects]
-            summary["findings"] = findings
-            return len(findings)
+        """How many records a success returns, following from its input (`Tool.records`; else its input's
+        for a pass-through, one otherwise); fills the summary's counts."""
+        tool = ENTRIES.get(spec.name)
+        if tool is not None and tool.records is not None:
+            return tool.records(self, args, main, rng, summary)
+        if tool is not None and tool.pass_through:
+            return main.records if main is not None else 0
         return 1  # one value, receipt, session, connection, status, job, entry, event or notification
 
     def _summary(self, spec: ToolSpec, args: Mapping[str, Any], main: Artifact | None, inputs: Mapping[str, str],
                  extra: Mapping[str, Any], records: int, rng: random.Random, summary: dict[str, Any]) -> int | None:
-        """The summary fields that follow from the call and the episode so far; returns the HTTP status
-        of a response it makes."""
-        name = spec.name
+        """The summary fields that follow from the call and the episode so far (`Tool.summary`), then the
+        tool's other fields (`Tool.extras`); returns the HTTP status of a response it makes."""
+        tool = ENTRIES.get(spec.name)
         status: int | None = None
-        if name in ("network_fetcher", "network_poster"):
-            # 200 always: the tasks that verify a reply expect 200, and a reply the work needs is a good one
-            status = summary["status_code"] = 200
-        elif name in ("network_validator", "network_router", "utility_cache") and main is not None:
-            status = main.status
-        if name == "network_validator":
-            expected = args.get("expected_status")
-            ok = status is None or (status == expected if expected is not None else 200 <= status < 300)
-            summary["issues"] = [] if ok else [f"status {status}, expected {expected or 'a 2xx status'}"]
-        elif name == "data_processing_transformer":
-            touched: set[str] = set()
-            for op in args.get("operations") or ():
-                rest = str(op).partition(":")[2]
-                target = rest.split("->", 1)[0] if "->" in rest else rest.split("=", 1)[0].split(":", 1)[0]
-                touched.add(target.strip())
-            summary["fields_changed"] = len(touched)
-        elif name == "file_operations_converter":
-            summary["output_format"] = extra.get("format")
-        elif name == "computation_calculator":
-            data_id = f"{self.world_id}|{main.call_index}" if main is not None else self.world_id
-            summary["result"] = _evaluate(str(args.get("expression")), main.records if main is not None else 0, data_id)
-        elif name == "integration_queue":
-            queue = str(inputs.get("queue_name", ""))
-            depth = sum(a.records for a in self.artifacts.values() if a.tool == name and a.key == queue) + records
-            summary["queue_depth"] = depth
-        elif name == "integration_scheduler":
-            zone = extra.get("zone", timezone.utc)
-            summary["next_run"] = extra["cron"].next_run(self.now(self.calls - 1), zone).isoformat()
-            summary["timezone"] = args.get("timezone") or "UTC"
-        elif name == "utility_cache":
-            key = args.get("key")
-            summary["hit"] = any(a.tool == name and a.key == key for a in self.artifacts.values())
-        elif name == "utility_tracker":
-            summary["total_events"] = 1 + sum(1 for a in self.artifacts.values() if a.tool == name)
-        elif name == "utility_helper":
-            if args.get("operation") == "hash":
-                summary["output_value"] = hashlib.blake2b(str(inputs.get("input")).encode(), digest_size=6).hexdigest()
-            else:
-                summary["output_value"] = f"{rng.getrandbits(48):012x}"
+        if tool is not None and tool.summary is not None:
+            status = tool.summary(self, args, main, inputs, extra, records, rng, summary)
         for f, _ in spec.returns:
-            gen = _EXTRAS.get(f)
+            gen = tool.extras.get(f) if tool is not None else None
             if gen is not None and f not in summary:
                 summary[f] = gen(rng, records)
         return status
@@ -778,9 +621,7 @@ class ToolSimulator:
             code = codes[rng.randrange(len(codes))]
             return ToolResult(False, error_code=code, message=f"{name}: {_FAILURE_MESSAGES[code](rng, spec)}", inputs=inputs)
         data_type = output_type(spec, main.type if main is not None else None)
-        out_fields, fmt = self._output_fields(spec, arguments, main, fields)
-        if spec.name == "file_operations_converter":
-            fmt = extra.get("format")
+        out_fields, fmt = self._output_fields(spec, arguments, main, fields, extra)
         counts: dict[str, Any] = {}
         records = self._records(spec, arguments, main, rng, counts)
         summary: dict[str, Any] = {"records": records}
@@ -794,6 +635,7 @@ class ToolSimulator:
         handle = f"h_{digest}"
         while handle in self.artifacts:  # a 32-bit collision within one episode: step to the next value
             handle = f"h_{(int(handle[2:], 16) + 1) % 2**32:08x}"
-        key = str(inputs.get("queue_name", "")) if name == "integration_queue" else arguments.get("key") if name == "utility_cache" else None
+        tool = ENTRIES.get(name)
+        key = tool.artifact_key(arguments, inputs) if tool is not None and tool.artifact_key is not None else None
         self.artifacts[handle] = Artifact(handle, data_type, name, index, out_fields, fmt, records, status, key)
         return ToolResult(True, output={"type": data_type, "summary": summary}, handle=handle, inputs=inputs)

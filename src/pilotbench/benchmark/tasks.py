@@ -32,33 +32,24 @@ from functools import lru_cache
 from typing import Any
 
 from .domains import _CONSTRAINTS, _DOMAINS, _FORMAT_WEIGHTS, _FORMATS, _Domain
+from .toolkit import on_change, tool_entry
+from .toolkit.base import _cap, _Data, _join, _Say
 from .tools import ANY, SAME, TOOLS
-from .types import DIFFICULTIES, TASK_TYPES
+from .types import DIFFICULTIES, TASK_TYPES, FrozenDict, freeze
 from .walk import _AUTH, _PARAM_POS, LENGTHS, _main_param, _walk
 from .wording import (
-    _ANALYSIS_WORDS,
     _CHECKED,
-    _CRONS,
     _DESTINATIONS,
     _EASY_FRAMES,
     _GOAL_FRAMES,
     _HARD,
     _HARD_FRAMES,
-    _HELPER_WORDS,
-    _LIMITS,
     _MEDIUM_FRAMES,
-    _METRIC_WORDS,
     _REF,
     _ROLE_TAKES,
-    _SCENARIOS,
-    _TIMEZONES,
     _VE_FRAMES,
     _VERY_HARD_FRAMES,
     _VH,
-    _CHANNEL_WORDS,
-    _PROTOCOL_WORDS,
-    _TTL_WORDS,
-    _WRITE_MODES,
 )
 
 GENERATOR_VERSION = "3"
@@ -80,6 +71,13 @@ class TaskStep:
     # The settings the task states and the scorer compares (docs/scoring.md, "Settings"); the step's other
     # settings are free: any valid value does.
     checked: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Settings may be lists and dicts (a validator's rules): frozen, so a step can be hashed and a
+        # caller cannot change the cached task under every other reader.
+        object.__setattr__(self, "feeds", tuple((str(k), v) for k, v in self.feeds))
+        object.__setattr__(self, "args", tuple((str(k), freeze(v)) for k, v in self.args))
+        object.__setattr__(self, "checked", tuple(self.checked))
 
     @property
     def checked_args(self) -> dict[str, Any]:
@@ -119,7 +117,16 @@ class TaskInstance:
     source_format: str = "csv"
     # Literal inputs the task declares but does not need (one destination it does not ask for): the prompt
     # lists them with the others, so the input roles alone do not give the workflow away.
-    decoys: dict[str, str] = field(default_factory=dict)
+    decoys: dict[str, str] = field(default_factory=FrozenDict)
+
+    def __post_init__(self) -> None:
+        # Shared through generate_instance's cache: read-only all the way down, and hashable.
+        object.__setattr__(self, "inputs", FrozenDict(self.inputs))
+        object.__setattr__(self, "decoys", FrozenDict(self.decoys))
+        object.__setattr__(self, "steps", tuple(self.steps))
+        object.__setattr__(self, "constraints", tuple(self.constraints))
+        object.__setattr__(self, "descriptions", tuple(self.descriptions))
+        object.__setattr__(self, "fields", tuple((str(n), str(t)) for n, t in self.fields))
 
     @property
     def declared_inputs(self) -> dict[str, str]:
@@ -185,75 +192,6 @@ def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
-def _fld(name: str) -> str:
-    """A field as a description names it: exactly as the data names it, so a condition can be written from it."""
-    return name
-
-
-def _words(name: str) -> str:
-    return name.replace("_", " ")
-
-
-def _join(items: list[str], conj: str = "and") -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + f" {conj} " + items[-1]
-
-
-def _a(word: str) -> str:
-    """The indefinite article and the word: 'an XML', 'a YAML'."""
-    return ("an " if word[:1].lower() in "aeiox" and not word.startswith(("YAML", "one"))
-            else "a ") + word
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _num(rng: random.Random, lo: float, hi: float, integer: bool) -> int | float:
-    """A round threshold inside [lo, hi]."""
-    x = lo + (hi - lo) * rng.uniform(0.2, 0.8)
-    if integer or hi - lo >= 20:
-        return int(round(x))
-    if hi - lo >= 2:
-        return round(x, 1)
-    return round(x, 2)
-
-
-@dataclass(slots=True)
-class _Data:
-    """What a handle holds as the generator tracks it: type, fields (with numeric ranges and category values), format."""
-
-    type: str
-    fields: list[tuple[str, str]] = field(default_factory=list)
-    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
-    values: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    fmt: str | None = None
-
-    def numeric(self) -> list[str]:
-        return [n for n, t in self.fields if t in ("number", "integer")]
-
-    def categorical(self, dom: _Domain) -> list[str]:
-        return [n for n, t in self.fields if t == "string" and n in self.values]
-
-    def copy(self, **kw: Any) -> _Data:
-        d = _Data(self.type, list(self.fields), dict(self.ranges), dict(self.values), self.fmt)
-        for k, v in kw.items():
-            setattr(d, k, v)
-        return d
-
-
-@dataclass(slots=True)
-class _Say:
-    """How one step is worded and the settings it uses."""
-
-    args: dict[str, Any]
-    plain: str  # medium: the operation in plain verbs
-    detail: str = ""  # the step's specifics in plain words (hard, easy)
-    note: str = ""  # easy: a short note next to the tool name
-    outcome: str = ""  # very_hard/goal: what this step yields, if it is the work's point
-
-
 class _Gen:
     """Per-instance generation context: the rng, the domain and the literal inputs declared so far."""
 
@@ -273,6 +211,10 @@ class _Gen:
         if role not in self.inputs:
             self.inputs[role] = _LITERALS[role](self)
         return self.inputs[role]
+
+    def make_literal(self, role: str, *how: Any) -> str:
+        """A new value for a literal role, made the way `how` says (a writer's output path: its extension)."""
+        return _LITERALS[role](self, *how)
 
 
 def _lit_source_path(g: _Gen) -> str:
@@ -365,289 +307,9 @@ def _source_data(g: _Gen, dtype: str, fields: tuple[tuple[str, str], ...], range
 
 
 def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say, _Data]:
-    """Wording and settings of one step, and what its output holds. `ins`: data param -> what it receives."""
-    r = g.rng
-    main = ins.get("input") or ins.get("path")
-    op = TOOLS[tool].operation
-    cat = TOOLS[tool].category
-    subj = g.subject
-
-    if tool == "file_operations_reader":
-        d = _Data("raw", list(g.src.fields), dict(g.src.ranges), dict(g.src.values), g.source_format)
-        if "path" in ins:
-            return _Say({}, r.choice(("read the file the scan listed", "read the listed file")), "", "the listed file",
-                        f"the {subj}"), d
-        return _Say({}, r.choice(("read the source file", "read the file at the source path")), "", "the source file",
-                    f"the {subj}"), d
-    if tool == "file_operations_scanner":
-        d = _Data("file_list", [], {}, {}, None)
-        args = {"pattern": f"*.{g.source_format}"}
-        return _Say(args, f"list the {g.source_format.upper()} files in the source directory", "",
-                    f"*.{g.source_format} files in the source directory", "an inventory of the newly arrived files"), d
-    if tool == "network_fetcher":
-        d = _Data("response", list(g.src.fields), dict(g.src.ranges), dict(g.src.values), "json")
-        within = " within the session" if "session" in ins else ""
-        return _Say({}, f"download the data from the source URL{within}", " using that login" if within else "",
-                    "the source URL", f"the latest {subj} from the provider"), d
-    if tool == "integration_authenticator":
-        svc = g.literal("service")
-        return _Say({}, f"authenticate with {svc} using the stored credential", "", f"log in to {svc} with the credential",
-                    f"access to {svc}"), _Data("session")
-    assert main is not None or tool in ("integration_connector",), tool
-
-    if tool == "data_processing_parser":
-        fmt = main.fmt or "json"
-        args = {"format": fmt}
-        what = "the response" if main.type == "response" and src == "it" else src
-        return _Say(args, f"parse {what} as {fmt.upper()}", fmt.upper(), f"{fmt}", f"the {subj} in structured form"), \
-            main.copy(type="records", fmt=None)
-    if tool == "data_processing_transformer":
-        nums, ops, words = main.numeric(), [], []
-        kinds = r.sample(("cast", "derive", "rename"), 2)
-        out = main.copy(type="records")
-        for kind in kinds:
-            if kind == "cast" and nums:
-                f = r.choice(nums)
-                target = "int" if dict(out.fields)[f] == "number" else "float"
-                ops.append(f"cast:{f}:{target}")
-                words.append(f"cast {_fld(f)} to {'a whole number' if target == 'int' else 'a decimal'}")
-                out.fields = [(n, "integer" if n == f and target == "int" else "number" if n == f else t) for n, t in out.fields]
-            elif kind == "derive" and len(nums) >= 2:
-                a, b = r.sample(nums, 2)
-                new = r.choice((f"{a}_per_{b}", f"{a}_x_{b}"))
-                expr = f"{a} / {b}" if "_per_" in new else f"{a} * {b}"
-                if len(new) > 40:
-                    new = "derived_ratio" if "_per_" in new else "derived_product"
-                ops.append(f"derive:{new}={expr}")
-                words.append(f"derive {_fld(new)} as {_fld(a)} {'divided by' if '/' in expr else 'times'} {_fld(b)}")
-                out.fields.append((new, "number"))
-                lo_a, hi_a = out.ranges.get(a, (0, 100))
-                out.ranges[new] = (0, max(1.0, hi_a))
-            elif kind == "derive" and nums:
-                a = r.choice(nums)
-                rate = r.choice((1.08, 1.19, 0.92, 1.2 + 0.05, 0.85))
-                new = f"{a}_adjusted"
-                ops.append(f"derive:{new}={a} * {rate}")
-                words.append(f"derive {_fld(new)} as {_fld(a)} times {rate}")
-                out.fields.append((new, "number"))
-                out.ranges[new] = out.ranges.get(a, (0, 100))
-            else:
-                date = next((n for n, t in out.fields if t == "date"), None)
-                ident = next((n for n, t in out.fields if t == "string" and n not in out.values), None)
-                old = date or ident
-                if old is None:
-                    continue
-                new = r.choice((f"{old}_ref", f"source_{old}")) if old == ident else r.choice(("booked_on", "event_date", "record_date"))
-                ops.append(f"rename:{old}->{new}")
-                words.append(f"rename {_fld(old)} to {_fld(new)}")
-                out.fields = [(new if n == old else n, t) for n, t in out.fields]
-        if not ops:
-            f = (nums or [n for n, _ in main.fields])[0]
-            ops.append(f"cast:{f}:float")
-            words.append(f"cast {_fld(f)} to a decimal")
-        detail = _join(words)
-        return _Say({"operations": ops}, f"transform {src}: {detail}", detail, detail,
-                    f"a cleaned-up copy of the {subj}"), out
-    if tool == "data_processing_filter":
-        nums = main.numeric()
-        f = r.choice(nums)
-        lo, hi = main.ranges.get(f, (0, 100))
-        integer = dict(main.fields)[f] == "integer"
-        v = _num(r, lo, hi, integer)
-        cmp_, word = r.choice(((">", "is above"), (">=", "is at least"), ("<", "is below"), ("<=", "is at most")))
-        cond, text = f"{f} {cmp_} {v}", f"{_fld(f)} {word} {v}"
-        cats = main.categorical(g.dom)
-        if cats and r.random() < 0.35:
-            c = r.choice(cats)
-            val = r.choice(main.values[c])
-            cond += f" and {c} == '{val}'"
-            text += f" and {_fld(c)} is {val}"
-        return _Say({"condition": cond}, r.choice((f"keep only the rows where {text}", f"filter {src} down to the rows where {text}")),
-                    text, text, f"the {subj} entries where {text}"), main.copy(type="records")
-    if tool == "data_processing_validator":
-        nums = main.numeric()
-        ident = next((n for n, t in main.fields if t == "string" and n not in main.values), None) or main.fields[0][0]
-        f = r.choice(nums)
-        lo, hi = main.ranges.get(f, (0, 100))
-        rules: dict[str, Any] = {ident: {"required": True}}
-        if r.random() < 0.5:
-            rules[f] = {"min": lo if lo < 0 else 0}
-            text = f"{_fld(ident)} must be present and {_fld(f)} may not be below {rules[f]['min']}"
-        else:
-            cap = int(hi * 2) if hi >= 20 else round(hi * 2, 1)
-            rules[f] = {"min": lo if lo < 0 else 0, "max": cap}
-            text = f"{_fld(ident)} must be present and {_fld(f)} must lie between {rules[f]['min']} and {cap}"
-        return _Say({"rules": rules}, f"check every record against the rules ({text})", text, text,
-                    f"a quality-checked copy of the {subj}"), main.copy(type="records")
-    if tool == "data_processing_aggregator":
-        cats = main.categorical(g.dom) or [n for n, t in main.fields if t == "string"]
-        grp = r.choice(cats)
-        metric = r.choice(("sum", "sum", "avg", "max", "count"))
-        args: dict[str, Any] = {"group_by": [grp], "metric": metric}
-        if metric == "count":
-            what, col = f"the number of entries per {_fld(grp)}", "count"
-        else:
-            f = r.choice(main.numeric())
-            args["field"] = f
-            what, col = _METRIC_WORDS[metric].format(f=_fld(f)) + f" per {_fld(grp)}", f"{metric}_{f}"
-        lo, hi = main.ranges.get(args.get("field", ""), (0, 1000))
-        out = _Data("summary", [(grp, "string"), (col, "number")], {col: (lo, hi * 50)}, {grp: main.values.get(grp, ())})
-        plain = r.choice((f"group {src} by {_fld(grp)} and compute {what.replace(f' per {_fld(grp)}', '')} of each group",
-                          f"work out {what}"))
-        return _Say(args, plain, what, what, what), out
-    if tool == "file_operations_writer":
-        ext = main.fmt if main.type == "raw" and main.fmt else r.choice(("csv", "json")) if main.type in ("records", "summary") else "json"
-        if "output_path" not in g.inputs:
-            g.inputs["output_path"] = _lit_output_path(g, ext)
-        mode = r.choice(("overwrite", "append", "create"))
-        how = _WRITE_MODES[mode]
-        return _Say({"mode": mode}, f"write {src} to the output path, {how}", f", {how}", f"the output path, {how}", ""), \
-            _Data("file")
-    if tool == "file_operations_converter":
-        target = r.choice([f for f in _FORMATS if f != main.fmt])
-        return _Say({"target_format": target}, f"convert {src} to {target.upper()}", target.upper(), f"to {target}",
-                    f"{_a(target.upper())} copy of the {subj}"), main.copy(fmt=target)
-    if tool == "file_operations_compressor":
-        alg = r.choice(("gzip", "zip", "zstd", "bzip2"))
-        return _Say({"algorithm": alg}, f"compress the saved file with {alg}", alg, alg, ""), _Data("archive")
-    if tool == "network_poster":
-        within = " within the session" if "session" in ins else ""
-        return _Say({}, f"post {src} to the endpoint{within}", " with our login" if within else "", "the endpoint", ""), \
-            _Data("response", [("status", "string"), ("receipt_id", "string")], {}, {}, "json")
-    if tool == "network_monitor":
-        sec = r.choice((15, 30, 60, 120, 300))
-        return _Say({"interval_seconds": sec}, f"poll the service behind {src} for availability and latency every {sec} seconds",
-                    f"every {sec} seconds", f"every {sec}s", ""), _Data("status")
-    if tool == "network_router":
-        dest = r.choice(("eu-west", "us-east", "ap-south"))
-        strat = r.choice(("round_robin", "least_latency", "failover"))
-        where = f"the {dest} region with the {_words(strat)} strategy"
-        return _Say({"destination": dest, "strategy": strat}, f"route {src} on to {where}", where, where, ""), \
-            main.copy(type="response")
-    if tool == "network_validator":
-        plain = "verify its status and body" if src == "it" else f"verify the status and body of {src}"
-        return _Say({"expected_status": 200}, plain, "", "status 200", ""), \
-            main.copy(type="response")
-    if tool == "computation_calculator":
-        nums = main.numeric()
-        a = r.choice(nums)
-        kind = r.randrange(4 if len(nums) < 2 else 5)
-        aw = _fld(a)
-        if kind == 0:
-            pct = r.choice((3, 4, 5, 7.5, 12, 15, 18))
-            expr, text = f"sum({a}) * {pct / 100:g}", f"{pct:g}% of the total {aw}"
-        elif kind == 1:
-            expr, text = f"max({a}) - min({a})", f"the range between the highest and lowest {aw}"
-        elif kind == 2:
-            expr, text = f"sum({a}) / count()", f"the mean {aw} per entry"
-        elif kind == 3:
-            k = r.choice((1.1, 0.9, 1.25, 0.75, 2))
-            expr, text = f"avg({a}) * {k:g}", f"the average {aw} scaled by {k:g}"
-        else:
-            b = r.choice([n for n in nums if n != a])
-            expr, text = f"sum({a}) / sum({b})", f"the ratio of the total {aw} to the total {_fld(b)}"
-        return _Say({"expression": expr}, f"calculate {text}", text, text, text), \
-            _Data("number", [("result", "number")], {}, {})
-    if tool == "computation_analyzer":
-        kind = r.choice(("descriptive", "correlation", "trend", "anomaly"))
-        nums = main.numeric()
-        cols = r.sample(nums, min(len(nums), 2 if kind == "correlation" else r.randint(1, 2)))
-        args = {"analysis_type": kind, "columns": cols}
-        text = _ANALYSIS_WORDS[kind].format(cols=_join([_fld(c) for c in cols]))
-        return _Say(args, f"run {_a(kind)} analysis of {_join([_fld(c) for c in cols])}", text,
-                    f"{kind} analysis of {_join([_fld(c) for c in cols])}", text), \
-            _Data("analysis", [("finding", "string"), ("strength", "number")], {}, {})
-    if tool == "computation_predictor":
-        f = r.choice(main.numeric())
-        h = r.choice((3, 4, 6, 8, 12))
-        text = f"{_fld(f)} for the next {h} periods"
-        return _Say({"target": f, "horizon": h}, f"predict {text}", text, text, f"a forecast of {text}"), \
-            _Data("forecast", [("period", "integer"), (f"predicted_{f}", "number")], {}, {})
-    if tool == "computation_optimizer":
-        objective = r.choice(("minimize", "maximize"))
-        name, bound, values = r.choice(_LIMITS)
-        val = r.choice(values)
-        limit = f"{_words(name)} at {'most' if bound == 'max' else 'least'} {val:g}"
-        text = f"{'maximises' if objective == 'maximize' else 'minimises'} the outcome with {limit}"
-        return _Say({"objective": objective, "constraints": {name: {bound: val}}},
-                    f"search for the plan that {text}", text, f"{objective}, {limit}",
-                    f"the best plan with {limit}"), \
-            _Data("optimum", [("parameter", "string"), ("value", "number")], {}, {})
-    if tool == "computation_simulator":
-        name, values = r.choice(_SCENARIOS)
-        v = r.choice(values)
-        runs = r.choice((500, 2000, 5000))
-        text = f"a {_words(name)} of {v * 100:+g}%" if name.endswith("shift") else f"a {_words(name)} of {abs(v) * 100:g}%"
-        text = f"{text} over {runs} runs"
-        return _Say({"scenario": {name: v}, "runs": runs}, f"simulate {text}", text, text,
-                    f"a simulation of how {text} would play out"), \
-            _Data("simulation", [("scenario", "string"), ("outcome", "number")], {}, {})
-    if tool == "integration_connector":
-        tgt = g.literal("target_system")
-        proto = r.choice(("https", "grpc", "sftp", "amqp"))
-        over = f"over {_PROTOCOL_WORDS[proto]}"
-        return _Say({"protocol": proto}, f"open a connection to {tgt} {over} within the session", over, f"{tgt} {over}",
-                    f"a live link to {tgt}"), \
-            _Data("connection")
-    if tool == "integration_mapper":
-        tgt = g.literal("target_system") if "target_system" in g.inputs else "the target system"
-        ident = next((n for n, t in main.fields if t == "string" and n not in main.values), None) or main.fields[0][0]
-        cats = main.categorical(g.dom)
-        mapping = {ident: r.choice(("external_ref", "ext_id", "source_key"))}
-        if cats:
-            c = r.choice(cats)
-            mapping[c] = r.choice((f"{c}_code", f"erp_{c}", f"{c}_key"))
-        out = main.copy(type="records")
-        out.fields = [(mapping.get(n, n), t) for n, t in out.fields]
-        out.values = {mapping.get(k, k): v for k, v in out.values.items()}
-        out.ranges = {mapping.get(k, k): v for k, v in out.ranges.items()}
-        text = _join([f"{_fld(k)} to {_fld(v)}" for k, v in mapping.items()])
-        whose = "its fields" if src == "it" else f"the fields of {src}"
-        return _Say({"mapping": mapping}, f"map {whose} onto the schema of {tgt} over the connection ({text})",
-                    text, text, f"the {subj} in the layout of {tgt}"), out
-    if tool == "integration_queue":
-        prio = r.randrange(3, 9)
-        q = g.literal("queue_name")
-        return _Say({"priority": prio}, f"enqueue {src} on the {q} queue at priority {prio}", f"at priority {prio}",
-                    f"{q}, at priority {prio}", ""), _Data("queued")
-    if tool == "integration_scheduler":
-        cron, text = r.choice(_CRONS)
-        args = {"cron": cron}
-        if r.random() < 0.5:
-            args["timezone"] = r.choice(_TIMEZONES)
-            text = f"{text} ({args['timezone']} time)"
-        what = {"queued": "the processing of the queued work", "file": "the processing of the saved file",
-                "connection": "a sync over the connection"}.get(main.type, "it")
-        return _Say(args, f"schedule {what} to run {text}", text, text, ""), _Data("job")
-    if tool == "utility_logger":
-        msg = f"{_cap(_words(g.dom.name))} run for the {g.team}: {r.choice(('completed', 'result ready', 'output produced'))}"
-        level = r.choice(("info", "info", "warning"))
-        return _Say({"message": msg, "level": level}, f"write a log entry about {src} at {level} level", f"at {level} level",
-                    f"at {level} level", ""), _Data("log")
-    if tool == "utility_cache":
-        key = f"{g.dom.name}:{g.stem}:{g.year}-{g.month:02d}:{r.randrange(100, 1000)}"
-        ttl = r.choice((900, 3600, 21600, 86400))
-        keep = _TTL_WORDS[ttl]
-        return _Say({"key": key, "ttl_seconds": ttl}, f"cache {src} under a key for reuse, {keep}", f", {keep}", keep, ""), \
-            main.copy()
-    if tool == "utility_tracker":
-        ev = f"{g.dom.name}.{r.choice(('stage_done', 'batch_ready', 'milestone', 'handoff'))}"
-        return _Say({"event": ev}, f"record a progress event for {src} as the event {ev}", f"as the event {ev}",
-                    f"the event {ev}", ""), _Data("event")
-    if tool == "utility_notifier":
-        msg = f"The {g.team} update on the {subj} is ready."
-        channel = r.choice(("email", "slack", "sms", "webhook"))
-        way = _CHANNEL_WORDS[channel]
-        return _Say({"message": msg, "channel": channel}, f"send {src} to the recipient {way}", way, f"the recipient, {way}", ""), \
-            _Data("notification")
-    if tool == "utility_helper":
-        kind, plain, para = r.choice((
-            ("hash", "derive a content hash of {src}", "a content hash (a fingerprint)"),
-            ("generate_id", "derive a unique id for {src}", "a unique id (a fresh reference)"),
-            ("slugify", "derive a slug from {src}", "a URL-friendly slug (a label safe in a URL)"),
-        ))
-        return _Say({"operation": kind}, plain.format(src=src), para, kind, ""), _Data("value")
-    raise AssertionError(f"no wording for {tool} ({cat}/{op})")  # pragma: no cover
+    """Wording and settings of one step, and what its output holds. `ins`: data param -> what it receives.
+    Each tool words its own steps (`Tool.say`, in its module of ``toolkit/``)."""
+    return tool_entry(tool).say(g, ins, src)
 
 
 _ALTERNATIVES = re.compile(r"\[([^\[\]]+)\]")
@@ -765,13 +427,14 @@ def _describe(g: _Gen, chain: list[tuple[str, dict[str, int | str]]]) -> tuple[s
     dest_t = r.choice(_DESTINATIONS.get(final, ("",)))
     fmt_vals = {
         "recipient": g.inputs.get("recipient", "the recipient"), "target": g.inputs.get("target_system", "the target system"),
-        "cron": says[-1].detail, "region": steps[-1].args and dict(steps[-1].args).get("destination", ""),
-        "helper": _HELPER_WORDS.get(str(dict(steps[-1].args).get("operation", "")), ""),
     }
+    words = tool_entry(final).destination_words  # the final tool's own slots (a schedule, a region, ...)
+    if words is not None:
+        fmt_vals.update(words(dict(steps[-1].args), says[-1]))
     dest = dest_t.format(**fmt_vals) if dest_t else ""
     if says[-1].outcome and dest:
         dest = ""  # the final step is the point of the work
-    has_source = any(t in ("file_operations_reader", "file_operations_scanner", "network_fetcher") for t in tools)
+    has_source = any(tool_entry(t).source for t in tools)
     source = f" from the {g.subject}" if has_source and g.subject not in outcome else ""
     goal = r.choice(_GOAL_FRAMES).format(team=g.team, outcome=outcome, source=source)
 
@@ -800,7 +463,8 @@ def _describe(g: _Gen, chain: list[tuple[str, dict[str, int | str]]]) -> tuple[s
         named = refs[k] if refs[k] != "it" or not isinstance(mv, int) else _REF[steps[mv].tool]
         values = dict(d=say.detail, fmt=fmt, subject=g.subject, service=g.inputs.get("service", "the service"),
                       target=g.inputs.get("target_system", "the target system"), queue=g.inputs.get("queue_name", "task's"))
-        key = s_.tool + ("@listed" if s_.tool == "file_operations_reader" and isinstance(mv, int) else "")
+        fed = isinstance(mv, int) and tool_entry(s_.tool).fed_hard is not None  # a first tool taking an earlier output
+        key = s_.tool + ("@listed" if fed else "")
         options = _HARD[key] if refs[k] == "it" else tuple(p for p in _HARD[key] if "{src}" in p) or _HARD[key]
         phrasings.append((_expand(r.choice(options), r), _expand(r.choice(_VH[key]), r)))
         paras.append(_tidy(phrasings[-1][0].format(src=refs[k], **values)))
@@ -843,6 +507,9 @@ def generate_instance(task_type: str, index: int, seed: int = DEFAULT_SEED) -> T
     return _generate(task_type, index, seed)[0]
 
 
+on_change(generate_instance.cache_clear)  # the tools registered make the suite: a change makes another
+
+
 def step_phrases(task_type: str, index: int, seed: int = DEFAULT_SEED) -> dict[str, list[str]]:
     """difficulty -> the words that state each step, in step order (easy, medium, hard, very_hard), as
     the generator wrote them into the descriptions: what the derivability check (`derivable.py`) reads."""
@@ -858,7 +525,8 @@ def _generate(task_type: str, index: int, seed: int) -> tuple[TaskInstance, dict
     chain = _walk(task_type, rng)
     dom = rng.choice(_DOMAINS)
     tools = [t for t, _ in chain]
-    fmt = "json" if "network_fetcher" in tools else rng.choices(_FORMATS, _FORMAT_WEIGHTS)[0]
+    fixed = next((tool_entry(t).source_format for t in tools if tool_entry(t).source_format), None)  # a download: JSON
+    fmt = fixed or rng.choices(_FORMATS, _FORMAT_WEIGHTS)[0]
     fields, ranges, values = _pick_fields(rng, dom)
     g = _Gen(rng, dom, fmt)
     g.src = _Data("records", list(fields), ranges, values, fmt)  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ Messages and tool schemas stay plain OpenAI-format dicts: that is what real prov
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 Message = dict[str, Any]
 ToolSchema = dict[str, Any]
@@ -50,6 +50,71 @@ ERROR_CATEGORIES: tuple[str, ...] = (
     "other_errors",
     "context_length_errors",
 )
+
+
+class FrozenDict(dict):  # type: ignore[type-arg]
+    """A dict that cannot change after it is made, and so can be hashed and shared (a task held in a
+    cache). It is still a `dict` to every reader: equality, `json.dumps`, `dict(x)` (a mutable copy)
+    and pickling behave as for a plain dict; every mutating method raises TypeError."""
+
+    __slots__ = ()
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError(f"{type(self).__name__} is read-only; copy it with dict(...) to change it")
+
+    __setitem__ = __delitem__ = __ior__ = _readonly  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (dict(self),))
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
+        return self
+
+
+class FrozenList(list):  # type: ignore[type-arg]
+    """A list that cannot change after it is made (see FrozenDict): equal to the same plain list,
+    written as a JSON array, hashable; every mutating method raises TypeError."""
+
+    __slots__ = ()
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError(f"{type(self).__name__} is read-only; copy it with list(...) to change it")
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _readonly  # type: ignore[assignment]
+    append = extend = insert = pop = remove = clear = sort = reverse = _readonly  # type: ignore[assignment]
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (list(self),))
+
+    def __copy__(self) -> FrozenList:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenList:
+        return self
+
+
+def freeze(value: Any) -> Any:
+    """`value` with every dict and list in it, at any depth, made read-only (FrozenDict, FrozenList);
+    tuples are frozen element by element; everything else is returned as it is."""
+    if isinstance(value, (FrozenDict, FrozenList)):
+        return value
+    if isinstance(value, dict):
+        return FrozenDict((k, freeze(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return FrozenList(freeze(v) for v in value)
+    if isinstance(value, tuple):
+        return tuple(freeze(v) for v in value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from typing import Any
 from .protocol import PROTOCOL_REVISION
 from .scoring import SCORING_REVISION
 from .tasks import _PROBE_INSTANCES, DEFAULT_SEED, GENERATOR_VERSION, TaskInstance, _hash, generate_instance
+from .toolkit import on_change
 from .tools import TOOLS
 from .types import TASK_TYPES
 
@@ -30,6 +31,9 @@ def suite_version(seed: int = DEFAULT_SEED) -> str:
     if SCORING_REVISION > 1:
         content["scoring"] = SCORING_REVISION
     return f"v{GENERATOR_VERSION}-" + _hash(content)[:12]
+
+
+on_change(suite_version.cache_clear)  # another set of tools is another suite
 
 
 class TaskSuite:

@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from .toolkit import ENTRIES, on_change
 from .tools import ANY, SAME, TOOLS
 
 # Required tools per task type (inclusive bounds).
@@ -34,19 +35,8 @@ _ROOT_FEEDS: dict[str, tuple[tuple[str, str], ...]] = {
     "integration_authenticator": (("service", "service"), ("credential_ref", "credential")),
 }
 _AUTH = "integration_authenticator"
-_ANY_TOOLS = frozenset(n for n, t in TOOLS.items() for p in t.data_params if p.accepts == (ANY,))
 # Data types only the run log, tracker, notifier or helper take: a chain ends with them.
 _FINAL_ONLY = frozenset({"log", "event", "notification", "value"})
-# What the "any handle" utilities are sensibly used on (not a session or connection: a credential
-# is nothing to notify anyone about).
-_ANY_SKIP: dict[str, frozenset[str]] = {
-    "utility_logger": frozenset({"session", "connection"}),
-    "utility_tracker": frozenset({"session", "connection"}),
-    "utility_notifier": frozenset({"session", "connection", "raw", "file_list"}),
-    "utility_helper": frozenset({"session", "connection", "status", "job", "queued", "file_list"}),
-}
-# (producer, consumer) pairs that type-check but make no sense: a partner's reply to a POST is a receipt.
-_BLOCKED_PAIRS = frozenset({("network_poster", "data_processing_parser"), ("network_poster", "network_poster")})
 
 
 def _build_consumers() -> dict[str, tuple[tuple[str, str], ...]]:
@@ -62,7 +52,7 @@ def _build_consumers() -> dict[str, tuple[tuple[str, str], ...]]:
                 if p.accepts is None:
                     continue
                 if p.accepts == (ANY,):
-                    if dtype in _ANY_SKIP.get(name, frozenset()):
+                    if dtype in ENTRIES[name].any_skip:  # what an "any handle" tool is not sensibly used on
                         continue
                 elif dtype not in p.accepts:
                     continue
@@ -76,7 +66,7 @@ def _all_types() -> tuple[str, ...]:
     return tuple(DATA_TYPES)
 
 
-_CONSUMERS = _build_consumers()
+_CONSUMERS: dict[str, tuple[tuple[str, str], ...]] = {}
 
 
 def _find_main_param(tool: str) -> str | None:
@@ -88,12 +78,10 @@ def _find_main_param(tool: str) -> str | None:
 
 
 # The data parameter that carries each step's main input (its `input`, or a reader's `path`).
-_MAIN: dict[str, str | None] = {n: _find_main_param(n) for n in TOOLS}
+_MAIN: dict[str, str | None] = {}
 # Parameters that take only a literal the task declares, per tool: (param, role).
-_LITERAL_ONLY: dict[str, tuple[tuple[str, str], ...]] = {
-    n: tuple((p.name, p.literal) for p in t.parameters if p.literal and not p.is_data) for n, t in TOOLS.items()
-}
-_PARAM_POS: dict[str, dict[str, int]] = {n: {p.name: i for i, p in enumerate(t.parameters)} for n, t in TOOLS.items()}
+_LITERAL_ONLY: dict[str, tuple[tuple[str, str], ...]] = {}
+_PARAM_POS: dict[str, dict[str, int]] = {}
 
 
 def _main_param(tool: str) -> str | None:
@@ -113,7 +101,7 @@ class _Out:
 _TYPE_POOLS: dict[str, frozenset[str] | None] = {
     "simple_task": None,
     "basic_task": None,
-    "data_pipeline": frozenset(n for n, t in TOOLS.items() if t.category in ("data_processing", "file_operations", "computation")),
+    "data_pipeline": frozenset(),  # the data_processing, file_operations and computation tools (_rebuild)
     "api_integration": None,
     "multi_stage_pipeline": None,
 }
@@ -125,9 +113,7 @@ _ROOTS: dict[str, tuple[tuple[str, int], ...]] = {
     "multi_stage_pipeline": (("file_operations_reader", 4), ("network_fetcher", 3), ("file_operations_scanner", 2), (_AUTH, 3)),
 }
 _API_CATEGORIES = ("network", "integration")
-_API_CORE = frozenset({_AUTH, "network_fetcher", "network_poster", "integration_connector", "integration_mapper",
-                       "integration_queue"})
-_TERMINAL = frozenset(t for t in _all_types() if t not in _CONSUMERS)
+_TERMINAL: frozenset[str] = frozenset()
 
 
 def _weighted(rng: random.Random, items: list[tuple[Any, float]]) -> Any:
@@ -149,23 +135,10 @@ def _out_type(tool: str, feeds: dict[str, int | str], outs: list[_Out]) -> str:
 
 def _new_out(tool: str, feeds: dict[str, int | str], outs: list[_Out]) -> _Out:
     up = feeds.get("input")
-    rich = _rich_after(tool, outs[up]) if isinstance(up, int) else tool != "network_poster"
+    rich = _rich_after(tool, outs[up]) if isinstance(up, int) else _rich_after(tool, None)
     return _Out(_out_type(tool, feeds, outs), rich=rich)
 
 
-# How often the walk takes each tool when it may (relative): the data work a real pipeline does is
-# common, plumbing such as routing or caching rarer.
-_TOOL_WEIGHTS: dict[str, float] = {
-    "data_processing_parser": 3.0, "data_processing_transformer": 2.0, "data_processing_filter": 2.5,
-    "data_processing_validator": 2.0, "data_processing_aggregator": 2.5,
-    "file_operations_reader": 3.0, "file_operations_writer": 1.5, "file_operations_converter": 1.0,
-    "file_operations_compressor": 0.8, "network_fetcher": 3.0, "network_poster": 1.2, "network_monitor": 0.6,
-    "network_router": 0.4, "network_validator": 1.0, "computation_calculator": 1.5, "computation_analyzer": 1.5,
-    "computation_predictor": 1.5, "computation_optimizer": 1.5, "computation_simulator": 1.2,
-    "integration_authenticator": 1.0, "integration_connector": 1.5, "integration_mapper": 6.0, "integration_queue": 0.8,
-    "integration_scheduler": 0.8, "utility_logger": 0.6, "utility_cache": 0.4, "utility_tracker": 0.5,
-    "utility_notifier": 1.2, "utility_helper": 0.4,
-}
 # Steps still needed to turn a handle of this type into records a mapper can take.
 _TO_RECORDS = {"records": 0, "raw": 1, "response": 1, "file_list": 2}
 
@@ -185,13 +158,37 @@ def _static_candidates() -> dict[tuple[str, str], tuple[tuple[str, str, float], 
 
 
 def _weight(task_type: str, tool: str) -> float:
-    w = _TOOL_WEIGHTS[tool]
+    w = ENTRIES[tool].weight  # how often the walk takes it when it may (relative): each tool's own
     if task_type == "api_integration" and TOOLS[tool].category in _API_CATEGORIES:
         w *= 3.0
     return w
 
 
 _FEEDERS: dict[tuple[str, str], tuple[tuple[str, str, float], ...]] = {}
+
+
+@on_change
+def _rebuild() -> None:
+    """The walk's tables, from the registered tools (again whenever one is registered or unregistered)."""
+    global _TERMINAL
+    _CONSUMERS.clear()
+    _CONSUMERS.update(_build_consumers())
+    _MAIN.clear()
+    _MAIN.update({n: _find_main_param(n) for n in TOOLS})
+    _LITERAL_ONLY.clear()
+    _LITERAL_ONLY.update({
+        n: tuple((p.name, p.literal) for p in t.parameters if p.literal and not p.is_data) for n, t in TOOLS.items()
+    })
+    _PARAM_POS.clear()
+    _PARAM_POS.update({n: {p.name: i for i, p in enumerate(t.parameters)} for n, t in TOOLS.items()})
+    _TYPE_POOLS["data_pipeline"] = frozenset(
+        n for n, t in TOOLS.items() if t.category in ("data_processing", "file_operations", "computation")
+    )
+    _TERMINAL = frozenset(t for t in _all_types() if t not in _CONSUMERS)
+    _FEEDERS.clear()
+
+
+_rebuild()
 
 
 def _two_open_ok(types: list[str], outs_rich: bool, remaining: int) -> bool:
@@ -218,7 +215,8 @@ def _candidates(task_type: str, steps: list[tuple[str, dict[str, int | str]]], o
         for tool, param, weight in _FEEDERS[(task_type, out_i.type)]:
             if tool in used or tool in seen:
                 continue
-            if (producer, tool) in _BLOCKED_PAIRS or (tool == "data_processing_parser" and not out_i.rich):
+            entry = ENTRIES[tool]
+            if producer in entry.not_after or (entry.needs_fields and not out_i.rich):
                 continue
             consumed = [i]
             if tool == "integration_mapper":
@@ -235,7 +233,7 @@ def _candidates(task_type: str, steps: list[tuple[str, dict[str, int | str]]], o
             elif tool == "network_poster":
                 if param == "session":
                     data = next((j for j in opens if j != i and ("network_poster", "input") in _CONSUMERS.get(outs[j].type, ())
-                                 and (steps[j][0], tool) not in _BLOCKED_PAIRS), None)
+                                 and steps[j][0] not in entry.not_after), None)
                     if data is None:
                         continue
                     consumed.append(data)
@@ -282,17 +280,18 @@ def _candidates(task_type: str, steps: list[tuple[str, dict[str, int | str]]], o
     return result
 
 
-def _rich_after(tool: str, up: _Out) -> bool:
-    if tool == "network_poster":
-        return False
-    if tool == "network_router":
-        return up.rich and up.type == "response"
-    return up.rich if tool in ("network_validator", "utility_cache") else True
+def _rich_after(tool: str, up: _Out | None) -> bool:
+    """Whether the tool's output carries the source data's fields, given its main input (None: it has
+    none): the tool's own rule (`Tool.keeps_fields`), else yes (it works on them or brings them in)."""
+    keeps = ENTRIES[tool].keeps_fields
+    if keeps is None:
+        return True
+    return keeps(up.rich, up.type) if up is not None else keeps(True, None)
 
 
 def _api_ok(tools: list[str]) -> bool:
     net = sum(1 for t in tools if TOOLS[t].category in _API_CATEGORIES)
-    return net >= 2 and any(t in _API_CORE for t in tools)
+    return net >= 2 and any(ENTRIES[t].api_core for t in tools)
 
 
 def _walk(task_type: str, rng: random.Random) -> list[tuple[str, dict[str, int | str]]]:

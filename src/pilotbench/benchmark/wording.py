@@ -1,393 +1,54 @@
 """How steps are worded: each tool's phrases per difficulty, the frames around them, the settings a
 step states (and the scorer compares), and the words a description uses to refer back to an output.
 
-Data only. The generator (tasks.py) fills these with a step's settings (`{d}`), its input (`{src}`)
-and the task's values; the derivability check (derivable.py) proves the result states every step.
+Data only. Each tool's own wording (its phrases, the settings it states, how its output is named, where
+the work ends up when it is last, its settings in words) is written in its module of ``toolkit/``; the
+tables below gather it from the registry (rebuilt whenever a tool is registered or unregistered), and
+the frames and role words every task shares are here. The generator (tasks.py) fills these with a
+step's settings (`{d}`), its input (`{src}`) and the task's values; the derivability check
+(derivable.py) proves the result states every step.
 """
 
 from __future__ import annotations
 
-# Typical-uses paraphrases (hard): key content words of each tool's `uses`, never a phrase verbatim.
-# Placeholders: {src} the step's main input, {d} the step's detail in plain words.
-_HARD: dict[str, tuple[str, ...]] = {
-    "data_processing_parser": (
-        "turn {src} from a [raw {fmt} dump|raw {fmt} export] into [usable rows|rows we can use|usable records]",
-        "break the raw {fmt} export down into structured records",
-        "pull [structured entries|structured records] out of the raw {fmt} content",
-        "extract the [structured entries|structured records] from {src}, raw {fmt} content",
-        "turn {src}, a [raw {fmt} dump|raw {fmt} export], into [usable rows|rows we can use|usable records]",
-        "pull [structured entries|structured records] out of {src}, which is {fmt}",
-        "[turn|make] {src}, raw {fmt} [content|data], into [structured records|usable rows|records with named fields]",
-    ),
-    "data_processing_transformer": (
-        "normalise the records to [house conventions|the house conventions|our house style] ({d})",
-        "reshape the fields so they follow [house conventions|the house conventions|our house style] ({d})",
-        "bring the figures in line with our conventions ({d})",
-        "normalise {src} to [house conventions|the house conventions|our house style] ({d})",
-        "reshape the fields of {src} so they follow [house conventions|the house conventions|our house style] ({d})",
-        "bring the figures in {src} in line with our conventions ({d})",
-        "clean up the fields of {src}: {d}",
-        "[reshape|normalise|rework] the fields of {src} [to follow|in line with] [house conventions|our conventions|the house style]: {d}",
-    ),
-    "data_processing_filter": (
-        "narrow the data down to [the entries that matter|what matters|the entries that count]: {d}",
-        "[keep just|hold on to only] [the relevant entries|the entries that are relevant], those where {d}",
-        "drop every row that fails the criterion that {d}",
-        "narrow {src} down to [the entries that matter|what matters|the entries that count]: those where {d}",
-        "[keep just|hold on to only] [the relevant entries|the entries that are relevant] of {src}, those where {d}",
-        "drop every entry of {src} except those where {d}",
-        "cut {src} down to the entries where {d}",
-        "[narrow|cut|trim] {src} down to [the relevant entries|what matters|the entries that count], [those|the ones] where {d}",
-    ),
-    "data_processing_validator": (
-        "check the quality of the records before they are used ({d})",
-        "catch any [out-of-range or malformed|malformed or out-of-range] entries ({d})",
-        "confirm the records meet [the quality rules|our quality rules|the data quality rules] ({d})",
-        "check the quality of {src} before it is used ({d})",
-        "catch any [out-of-range or malformed|malformed or out-of-range] entries in {src} ({d})",
-        "[confirm that|make certain that] {src} meets [the quality rules|our quality rules|the data quality rules] ({d})",
-        "[check|vet|test] the quality of {src} [against|by] [the quality rules|our rules|the data quality rules] ({d})",
-    ),
-    "data_processing_aggregator": (
-        "roll the detail up into [headline numbers|headline figures]: {d}",
-        "produce per-segment figures: {d}",
-        "summarise the data by group, giving {d}",
-        "produce the totals per segment from {src}: {d}",
-        "roll {src} up into [headline numbers|headline figures]: {d}",
-        "summarise {src} by group, giving {d}",
-        "produce per-segment figures from {src}: {d}",
-        "[roll|sum] {src} up [by group|per segment|into headline figures], [giving|to get] {d}",
-        "[produce|compute|give] [per-segment figures|the totals per segment|headline numbers] [from|out of] {src}: {d}",
-    ),
-    "file_operations_reader": (
-        "[open the {subject} kept|open up the {subject} kept] at the source path",
-        "[load the {subject}|load up the {subject}] from the file at the source path",
-        "[read in the {subject}|read the {subject}] an earlier job left at the source path",
-        "[open|load|read] the {subject} [kept|stored|left] at the source path [on disk|in storage|by an earlier job]",
-    ),
-    "file_operations_reader@listed": (
-        "[open the file the scan listed|open the file that the scan listed]",
-        "load the listed file from the folder",
-        "read in the file that the listing found",
-        "[open|load|read in] the [file|export] [that|which] the [scan|listing] [listed|found]",
-    ),
-    "file_operations_writer": (
-        "save {src} to a file at the output path{d}",
-        "leave a copy at the output path [where others can find it|where the team can find it]{d}",
-        "persist {src} at the output path [for later use|for use later]{d}",
-        "leave a copy of {src} at the output path [where others can find it|where the team can find it]{d}",
-        "store {src} as a file at the output path{d}",
-        "[save|store|persist] {src} [to|as] a file at the output path [for later use|where others can find it|for the team]{d}",
-    ),
-    "file_operations_scanner": (
-        "[find which|find out which|check which] {fmt} files [arrived in|have arrived in|landed in] the source folder",
-        "list the {fmt} uploads that are [waiting in|waiting to be processed in] the source folder",
-        "[take stock of|take an inventory of] the {fmt} uploads in the source directory",
-        "[list|find|take stock of] the {fmt} [files|uploads] [waiting|that arrived|now sitting] in the source [directory|folder]",
-    ),
-    "file_operations_converter": (
-        "switch [the content's format|the format of the content] over to {d}",
-        "[change the format of|change over the format of] the content to {d} [so a newer system can use it|for a newer system]",
-        "[make the legacy content usable as|turn the legacy content into] {d}",
-        "[change the format of|change over the format of] {src} to {d}",
-        "make {src} [usable by a newer system as|usable for a newer system as] {d}",
-        "switch {src} to [the open standard|the open format] {d}",
-        "[change the format of|change over the format of] {src} to {d} [so a newer system can use it|for a newer system]",
-        "re-encode {src} in the [open standard|open format] {d} [so a newer system can use it|for a newer system]",
-        "[switch|change] the format of {src} [over to|to] {d} [so a newer system can use it|for a newer system|as an open standard]",
-    ),
-    "file_operations_compressor": (
-        "shrink {src} [for storage|for keeping] with {d}",
-        "[pack {src} tightly|pack {src} down] [for archiving|for the archive], using {d}",
-        "[cut the size of|reduce the size of] {src} with {d}",
-        "shrink [the saved file|the written file] [for storage|for keeping] with {d}",
-        "[cut the size of|reduce the size of] [the saved file|the written file] with {d}",
-        "[shrink|pack|squeeze] {src} [for storage|for archiving|to cut its size] with {d}",
-    ),
-    "network_fetcher": (
-        "pull [the latest data|the newest data] from the provider's source URL{d}",
-        "[download the feed|download the data feed] from [the remote service|the remote provider] at the source URL{d}",
-        "[bring in the data|bring the data in] from [the provider's API|the provider's web API] at the source URL{d}",
-        "[pull|download|bring in] the [latest data|newest data|current feed] from the [provider|remote service|provider's API] at the source URL{d}",
-    ),
-    "network_poster": (
-        "hand {src} over to the partner's API at the endpoint{d}",
-        "submit {src} [as a batch|in one batch] to the external platform's endpoint{d}",
-        "push {src} upstream to the endpoint{d}",
-        "[hand|push|submit] {src} [over|upstream|as a batch] to the [partner's API|external platform|partner platform] at the endpoint{d}",
-        "[send|deliver] {src} to the [partner's|external] [API|platform] at the endpoint [in one batch|as a batch|in a single push]{d}",
-    ),
-    "network_monitor": (
-        "[keep an eye on whether|watch whether] the service behind {src} [stays up|stays available], checking {d}",
-        "watch [the response times|the latency] of the service behind {src} {d}",
-        "[check the health of|check on the health of] the service behind {src} {d}",
-        "[watch|check on|keep an eye on] the [health|response times|availability] of the service behind {src} {d}",
-        "[poll|check] the service behind {src} [for availability|for its health|for its latency] [and latency|and uptime|] {d}",
-    ),
-    "network_router": (
-        "steer the requests to the {d} region",
-        "spread the traffic to [the regional backend|the regional backends] in {d}",
-        "balance [the load|the traffic load] by sending the requests to the {d} site",
-        "steer {src} to {d}",
-        "spread the traffic of {src} to {d}",
-        "balance [the load|the traffic load] by sending {src} to {d}",
-        "[steer|route|send] {src} [on|onward|across] to {d}",
-        "[spread|balance] the [traffic|load] of {src} [over|across] to {d}",
-    ),
-    "network_validator": (
-        "make sure the provider's reply [can be trusted|is trustworthy]",
-        "[confirm that|make certain that] the upstream answer [honours its contract|keeps to its contract]",
-        "[verify that|check that] the reply is sound [before anything else uses it|before it is used any further]",
-        "make sure {src}, a reply, [can be trusted|is trustworthy]",
-        "verify {src} [before anything else uses it|before it is used any further]",
-        "make sure {src} [can be trusted|is trustworthy]",
-        "[confirm that|make certain that] {src} [honours its contract|keeps to its contract]",
-        "[verify that|check that] {src} is sound [before anything else uses it|before it is used any further]",
-        "[verify|make sure] that {src} [can be trusted|is trustworthy|honours its contract] [before anything else uses it|before it is used|first]",
-    ),
-    "computation_calculator": (
-        "work out [the exact figure|the precise figure]: {d}",
-        "compute [a single figure|one figure] from the data: {d}",
-        "derive [the exact amount|the precise amount]: {d}",
-        "work out [the exact figure|the precise figure] from {src}: {d}",
-        "compute [a single figure|one figure] from {src}: {d}",
-        "derive [the exact amount|the precise amount] from {src}: {d}",
-        "[work out|compute|derive] [the exact figure|one figure|the precise amount] [from|out of] {src}: {d}",
-        "[calculate|work out|compute] [one exact figure|a single amount|the figure] [from|out of|based on] {src}: {d}",
-    ),
-    "computation_analyzer": (
-        "find the patterns in the figures ({d})",
-        "understand what drives the numbers ({d})",
-        "spot the patterns in the figures ({d})",
-        "find the patterns in {src}, namely {d}",
-        "understand what drives the figures in {src}: {d}",
-        "[study|examine|look into] {src} [to find|for] [the patterns|what drives the figures|the drivers]: {d}",
-        "[find|spot] [the patterns|the patterns and drivers] in {src} [to understand|to learn] {d}",
-        "[analyse|examine|dig into] {src} [for the patterns|to understand what drives it|for the patterns in it]: {d}",
-    ),
-    "computation_predictor": (
-        "estimate {d} [ahead of planning|before planning]",
-        "anticipate {d}",
-        "forecast {d} [for the planning round|for the next planning round]",
-        "estimate {d} from {src}, [ahead of planning|before planning]",
-        "anticipate {d}, based on {src}",
-        "forecast {d} from {src} [for the planning round|for the next planning round]",
-        "[estimate|forecast|anticipate] {d} [from|based on|out of] {src} [ahead of planning|for the planning round|before planning]",
-        "[project|forecast|estimate] {d} [using|from|on the basis of] {src} [for planning|ahead of the planning round|before the next plan]",
-    ),
-    "computation_optimizer": (
-        "pick [the plan that is best|the best plan], one that {d}",
-        "[get the most out of|make the most of] the figures with a plan that {d}",
-        "find the best plan within the constraints, one that {d}",
-        "pick, from {src}, [the plan that is best|the best plan]: one that {d}",
-        "[get the most out of|make the most of] {src} with a plan that {d}",
-        "find the best plan within the constraints from {src}, one that {d}",
-        "[choose|pick|find] the plan that is best [from|out of|based on] {src}: one that {d}",
-        "[get the most out of|make the most of] {src} [with|by choosing] a plan that {d}",
-        "[search|look] [out of|through] {src} for [the best plan|the plan that is best|the winning plan], one that {d}",
-    ),
-    "computation_simulator": (
-        "stress-test the figures under {d}",
-        "try {d} [on paper|as a dry run] to see [how things would fare|how it would all fare]",
-        "see [how things would fare|how it would all fare] under [the shock of|a shock:] {d}",
-        "stress-test {src} under {d}",
-        "try {d} [on paper|as a dry run] with {src} to see [how things would fare|how it would all fare]",
-        "see how {src} would fare under {d}",
-        "[stress-test|try out|test] {src} [under|against] {d} [to see how things would fare|on paper|as a dry run]",
-        "[see|find out] how {src} would [fare|hold up] [under|with] {d} [before anything changes|on paper|in a dry run]",
-    ),
-    "integration_authenticator": (
-        "[log in to the|sign in to the] {service} platform [with the stored credential|using the stored credential]",
-        "[get cleared to use|get clearance to use] {service} [with the stored credential|using the stored credential]",
-        "[prove who we are to|prove our identity to] {service} [with the stored credential|using the stored credential]",
-        "sign on to the {service} platform [with|using] the stored credential",
-        "[log in|sign in] to the {service} platform [with|using] the stored credential [first|to begin with|before anything else]",
-    ),
-    "integration_connector": (
-        "[open a live line into|open a live connection into] the [back-office system|back-office platform] {target} {d}",
-        "[hook up to|connect up to] the {target} system {d}",
-        "[set up a link to|establish a link to] {target} {d}",
-        "[open a live line into|open a live connection into] the [back-office system|back-office platform] {target} within the session {d}",
-        "[hook up to|connect up to] the {target} system within the session {d}",
-        "[set up a link to|establish a link to] {target} within the session {d}",
-        "[open|set up|establish] a [live line|link|connection] [into|to] {target} {d}",
-    ),
-    "integration_mapper": (
-        "line the fields of {src} up with [the layout of|the field layout of] {target} over the connection ({d})",
-        "translate {src} into the schema {target} uses, over the connection ({d})",
-        "match the field names of {src} to [the codes|the field codes] {target} expects, over the connection ({d})",
-        "line the fields of {src} up with [the layout of|the field layout of] {target} ({d})",
-        "match the field names of {src} to [the codes|the field codes] {target} expects ({d})",
-        "[line up|match|translate] the fields of {src} [with|to] the [layout|schema|codes] of {target} ({d})",
-        "[map|fit] {src} [onto|into] the [layout|schema|field codes] of {target} over the connection ({d})",
-    ),
-    "integration_queue": (
-        "hand {src} off to [the background workers|the workers in the background] on the {queue} queue {d}",
-        "buffer {src} on the {queue} queue [so nothing is lost in a spike|so that a spike loses nothing] {d}",
-        "defer the heavy processing of {src} by putting it on the {queue} queue {d}",
-        "[hand off|buffer|put] {src} [to|on] the {queue} queue [for the background workers|so nothing is lost in a spike|to defer the heavy processing] {d}",
-    ),
-    "integration_scheduler": (
-        "have it happen [automatically on a timetable|on a timetable, automatically]: {d}",
-        "make the run repeat {d}",
-        "set up [a recurring run|a run that recurs] {d}",
-        "have {src} processed [automatically on a timetable|on a timetable, automatically]: {d}",
-        "make the processing of {src} repeat {d}",
-        "set up [a recurring run|a run that recurs] for {src}, {d}",
-        "[have|make] {src} [processed|handled] [automatically|on its own] [on a timetable|as a recurring run]: {d}",
-    ),
-    "utility_logger": (
-        "keep [an audit trail|a full audit trail] of the result {d}",
-        "leave [a permanent record|a lasting record] of the result [for compliance|for the auditors] {d}",
-        "note [in the log|in the run log] what happened {d}",
-        "keep [an audit trail|a full audit trail] of {src} {d}",
-        "leave [a permanent record|a lasting record] of {src} [for compliance|for the auditors] {d}",
-        "note {src} [in the log|in the run log] {d}",
-        "[note|record|log] {src} [in the log|in the run log] [as an audit trail|for compliance|as a permanent record] {d}",
-    ),
-    "utility_cache": (
-        "keep {src} [handy for reuse|at hand for reuse]{d}",
-        "keep {src} around to avoid [an expensive repeat|a costly repeat]{d}",
-        "spare the source repeat requests by keeping {src} for reuse{d}",
-        "[keep|hold] {src} [handy|at hand|around] [for reuse|to avoid an expensive repeat|so nobody recomputes it]{d}",
-        "[cache|store] {src} [for reuse|to spare repeat requests|so nobody recomputes it] [under a key|under its own key|]{d}",
-    ),
-    "utility_tracker": (
-        "record [a progress milestone|a progress marker] for it {d}",
-        "[keep tabs on|keep track of] its status with a progress event {d}",
-        "follow how far the work has progressed {d}",
-        "record [a progress milestone|a progress marker] for {src} {d}",
-        "[keep tabs on|keep track of] {src} with a progress event {d}",
-        "follow how far the work on {src} has progressed {d}",
-        "[record|log] [a progress milestone|a progress event|a progress marker] [for|about] {src} [to keep tabs on it|to follow its progress|as a status update] {d}",
-    ),
-    "utility_notifier": (
-        "[let the recipient know|make sure the recipient knows] the result is in {d}",
-        "[ping the recipient|give the recipient a ping] with the outcome {d}",
-        "tell the recipient that the work has finished {d}",
-        "[let the recipient know|make sure the recipient knows] that the result, {src}, is in {d}",
-        "[ping the recipient|give the recipient a ping] with {src} as the outcome {d}",
-        "[let the recipient know|make sure the recipient knows] the result, {src}, is in {d}",
-        "[ping the recipient|give the recipient a ping] with {src} {d}",
-        "tell the recipient about {src} {d}",
-        "[let|tell] the recipient [know|hear] [that the result, {src}, is in|about the result, {src}|the outcome, {src}] {d}",
-        "[ping|notify] the recipient [with|about] {src} [as the outcome|once the result is in|when the result is ready] {d}",
-    ),
-    "utility_helper": (
-        "{d}",
-        "work out {d} of {src}",
-        "produce {d} from {src}",
-        "derive {d} from {src}",
-        "[work out|produce|derive|compute] {d} [of|from|for] {src}",
-        "[come up with|generate|make] {d} [for|from] {src} [to label it|as its reference|for later lookups]",
-        "[derive|work out] {d} [based on|out of] {src} [so the result can be referred to|as a handle for people|to tag the result]",
-        "[attach|add|give] {d} to {src} [so it can be referred to|as its label|for the record]",
-    ),
-}
+from .toolkit import ENTRIES, on_change
+from .toolkit.computation import _ANALYSIS_WORDS, _LIMITS, _SCENARIOS
+from .toolkit.data_processing import _METRIC_WORDS
+from .toolkit.file_operations import _WRITE_MODES
+from .toolkit.integration import _CRONS, _PROTOCOL_WORDS, _TIMEZONES
+from .toolkit.utility import _CHANNEL_WORDS, _HELPER_WORDS, _TTL_WORDS
 
-# very_hard: each step as the outcome it leaves behind, in plain words (no tool vocabulary).
-_VH: dict[str, tuple[str, ...]] = {
-    "data_processing_parser": ("{src} turned from a raw dump into [usable rows|rows we can use|usable records] ({fmt})",
-                               "[structured entries|structured records] extracted from {src} ({fmt})", "[records|structured rows|usable rows] [made|pulled|extracted] [from|out of] {src} ({fmt})"),
-    "data_processing_transformer": ("the figures in {src} brought in line with [house conventions|the house conventions|our house style] ({d})",
-                                    "{src} reshaped into normalised records ({d})", "{src} [brought in line with|reworked to follow] [house conventions|our conventions|the house style] ({d})", "[a reshaped|a normalised|a tidied] copy of {src} [that follows|in line with|matching] [house conventions|our conventions|the house style] ({d})"),
-    "data_processing_filter": ("{src} narrowed down to what matters: the entries where {d}",
-                               "only [the relevant entries|the entries that are relevant] of {src} kept: those where {d}", "[only|just] the [relevant entries|entries that matter|entries that count] of {src} [kept|retained]: those where {d}", "{src} [narrowed|cut|trimmed] down to [the relevant entries|what matters|the entries that count]: [those|the ones] where {d}"),
-    "data_processing_validator": ("the quality of {src} [checked before it is used|checked before use] ({d})",
-                                  "{src} [confirmed to meet the rules|shown to meet the rules|confirmed to pass the rules] ({d})", "any [malformed or out-of-range|out-of-range or malformed] entries of {src} caught ({d})", "{src} [checked|vetted|tested] against [the quality rules|our rules|the data quality rules] ({d})", "[the quality of|a quality check of|the rules checked on] {src} [confirmed|verified|enforced] ({d})", "[only|just] the entries of {src} that [pass|meet] [the quality rules|our rules|the data quality rules] ({d})"),
-    "data_processing_aggregator": ("{src} rolled up into [headline numbers|headline figures]: {d}", "totals per segment produced from {src}: {d}", "[headline figures|totals per segment|per-group figures] [rolled up|worked out|summarised] from {src}: {d}", "{d} [rolled up|summed up|worked out] [from|out of] {src} [by group|per segment|as headline numbers]"),
-    "file_operations_reader": ("the {subject} [loaded from the file|read in from the file] kept on disk at the source path",
-                               "the {subject} [opened from storage|taken from storage] at the source path", "the {subject} [read|loaded|opened] from the file at the source path [on disk|in storage|left by an earlier job]"),
-    "file_operations_reader@listed": ("the listed file loaded from the folder", "the file the listing found, opened", "the [file|export] the [scan|listing] [listed|found], [read|loaded|opened]"),
-    "file_operations_writer": ("{src} saved as results to a file at the output path{d}",
-                               "a copy of {src} left [where others can find it|where the team can find it], at the output path{d}", "{src} [saved|stored|kept] as a file at the output path [for later use|where others can find it|for the team]{d}", "[a file|a saved copy|a copy on disk] at the output path [holding|with|containing] {src} [for later use|for the team|where others can find it]{d}"),
-    "file_operations_scanner": ("the {fmt} uploads [waiting in|waiting to be processed in] the source folder listed",
-                                "stock taken of the {fmt} files that [arrived in|have arrived in|landed in] the source directory", "the {fmt} files [that arrived|now waiting] in the source directory, [listed|found and listed]", "[a list|an inventory] of the {fmt} [files|uploads] in the source [directory|folder]", "the {fmt} [uploads|files] [that arrived|waiting] in the source [directory|folder], [taken stock of|counted and listed|found]"),
-    "file_operations_converter": ("{src} [switched to|moved over to] [the open standard|the open format] {d}", "[the format of {src} changed to|{src} re-encoded as] {d}", "{src} made usable [by|for] a newer system as {d}", "a version of {src} [in|converted to] the [open standard|open format] {d}", "{src} [converted|re-encoded|switched] to {d} [for a newer system|as an open standard|so a newer system can use it]"),
-    "file_operations_compressor": ("{src} shrunk [for storage|for keeping] with {d}", "{src} [packed tightly|packed down] [for archiving|for the archive] with {d}", "{src} [shrunk|packed|squeezed] [for storage|for archiving|to cut its size] with {d}", "[a compressed archive|a packed copy|a smaller archive] of {src} [for storage|for archiving|to save space], [made|packed] with {d}"),
-    "network_fetcher": ("[the latest data|the newest data] [pulled from|fetched from] the provider's remote service at the source URL{d}",
-                        "the feed [downloaded from the provider|downloaded from the remote provider] at the source URL{d}", "the [latest data|newest data|current feed] [pulled|downloaded|brought in] from the [provider|remote service|provider's API] at the source URL{d}"),
-    "network_poster": ("{src} handed over to the partner's API at the endpoint{d}",
-                       "{src} submitted [as a batch|in one batch] to the external platform at the endpoint{d}", "{src} [handed over|pushed upstream|submitted as a batch] to the [partner's API|external platform|partner platform] at the endpoint{d}", "[delivery|a submission|a hand-over] of {src} to the [partner's API|external platform|partner platform] at the endpoint [in one batch|as a batch|]{d}"),
-    "network_monitor": ("[an eye kept on whether|a watch on whether] the service behind {src} [stays up|stays available], checked {d}",
-                        "[the health of the service|the service health] behind {src} checked {d}", "the [health|response times|availability] of the service behind {src} [watched|checked|kept an eye on] {d}", "[availability and latency|health|uptime] of the service behind {src} [polled|watched|checked] {d}"),
-    "network_router": ("the traffic of {src} spread across regional backends: {d}",
-                       "the requests of {src} steered to the right region: {d}", "the [traffic|requests|load] of {src} [steered|routed|spread] [on|onward|across] to {d}", "[routing|steering] of the requests of {src} to {d}"),
-    "network_validator": ("{src} [verified as a response that|checked as a response that] [can be trusted|is trustworthy]", "{src} [confirmed to honour its contract|shown to keep to its contract]", "{src} [verified|checked|confirmed] [as trustworthy|as sound|to honour its contract] [before anything else uses it|before use|first]"),
-    "computation_calculator": ("{d}, computed as a figure from {src}", "[the exact amount|the precise amount] derived from {src}: {d}", "[the exact figure|one figure|the precise amount] [worked out|computed|derived] [from|out of] {src}: {d}", "[one figure|a single figure|the exact amount] [computed|derived|worked out] [from|out of] {src}, namely {d}"),
-    "computation_analyzer": ("the patterns in {src} found: {d}", "what drives the figures in {src} understood: {d}", "[the patterns|what drives the figures|the drivers] in {src} [found|understood|worked out]: {d}", "{src} [studied|examined|looked into] for its patterns: {d}", "[an analysis|a study|a look] of the patterns in {src} [showing|finding|revealing] {d}", "[the patterns|the signals|the drivers] in {src} [studied|worked out|found], namely {d}"),
-    "computation_predictor": ("{d} forecast from {src} [ahead of planning|before planning]", "a forecast of {d} made from {src} [ahead of planning|before planning]", "[a forecast|an estimate|a projection] of {d} [from|based on] {src} [ahead of planning|for the planning round|before planning]", "{d}, [forecast|estimated|projected] [from|out of|on the basis of] {src} [for planning|ahead of planning|before the planning round]"),
-    "computation_optimizer": ("the best plan chosen from {src}, one that {d}", "the best plan within the constraints chosen from {src}, one that {d}", "[the best plan|the plan that is best|the winning plan] [chosen|picked|found] [from|out of|based on] {src}: one that {d}", "[a plan|the plan|an optimal plan] [that|which] {d}, [chosen|picked|found] [from|out of|based on] {src}", "[an optimal|the best|the strongest] plan [out of|from|drawn from] {src} [that|which] {d}"),
-    "computation_simulator": ("{src} stress-tested under {d}", "[how things would fare|how it would all fare] with {src} under {d}, seen [on paper|as a dry run]", "{src} [stress-tested|tried out|tested] [under|against] {d} [to see how things would fare|on paper|as a dry run]", "[a stress test|a dry run|a trial on paper] of {src} [under|against] {d}, [to see how things would fare|showing how it would all fare|before anything changes]"),
-    "integration_authenticator": ("[a login to the|a sign-in to the] {service} platform [with the stored credential|using the stored credential]",
-                                  "[clearance to use|permission to use] {service}, proved [with the stored credential|using the stored credential]", "our identity proved to {service} [with|using] the stored credential", "[access to|a session with] {service}, [gained|obtained] [with|using] the stored credential", "[access|clearance|a sign-in] [gained|won|obtained] [on|to] the {service} platform [with|using] the stored credential"),
-    "integration_connector": ("[a live line opened into|a live connection opened into] the [back-office system|back-office platform] {target} within the session {d}",
-                              "[a link set up to|a link established to] the {target} system within the session {d}", "a [live line|link|connection] [opened|set up|established] [into|to] {target} within the session {d}"),
-    "integration_mapper": ("the fields of {src} lined up with [the layout of|the field layout of] {target} over the connection ({d})",
-                           "{src} translated into the schema {target} uses, over the connection ({d})", "the fields of {src} [lined up|matched|translated] [with|to] the [layout|schema|codes] of {target} over the connection ({d})", "{src} [mapped|fitted|lined up] [onto|into|with] the [layout|schema|field codes] of {target} over the connection ({d})"),
-    "integration_queue": ("{src} handed off to [the background workers|the workers in the background] on the {queue} queue {d}",
-                          "{src} buffered on the {queue} queue [so nothing is lost in a spike|so that a spike loses nothing] {d}", "{src} [handed off|buffered|put] on the {queue} queue [for the background workers|so nothing is lost in a spike|to defer the heavy processing] {d}", "[a place|a slot|room] on the {queue} queue [for|holding] {src}, [ready for the background workers|so nothing is lost in a spike|to defer the heavy work] {d}"),
-    "integration_scheduler": ("{src} processed [automatically on a timetable|on a timetable, automatically]: {d}", "[a recurring run|a run that recurs] set for {src}, {d}", "{src} [processed|handled] [automatically|on its own] [on a timetable|as a recurring run]: {d}", "[a recurring run|a timetable|an automatic run] [that processes|for|that handles] {src} [on a schedule|as agreed|by itself]: {d}"),
-    "utility_logger": ("[an audit trail|a full audit trail] of {src} kept [in the log|in the run log] {d}", "{src} noted [in the log|in the run log], [a permanent record|a lasting record] [for compliance|for the auditors] {d}", "{src} [noted|recorded|logged] [in the log|in the run log] [as an audit trail|for compliance|as a permanent record] {d}"),
-    "utility_cache": ("{src} kept [handy for reuse|at hand for reuse]{d}", "{src} kept around to avoid [an expensive repeat|a costly repeat]{d}", "{src} [kept|held] [handy|at hand|around] [for reuse|to avoid an expensive repeat|so nobody recomputes it]{d}", "[a reusable|a cached|a kept] copy of {src} [for reuse|to avoid an expensive repeat|so nobody recomputes it]{d}", "{src} [cached|kept|held] [for reuse|under a key for reuse|so the source is spared repeat requests]{d}"),
-    "utility_tracker": ("a milestone recorded for {src} {d}", "tabs kept on the status of {src} with a progress event {d}", "[a progress milestone|a progress event|a progress marker] [recorded|logged] [for|about] {src} [to keep tabs on it|to follow its progress|as a status update] {d}", "[progress|a status update|a progress marker] [recorded|tracked|noted] for {src} [with a progress event|as an event|for the record] {d}"),
-    "utility_notifier": ("the recipient pinged with {src} as the outcome {d}", "the recipient told that the result, {src}, is in {d}", "the recipient [told|informed|pinged] [that {src} is in|about {src}|with the outcome, {src}] {d}", "[word|a message|a note] to the recipient [about|on] {src} [once it is in|as the outcome|when it is ready] {d}"),
-    "utility_helper": ("{d} for {src}", "[a|the] {d} [worked out|produced|derived|computed] [of|from|for] {src}", "{d} [made|worked out|derived] for {src} [as its reference|to tag the result|for later lookups]", "{src} [labelled|tagged|marked] with {d} [for the record|as its reference|for later lookups]", "[a label|a reference|a tag] for {src}: {d}, [worked out|derived|made] [once|for good|for later]"),
-}
+__all__ = [  # the settings words are each tool's, re-exported for the readers that name them here
+    "_ANALYSIS_WORDS", "_CHANNEL_WORDS", "_CRONS", "_HELPER_WORDS", "_LIMITS", "_METRIC_WORDS", "_PROTOCOL_WORDS",
+    "_SCENARIOS", "_TIMEZONES", "_TTL_WORDS", "_WRITE_MODES",
+]
 
-# How a description refers back to the output of an earlier step when "it" could mean two handles.
-_REF: dict[str, str] = {
-    "file_operations_reader": "the file's content", "file_operations_scanner": "the file list",
-    "network_fetcher": "the downloaded data", "integration_authenticator": "the session",
-    "data_processing_parser": "the parsed records", "data_processing_transformer": "the transformed records",
-    "data_processing_filter": "the filtered records", "data_processing_validator": "the checked records",
-    "data_processing_aggregator": "the summary", "file_operations_writer": "the saved file",
-    "file_operations_converter": "the converted content", "file_operations_compressor": "the archive",
-    "network_poster": "the endpoint's receipt", "network_monitor": "the status report",
-    "network_router": "the routed response", "network_validator": "the verified response",
-    "computation_calculator": "the computed figure", "computation_analyzer": "the findings",
-    "computation_predictor": "the forecast", "computation_optimizer": "the optimised plan",
-    "computation_simulator": "the simulation results", "integration_connector": "the connection",
-    "integration_mapper": "the mapped records", "integration_queue": "the queued messages",
-    "integration_scheduler": "the scheduled job", "utility_logger": "the log entry", "utility_cache": "the cached copy",
-    "utility_tracker": "the progress event", "utility_notifier": "the notification", "utility_helper": "the derived value",
-}
+# Phrases per tool at hard and very_hard, keyed by tool (and "TOOL@listed": a chain's first tool taking
+# an earlier step's output instead of the task's literal); how a description refers back to a tool's
+# output when "it" could mean two handles; the settings each tool's step states (and the scorer
+# compares); where the work ends up when a tool is the last step.
+_HARD: dict[str, tuple[str, ...]] = {}
+_VH: dict[str, tuple[str, ...]] = {}
+_REF: dict[str, str] = {}
+_CHECKED: dict[str, tuple[str, ...]] = {}
+_DESTINATIONS: dict[str, tuple[str, ...]] = {}
 
-# The settings each tool's step states and the scorer compares (the rest are free).
-_CHECKED: dict[str, tuple[str, ...]] = {
-    "file_operations_scanner": ("pattern",),
-    "data_processing_parser": ("format",),
-    "data_processing_transformer": ("operations",),
-    "data_processing_filter": ("condition",),
-    "data_processing_validator": ("rules",),
-    "data_processing_aggregator": ("group_by", "metric", "field"),
-    "file_operations_converter": ("target_format",),
-    "file_operations_compressor": ("algorithm",),
-    "network_monitor": ("interval_seconds",),
-    "network_router": ("destination", "strategy"),
-    "computation_calculator": ("expression",),
-    "computation_analyzer": ("analysis_type", "columns"),
-    "computation_predictor": ("target", "horizon"),
-    "computation_optimizer": ("objective", "constraints"),
-    "computation_simulator": ("scenario", "runs"),
-    "integration_mapper": ("mapping",),
-    "integration_scheduler": ("cron", "timezone"),
-    "utility_helper": ("operation",),
-    "file_operations_writer": ("mode",),
-    "integration_connector": ("protocol",),
-    "integration_queue": ("priority",),
-    "utility_logger": ("level",),
-    "utility_cache": ("ttl_seconds",),
-    "utility_tracker": ("event",),
-    "utility_notifier": ("channel",),
-}
 
-# How a few settings are said in words.
-_WRITE_MODES = {"overwrite": "replacing any file already there", "append": "appending to the file already there",
-                "create": "as a new file, never over an existing one"}
-_PROTOCOL_WORDS = {"https": "HTTPS", "grpc": "gRPC", "sftp": "SFTP", "amqp": "AMQP"}
-_TTL_WORDS = {900: "for 15 minutes", 3600: "for an hour", 21600: "for six hours", 86400: "for a day"}
-_CHANNEL_WORDS = {"email": "by email", "slack": "on Slack", "sms": "by SMS", "webhook": "through a webhook"}
+@on_change
+def _gather() -> None:
+    for table in (_HARD, _VH, _REF, _CHECKED, _DESTINATIONS):
+        table.clear()
+    for name, tool in ENTRIES.items():
+        _HARD[name], _VH[name], _REF[name] = tool.hard, tool.very_hard, tool.ref
+        if tool.fed_hard is not None and tool.fed_very_hard is not None:
+            _HARD[f"{name}@listed"], _VH[f"{name}@listed"] = tool.fed_hard, tool.fed_very_hard
+        if tool.checked:
+            _CHECKED[name] = tool.checked
+        if tool.destinations is not None:
+            _DESTINATIONS[name] = tool.destinations
+
+
+_gather()
 
 
 # What each type of handle is called when a medium/hard description refers back to it.
@@ -400,58 +61,6 @@ _NOUN: dict[str, str] = {
     "notification": "the notification", "value": "the value",
 }
 
-_CRONS = (
-    ("30 2 * * *", "every night at 02:30"),
-    ("10 1 * * *", "every night at 01:10"),
-    ("0 7 * * 1-5", "at 07:00 on weekdays"),
-    ("0 */4 * * *", "every four hours"),
-    ("0 5 1 * *", "at 05:00 on the first of each month"),
-    ("45 23 * * 0", "every Sunday at 23:45"),
-    ("0 */6 * * *", "every six hours"),
-    ("20 6 * * 2", "every Tuesday at 06:20"),
-)
-_LIMITS = (
-    ("budget", "max", (25000, 40000, 80000)),
-    ("capacity", "max", (120, 400, 950)),
-    ("headcount", "max", (12, 25, 40)),
-    ("service_level", "min", (0.9, 0.95, 0.98)),
-    ("stock_cover_days", "min", (5, 10, 14)),
-)
-_SCENARIOS = (
-    ("demand_shift", (-0.1, 0.15, -0.05, 0.2)),
-    ("price_shock", (0.1, 0.2, 0.3)),
-    ("cost_increase", (0.08, 0.12, 0.05)),
-    ("volume_drop", (0.15, 0.3, 0.1)),
-    ("delay_rate", (0.1, 0.25)),
-    ("rate_rise", (0.02, 0.05)),
-)
-_TIMEZONES = ("Europe/Berlin", "America/Chicago", "Asia/Singapore", "Europe/London", "UTC")
-_METRIC_WORDS = {"sum": "the total {f}", "avg": "the average {f}", "max": "the highest {f}", "min": "the lowest {f}"}
-_ANALYSIS_WORDS = {
-    "descriptive": "a descriptive summary of {cols}",
-    "correlation": "how {cols} move together",
-    "trend": "the trend in {cols}",
-    "anomaly": "unusual values in {cols}",
-}
-
-_DESTINATIONS: dict[str, tuple[str, ...]] = {
-    "file_operations_writer": ("saved as a file at the output path", "saved where others can find the result"),
-    "utility_notifier": ("sent to {recipient}", "in the inbox of {recipient}"),
-    "network_poster": ("handed over to the partner's API", "submitted to the partner platform"),
-    "integration_queue": ("queued for the background workers", "handed off to the background workers"),
-    "integration_scheduler": ("refreshed automatically {cron}", "set to run on its own {cron}"),
-    "file_operations_compressor": ("saved and packed into a compressed archive", "archived in compressed form"),
-    "utility_logger": ("recorded in the audit log", "on record in the run log for compliance"),
-    "utility_tracker": ("with a progress milestone recorded", "with its progress tracked"),
-    "utility_cache": ("kept handy for reuse", "kept for reuse so nobody recomputes it"),
-    "utility_helper": ("with {helper}", "labelled with {helper}"),
-    "network_monitor": ("and to know whether the service stays healthy", "with the service's health watched"),
-    "network_router": ("routed on to the {region} region", "steered to the {region} backends"),
-    "network_validator": ("checked to be trustworthy", "verified before anyone relies on it"),
-    "integration_mapper": ("lined up with the layout of {target}", "translated into the schema of {target}"),
-    "integration_connector": ("", ""),
-}
-_HELPER_WORDS = {"hash": "a content fingerprint", "generate_id": "a unique reference", "slugify": "a URL-friendly label"}
 
 _VE_FRAMES = (
     "{goal}. Follow these steps in order:\n{steps}\nThen give your final answer, reporting the handle returned by step {n}.",
