@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pilotbench.cli import main
-from pilotbench.cli.dry_run import estimate_seconds
+from pilotbench.runner.estimate import estimate_seconds
 from pilotbench.mock_server import Faults, KeyLimits, MockConfig, MockServerThread, default_responder
 from pilotbench.store.sqlite import SQLiteStore
 

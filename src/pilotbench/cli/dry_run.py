@@ -16,6 +16,11 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **li
 
     from ..config import check_environment
     from ..runner.runtime import build_runtime, check_models
+    from ..reports.summary import measured_tokens
+    from ..runner.estimate import (
+        CALLS_PER_TEST, COMPLETION_TOKENS_PER_CALL, HUMAN_SECONDS_PER_CALL, REAL_SECONDS_PER_CALL, SIM_SECONDS_PER_CALL,
+        TURN_GROWTH_TOKENS, estimate_seconds, estimated_tokens,
+    )
     from ..store import is_postgres_url, open_store
 
     check_environment(cfg, list(plan.models))  # every missing variable at once
@@ -26,7 +31,7 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **li
     if is_postgres_url(db_path) or Path(db_path).exists():
         with open_store(db_path, create=False) as store:
             done = store.done_ids(plan.models)
-            measured = _measured_tokens(store, plan.models)
+            measured = measured_tokens(store, plan.models)
     per_model: dict[str, int] = {}
     cells: dict[str, dict[tuple[str, str, str], int]] = {}  # model -> (task type, difficulty, prompt type) -> pending
     for spec in plan.expand():
@@ -56,7 +61,7 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **li
             tokens_in, tokens_out = n * per_in, n * per_out
             sources.add("measured")
         else:
-            tokens_in, tokens_out = _estimated_tokens(cells[model], m.tool_mode, plan.seed, plan.severity)
+            tokens_in, tokens_out = estimated_tokens(cells[model], m.tool_mode, plan.seed, plan.severity)
             sources.add("estimated")
         total_in += tokens_in
         total_out += tokens_out
@@ -87,71 +92,9 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **li
     )
 
 
-TURN_GROWTH_TOKENS = 150  # an assistant's tool call and the tool's result, added to the next request
-COMPLETION_TOKENS_PER_CALL = 100
-
-
-def _estimated_tokens(cells: dict[tuple[str, str, str], int], tool_mode: str, seed: int, severity: str) -> tuple[float, float]:
-    """Prompt and completion tokens for the pending tests of one model: each test is ~CALLS_PER_TEST
-    calls, each sending the whole conversation so far (the first request's size, measured on the
-    rendered prompt of each cell, plus TURN_GROWTH_TOKENS a turn)."""
-    from ..benchmark.prompts import render_prompt
-    from ..benchmark.tasks import generate_instance
-    from ..models.base import ModelRequest
-    from ..runner.calls import estimate_prompt_tokens
-
-    calls = int(CALLS_PER_TEST)
-    tokens_in = tokens_out = 0.0
-    first: dict[tuple[str, str, str], int] = {}
-    for cell, n in cells.items():
-        task_type, difficulty, prompt_type = cell
-        if cell not in first:
-            rendered = render_prompt(generate_instance(task_type, 0, seed), difficulty, prompt_type, severity=severity,
-                                     tool_mode=tool_mode)
-            request = ModelRequest("", list(rendered.messages), list(rendered.tools) if rendered.tools else None, {})
-            first[cell] = estimate_prompt_tokens(request)
-        per_test = calls * first[cell] + TURN_GROWTH_TOKENS * calls * (calls - 1) / 2
-        tokens_in += n * per_test
-        tokens_out += n * calls * COMPLETION_TOKENS_PER_CALL
-    return tokens_in, tokens_out
-
-
-def _measured_tokens(store, models) -> dict[str, tuple[int, float, float]]:  # type: ignore[no-untyped-def]
-    """Per model with stored done tests that counted tokens: (tests, prompt, completion tokens per test)."""
-    out: dict[str, tuple[int, float, float]] = {}
-    for model in models:
-        [(n, tin, tout)] = store.query(
-            "SELECT COUNT(*), AVG(prompt_tokens), AVG(completion_tokens) FROM results "
-            "WHERE model = ? AND status = 'done' AND prompt_tokens > 0", (model,))
-        if n:
-            out[model] = (int(n), float(tin), float(tout or 0.0))
-    return out
-
-
 def _tokens(n: float) -> str:
     """1234 -> 1.2k, 3456789 -> 3.5M."""
     for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if n >= size:
             return f"{n / size:.1f}{unit}"
     return f"{n:.0f}"
-
-
-CALLS_PER_TEST = 5.0
-REAL_SECONDS_PER_CALL = 2.0
-SIM_SECONDS_PER_CALL = 0.002
-HUMAN_SECONDS_PER_CALL = 60.0  # a person reading a turn and typing the next
-
-
-def estimate_seconds(tests: int, concurrency: int, latency: float, rpm: float | None, calls_per_test: float) -> float:
-    """A model's time for `tests` conversations. The turns of one conversation run one after another,
-    so the run takes at least one conversation's length; `concurrency` calls in flight and the rpm
-    budget bound the throughput. Whole waves of conversations, as they start together."""
-    if tests <= 0:
-        return 0.0
-    conversation = calls_per_test * latency
-    waves = -(-tests // max(1, concurrency))
-    seconds = waves * conversation
-    if rpm:
-        seconds = max(seconds, tests * calls_per_test / (rpm / 60.0))
-    return seconds
-

@@ -79,7 +79,9 @@ def _filter_models(store, cfg, model: tuple[str, ...], group: tuple[str, ...]) -
             raise UsageError(f"unknown group {g!r}; known groups: {', '.join(sorted(cfg.groups))}")
     models = list(model)
     if group:
-        stored = {m for (m,) in store.query("SELECT DISTINCT model FROM results")}
+        from ..reports.summary import stored_models
+
+        stored = stored_models(store)
         members = [m for g in group for m in cfg.groups[g] if m in stored]
         if not members:
             raise UsageError(f"no results for any model of group {', '.join(group)} in the store")

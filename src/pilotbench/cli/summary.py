@@ -8,20 +8,13 @@ from typing import Any
 from .base import _console, _one_line, _shown
 
 
-FULL = "success_level = 'full_success'"
-PARTIAL = "success_level = 'partial_success'"
-CONTEXT_LENGTH = "context_length_errors"
-DONE_ROW = "status = 'done'"
-ERROR_ROW = "status = 'error'"
-
-
 def _print_summary(summary, db_path: str, plan=None) -> None:  # type: ignore[no-untyped-def]
     """The run's result table (the whole plan's, when tests were done by earlier runs), what went
     wrong by cause, what to do next, and where to look."""
     from rich.table import Table
 
     from ..config import player_label
-    from ..reports.build import count_if
+    from ..reports.summary import CONTEXT_LENGTH, context_length_counts, error_causes, plan_rows, run_rows
     from ..store import open_store
 
     from ..errors import StoreError
@@ -32,19 +25,9 @@ def _print_summary(summary, db_path: str, plan=None) -> None:  # type: ignore[no
     context: list[Any] = []
     try:
         with open_store(db_path, create=False) as store:
-            if earlier:
-                rows = _plan_rows(store, plan)
-            else:
-                rows = store.query(
-                    f"SELECT model, COUNT(*), SUM(success), {count_if(FULL)}, {count_if(PARTIAL)}, AVG(turns) "
-                    "FROM results WHERE status='done' AND run_id=? GROUP BY model ORDER BY model",
-                    (summary.run_id,),
-                )
-            causes = _error_causes(store, summary.run_id)
-            context = store.query(
-                "SELECT model, COUNT(*) FROM results WHERE status='done' AND run_id=? AND error_category=? "
-                "GROUP BY model ORDER BY model", (summary.run_id, CONTEXT_LENGTH),
-            )
+            rows = plan_rows(store, plan) if earlier else run_rows(store, summary.run_id)
+            causes = error_causes(store, summary.run_id)
+            context = context_length_counts(store, summary.run_id)
     except StoreError as e:  # the store went away (an outage at the end of the run): the counts still stand
         rows, causes, unreadable = [], dict(getattr(summary, "error_causes", None) or {}), True
         console.print(f"the store cannot be read now ({_one_line(str(e))}); per-model results not shown",
@@ -123,40 +106,3 @@ def _stopped_advice(stopped: dict[str, str]) -> list[str]:
             out.append(f"{model}: the provider did not answer; start its server or fix its base URL, "
                        "then run the same command again")
     return out
-
-
-def _plan_rows(store, plan) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
-    """Per model: done tests of the plan (this run's and earlier runs'), successes, full, partial,
-    mean turns."""
-    ids: set[str] = set()
-    models: set[str] = set()
-    for spec in plan.expand() if hasattr(plan, "expand") else plan:
-        ids.add(spec.id)
-        models.add(spec.model)
-    acc: dict[str, list[float]] = {}
-    for model in sorted(models):
-        for test_id, success, level, turns in store.query(
-            "SELECT test_id, success, success_level, turns FROM results WHERE status='done' AND model=?", (model,)
-        ):
-            if test_id not in ids:
-                continue
-            a = acc.setdefault(model, [0, 0, 0, 0, 0.0])
-            a[0] += 1
-            a[1] += success or 0
-            a[2] += level == "full_success"
-            a[3] += level == "partial_success"
-            a[4] += turns or 0
-    return [(m, int(a[0]), a[1], a[2], a[3], a[4] / a[0]) for m, a in sorted(acc.items())]
-
-
-
-
-def _error_causes(store, run_id: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    from ..runner.outcome import error_cause
-
-    causes: dict[str, int] = {}
-    for (message,) in store.query("SELECT infra_error FROM results WHERE status='error' AND run_id=?", (run_id,)):
-        cause = error_cause(message)
-        causes[cause] = causes.get(cause, 0) + 1
-    return causes
-
