@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,7 +156,7 @@ async def run_async(
         config, models, key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
         request_timeout=request_timeout, clock=clock, env=env, params=params, human=human,
     )
-    store = open_store(db)
+    store = _open_for_run(db)
     options = options or RunOptions(handle_signals=False, live=False, progress_interval=3600)
     if transcripts is not None:
         options = replace(options, transcripts=transcripts)
@@ -167,6 +168,18 @@ async def run_async(
         store.close()
     providers, lanes = _stats(runtime, summary.records)
     return RunResult(summary, summary.records, providers, lanes)
+
+
+def _open_for_run(db: str | os.PathLike[str] | None):  # type: ignore[no-untyped-def]
+    """The store a run writes to, created if missing. An empty file becomes a new store, as SQLite
+    would make it, but not silently: a 0-byte file is often what a failed copy leaves."""
+    from .store import is_postgres_url
+
+    if db is not None and not is_postgres_url(str(db)):
+        path = Path(db)
+        if path.is_file() and path.stat().st_size == 0:
+            print(f"note: {db} is an empty file; making it a new results store", file=sys.stderr, flush=True)
+    return open_store(db)
 
 
 def run(plan: PlanSpec | Iterable[TestSpec], **kwargs: Any) -> RunResult:

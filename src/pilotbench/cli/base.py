@@ -49,18 +49,6 @@ def _db(db: str | None) -> str:
     return path
 
 
-def _open_for_run(db_path: str):  # type: ignore[no-untyped-def]
-    """The store a run writes to, created if missing. An empty file becomes a new store, as SQLite
-    would make it, but not silently: a 0-byte file is often what a failed copy leaves."""
-    from ..store import is_postgres_url, open_store
-
-    if not is_postgres_url(db_path):
-        path = Path(db_path)
-        if path.is_file() and path.stat().st_size == 0:
-            print(f"note: {db_path} is an empty file; making it a new results store", file=sys.stderr, flush=True)
-    return open_store(db_path)
-
-
 def _open_existing(db: str | None):  # type: ignore[no-untyped-def]
     from ..store import open_store
 

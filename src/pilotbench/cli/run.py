@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from ..config import KEY_POLICIES
 from ..errors import PilotbenchError, UsageError
 from .base import (
     MAX_INSTANCES, MAX_SEED, MAX_TURNS, _check_creatable_dir, _config, _db, _joined, _log_root, _open_existing,
-    _open_for_run, app, config_option, db_option, suite_app,
+    app, config_option, db_option, suite_app,
 )
 from .dry_run import _dry_run
 from .probe import _probe
@@ -65,8 +64,9 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
     to a rescue file because the store could not take them (run again to retry or import them); 4 a
     model was stopped; 130 interrupted.
     """
-    from ..api import build_plan
+    from ..api import build_plan, run_async
     from ..config import generation_params
+    from ..runner.liveness import process_info
     from ..store import is_postgres_url
 
     if executor == "ray" and not is_postgres_url(_db(db)):
@@ -100,7 +100,7 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
             _probe(plan.models, cfg, key_policy=key_policy, max_concurrency=max_concurrency, rpm=rpm,
                    request_timeout=request_timeout, params=params)
         return
-    info = {"plans": [plan.to_dict()], "argv": _safe_argv(), "endpoints": reached, **_process_info()}
+    info = {"plans": [plan.to_dict()], "argv": _safe_argv(), "endpoints": reached, **process_info()}
     if params:
         info["params"] = params
     db_path = _db(db)
@@ -134,8 +134,11 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         )
     else:
         _check_creatable_dir(options.log_dir)  # before the store: a bad path writes nothing
-        summary = asyncio.run(_run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info, params,
-                                   human))
+        summary = asyncio.run(run_async(
+            plan, db=db_path, config=cfg, key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency,
+            rpm=rpm, request_timeout=request_timeout, options=options, keep_records=False, info=info, params=params,
+            human=human,
+        )).summary
     _print_summary(summary, db_path, plan)
     _exit_for(summary)
 
@@ -169,13 +172,6 @@ def _exit_for(summary) -> None:  # type: ignore[no-untyped-def]
         raise SystemExit(status)
 
 
-def _process_info() -> dict[str, Any]:
-    """Who runs this: `status` tells a run whose process is gone from one still running."""
-    import socket
-
-    return {"pid": os.getpid(), "host": socket.gethostname()}
-
-
 def _human_options(cfg, plan, io_dir: Path | None, timeout: float | None, executor: str):  # type: ignore[no-untyped-def]
     """(the human players, how they play) when the plan has a human/<name> model, else None; the
     human flags without a human player, several players at once, or Ray are bad input."""
@@ -197,24 +193,6 @@ def _human_options(cfg, plan, io_dir: Path | None, timeout: float | None, execut
     return players, HumanOptions(io_dir=io_dir, timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
 
 
-async def _run(plan, cfg, db_path, options, key_policy, adaptive, max_concurrency, rpm, request_timeout, info, params=None, human=None):  # type: ignore[no-untyped-def]
-    from ..runner.runtime import build_runtime
-    from ..runner.scheduler import Runner
-    from ..store import open_store
-
-    runtime = build_runtime(
-        cfg, list(plan.models), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
-        request_timeout=request_timeout, params=params, human=human,
-    )
-    store = _open_for_run(db_path)
-    try:
-        runner = Runner(runtime, store, options=options, info=info)
-        return await runner.run(plan)
-    finally:
-        await runtime.aclose()
-        store.close()
-
-
 def _safe_argv() -> list[str]:
     return [a if len(a) < 200 else a[:200] for a in sys.argv[1:]]
 
@@ -234,9 +212,9 @@ def _safe_argv() -> list[str]:
 @click.option("--transcripts", "transcripts", type=click.Choice(["none", "calls", "full"]), default="full", show_default=True, help="What the store keeps of each conversation (as for `run`).")
 def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progress, dry_run, probe, transcripts):  # type: ignore[no-untyped-def]
     """Run every experiment of a suite as one plan (resumable like `run`)."""
-    from ..runner.runtime import build_runtime
-    from ..runner.scheduler import RunOptions, Runner
-    from ..store import open_store
+    from ..api import run_async
+    from ..runner.liveness import process_info
+    from ..runner.scheduler import RunOptions
     from ..suite import load_suite
 
     cfg = _config(config)
@@ -261,15 +239,9 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
     options = RunOptions(checkpoint_interval=checkpoint_interval, live=progress, log_dir=_log_root(db_path),
                          transcripts=transcripts)
 
-    async def go():  # type: ignore[no-untyped-def]
-        runtime = build_runtime(cfg, list(suite.models), key_policy=key_policy, adaptive=adaptive)
-        store = _open_for_run(db_path)
-        try:
-            return await Runner(runtime, store, options=options, info={"suite": suite.name, "plans": [p.to_dict() for _, p in suite.experiments], "argv": _safe_argv(), **_process_info()}).run(specs)
-        finally:
-            await runtime.aclose()
-            store.close()
-
-    summary = asyncio.run(go())
+    info = {"suite": suite.name, "plans": [p.to_dict() for _, p in suite.experiments], "argv": _safe_argv(),
+            **process_info()}
+    summary = asyncio.run(run_async(specs, db=db_path, config=cfg, key_policy=key_policy, adaptive=adaptive,
+                                    options=options, keep_records=False, info=info)).summary
     _print_summary(summary, db_path, specs)
     _exit_for(summary)
