@@ -9,17 +9,19 @@ from typing import Any
 from .base import _console, _fmt
 
 
-def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **limits: Any) -> None:  # type: ignore[no-untyped-def]
+def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, serial_by: str = "none",  # type: ignore[no-untyped-def]
+             **limits: Any) -> None:
     """Everything the real run checks before its first call (variables, keys, models, the store),
-    then the plan and an ETA. Any problem is the same one-line error and exit 2 as the real run's."""
+    then the plan and an ETA (for the run's order: `serial_by` as RunOptions'). Any problem is the same
+    one-line error and exit 2 as the real run's."""
     from rich.table import Table
 
     from ..config import check_environment
     from ..runner.runtime import build_runtime, check_models
     from ..reports.summary import measured_tokens
     from ..runner.estimate import (
-        CALLS_PER_TEST, COMPLETION_TOKENS_PER_CALL, HUMAN_SECONDS_PER_CALL, REAL_SECONDS_PER_CALL, SIM_SECONDS_PER_CALL,
-        TURN_GROWTH_TOKENS, estimate_seconds, estimated_tokens,
+        CALLS_PER_TEST, COMPLETION_TOKENS_PER_CALL, REAL_SECONDS_PER_CALL, SERIAL_WORDING, TURN_GROWTH_TOKENS,
+        estimate_seconds, estimated_tokens, plan_seconds, seconds_per_call,
     )
     from ..store import is_postgres_url, open_store
 
@@ -44,7 +46,8 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **li
     table = Table(title=f"plan: {len(plan)} tests, {len(plan) - sum(per_model.values())} already done")
     for col in ("model", "pending", "lanes", "concurrency", "rpm", "est. calls", "est. tokens in/out", "est. cost", "ETA"):
         table.add_column(col)
-    total_eta = 0.0
+    groups: dict[str, list[float]] = {}  # what runs one after another -> the times of what runs side by side
+    capped = False
     total_in = total_out = 0.0
     total_cost: float | None = None
     sources: set[str] = set()
@@ -53,9 +56,18 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **li
         lanes = m.pool.lanes
         conc = sum(lane.limit for lane in lanes)
         rpm_total = sum(lane.rpm_bucket.rate_per_minute for lane in lanes if lane.rpm_bucket) if all(l.rpm_bucket for l in lanes) else None
-        latency = {"simulated": SIM_SECONDS_PER_CALL, "human": HUMAN_SECONDS_PER_CALL}.get(m.kind, REAL_SECONDS_PER_CALL)
+        latency = seconds_per_call(m.kind, m.request_timeout)
+        capped = capped or latency < seconds_per_call(m.kind, float("inf"))
         eta = estimate_seconds(n, conc, latency, rpm_total, CALLS_PER_TEST)
-        total_eta = max(total_eta, eta)
+        if serial_by == "prompt":  # each prompt type's tests of this model, with all of its lanes
+            by_prompt: dict[str, int] = {}
+            for (_, _, prompt_type), k in cells[model].items():
+                by_prompt[prompt_type] = by_prompt.get(prompt_type, 0) + k
+            for prompt_type, k in by_prompt.items():
+                groups.setdefault(prompt_type, []).append(estimate_seconds(k, conc, latency, rpm_total, CALLS_PER_TEST))
+        else:
+            group = {"model": model, "provider": m.provider_name}.get(serial_by, "")
+            groups.setdefault(group, []).append(eta)
         if model in measured:
             stored_n, per_in, per_out = measured[model]
             tokens_in, tokens_out = n * per_in, n * per_out
@@ -84,8 +96,9 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, **li
     cost_text = (f", cost about ${total_cost:,.2f} for the priced models (price_input/price_output, USD per million tokens)"
                  if total_cost is not None else " (no prices configured: price_input/price_output in a model's entry)")
     console.print(
-        f"ETA about {_fmt(total_eta)} with all models in parallel (assumes ~{CALLS_PER_TEST:g} calls per test, one "
-        f"after another, {REAL_SECONDS_PER_CALL:g} s per real call, the lanes' limits); tokens about "
+        f"ETA about {_fmt(plan_seconds(groups.values()))} {SERIAL_WORDING[serial_by]} (assumes ~{CALLS_PER_TEST:g} "
+        f"calls per test, one after another, {REAL_SECONDS_PER_CALL:g} s per real call"
+        + (", at most the request timeout" if capped else "") + ", the lanes' limits); tokens about "
         f"{_tokens(total_in)} in and {_tokens(total_out)} out{cost_text}; tokens from "
         + "; ".join(how[k] for k in sorted(sources)),
         markup=False, highlight=False, soft_wrap=True,

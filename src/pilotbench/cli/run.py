@@ -95,7 +95,7 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
             raise UsageError("--probe runs here, not on Ray: drop --executor ray to probe")
         _check_creatable_dir(log_dir or _log_root(_db(db)))  # as the real run does, creating nothing
         _dry_run(plan, cfg, _db(db), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
-                 params=params)
+                 request_timeout=request_timeout, params=params, serial_by=serial)
         if probe:
             _probe(plan.models, cfg, key_policy=key_policy, max_concurrency=max_concurrency, rpm=rpm,
                    request_timeout=request_timeout, params=params)

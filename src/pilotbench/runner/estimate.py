@@ -3,6 +3,8 @@ sends. Pure arithmetic over the runtime's lanes and the rendered prompts; nothin
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 CALLS_PER_TEST = 5.0
 REAL_SECONDS_PER_CALL = 2.0
 SIM_SECONDS_PER_CALL = 0.002
@@ -21,6 +23,28 @@ def estimate_seconds(tests: int, concurrency: int, latency: float, rpm: float | 
     if rpm:
         seconds = max(seconds, tests * calls_per_test / (rpm / 60.0))
     return seconds
+
+
+def seconds_per_call(kind: str, request_timeout: float) -> float:
+    """How long one call of a model of this kind is assumed to take: a typical answer's time, and
+    never more than the request timeout (a call that takes longer is cut off)."""
+    typical = {"simulated": SIM_SECONDS_PER_CALL, "human": HUMAN_SECONDS_PER_CALL}.get(kind, REAL_SECONDS_PER_CALL)
+    return min(typical, request_timeout)
+
+
+SERIAL_WORDING = {
+    "none": "with all models in parallel",
+    "model": "with the models one after another",
+    "provider": "with the providers one after another",
+    "prompt": "with the prompt types one after another",
+}
+
+
+def plan_seconds(groups: Iterable[Iterable[float]]) -> float:
+    """A plan's time from the times of its parts: the groups run one after another (RunOptions.serial_by:
+    one group per model, provider or prompt type; a single group when nothing is serial), the parts of
+    a group side by side, so a group takes as long as its longest part."""
+    return sum(max(group, default=0.0) for group in groups)
 
 
 TURN_GROWTH_TOKENS = 150  # an assistant's tool call and the tool's result, added to the next request
