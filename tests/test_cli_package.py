@@ -61,7 +61,8 @@ def test_run_and_suite_run_go_through_the_api(tmp_path: Path, monkeypatch: pytes
     db = tmp_path / "r.db"
     assert main(["run", "-m", "sim/weak", "-n", "1", "--db", str(db), "--no-progress", "--request-timeout", "7"]) == 0
     assert len(calls) == 1
-    assert calls[0]["request_timeout"] == 7.0 and calls[0]["key_policy"] is None
+    settings = calls[0]["settings"]  # one value, built once from the flags
+    assert settings.request_timeout == 7.0 and settings.key_policy is None and settings.adaptive is False
     assert "planned 5," in capsys.readouterr().out
     suite = tmp_path / "s.toml"
     suite.write_text(textwrap.dedent("""
@@ -73,7 +74,7 @@ def test_run_and_suite_run_go_through_the_api(tmp_path: Path, monkeypatch: pytes
         num_instances = 1
     """), encoding="utf-8")
     assert main(["suite", "run", str(suite), "--db", str(db), "--no-progress", "--adaptive"]) == 0
-    assert len(calls) == 2 and calls[1]["adaptive"] is True
+    assert len(calls) == 2 and calls[1]["settings"].adaptive is True
     assert "completed 5," in capsys.readouterr().out
 
 
@@ -103,3 +104,36 @@ def test_status_and_the_viewer_agree_that_a_killed_run_is_dead(tmp_path: Path, c
                           "run-old": "running"}
         killed = data.run("run-killed")
         assert killed is not None and killed["status"] == "dead" and killed["elapsed_s"] is None
+
+
+def test_run_settings_are_one_value_or_the_same_keywords_one_by_one(tmp_path: Path) -> None:
+    from dataclasses import FrozenInstanceError
+
+    from pilotbench.errors import UsageError
+    from pilotbench.runner.runtime import build_runtime
+    from pilotbench.runner.settings import RunSettings
+
+    plan = api.build_plan("sim/strong", num_instances=1)
+    params = {"temperature": 0.1}
+    settings = RunSettings(params=params, max_concurrency=3)
+    params["temperature"] = 0.9  # the settings keep what they were given
+    whole = api.run(plan, db=tmp_path / "a.db", settings=settings)
+    by_one = api.run(plan, db=tmp_path / "b.db", params={"temperature": 0.1}, max_concurrency=3)
+    assert {r.params for r in whole.records} == {r.params for r in by_one.records} == {'{"temperature": 0.1}'}
+    assert [lane["limit"] for lane in whole.lane_stats.values()] == [3]
+    with pytest.raises(UsageError, match="not both"):
+        api.run(plan, db=tmp_path / "c.db", settings=settings, rpm=60.0)
+    with pytest.raises(FrozenInstanceError):
+        settings.rpm = 60.0  # type: ignore[misc]
+    # build_runtime takes the value, or any of its fields over it
+    rt = build_runtime(load_sim_config(), ["sim/strong"], settings, rpm=60.0, connect=False)
+    [lane] = rt.models["sim/strong"].pool.lanes
+    assert lane.max_concurrency == 3 and lane.rpm_bucket is not None and rt.models["sim/strong"].params["temperature"] == 0.1
+    with pytest.raises(TypeError):
+        build_runtime(load_sim_config(), ["sim/strong"], settings, rpms=60.0)
+
+
+def load_sim_config():  # type: ignore[no-untyped-def]
+    from pilotbench.config import load_config
+
+    return load_config(None)

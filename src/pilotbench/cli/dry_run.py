@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from .base import _console, _fmt
 
 
-def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, serial_by: str = "none",  # type: ignore[no-untyped-def]
-             **limits: Any) -> None:
+def _dry_run(plan, cfg, db_path: str, settings, serial_by: str = "none") -> None:  # type: ignore[no-untyped-def]
     """Everything the real run checks before its first call (variables, keys, models, the store),
     then the plan and an ETA (for the run's order: `serial_by` as RunOptions'). Any problem is the same
     one-line error and exit 2 as the real run's."""
@@ -26,7 +24,7 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, seri
     from ..store import is_postgres_url, open_store
 
     check_environment(cfg, list(plan.models))  # every missing variable at once
-    rt = build_runtime(cfg, list(plan.models), connect=False, **limits)
+    rt = build_runtime(cfg, list(plan.models), settings, connect=False)
     check_models(cfg, list(plan.models))
     done: set[str] = set()
     measured: dict[str, tuple[int, float, float]] = {}
@@ -88,8 +86,9 @@ def _dry_run(plan, cfg, db_path: str, params: dict[str, Any] | None = None, seri
             f"${cost:,.2f}" if cost is not None else "-", _fmt(eta),
         )
     console.print(table)
-    if params:
-        console.print(f"generation parameters: {json.dumps(params, sort_keys=True)}", markup=False, highlight=False)
+    if settings.params:
+        console.print(f"generation parameters: {json.dumps(settings.params, sort_keys=True)}", markup=False,
+                      highlight=False)
     how = {"measured": "the mean of this model's stored tests", "estimated":
            f"~{CALLS_PER_TEST:g} calls per test, the prompt and tool schemas counted at ~4 characters a token, "
            f"~{TURN_GROWTH_TOKENS} tokens added per turn, ~{COMPLETION_TOKENS_PER_CALL} completion tokens per call"}

@@ -157,6 +157,7 @@ def keys(model, key_policy, prompt_types, config):  # type: ignore[no-untyped-de
     from ..benchmark.prompts import expand_prompt_types
     from ..config import expand_models
     from ..runner.runtime import build_runtime
+    from ..runner.settings import RunSettings
 
     cfg = _config(config)
     names = expand_models(cfg, _joined(model))
@@ -166,7 +167,7 @@ def keys(model, key_policy, prompt_types, config):  # type: ignore[no-untyped-de
         raise UsageError(str(e)) from None
     if key_policy is not None and key_policy not in ("pool", "prompt-affinity", "round-robin"):
         raise UsageError(f"unknown key policy {key_policy!r}; choose pool, prompt-affinity or round-robin")
-    rt = build_runtime(cfg, list(names), key_policy=key_policy, connect=False)
+    rt = build_runtime(cfg, list(names), RunSettings(key_policy=key_policy), connect=False)
     for name in names:
         pool = rt.models[name].pool
         print(f"{name} ({pool.policy}, {len(pool.lanes)} key(s): {', '.join(l.key_label for l in pool.lanes)})")

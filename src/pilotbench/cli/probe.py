@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from .base import _console
 from .summary import _stopped_advice
 
 
-def _probe(models, cfg, **limits: Any) -> None:  # type: ignore[no-untyped-def]
-    """One minimal request per key and model (runner.probe); the run's words and exit status."""
+def _probe(models, cfg, settings) -> None:  # type: ignore[no-untyped-def]
+    """One minimal request per key and model (runner.probe) under the run's settings; the run's words
+    and exit status. One request per lane: no lane adapts, and a human player is asked as at the terminal."""
+    from dataclasses import replace
+
     from rich.table import Table
 
     from ..runner.probe import probe, verdict
     from ..runner.runtime import build_runtime
 
     async def go():  # type: ignore[no-untyped-def]
-        rt = build_runtime(cfg, list(models), **limits)
+        rt = build_runtime(cfg, list(models), replace(settings, adaptive=False, human=None))
         try:
             return await probe(rt)
         finally:

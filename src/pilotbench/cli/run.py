@@ -67,6 +67,7 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
     from ..api import build_plan, run_async
     from ..config import generation_params
     from ..runner.liveness import process_info
+    from ..runner.settings import RunSettings
     from ..store import is_postgres_url
 
     if executor == "ray" and not is_postgres_url(_db(db)):
@@ -86,6 +87,9 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
     )
     serial = "model" if serial_models else ("provider" if not provider_parallel else ("prompt" if not prompt_parallel else "none"))
     human = _human_options(cfg, plan, human_io, human_timeout, executor)
+    settings = RunSettings(key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
+                           request_timeout=request_timeout, params=params or None,
+                           human=human[1] if human is not None else None)
     from ..provenance import endpoints
 
     reached = endpoints(cfg, plan.models)
@@ -94,11 +98,9 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         if executor == "ray" and probe:
             raise UsageError("--probe runs here, not on Ray: drop --executor ray to probe")
         _check_creatable_dir(log_dir or _log_root(_db(db)))  # as the real run does, creating nothing
-        _dry_run(plan, cfg, _db(db), key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
-                 request_timeout=request_timeout, params=params, serial_by=serial)
+        _dry_run(plan, cfg, _db(db), settings, serial_by=serial)
         if probe:
-            _probe(plan.models, cfg, key_policy=key_policy, max_concurrency=max_concurrency, rpm=rpm,
-                   request_timeout=request_timeout, params=params)
+            _probe(plan.models, cfg, settings)
         return
     info = {"plans": [plan.to_dict()], "argv": _safe_argv(), "endpoints": reached, **process_info()}
     if params:
@@ -115,7 +117,7 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         transcripts=transcripts,
     )
     if human is not None:
-        players, human = human
+        players, human = human[0], settings.human
         info["human"] = {"players": players, "mode": human.mode, "timeout_s": human.timeout,
                          **({"io_dir": str(human.io_dir)} if human.io_dir is not None else {})}
         if human.io_dir is None:
@@ -127,18 +129,12 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
     if executor == "ray":
         from ..runner.ray_executor import RayOptions, run_on_ray
 
-        summary = run_on_ray(
-            plan, db=db_path, config=cfg, key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency,
-            rpm=rpm, request_timeout=request_timeout, options=options, ray_options=RayOptions(address=ray_address),
-            info=info,
-        )
+        summary = run_on_ray(plan, db=db_path, config=cfg, settings=settings, options=options,
+                             ray_options=RayOptions(address=ray_address), info=info)
     else:
         _check_creatable_dir(options.log_dir)  # before the store: a bad path writes nothing
-        summary = asyncio.run(run_async(
-            plan, db=db_path, config=cfg, key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency,
-            rpm=rpm, request_timeout=request_timeout, options=options, keep_records=False, info=info, params=params,
-            human=human,
-        )).summary
+        summary = asyncio.run(run_async(plan, db=db_path, config=cfg, settings=settings, options=options,
+                                        keep_records=False, info=info)).summary
     _print_summary(summary, db_path, plan)
     _exit_for(summary)
 
@@ -215,6 +211,7 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
     from ..api import run_async
     from ..runner.liveness import process_info
     from ..runner.scheduler import RunOptions
+    from ..runner.settings import RunSettings
     from ..suite import load_suite
 
     cfg = _config(config)
@@ -225,6 +222,7 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
     if humans:
         raise UsageError(f"a suite does not take human players ({', '.join(humans)}); play them with pilotbench run -m human/<name>")
     specs = list(suite.expand())
+    settings = RunSettings(key_policy=key_policy, adaptive=adaptive)
     if dry_run or probe:
         from ..config import check_environment
 
@@ -233,7 +231,7 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
             print(f"{name}: {len(plan)} tests ({', '.join(plan.models)})")
         print(f"total distinct tests: {len(specs)}", flush=True)
         if probe:
-            _probe(suite.models, cfg, key_policy=key_policy)
+            _probe(suite.models, cfg, settings)
         return
     db_path = _db(db)
     options = RunOptions(checkpoint_interval=checkpoint_interval, live=progress, log_dir=_log_root(db_path),
@@ -241,7 +239,7 @@ def suite_run(file, db, config, key_policy, adaptive, checkpoint_interval, progr
 
     info = {"suite": suite.name, "plans": [p.to_dict() for _, p in suite.experiments], "argv": _safe_argv(),
             **process_info()}
-    summary = asyncio.run(run_async(specs, db=db_path, config=cfg, key_policy=key_policy, adaptive=adaptive,
-                                    options=options, keep_records=False, info=info)).summary
+    summary = asyncio.run(run_async(specs, db=db_path, config=cfg, settings=settings, options=options,
+                                    keep_records=False, info=info)).summary
     _print_summary(summary, db_path, specs)
     _exit_for(summary)
