@@ -202,6 +202,3 @@ def which_key(model: str, prompt_type: str, *, config: Config | None = None, key
     rt = build_runtime(config, [model], RunSettings(key_policy=key_policy), env=env, connect=False)
     return rt.models[model].pool.lane_for(prompt_type).key_label
 
-
-def default_db() -> Path:
-    return Path("pilotbench-results") / "results.db"

@@ -16,8 +16,6 @@ from .base import _console, _open_existing, app, db_option
 @click.option("--interval", "interval", type=click.FloatRange(min=0.2), default=5.0, show_default=True)
 def status(db, watch, interval):  # type: ignore[no-untyped-def]
     """The plan's progress against the store: per run and per model and prompt type."""
-    from rich.console import Console
-
     console = _console()
     try:
         while True:
