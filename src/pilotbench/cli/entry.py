@@ -10,7 +10,7 @@ import click
 from .. import __version__
 from ..cli_flags import usage_message
 from ..errors import PilotbenchError
-from . import dry_run, inspection, mock, probe, report, run, status, summary, view  # noqa: F401  (they register the commands)
+from . import inspection, mock, report, run, status, view  # noqa: F401  (they register the commands)
 from .base import _DB_IN_USE, _one_line, app
 
 __all__ = ["app", "main"]
