@@ -13,8 +13,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-# The status query of `pilotbench status` (cli._status_table), per model and prompt type.
-STATUS_SQL = (  # as cli._status_table builds it (reports.build.count_if)
+# The status query of `pilotbench status` (reports.status.stored_cells), per model and prompt type.
+STATUS_SQL = (  # as reports.status.stored_cells builds it (reports.build.count_if)
     "SELECT model, prompt_type, COALESCE(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), 0), "
     "COALESCE(SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END), 0), SUM(success) FROM results "
     "GROUP BY model, prompt_type"

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pilotbench.cli import estimate_seconds, main
+from pilotbench.cli import main
+from pilotbench.runner.estimate import estimate_seconds
 from pilotbench.mock_server import Faults, KeyLimits, MockConfig, MockServerThread, default_responder
 from pilotbench.store.sqlite import SQLiteStore
 
@@ -183,6 +184,29 @@ def test_dry_run_eta_counts_the_turns_of_a_conversation_one_after_another(tmp_pa
     assert estimate_seconds(100, 10, 2.0, None, 5) == 100.0
     assert estimate_seconds(10, 10, 2.0, 60.0, 5) == 50.0  # 50 calls at one a second
     assert estimate_seconds(0, 10, 2.0, None, 5) == 0.0
+
+
+def test_dry_run_eta_follows_serial_models_and_the_request_timeout(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Two models of 10 tests, each one wave of ~5 calls x 2 s: 10 s side by side, 20 s one after another.
+    base = ("run", "-m", "vllm/x,vllm/y", "-n", "2", "--dry-run", "--db", str(tmp_path / "r.db"))
+    code, out, err = cli(capsys, *base)
+    assert code == 0, err
+    assert "ETA about 0m10s with all models in parallel" in " ".join(out.split())
+    code, out, err = cli(capsys, *base, "--serial-models")
+    assert code == 0, err
+    assert "ETA about 0m20s with the models one after another" in " ".join(out.split())
+    # A call lasts at most its request timeout: ~5 calls x 0.5 s.
+    code, out, err = cli(capsys, "run", "-m", "vllm/x", "-n", "2", "--dry-run", "--db", str(tmp_path / "r.db"),
+                         "--request-timeout", "0.5")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "ETA about 0m02s with all models in parallel" in text and "at most the request timeout" in text
+    # the other serial modes group the same way: providers, prompt types
+    code, out, err = cli(capsys, *base, "--no-provider-parallel")
+    assert code == 0 and "ETA about 0m10s with the providers one after another" in " ".join(out.split())
+    code, out, err = cli(capsys, "run", "-m", "vllm/x", "-p", "baseline,cot", "-n", "1", "--dry-run", "--db",
+                         str(tmp_path / "r.db"), "--no-prompt-parallel")
+    assert code == 0 and "ETA about 0m20s with the prompt types one after another" in " ".join(out.split())
 
 
 # ---------------------------------------------------------------------- failures that look like success

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pilotbench.cli import _print_summary
+from pilotbench.cli.summary import _print_summary
 from pilotbench.limits import Lane
 from pilotbench.mock_server import KeyLimits, MockConfig, MockServerThread
 from pilotbench.runner.outcome import lane_limits, run_state

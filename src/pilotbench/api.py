@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from .models.human import HumanOptions
 from .plan import PlanSpec, TestSpec, make_spec, parse_choices, parse_rates
 from .runner.runtime import Runtime, build_runtime
 from .runner.scheduler import RunOptions, Runner, RunSummary
+from .runner.settings import RunSettings
 from .store.records import TestRecord
 from .store import open_store
 
@@ -132,8 +134,12 @@ async def run_async(
     params: Mapping[str, Any] | None = None,
     transcripts: str | None = None,
     human: HumanOptions | None = None,
+    settings: RunSettings | None = None,
 ) -> RunResult:
-    """`params`: generation parameters for every request (temperature, max_tokens, ...), over each
+    """`settings` (RunSettings) says how the run uses its providers: key policy, adaptive lanes,
+    concurrency, rpm, request timeout, generation parameters, human players. The keyword arguments
+    of the same names are the same settings given one by one (not together with `settings`):
+    `params`: generation parameters for every request (temperature, max_tokens, ...), over each
     model's configured ones; stored in each record's `params` and in the run's info.
     `transcripts` (none, calls or full) overrides `options.transcripts`: how much of each conversation is kept.
     `human`: how `human/<name>` players play (models.human.HumanOptions: files in `io_dir`, else the terminal)."""
@@ -143,19 +149,22 @@ async def run_async(
 
     if transcripts is not None and transcripts not in TRANSCRIPT_MODES:
         raise UsageError(f"unknown transcripts mode {transcripts!r}; choose from {', '.join(TRANSCRIPT_MODES)}")
+    one_by_one = RunSettings(key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
+                             request_timeout=request_timeout, params=params or None, human=human)
+    if settings is None:
+        settings = one_by_one
+    elif one_by_one != RunSettings():
+        raise UsageError("give the run's settings either as settings=RunSettings(...) or one by one, not both")
     config = config or load_config()
-    if params:
-        info = {**(info or {}), "params": dict(params)}
+    if settings.params:
+        info = {**(info or {}), "params": dict(settings.params)}
     if not isinstance(plan, PlanSpec):
         plan = list(plan)
         models = list(dict.fromkeys(s.model for s in plan))
     else:
         models = list(plan.models)
-    runtime = build_runtime(
-        config, models, key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
-        request_timeout=request_timeout, clock=clock, env=env, params=params, human=human,
-    )
-    store = open_store(db)
+    runtime = build_runtime(config, models, settings, clock=clock, env=env)
+    store = _open_for_run(db)
     options = options or RunOptions(handle_signals=False, live=False, progress_interval=3600)
     if transcripts is not None:
         options = replace(options, transcripts=transcripts)
@@ -169,6 +178,18 @@ async def run_async(
     return RunResult(summary, summary.records, providers, lanes)
 
 
+def _open_for_run(db: str | os.PathLike[str] | None):  # type: ignore[no-untyped-def]
+    """The store a run writes to, created if missing. An empty file becomes a new store, as SQLite
+    would make it, but not silently: a 0-byte file is often what a failed copy leaves."""
+    from .store import is_postgres_url
+
+    if db is not None and not is_postgres_url(str(db)):
+        path = Path(db)
+        if path.is_file() and path.stat().st_size == 0:
+            print(f"note: {db} is an empty file; making it a new results store", file=sys.stderr, flush=True)
+    return open_store(db)
+
+
 def run(plan: PlanSpec | Iterable[TestSpec], **kwargs: Any) -> RunResult:
     """Run a plan (or a list of specs) to the end and return its records and statistics."""
     return asyncio.run(run_async(plan, **kwargs))
@@ -178,9 +199,6 @@ def which_key(model: str, prompt_type: str, *, config: Config | None = None, key
               env: Mapping[str, str] | None = None) -> str:
     """The key label a (model, prompt type) would use first under the key policy."""
     config = config or load_config()
-    rt = build_runtime(config, [model], key_policy=key_policy, env=env, connect=False)
+    rt = build_runtime(config, [model], RunSettings(key_policy=key_policy), env=env, connect=False)
     return rt.models[model].pool.lane_for(prompt_type).key_label
 
-
-def default_db() -> Path:
-    return Path("pilotbench-results") / "results.db"

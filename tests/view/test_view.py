@@ -264,7 +264,7 @@ def test_view_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_default_bind_is_local() -> None:
-    from pilotbench.cli import view
+    from pilotbench.cli.view import view
 
     host = next(p for p in view.params if p.name == "host")
     assert host.default == "127.0.0.1"

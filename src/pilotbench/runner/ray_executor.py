@@ -49,6 +49,7 @@ from ..store import Store, is_postgres_url
 from .outcome import run_state
 from .runtime import build_runtime
 from .scheduler import RunOptions, Runner, RunSummary
+from .settings import RunSettings
 
 INSTALL_HINT = "the Ray executor needs Ray: pip install 'pilotbench[ray]'"
 NAMESPACE = "pilotbench"
@@ -156,11 +157,7 @@ class OwnerJob:
     db_url: str  # without password
     config: dict[str, Any]
     owner: OwnerRef
-    key_policy: str | None
-    adaptive: bool
-    max_concurrency: int | None
-    rpm: float | None
-    request_timeout: float | None
+    settings: RunSettings
     checkpoint_interval: int
     flush_seconds: float
     grace_seconds: float
@@ -198,7 +195,7 @@ class KeyOwner:
                 f"for key #{i + 1}; set the same key variables on every node"
             )
         env[override_var(provider)] = keys[i].secret
-        if self.job.max_concurrency is not None:
+        if self.job.settings.max_concurrency is not None:
             env.pop("MAX_WORKERS", None)
         return f"{provider}/{keys[i].label}", env
 
@@ -235,10 +232,7 @@ class KeyOwner:
             cpu_before = time.process_time()
             cfg = Config(**job.config)
             models = sorted({s.model for s in specs})
-            runtime = build_runtime(
-                cfg, models, key_policy=job.key_policy, adaptive=job.adaptive, max_concurrency=job.max_concurrency,
-                rpm=job.rpm, request_timeout=job.request_timeout, env=env,
-            )
+            runtime = build_runtime(cfg, models, job.settings, env=env)
             store = await asyncio.to_thread(PostgresStore, job.db_url, create=False)
             options = RunOptions(
                 checkpoint_interval=job.checkpoint_interval, flush_seconds=job.flush_seconds,
@@ -338,11 +332,7 @@ class RayDriver:
         *,
         db: str,
         config: Config,
-        key_policy: str | None = None,
-        adaptive: bool = False,
-        max_concurrency: int | None = None,
-        rpm: float | None = None,
-        request_timeout: float | None = None,
+        settings: RunSettings | None = None,
         options: RunOptions | None = None,
         ray_options: RayOptions | None = None,
         info: dict[str, Any] | None = None,
@@ -356,16 +346,13 @@ class RayDriver:
         self.db = db
         self.config = config
         self.env = dict(os.environ if env is None else env)
-        self.key_policy = key_policy
-        self.adaptive = adaptive
-        if max_concurrency is None and self.env.get("MAX_WORKERS", "").strip():
+        settings = settings or RunSettings()
+        if settings.max_concurrency is None and self.env.get("MAX_WORKERS", "").strip():
             try:
-                max_concurrency = int(self.env["MAX_WORKERS"])
+                settings = replace(settings, max_concurrency=int(self.env["MAX_WORKERS"]))
             except ValueError:
                 raise ConfigError(f"MAX_WORKERS must be a whole number, got {self.env['MAX_WORKERS']!r}") from None
-        self.max_concurrency = max_concurrency
-        self.rpm = rpm
-        self.request_timeout = request_timeout
+        self.settings = settings
         self.options = options or RunOptions()
         self.ray_options = ray_options or RayOptions()
         self.info = dict(info or {}, executor="ray")
@@ -379,8 +366,7 @@ class RayDriver:
             self.specs = [s for s in plan if not (s.id in seen or seen.add(s.id))]  # type: ignore[func-returns-value]
             self.models = list(dict.fromkeys(s.model for s in self.specs))
         # Validates models, key policy and limits here, before any node is involved.
-        build_runtime(config, self.models, key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency,
-                      rpm=rpm, request_timeout=request_timeout, env=self.env, connect=False)
+        build_runtime(config, self.models, settings, env=self.env, connect=False)
         self.config_data = portable_config(config, self.models)
         self._stopping = False
         self._stop_sent = False
@@ -402,7 +388,7 @@ class RayDriver:
             summary.skipped = len(self.specs) - len(pending)
             store.start_run(self.run_id, len(self.specs), self.info)
             self._url = strip_password(self.db)
-            split = partition(pending, self.config, key_policy=self.key_policy, env=self.env)
+            split = partition(pending, self.config, key_policy=self.settings.key_policy, env=self.env)
             owners = {ref: _Owner(ref, tests) for ref, tests in sorted(split.items())}
             self._owners = owners
             self._say(f"ray run {self.run_id}: {len(self.specs)} planned, {summary.skipped} already done, "
@@ -568,9 +554,8 @@ class RayDriver:
     def _job(self, ref: OwnerRef) -> OwnerJob:
         opts = self.options
         return OwnerJob(
-            run_id=self.run_id, db_url=self._url, config=self.config_data, owner=ref, key_policy=self.key_policy,
-            adaptive=self.adaptive, max_concurrency=self.max_concurrency, rpm=self.rpm,
-            request_timeout=self.request_timeout, checkpoint_interval=opts.checkpoint_interval,
+            run_id=self.run_id, db_url=self._url, config=self.config_data, owner=ref, settings=self.settings,
+            checkpoint_interval=opts.checkpoint_interval,
             flush_seconds=opts.flush_seconds, grace_seconds=opts.grace_seconds, serial_by=opts.serial_by,
             max_in_flight=opts.max_in_flight, log_dir=str(Path(opts.log_dir).resolve()) if opts.log_dir else None,
             lock_wait=self.ray_options.lock_wait, transcripts=opts.transcripts,

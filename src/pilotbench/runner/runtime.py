@@ -19,6 +19,7 @@ from ..config import (
 from ..limits import Clock, KeyPool, Lane, MonotonicClock
 from ..models.base import Provider
 from ..models.human import HumanOptions
+from .settings import RunSettings
 from .tokens import TokenCalibration
 
 
@@ -94,23 +95,23 @@ def _distinct(labels: list[str]) -> list[str]:
 def build_runtime(
     config: Config,
     models: Sequence[str],
+    settings: RunSettings | None = None,
     *,
-    key_policy: str | None = None,
-    adaptive: bool = False,
-    max_concurrency: int | None = None,
-    rpm: float | None = None,
-    request_timeout: float | None = None,
     clock: Clock | None = None,
     env: Mapping[str, str] | None = None,
     connect: bool = True,
-    params: Mapping[str, Any] | None = None,
-    human: HumanOptions | None = None,
+    **overrides: Any,
 ) -> Runtime:
-    """Lanes and key pools for `models`. With connect=False no provider client is created
-    (for dry runs and the `keys` command), and keys that are not set get placeholder lanes.
-    `params` (the run's generation settings) override each model's configured params.
-    `human` says how human players (`human/<name>`) play: at the terminal, or through files; their
-    lanes take one call at a time, and a turn's limit is `human.timeout`, not a request timeout."""
+    """Lanes and key pools for `models`, as the run's `settings` say (RunSettings; `overrides` are
+    any of its fields, e.g. `key_policy="pool"`, over `settings`). With connect=False no provider
+    client is created (for dry runs and the `keys` command), and keys that are not set get
+    placeholder lanes. `settings.params` (the run's generation settings) override each model's
+    configured params. `settings.human` says how human players (`human/<name>`) play: at the
+    terminal, or through files; their lanes take one call at a time, and a turn's limit is
+    `human.timeout`, not a request timeout."""
+    settings = dataclasses.replace(settings or RunSettings(), **overrides)
+    key_policy, adaptive, params, human = settings.key_policy, settings.adaptive, settings.params, settings.human
+    max_concurrency, rpm, request_timeout = settings.max_concurrency, settings.rpm, settings.request_timeout
     env = os.environ if env is None else env
     if key_policy is not None and key_policy not in KEY_POLICIES:
         raise ConfigError(f"unknown key policy {key_policy!r}; choose from {', '.join(KEY_POLICIES)}")

@@ -493,7 +493,10 @@ def _run_summary(r: dict[str, Any], agg: dict[str, Any] | None, now: float | Non
     info = run_info(r.get("info"))
     agg = {"done": 0, "errors": 0, "success": None, "calls": None, "rate_limited": None, "retries": None,
            "lanes": None, "causes": None, **(agg or {})}
-    running = r.get("status") == "running"
+    from ..runner.liveness import process_gone
+
+    gone = process_gone(r.get("status"), info)  # marked running, but its process is gone: not waited for
+    running = r.get("status") == "running" and not gone
     lanes = []
     for ln in sorted((agg["lanes"] or {}).values(), key=lambda x: (x["provider"], x["lane"], x["key_label"])):
         if ln["stopped"]:
@@ -510,7 +513,7 @@ def _run_summary(r: dict[str, Any], agg: dict[str, Any] | None, now: float | Non
     elapsed = (ended - r["started_at"]) if ended and r.get("started_at") else None
     return {
         "run_id": r["run_id"],
-        "status": r.get("status"),
+        "status": "dead" if gone else r.get("status"),
         "started_at": r.get("started_at"),
         "finished_at": r.get("finished_at"),
         "elapsed_s": elapsed,

@@ -1,0 +1,5 @@
+"""`python -m pilotbench.cli`, as `python -m pilotbench`."""
+
+from . import main
+
+raise SystemExit(main())
