@@ -115,8 +115,9 @@ def models(config):  # type: ignore[no-untyped-def]
 
 def _key_state(cfg, model: str, provider: str, p) -> str:  # type: ignore[no-untyped-def]
     from ..config import NO_KEY, ConfigError, missing_variables, resolve_keys
+    from ..models.registry import provider_kind
 
-    if p.kind == "simulated":
+    if provider_kind(p.kind).keys == "builtin":
         return "(none needed)"
     try:
         keys = resolve_keys(provider, p)

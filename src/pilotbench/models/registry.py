@@ -86,6 +86,8 @@ class ProviderKind:
     remote: called over HTTP at the entry's base_url or endpoint: its variables are checked before a
         run and every call carries a completion cap (`config.DEFAULT_MAX_TOKENS`). Not remote: played
         in process (simulated models, human players): no endpoint, no cap.
+    seconds_per_call: how long one call typically takes, for a dry run's estimate (never more than the
+        request timeout).
     preset: the provider entry of a model named by the kind (`openai/<model>`: base URL, key
         variable; `azure/<deployment>`: endpoint, api-version, key variable), or None.
     """
@@ -96,6 +98,7 @@ class ProviderKind:
     request_timeout: float
     keys: KeyRule = "required"
     remote: bool = True
+    seconds_per_call: float = 2.0
     preset: Mapping[str, Any] | None = field(default=None)
 
     def entry(self) -> dict[str, Any]:
@@ -186,5 +189,7 @@ register(ProviderKind(
     "openai", _http, max_concurrency=10, request_timeout=120.0, keys="optional",
     preset=MappingProxyType({"base_url": f"env:OPENAI_BASE_URL:-{OPENAI_BASE_URL}", "api_keys": ("env:OPENAI_API_KEY",)}),
 ))
-register(ProviderKind("simulated", _simulated, max_concurrency=256, request_timeout=30.0, keys="builtin", remote=False))
-register(ProviderKind("human", _human, max_concurrency=1, request_timeout=86400.0, keys="none", remote=False))
+register(ProviderKind("simulated", _simulated, max_concurrency=256, request_timeout=30.0, keys="builtin", remote=False,
+                          seconds_per_call=0.002))
+register(ProviderKind("human", _human, max_concurrency=1, request_timeout=86400.0, keys="none", remote=False,
+                          seconds_per_call=60.0))  # a person reading a turn and typing the next

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..models.registry import provider_kind
+
 CALLS_PER_TEST = 5.0
-REAL_SECONDS_PER_CALL = 2.0
-SIM_SECONDS_PER_CALL = 0.002
-HUMAN_SECONDS_PER_CALL = 60.0  # a person reading a turn and typing the next
+REAL_SECONDS_PER_CALL = provider_kind("openai").seconds_per_call  # said in the dry run's footnote
 
 
 def estimate_seconds(tests: int, concurrency: int, latency: float, rpm: float | None, calls_per_test: float) -> float:
@@ -28,8 +28,7 @@ def estimate_seconds(tests: int, concurrency: int, latency: float, rpm: float | 
 def seconds_per_call(kind: str, request_timeout: float) -> float:
     """How long one call of a model of this kind is assumed to take: a typical answer's time, and
     never more than the request timeout (a call that takes longer is cut off)."""
-    typical = {"simulated": SIM_SECONDS_PER_CALL, "human": HUMAN_SECONDS_PER_CALL}.get(kind, REAL_SECONDS_PER_CALL)
-    return min(typical, request_timeout)
+    return min(provider_kind(kind).seconds_per_call, request_timeout)
 
 
 SERIAL_WORDING = {

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..errors import ProviderError
 from ..models.base import ModelRequest
+from ..models.registry import provider_kind
 from .breaker import is_connection_error
 from .calls import TIMEOUT_GRACE, _classify, _storable
 from .runtime import Runtime
@@ -85,7 +86,7 @@ async def probe(runtime: Runtime, timeout: float = PROBE_TIMEOUT) -> list[ProbeR
     """One request per lane (key and deployment) of every model that calls a server, all at once."""
     jobs = []
     for rt in runtime.models.values():
-        if rt.kind == "simulated":
+        if provider_kind(rt.kind).keys == "builtin":  # nothing to probe: in process, no key
             continue
         for lane in rt.pool.lanes:
             jobs.append(_probe_lane(rt, lane, min(timeout, rt.request_timeout)))

@@ -19,6 +19,7 @@ from ..config import (
 from ..limits import Clock, KeyPool, Lane, MonotonicClock
 from ..models.base import Provider
 from ..models.human import HumanOptions
+from ..models.registry import provider_kind
 from .settings import RunSettings
 from .tokens import TokenCalibration
 
@@ -136,7 +137,7 @@ def build_runtime(
                 human = dataclasses.replace(human, clock=clock)  # the run's clock: turn times and limits agree
             limits = dataclasses.replace(limits, max_concurrency=1, rpm=None, tpm=None, ceiling=None,
                                          request_timeout=human.timeout + 60.0, max_retries=0)
-        if p.kind in ("simulated", "human"):
+        if not provider_kind(p.kind).remote:
             base_url = None
         else:
             where = f"provider {m.provider!r} base_url" if p.base_url else f"provider {m.provider!r} endpoint"
@@ -177,7 +178,7 @@ def build_runtime(
                     adaptive=lane_adaptive,
                     ceiling=max(ceiling, concurrency) if ceiling else None,
                     slow_start=lane_adaptive,
-                    learn_limits=connect and p.kind not in ("simulated", "human") and p.learn_limits,
+                    learn_limits=connect and provider_kind(p.kind).remote and p.learn_limits,
                 )
                 rt.lanes[lane_name] = lane
             lanes.append(lane)
