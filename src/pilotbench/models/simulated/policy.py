@@ -18,7 +18,7 @@ from . import reading
 from .history import _history, _text, forget_history
 from .lexicon import ANY, SAME, Lexicon, ParamView, ToolView, _lexicon_for, _stems
 from .skills import Skill
-from .task import (_DEPS_PART, _REFUSED, _STEP_LINE, _STEP_REF, Intent, Step, _ARGS_PART, _INPUTS_PART, _Mention,
+from .task import (_DEPS_PART, _STEP_LINE, _STEP_REF, Intent, Step, _ARGS_PART, _INPUTS_PART, _Mention,
                    _feeders, _read_mentions, _referred, _satisfied, _split_user, _type_order, _windows)
 
 _RANDOM_FAILURES = frozenset({"OPERATION_FAILED", "TIMEOUT", "FILE_NOT_FOUND", "PERMISSION_DENIED", "NETWORK_ERROR",
@@ -30,6 +30,7 @@ _WRONG_FIELD: dict[str, Any] = {  # a setting that names a field the data does n
     "rules": {"total_value": {"required": True}}, "mapping": {"total_value": "total_ref"},
     "group_by": ["total_value"], "field": "total_value", "target": "total_value",
 }
+_REFUSED = re.compile(r"parameter '(\w+)'")  # "unknown parameter 'data'", "parameter 'condition': ..."
 
 
 # --------------------------------------------------------------------------- the model

@@ -20,7 +20,6 @@ _STEP_REF = re.compile(r"^<handle from step (\d+)>$")
 _CLAUSE = re.compile(r"(?:[^.;!?\n]|[.!?](?=[^\s.;!?]))+")  # "energy.readings.ingest" stays in one clause
 _SUBCLAUSE = re.compile(r":\s*|,\s*(?:and\s+)?then\s+|\s+then\s+|,\s+and\s+|\s+and\s+|,\s+")
 _PLAN_INTRO = "Follow this workflow plan."
-_REFUSED = re.compile(r"parameter '(\w+)'")  # "unknown parameter 'data'", "parameter 'condition': ..."
 _FILLER = frozenset("first second third finally lastly also just please now sequence along way need will you order".split())
 
 
