@@ -1,4 +1,5 @@
-"""The built-in simulated models (SPEC 1.6), driven through real Episodes and the real scorer.
+"""The built-in simulated models (models/simulated/; docs/scoring.md, "The floor"), driven through real Episodes
+and the real scorer.
 
 They read only what is on the wire (messages and tool schemas). The ladder targets of issue 12
 (item 7 and its done-when) are checked here over at least 100 tests across every task type and

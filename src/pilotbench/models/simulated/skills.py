@@ -44,7 +44,7 @@ def _between(low: Skill, high: Skill, t: float) -> Skill:
     return Skill(**values)
 
 
-# A family of sizes, so that the scale section (5.2) has something to show offline.
+# A family of sizes, so that the report's section "5.2 Scale" has something to show offline.
 SKILLS.update(
     {f"sim/family-{size}b": _between(SKILLS["sim/weak"], SKILLS["sim/strong"], t)
      for size, t in ((3, 0.05), (7, 0.3), (14, 0.55), (72, 0.9))}
