@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,37 +10,7 @@ import pytest
 from pilotbench.config import Config, load_config
 from pilotbench.mock_server import KeyLimits, MockConfig, MockServerThread
 
-FAKE_KEYS = ("fake-key-0000-aaaa", "fake-key-1111-bbbb", "fake-key-2222-cccc")
-
-
-def mock_config_file(tmp_path: Path, base_url: str, *, keys: int = 3, max_concurrency: int = 4,
-                     extra: str = "", model_extra: str = "", provider_extra: str = "") -> Path:
-    refs = ", ".join(f'"env:PB_TEST_KEY_{i}"' for i in range(keys))
-    text = textwrap.dedent(
-        f"""
-        [providers.mock]
-        kind = "openai"
-        base_url = "{base_url}/v1"
-        api_keys = [{refs}]
-        max_concurrency = {max_concurrency}
-        request_timeout = 5
-        {provider_extra}
-
-        [models."mock/strong"]
-        provider = "mock"
-        deployment = "sim/strong"
-        {model_extra}
-
-        [models."mock/weak"]
-        provider = "mock"
-        deployment = "sim/weak"
-        {model_extra}
-        """
-    ) + extra
-    path = tmp_path / "pilotbench.toml"
-    path.write_text(text)
-    path.chmod(0o600)
-    return path
+from .factories import FAKE_KEYS, mock_config_file
 
 
 @pytest.fixture

@@ -422,7 +422,7 @@ def test_status_shows_the_limits_a_run_learnt_from_the_headers_while_it_runs(
     declares neither. The run records what its lanes learnt while it runs, and `status` shows it."""
     from pilotbench.runner import scheduler
 
-    from .conftest import FAKE_KEYS, mock_config_file
+    from .factories import FAKE_KEYS, mock_config_file
 
     monkeypatch.setattr(scheduler, "LANES_RECORD_SECONDS", 0.05)
     recorded: list[tuple[str, dict]] = []  # (the run's status at the time, what was recorded)

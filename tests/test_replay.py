@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,8 @@ from pilotbench.config import load_config
 from pilotbench.errors import ConfigError
 from pilotbench.mock_server import MockConfig, MockServerThread
 from pilotbench.replay import END_OF_RECORDING, ReplayResponder, load_recording
+
+from .factories import write_config
 
 FIXTURE = Path(__file__).parent / "fixtures" / "real_replies" / "qwen2.5-coder-0.5b-instruct.json"
 KEY = "fake-replay-key-0000"
@@ -114,27 +115,10 @@ def test_the_responder_answers_by_conversation_and_turn(recording) -> None:  # t
 
 
 def _config(tmp_path: Path, base_url: str) -> Path:
-    models = "".join(
-        textwrap.dedent(f"""
-        [models."replay/{name}"]
-        provider = "replay"
-        deployment = "replay/{name}"
-        tool_mode = "{mode}"
-        max_tokens = 512
-        """)
-        for name, mode in (("native", "native"), ("native-truncated", "native"), ("text", "text"))
-    )
-    path = tmp_path / "pilotbench.toml"
-    path.write_text(textwrap.dedent(f"""
-        [providers.replay]
-        kind = "openai"
-        base_url = "{base_url}/v1"
-        api_keys = ["env:PB_TEST_REPLAY_KEY"]
-        max_concurrency = 2
-        request_timeout = 10
-        """) + models)
-    path.chmod(0o600)
-    return path
+    models = {f"replay/{name}": (f"replay/{name}", f'tool_mode = "{mode}"\nmax_tokens = 512')
+              for name, mode in (("native", "native"), ("native-truncated", "native"), ("text", "text"))}
+    return write_config(tmp_path / "pilotbench.toml", base_url, ["env:PB_TEST_REPLAY_KEY"], provider="replay",
+                        models=models, max_concurrency=2, request_timeout=10)
 
 
 def test_a_pilotbench_run_over_http_on_recorded_replies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,14 +6,24 @@
     ├── StoreError            the results database cannot be used (not SQLite, newer schema, ...)
     │   └── StoreUnavailable  the store did not answer (connection lost or refused, locked too long):
     │                         a write to try again later, not a refusal of the records
-    └── ProviderError         a model call failed; `kind` says what the runner should do:
-                              rate_limit (wait, retry, not a test attempt), transient (bounded
-                              retries with backoff), fatal (stop using the lane or model),
-                              quota (park the key)
-        └── ContextLengthError  the conversation no longer fits the model's context: fatal for
-                              that test only, and the test's outcome (never retried)
+    ├── ProviderError         a model call failed; `kind` says what the runner should do:
+    │   │                     rate_limit (wait, retry, not a test attempt), transient (bounded
+    │   │                     retries with backoff), fatal (stop using the lane or model),
+    │   │                     quota (park the key)
+    │   └── ContextLengthError  the conversation no longer fits the model's context: fatal for
+    │                         that test only, and the test's outcome (never retried)
+    ├── LimitsError           (limits.errors) a lane or key pool that takes no more calls
+    │   ├── LaneDisabled      a lane stopped for good
+    │   │   └── LaneParked    a lane's quota is spent for the rest of the run
+    │   └── NoUsableLane      every lane of a key pool is disabled or parked for good
+    └── InfraError            (runner.calls) a call that cannot succeed: the test is stored as an
+        │                     infrastructure error, never as a model failure
+        └── ModelStopped      the model cannot be used any more in this run
 
-A tool error is never an exception: it is an observation for the model (benchmark.types.ToolResult).
+Every one of them reaching the command line is printed on one line with exit status 2. A tool error
+is never an exception: it is an observation for the model (benchmark.types.ToolResult). Nor are the
+signals the runner uses to end a conversation (runner.calls.ContextLimit, models.human.PlayerTimeout):
+they are outcomes of a test, caught where the test is played.
 """
 
 from __future__ import annotations
@@ -33,8 +43,8 @@ class ConfigError(UsageError):
     pass
 
 
-class StoreError(UsageError):
-    pass
+class StoreError(PilotbenchError):
+    """The results database cannot be used, or did not answer."""
 
 
 class StoreUnavailable(StoreError):

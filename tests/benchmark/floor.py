@@ -53,7 +53,7 @@ def _made(messages: list[Message]) -> list[tuple[str, str, dict[str, Any]]]:
 def _run_chain(chain: list[str], messages: list[Message], windows: dict[str, str] | None = None) -> ModelOutput:
     """One call a turn down `chain`, each on the newest handles its types accept; then the last handle.
     With `windows` (tool -> the clause that named it), settings are read from the clause by the simulated
-    models' pattern reader (models/reading.py) instead of filled generically."""
+    models' pattern reader (models/simulated/reading.py) instead of filled generically."""
     _, inputs = _task(messages)
     made = _made(messages)
     turn = _turn(messages)
@@ -64,7 +64,7 @@ def _run_chain(chain: list[str], messages: list[Message], windows: dict[str, str
     args = _typed_args(name, made, inputs, len(made) + 1)
     if windows and name in windows:
         from pilotbench.benchmark.tools import TOOLS
-        from pilotbench.models import reading
+        from pilotbench.models.simulated import reading
 
         fields = {str(k): str(v) for k, v in ((made[-1][2].get("fields") or {}) if made else {}).items()}
         args.update(reading.read(windows[name], TOOLS[name].parameters, fields))

@@ -1,4 +1,4 @@
-"""The episode state machine (SPEC 1.4), driven by scripted model outputs."""
+"""The episode state machine (docs/scoring.md, "The world of a test"), driven by scripted model outputs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Prompt strategies (SPEC 1.3): what each prompt type renders, tool modes, and --prompt-types parsing."""
+"""Prompt strategies (benchmark/prompts.py; README, "Everyday use"): what each prompt type renders, tool modes, and --prompt-types parsing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Parsing model output (SPEC 1.4): arguments, the text protocol, native replies, completion."""
+"""Parsing model output (README, "A real model with no API key"; docs/scoring.md, "The final answer"): arguments,
+the text protocol, native replies, completion."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from pilotbench.config import load_config
 from pilotbench.errors import UsageError
 from pilotbench.runner.ray_executor import OwnerRef, key_count, partition, portable_config
 
-from ..conftest import FAKE_KEYS, mock_config_file
+from ..factories import FAKE_KEYS, mock_config_file
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import pytest
 
 from pilotbench.mock_server import KeyLimits, MockConfig, MockServerThread
 
-from ..conftest import FAKE_KEYS, mock_config_file
+from ..factories import FAKE_KEYS, mock_config_file
 from .pgserver import pg_url  # noqa: F401 - a fixture
 
 pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
@@ -46,9 +46,7 @@ def home() -> Iterator[Path]:
 
 def _config(tmp_path: Path, server: MockServerThread) -> Path:
     """The shared mock config, with a request timeout that a loaded CI machine cannot hit."""
-    path = mock_config_file(tmp_path, server.base_url, max_concurrency=LIMIT)
-    path.write_text(path.read_text().replace("request_timeout = 5", "request_timeout = 60"))
-    return path
+    return mock_config_file(tmp_path, server.base_url, max_concurrency=LIMIT, request_timeout=60)
 
 
 def _env(home: Path) -> dict[str, str]:

@@ -23,6 +23,8 @@ from pilotbench.models.lean import LeanOpenAIProvider
 from pilotbench.models.openai_compat import OpenAICompatProvider
 from pilotbench.runner.runtime import build_runtime
 
+from ..factories import write_config
+
 KEY = "sk-test-key-0123456789-abcd"
 MODEL = "sim/scripted"
 MESSAGES = [{"role": "user", "content": "Read in.csv and summarise it."}]
@@ -445,13 +447,8 @@ def test_constructor_checks() -> None:
 
 
 def _config(tmp_path: Path, client_line: str) -> Any:
-    path = tmp_path / "pilotbench.toml"
-    path.write_text(
-        '[providers.gw]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\napi_keys = ["env:PB_LEAN_KEY"]\n'
-        f'{client_line}\n[models."gw/m"]\nprovider = "gw"\ndeployment = "m"\n'
-    )
-    path.chmod(0o600)
-    return load_config(path)
+    return load_config(write_config(tmp_path / "pilotbench.toml", "http://127.0.0.1:9", ["env:PB_LEAN_KEY"],
+                                    provider="gw", models={"gw/m": "m"}, provider_extra=client_line))
 
 
 @pytest.mark.parametrize("line, expected", [("", OpenAICompatProvider), ('client = "sdk"', OpenAICompatProvider),

@@ -19,7 +19,7 @@ from pilotbench.config import load_config
 from pilotbench.models.simulated import get_simulated_model
 from pilotbench.plan import make_spec, world_id
 
-from ..conftest import mock_config_file
+from ..factories import mock_config_file
 
 
 @pytest.mark.parametrize("tool_mode", ["native", "text"])

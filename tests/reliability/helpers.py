@@ -20,6 +20,8 @@ from pilotbench.plan import PlanSpec
 from pilotbench.runner import calls
 from pilotbench.runner.scheduler import RunOptions
 
+from .. import factories
+
 # Obviously fake keys; the last four characters are the only part that may ever be shown.
 GOOD_KEYS = ("fake-secret-key-AAAA1111", "fake-secret-key-BBBB2222", "fake-secret-key-CCCC3333")
 BAD_KEY = "fake-secret-key-DDDD4444"  # configured, but the server does not accept it: 401
@@ -52,37 +54,14 @@ def write_config(
     provider_extra: str = "",
     extra: str = "",
 ) -> Path:
-    """A config with provider `mock` (the given keys) and models mock/strong and mock/weak."""
-    refs = ", ".join(f'"{r}"' for r in key_refs)
-    text = textwrap.dedent(
-        f"""
-        [providers.mock]
-        kind = "openai"
-        base_url = "{base_url}/v1"
-        api_keys = [{refs}]
-        max_concurrency = {max_concurrency}
-        request_timeout = {request_timeout}
-        max_retries = {max_retries}
-        key_policy = "{key_policy}"
-        {provider_extra}
-
-        [models."mock/strong"]
-        provider = "mock"
-        deployment = "sim/strong"
-
-        [models."mock/weak"]
-        provider = "mock"
-        deployment = "sim/weak"
-
-        [models."mock/text"]
-        provider = "mock"
-        deployment = "sim/strong"
-        tool_mode = "text"
-        """
-    ) + textwrap.dedent(extra)
-    path.write_text(text)
-    path.chmod(0o600)
-    return path
+    """A config with provider `mock` (the given keys) and models mock/strong, mock/weak and mock/text."""
+    return factories.write_config(
+        path, base_url, key_refs,
+        models={"mock/strong": "sim/strong", "mock/weak": "sim/weak", "mock/text": ("sim/strong", 'tool_mode = "text"')},
+        max_concurrency=max_concurrency, request_timeout=request_timeout,
+        provider_extra=f'max_retries = {max_retries}\nkey_policy = "{key_policy}"\n{textwrap.dedent(provider_extra)}',
+        extra=extra,
+    )
 
 
 def make_plan(config: Config, model: str = "mock/strong", **axes: Any) -> PlanSpec:

@@ -23,6 +23,7 @@ from pilotbench.runner.writer import BatchWriter
 from pilotbench.store.records import TestRecord
 from pilotbench.store.sqlite import SQLiteStore
 
+from ..factories import record
 from .helpers import (
     BAD_KEY,
     GOOD_KEYS,
@@ -391,11 +392,8 @@ def test_lone_surrogates_in_replies_and_errors_neither_fail_requests_nor_lose_re
 
 
 def _record(i: int, infra_error: str) -> TestRecord:
-    return TestRecord(
-        attempt_id=f"a{i}", test_id=f"t{i}", run_id="r", model="m", provider="p", prompt_type="baseline",
-        task_type="simple_task", difficulty="easy", tool_success_rate=0.8, instance=i, seed=42, suite_version="v",
-        task_hash="h", severity="severe", max_turns=10, status="error", infra_error=infra_error,
-    )
+    return record(f"t{i}", "error", attempt=f"a{i}", run_id="r", model="m", provider="p", instance=i, suite_version="v",
+                  infra_error=infra_error)
 
 
 def test_one_unstorable_record_does_not_block_the_others(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pilotbench.errors import UsageError
 from pilotbench.reports import build_report, parse_family
 from pilotbench.store.sqlite import SQLiteStore
 
-from .conftest import A, B, C, rec
+from ..factories import A, B, C, report_record as rec
 
 A8 = f"{A} [rate=0.8]"
 A6 = f"{A} [rate=0.6]"

@@ -12,7 +12,7 @@ import pytest
 from pilotbench.cli import main
 from pilotbench.store.sqlite import SQLiteStore
 
-from .conftest import A, C, rec
+from ..factories import A, C, report_record as rec
 
 
 def run_cli(capsys, *argv):

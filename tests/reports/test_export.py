@@ -11,7 +11,7 @@ import pytest
 from pilotbench.reports import EXPORT_FORMATS, export
 from pilotbench.store.records import COLUMNS
 
-from .conftest import A, B, C
+from ..factories import A, B, C
 
 REQUIRED = ("id", "attempt_id", "model", "prompt_type", "task_type", "difficulty", "tool_success_rate",
             "instance", "status", "success_level", "turns", "workflow_adherence", "tool_coverage",

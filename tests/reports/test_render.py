@@ -10,7 +10,7 @@ import pytest
 from pilotbench.reports import REPORT_FORMATS, build_report, render, to_csv, to_html, to_markdown
 from pilotbench.reports.render import fit_width, fmt_rate, fmt_stat, tables, transpose_wide
 
-from .conftest import A, B
+from ..factories import A, B
 
 A8 = f"{A} [rate=0.8]"
 

@@ -171,7 +171,7 @@ def test_rate_limits_without_retry_after_give_up_after_the_budget() -> None:
 
 
 def test_keys_that_share_one_budget_split_the_declared_limits(tmp_path, fake_env) -> None:  # type: ignore[no-untyped-def]
-    from ..conftest import mock_config_file
+    from ..factories import mock_config_file
 
     cfg = load_config(mock_config_file(tmp_path, "http://127.0.0.1:9", max_concurrency=12,
                                        provider_extra="rpm = 600\ntpm = 90000\nkeys_share_limits = true"))
@@ -186,7 +186,7 @@ def test_keys_that_share_one_budget_split_the_declared_limits(tmp_path, fake_env
 
 
 def test_http_lanes_learn_limits_simulated_ones_do_not(tmp_path, fake_env) -> None:  # type: ignore[no-untyped-def]
-    from ..conftest import mock_config_file
+    from ..factories import mock_config_file
 
     cfg = load_config(mock_config_file(tmp_path, "http://127.0.0.1:9"))
     http = build_runtime(cfg, ["mock/strong"], env=fake_env)
@@ -215,7 +215,7 @@ def test_a_run_paces_itself_to_limits_stated_only_in_headers(tmp_path) -> None: 
     from pilotbench import api
     from pilotbench.mock_server import KeyLimits, MockConfig, MockServerThread
 
-    from ..conftest import FAKE_KEYS, mock_config_file
+    from ..factories import FAKE_KEYS, mock_config_file
 
     cfg = MockConfig(keys={FAKE_KEYS[0]: KeyLimits(tpm=6_000_000)}, budget_seconds=0.25, latency=0.02)
     with MockServerThread(cfg) as srv:

@@ -10,6 +10,7 @@ import pytest
 from pilotbench import api
 from pilotbench.benchmark.tasks import generate_instance
 from pilotbench.models import simulated
+from pilotbench.models.simulated import history, policy
 from pilotbench.runner import scheduler
 from pilotbench.runner.scheduler import InstanceCache
 
@@ -29,7 +30,7 @@ def _results(records) -> list[tuple]:  # type: ignore[no-untyped-def]
 
 
 def test_a_finished_run_keeps_nothing_of_its_conversations(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    simulated._HISTORIES.clear()
+    history._HISTORIES.clear()
     models = [simulated.get_simulated_model(m) for m in ("sim/weak", "sim/strong")]
     for m in models:
         m._intents.clear()
@@ -37,16 +38,16 @@ def test_a_finished_run_keeps_nothing_of_its_conversations(tmp_path) -> None:  #
     assert result.summary.completed == 120
     # Every conversation ended, so what the simulated models kept for their next turns is gone; what stays
     # is one reading per prompt, bounded however long the run.
-    assert len(simulated._HISTORIES) == 0
-    assert all(len(m._intents) <= simulated._INTENTS_MAX for m in models)
+    assert len(history._HISTORIES) == 0
+    assert all(len(m._intents) <= policy._INTENTS_MAX for m in models)
 
 
 def test_results_do_not_depend_on_what_is_cached(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The same plan with every cache evicting at once (and nothing forgotten at a conversation's
     end) gives the same results, transcripts included."""
     default = api.run(_plan(), db=tmp_path / "a.db")
-    monkeypatch.setattr(simulated, "_HISTORIES_MAX", 1)
-    monkeypatch.setattr(simulated, "_INTENTS_MAX", 1)
+    monkeypatch.setattr(history, "_HISTORIES_MAX", 1)
+    monkeypatch.setattr(policy, "_INTENTS_MAX", 1)
     monkeypatch.setattr(simulated.SimulatedModel, "end_conversation", lambda self, messages: None)
     monkeypatch.setattr(scheduler.InstanceCache.__init__, "__defaults__", (1,))
     starved = api.run(_plan(), db=tmp_path / "b.db")
@@ -67,4 +68,4 @@ def test_the_instance_cache_is_bounded_and_gives_the_generators_instances() -> N
 @pytest.mark.parametrize("bound", ["_HISTORIES_MAX", "_INTENTS_MAX"])
 def test_the_simulated_models_caches_are_bounded_below_a_long_plan(bound: str) -> None:
     # A few times the conversations in flight (256 by default), far below a long run's tests.
-    assert 256 <= getattr(simulated, bound) <= 2048
+    assert 256 <= getattr(history if bound == "_HISTORIES_MAX" else policy, bound) <= 2048

@@ -24,7 +24,7 @@ from pilotbench.runner.runtime import build_runtime
 from pilotbench.runner.scheduler import RunOptions, Runner
 from pilotbench.store.sqlite import SQLiteStore
 
-from ..conftest import FAKE_KEYS, mock_config_file
+from ..factories import FAKE_KEYS, mock_config_file
 
 
 def test_adaptive_lanes_back_off_when_limits_are_declared_too_high(tmp_path: Path, fake_env) -> None:  # type: ignore[no-untyped-def]

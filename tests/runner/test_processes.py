@@ -14,7 +14,7 @@ import pytest
 
 from pilotbench.mock_server import KeyLimits, MockConfig, MockServerThread
 
-from ..conftest import FAKE_KEYS, mock_config_file
+from ..factories import FAKE_KEYS, mock_config_file
 
 PLAN_ARGS = ["--prompt-types", "all", "--task-types", "all", "--num-instances", "6", "--difficulty", "easy,hard"]
 PLANNED = 3 * 5 * 6 * 2  # prompt types x task types x instances x difficulties

@@ -19,7 +19,7 @@ from pilotbench.runner.runtime import build_runtime
 from pilotbench.runner.scheduler import RunOptions, Runner
 from pilotbench.store.sqlite import SQLiteStore
 
-from ..conftest import FAKE_KEYS
+from ..factories import FAKE_KEYS
 
 
 def _outcomes(db: Path) -> list[tuple]:
@@ -221,7 +221,7 @@ def test_per_key_limits_hold_over_http(tmp_path: Path, mock_cfg, mock_server) ->
 
 
 def test_lane_scope_key_shares_one_limit_across_models(tmp_path: Path, mock_server, fake_env) -> None:  # type: ignore[no-untyped-def]
-    from ..conftest import mock_config_file
+    from ..factories import mock_config_file
 
     cfg = load_config(mock_config_file(tmp_path, mock_server.base_url, provider_extra='lane_scope = "key"'))
     rt = build_runtime(cfg, ["mock/strong", "mock/weak"], connect=False)

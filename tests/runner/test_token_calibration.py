@@ -120,7 +120,7 @@ def _run_against(tmp_path, monkeypatch, usage_divisor: float, tpm: int = 12_000_
     from pilotbench.config import load_config
     from pilotbench.mock_server import KeyLimits, MockConfig, MockServerThread
 
-    from ..conftest import FAKE_KEYS, mock_config_file
+    from ..factories import FAKE_KEYS, mock_config_file
 
     made: list[TokenCalibration] = []
     init = TokenCalibration.__init__

@@ -16,13 +16,13 @@ from pilotbench.runner.writer import BatchWriter, import_rescued, rescue_files
 from pilotbench.store.records import TestRecord
 from pilotbench.store.sqlite import SQLiteStore
 
+from ..factories import record
+
 
 def rec(i: int) -> TestRecord:
-    return TestRecord(
-        attempt_id=f"a{i:04d}", test_id=f"t{i}", run_id="r", model="sim/weak", provider="sim", prompt_type="baseline",
-        task_type="simple_task", difficulty="easy", tool_success_rate=0.8, instance=i, seed=42, suite_version="v",
-        task_hash="h", severity="severe", max_turns=10, status="done", success_level="full_success", success=1,
-        trajectory={"turns": 2}, call_latencies=[0.25],
+    return record(
+        f"t{i}", attempt=f"a{i:04d}", run_id="r", instance=i, suite_version="v", success_level="full_success",
+        success=1, trajectory={"turns": 2}, call_latencies=[0.25],
     )
 
 

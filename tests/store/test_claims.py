@@ -3,7 +3,6 @@ given to another until the lease is released or expires; a done test is never le
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,17 +10,9 @@ from typing import Any
 import pytest
 
 from pilotbench.store import open_store
-from pilotbench.store.records import TestRecord
 
 from ..distributed.pgserver import pg_url  # noqa: F401 - a fixture
-
-
-def rec(test_id: str, status: str = "done") -> TestRecord:
-    return TestRecord(
-        attempt_id=uuid.uuid4().hex, test_id=test_id, run_id="r1", model="sim/weak", provider="sim",
-        prompt_type="baseline", task_type="simple_task", difficulty="easy", tool_success_rate=0.8, instance=0,
-        seed=42, suite_version="v1-x", task_hash="h", severity="severe", max_turns=10, status=status,
-    )
+from ..factories import record as rec
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -18,21 +18,10 @@ import pytest
 from pilotbench.errors import StoreError, UsageError
 from pilotbench.reports import build_report, export, legacy_summary
 from pilotbench.store import is_postgres_url, open_store
-from pilotbench.store.records import TestRecord
 from pilotbench.store.sqlite import SQLiteStore
 
 from ..distributed.pgserver import drop_database, pg_url  # noqa: F401 - a fixture
-from ..reports.conftest import make_records
-
-
-def rec(test_id: str, status: str = "done", attempt: str | None = None, **kw) -> TestRecord:  # type: ignore[no-untyped-def]
-    base = dict(
-        attempt_id=attempt or uuid.uuid4().hex, test_id=test_id, run_id="r1", model="sim/weak", provider="sim",
-        prompt_type="baseline", task_type="simple_task", difficulty="easy", tool_success_rate=0.8, instance=0,
-        seed=42, suite_version="v1-x", task_hash="h", severity="severe", max_turns=10, status=status,
-    )
-    base.update(kw)
-    return TestRecord(**base)
+from ..factories import record as rec, report_records as make_records
 
 
 # ---------------------------------------------------------------------- no server needed

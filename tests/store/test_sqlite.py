@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from pathlib import Path
 
 import pytest
@@ -13,15 +12,7 @@ from pilotbench.store import open_store
 from pilotbench.store.records import TestRecord
 from pilotbench.store.sqlite import SCHEMA_VERSION, SQLiteStore
 
-
-def rec(test_id: str, status: str = "done", attempt: str | None = None, **kw) -> TestRecord:  # type: ignore[no-untyped-def]
-    base = dict(
-        attempt_id=attempt or uuid.uuid4().hex, test_id=test_id, run_id="r1", model="sim/weak", provider="sim",
-        prompt_type="baseline", task_type="simple_task", difficulty="easy", tool_success_rate=0.8, instance=0,
-        seed=42, suite_version="v1-x", task_hash="h", severity="severe", max_turns=10, status=status,
-    )
-    base.update(kw)
-    return TestRecord(**base)
+from ..factories import record as rec
 
 
 def test_write_is_idempotent_and_done_only_once(tmp_path: Path) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from pathlib import Path
 
 from pilotbench.store.records import TestRecord
 from pilotbench.store.sqlite import SQLiteStore
+
+from ..factories import record
 
 STATUS_SQL = (
     "SELECT model, prompt_type, SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), "
@@ -16,12 +17,7 @@ STATUS_SQL = (
 
 
 def rec(test_id: str, model: str = "sim/weak", status: str = "done", run_id: str = "r1") -> TestRecord:
-    return TestRecord(
-        attempt_id=uuid.uuid4().hex, test_id=test_id, run_id=run_id, model=model, provider="sim",
-        prompt_type="baseline", task_type="simple_task", difficulty="easy", tool_success_rate=0.8, instance=0,
-        seed=42, suite_version="v1-x", task_hash="h", severity="severe", max_turns=10, status=status,
-        success=1 if status == "done" else None,
-    )
+    return record(test_id, status, model=model, run_id=run_id, success=1 if status == "done" else None)
 
 
 def plan_of(store: SQLiteStore, sql: str) -> str:

@@ -1,4 +1,4 @@
-"""Errors raised by lanes and key pools.
+"""Errors raised by lanes and key pools (deliberate errors: under `pilotbench.errors.PilotbenchError`).
 
     LimitsError
      +-- LaneDisabled     a lane stopped for good (fatal error: 401/403/404)
@@ -8,10 +8,12 @@
 
 from __future__ import annotations
 
+from ..errors import PilotbenchError
+
 __all__ = ["LimitsError", "LaneDisabled", "LaneParked", "NoUsableLane"]
 
 
-class LimitsError(Exception):
+class LimitsError(PilotbenchError):
     """Base class of errors from `pilotbench.limits`."""
 
 

@@ -1,4 +1,4 @@
-"""An OpenAI-compatible mock provider server (SPEC section 6): see `app` for what it does.
+"""An OpenAI-compatible mock provider server (README, "Providers, keys and limits"): see `app` for what it does.
 
 Everything importable from the former single module stays importable from here.
 """

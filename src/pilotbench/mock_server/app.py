@@ -1,4 +1,4 @@
-"""An OpenAI-compatible mock provider server (SPEC section 6).
+"""An OpenAI-compatible mock provider server (README, "Providers, keys and limits" and "Reliability").
 
 It speaks the OpenAI chat-completions protocol on the OpenAI path (``/v1/chat/completions``),
 the Azure deployment path (``/openai/deployments/{deployment}/chat/completions``) and the Azure

@@ -25,7 +25,7 @@ import random
 from dataclasses import dataclass, field
 
 from ..benchmark.types import ModelOutput
-from ..errors import ContextLengthError, ProviderError
+from ..errors import ContextLengthError, PilotbenchError, ProviderError
 from ..limits import Clock, LaneDisabled, NoUsableLane
 from ..models.base import ModelRequest
 from ..models.human import PlayerTimeout
@@ -38,7 +38,7 @@ MAX_RATE_LIMIT_RETRIES = 40
 TIMEOUT_GRACE = 5.0
 
 
-class InfraError(Exception):
+class InfraError(PilotbenchError):
     """A call that failed for reasons outside the model's control; message is key-free."""
 
 
