@@ -19,7 +19,7 @@ from pilotbench.runner.calls import InfraError, ModelStopped
 NOT_ERRORS = {
     "pilotbench.runner.calls.ContextLimit",  # the conversation no longer fits: the test ends there
     "pilotbench.models.human.PlayerTimeout",  # a human player did not answer in time: the test ends there
-    "pilotbench.benchmark.simulator._Refusal",  # a tool refuses a call: an observation for the model
+    "pilotbench.benchmark.toolkit.base._Refusal",  # a tool refuses a call: an observation for the model
     "pilotbench.view.data.BadRequest",  # a ValueError the viewer answers with a 400 page
 }
 
@@ -28,7 +28,7 @@ def _exception_classes() -> dict[str, type[BaseException]]:
     """Every exception class defined in a pilotbench module, by qualified name."""
     found: dict[str, type[BaseException]] = {}
     for info in pkgutil.walk_packages(pilotbench.__path__, "pilotbench."):
-        if info.name == "pilotbench.__main__":
+        if info.name.endswith(".__main__"):
             continue  # runs the CLI
         module = importlib.import_module(info.name)
         for value in vars(module).values():
