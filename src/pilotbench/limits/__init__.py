@@ -6,7 +6,7 @@ on virtual time.
 
 from .adaptive import AdaptiveController
 from .bucket import TokenBucket
-from .clock import Clock, FakeClock, MonotonicClock
+from ..clock import Clock, FakeClock, MonotonicClock
 from .errors import LaneDisabled, LaneParked, LimitsError, NoUsableLane
 from .keypool import POLICIES, KeyPool
 from .lane import OUTCOMES, Lane, Permit

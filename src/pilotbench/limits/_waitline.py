@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Generic, NamedTuple, TypeVar
 
-from .clock import Clock
+from ..clock import Clock
 
 T = TypeVar("T")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from .clock import Clock, MonotonicClock
+from ..clock import Clock, MonotonicClock
 
 __all__ = ["AdaptiveController"]
 

@@ -12,7 +12,7 @@ from ..models.ratelimits import RateLimits
 from ._waitline import Blocked, WaitLine
 from .adaptive import AdaptiveController
 from .bucket import TokenBucket
-from .clock import Clock, MonotonicClock
+from ..clock import Clock, MonotonicClock
 from .errors import LaneDisabled, LaneParked
 from .learned import LearnedBudget
 

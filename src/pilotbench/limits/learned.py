@@ -21,7 +21,7 @@ import math
 from collections import deque
 
 from ..models.ratelimits import Budget
-from .clock import Clock
+from ..clock import Clock
 
 __all__ = ["LearnedBudget"]
 

@@ -37,7 +37,7 @@ from typing import Any, TextIO
 
 from ..benchmark.types import ModelOutput, ToolCall
 from ..errors import ProviderError
-from ..limits import Clock, MonotonicClock
+from ..clock import Clock, MonotonicClock
 from .base import ModelRequest
 
 DEFAULT_TIMEOUT = 3600.0  # seconds a player may take over one turn
