@@ -43,6 +43,7 @@ def test_http_results_match_in_process_replay(tmp_path: Path, mock_server, fake_
             episode.step(model.respond(episode.messages, episode.tools))
         stored = dict(r.trajectory)
         assert len(stored.pop("turn_seconds")) == stored["turns"]  # the runner adds each turn's time
+        assert len(stored.pop("turn_tokens")) == stored["turns"]  # and each turn's tokens
         assert episode.trajectory.to_dict() == stored, r.test_id
     strong = [r.success for r in http.records if r.model == "mock/strong"]
     weak = [r.success for r in http.records if r.model == "mock/weak"]

@@ -200,6 +200,7 @@ def test_http_path_matches_in_process_results(tmp_path: Path, mock_cfg, mock_ser
             episode.step(model.respond(episode.messages, episode.tools))
         stored = dict(r.trajectory)
         assert len(stored.pop("turn_seconds")) == stored["turns"]  # the runner adds each turn's time
+        assert len(stored.pop("turn_tokens")) == stored["turns"]  # and each turn's tokens
         assert episode.trajectory.to_dict() == stored, r.test_id
     labels = {r.key_label for r in http.records}
     assert labels <= {"..." + k[-4:] for k in FAKE_KEYS} and len(labels) == 3
@@ -207,6 +208,50 @@ def test_http_path_matches_in_process_results(tmp_path: Path, mock_cfg, mock_ser
     strong = [r.success for r in http.records if r.model == "mock/strong"]
     weak = [r.success for r in http.records if r.model == "mock/weak"]
     assert sum(strong) > sum(weak)
+
+
+def test_each_turns_tokens_are_stored_beside_its_time(tmp_path: Path, mock_cfg, mock_server) -> None:  # type: ignore[no-untyped-def]
+    """trajectory.turn_tokens: one [prompt, completion] per answered call, as the server's usage said;
+    their sums are the test's prompt_tokens and completion_tokens."""
+    http = api.run(api.build_plan("mock/strong,mock/weak", prompt_types="baseline,flawed_tool_misuse", config=mock_cfg),
+                   db=tmp_path / "tok.db", config=mock_cfg)
+    assert http.summary.completed == len(http.records) > 0 and http.summary.errors == 0
+    seen: set[int] = set()
+    for r in http.records:
+        per_turn = r.trajectory["turn_tokens"]
+        assert len(per_turn) == len(r.trajectory["turn_seconds"]) == r.turns >= 1, r.test_id
+        assert all(isinstance(t, list) and len(t) == 2 and all(isinstance(n, int) for n in t) for t in per_turn)
+        assert sum(t[0] for t in per_turn) == r.prompt_tokens > 0, r.test_id
+        assert sum(t[1] for t in per_turn) == r.completion_tokens > 0, r.test_id
+        if len(per_turn) > 1:
+            assert per_turn[-1][0] > per_turn[0][0]  # the conversation grows: each call's own prompt
+        seen.add(len(per_turn))
+    assert len(seen) > 1  # tests of different lengths were played
+    with SQLiteStore(tmp_path / "tok.db", create=False) as store:
+        import json
+
+        rows = store.query("SELECT trajectory, prompt_tokens FROM results")
+    assert rows and all(sum(t[0] for t in json.loads(row[0])["turn_tokens"]) == row[1] for row in rows)
+
+
+class _NoUsage(ScriptedProvider):
+    """Answers like sim/strong, with the usage of every other reply left out (as a provider without usage)."""
+
+    async def generate(self, request, timeout):  # type: ignore[no-untyped-def]
+        out = await super().generate(request, timeout)
+        return out if self.calls % 2 == 0 else ModelOutput(out.content, out.tool_calls, out.reasoning, finish_reason=out.finish_reason)
+
+
+def test_a_call_that_reports_no_usage_stores_null_for_its_turn() -> None:
+    clock = FakeClock()
+    provider = _NoUsage([])
+    rt = _runtime_with(provider, clock=clock)
+    stats = CallStats()
+    outputs = [asyncio.run(call_model(rt.models["sim/strong"], "baseline", _request(), stats, clock=clock, rng=random.Random(1)))
+               for _ in range(2)]
+    assert stats.turn_tokens[0] is None
+    assert stats.turn_tokens[1] == [outputs[1].usage.prompt_tokens, outputs[1].usage.completion_tokens]
+    assert outputs[1].usage.total_tokens > 0 and len(stats.turn_seconds) == 2
 
 
 def test_per_key_limits_hold_over_http(tmp_path: Path, mock_cfg, mock_server) -> None:  # type: ignore[no-untyped-def]

@@ -523,6 +523,8 @@ class Runner:
             record.trajectory = traj.to_dict()
             # Time per turn (each answered call; a human's thinking time is part of the baseline).
             record.trajectory["turn_seconds"] = [round(x, 3) for x in stats.turn_seconds]
+            if any(t is not None for t in stats.turn_tokens):  # tokens per turn, where the provider said
+                record.trajectory["turn_tokens"] = list(stats.turn_tokens)
             if stats.timed_out_after is not None:
                 record.trajectory["timed_out_after"] = round(stats.timed_out_after, 3)
             if self.options.transcripts != "none":
