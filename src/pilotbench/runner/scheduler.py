@@ -9,9 +9,6 @@ point (Ctrl-C, SIGTERM, a hard kill) and the next run does exactly what is missi
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
-import heapq
 import itertools
 import json
 import logging
@@ -23,7 +20,7 @@ import sys
 import time
 import traceback
 import uuid
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +29,6 @@ from typing import Any
 from ..benchmark.episode import Episode, StopRules
 from ..benchmark.prompts import render_prompt
 from ..benchmark.scoring import score
-from ..benchmark.tasks import TaskInstance, generate_instance
-from ..benchmark.types import TASK_TYPES
 from ..errors import StoreError, StoreUnavailable
 from ..limits import Clock, MonotonicClock
 from ..models.base import ModelRequest
@@ -43,6 +38,10 @@ from ..store.records import TestRecord, new_attempt_id
 from ..store.transcripts import DEFAULT_TRANSCRIPTS, encode_transcript
 from ..store.base import Store
 from .calls import CallStats, ContextLimit, InfraError, ModelStopped, calibrated_estimate, call_model
+from .collector import _collector_for_long_runs
+from .instances import InstanceCache
+from .logs import QuietFileHandler
+from .order import _aiter, _longest_first
 from .outcome import error_cause, exit_status, lane_limits, lane_problems, run_state
 from .progress import Reporter, RunProgress
 from .runtime import ModelRuntime, Runtime
@@ -693,42 +692,6 @@ class Runner:
         self._handlers.clear()
 
 
-class QuietFileHandler(logging.FileHandler):
-    """A run's log file that, when it cannot be written (a full disk, a lost mount), says so once on
-    stderr and drops its messages from then on, instead of printing a "--- Logging error ---"
-    traceback for every message (thousands of lines over a run)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.failed = False
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if not self.failed:
-            super().emit(record)
-
-    def flush(self) -> None:
-        if self.failed:
-            return
-        try:
-            super().flush()
-        except OSError as e:
-            self._fail(e)
-
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
-        self._fail(sys.exc_info()[1])
-
-    def _fail(self, error: BaseException | None) -> None:
-        if self.failed:
-            return
-        self.failed = True
-        reason = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
-        try:
-            print(f"warning: cannot write the log file {self.baseFilename} ({reason}); "
-                  "its messages are dropped from now on", file=sys.stderr, flush=True)
-        except OSError:
-            pass
-
-
 def _end_conversation(rt: ModelRuntime, messages: list[Any]) -> None:
     """Tell the model's providers that a conversation is over, for those that keep something per
     conversation in flight (an in-process model's reading of it): they let it go at once."""
@@ -740,87 +703,6 @@ def _end_conversation(rt: ModelRuntime, messages: list[Any]) -> None:
         end = getattr(provider, "end_conversation", None)
         if end is not None:
             end(messages)
-
-
-class InstanceCache:
-    """The task instances of the tests in flight and just before: the `size` most recently used.
-
-    The plan walks instances slowest, so a handful serve every test in flight. The generator's own
-    cache (`generate_instance`) would keep every instance of the plan (tens of thousands on a long
-    run); a run asks the generator itself, so its memory does not grow with the plan. Instances are
-    the same either way: the generator is deterministic.
-    """
-
-    def __init__(self, size: int = 512) -> None:
-        self.size = max(1, size)
-        self._items: OrderedDict[tuple[str, int, int], TaskInstance] = OrderedDict()
-        self._generate = getattr(generate_instance, "__wrapped__", generate_instance)
-
-    def get(self, task_type: str, index: int, seed: int) -> TaskInstance:
-        key = (task_type, index, seed)
-        task = self._items.get(key)
-        if task is not None:
-            self._items.move_to_end(key)
-            return task
-        task = self._items[key] = self._generate(task_type, index, seed)
-        if len(self._items) > self.size:
-            self._items.popitem(last=False)
-        return task
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-async def _aiter(specs: Iterator[TestSpec]) -> AsyncIterator[TestSpec]:
-    for spec in specs:
-        yield spec
-
-
-_LENGTH_RANK = {task_type: rank for rank, task_type in enumerate(TASK_TYPES)}  # task types grow in length
-
-
-def _longest_first(specs: Iterator[TestSpec], window: int) -> Iterator[TestSpec]:
-    """`specs` in plan order, except that among the next `window` the longest conversations go first.
-
-    A conversation's turns run one after another, so the end of a run waits for the last ones
-    started; when those are the longest (the plan ends with the longest task type), the lanes
-    idle for seconds while they finish. Starting long tests early leaves short ones for the end.
-    Which tests run, and their results, are unchanged.
-    """
-    heap: list[tuple[int, int, TestSpec]] = []
-    for seq, spec in enumerate(specs):
-        heapq.heappush(heap, (-(spec.max_turns * 8 + _LENGTH_RANK.get(spec.task_type, 0)), seq, spec))
-        if len(heap) >= window:
-            yield heapq.heappop(heap)[2]
-    while heap:
-        yield heapq.heappop(heap)[2]
-
-
-@contextlib.contextmanager
-def _collector_for_long_runs() -> Iterator[None]:
-    """The cyclic garbage collector tuned for the run, restored after it.
-
-    A run allocates a few dozen short-lived objects per model call and holds every conversation
-    in flight; at the default thresholds the collector ran a full collection every few seconds
-    and took a quarter of the harness's CPU, in pauses of up to hundreds of milliseconds that
-    stalled the event loop (BENCHMARKS.md). Everything that exists when the run starts (modules,
-    config, plan) is frozen out of collections, and young collections run every 10,000 net
-    allocations instead of 700. Reference counting still frees everything acyclic at once.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(thresholds[0], _GC_YOUNG_THRESHOLD), *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
-_GC_YOUNG_THRESHOLD = 10_000
 
 
 def _fields(plan: PlanSpec) -> dict[str, Any]:

@@ -1,0 +1,43 @@
+"""A run's log files: one per provider, that never floods stderr when the disk is full."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+
+class QuietFileHandler(logging.FileHandler):
+    """A run's log file that, when it cannot be written (a full disk, a lost mount), says so once on
+    stderr and drops its messages from then on, instead of printing a "--- Logging error ---"
+    traceback for every message (thousands of lines over a run)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)
+
+    def flush(self) -> None:
+        if self.failed:
+            return
+        try:
+            super().flush()
+        except OSError as e:
+            self._fail(e)
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        self._fail(sys.exc_info()[1])
+
+    def _fail(self, error: BaseException | None) -> None:
+        if self.failed:
+            return
+        self.failed = True
+        reason = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+        try:
+            print(f"warning: cannot write the log file {self.baseFilename} ({reason}); "
+                  "its messages are dropped from now on", file=sys.stderr, flush=True)
+        except OSError:
+            pass
