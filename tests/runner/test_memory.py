@@ -11,8 +11,8 @@ from pilotbench import api
 from pilotbench.benchmark.tasks import generate_instance
 from pilotbench.models import simulated
 from pilotbench.models.simulated import history, policy
-from pilotbench.runner import scheduler
-from pilotbench.runner.scheduler import InstanceCache
+from pilotbench.runner import instances
+from pilotbench.runner.instances import InstanceCache
 
 
 def _plan(models: str = "sim/weak,sim/strong"):  # type: ignore[no-untyped-def]
@@ -49,7 +49,7 @@ def test_results_do_not_depend_on_what_is_cached(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(history, "_HISTORIES_MAX", 1)
     monkeypatch.setattr(policy, "_INTENTS_MAX", 1)
     monkeypatch.setattr(simulated.SimulatedModel, "end_conversation", lambda self, messages: None)
-    monkeypatch.setattr(scheduler.InstanceCache.__init__, "__defaults__", (1,))
+    monkeypatch.setattr(instances.InstanceCache.__init__, "__defaults__", (1,))
     starved = api.run(_plan(), db=tmp_path / "b.db")
     assert len(default.records) == len(starved.records) == 120
     assert _results(default.records) == _results(starved.records)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def _collector_for_long_runs() -> Iterator[None]:
+def collector_for_long_runs() -> Iterator[None]:
     """The cyclic garbage collector tuned for the run, restored after it.
 
     A run allocates a few dozen short-lived objects per model call and holds every conversation

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 
@@ -41,3 +43,35 @@ class QuietFileHandler(logging.FileHandler):
                   "its messages are dropped from now on", file=sys.stderr, flush=True)
         except OSError:
             pass
+
+
+def open_logs(directory: Path, run_id: str, providers: Iterable[str], handlers: list[logging.Handler]) -> dict[str, logging.Logger]:
+    """One logger per provider of run `run_id`, writing to `directory`/<provider>.log (the directory
+    is made); the file handlers are appended to `handlers`, for `close_logs`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    loggers: dict[str, logging.Logger] = {}
+    for name in providers:
+        logger = logging.getLogger(f"pilotbench.run.{run_id}.{name}")
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+        handler = QuietFileHandler(directory / f"{name}.log", encoding="utf-8")
+        handler.setFormatter(fmt)
+        logger.addHandler(handler)
+        handlers.append(handler)
+        loggers[name] = logger
+    return loggers
+
+
+def close_logs(loggers: Iterable[logging.Logger], handlers: list[logging.Handler]) -> None:
+    """Detach every handler of `loggers` and close `handlers` (emptied); a close that fails on a full
+    disk has already been reported once."""
+    for logger in loggers:
+        for h in list(logger.handlers):
+            logger.removeHandler(h)
+    for h in handlers:
+        try:
+            h.close()
+        except OSError:  # the last flush on a full disk; already said once
+            pass
+    handlers.clear()

@@ -9,7 +9,7 @@ from ..benchmark.types import TASK_TYPES
 from ..plan import TestSpec
 
 
-async def _aiter(specs: Iterator[TestSpec]) -> AsyncIterator[TestSpec]:
+async def aiter_of(specs: Iterator[TestSpec]) -> AsyncIterator[TestSpec]:
     for spec in specs:
         yield spec
 
@@ -17,7 +17,7 @@ async def _aiter(specs: Iterator[TestSpec]) -> AsyncIterator[TestSpec]:
 _LENGTH_RANK = {task_type: rank for rank, task_type in enumerate(TASK_TYPES)}  # task types grow in length
 
 
-def _longest_first(specs: Iterator[TestSpec], window: int) -> Iterator[TestSpec]:
+def longest_first(specs: Iterator[TestSpec], window: int) -> Iterator[TestSpec]:
     """`specs` in plan order, except that among the next `window` the longest conversations go first.
 
     A conversation's turns run one after another, so the end of a run waits for the last ones

@@ -38,10 +38,10 @@ from ..store.records import TestRecord, new_attempt_id
 from ..store.transcripts import DEFAULT_TRANSCRIPTS, encode_transcript
 from ..store.base import Store
 from .calls import CallStats, ContextLimit, InfraError, ModelStopped, calibrated_estimate, call_model
-from .collector import _collector_for_long_runs
+from .collector import collector_for_long_runs
 from .instances import InstanceCache
-from .logs import QuietFileHandler
-from .order import _aiter, _longest_first
+from .logs import QuietFileHandler, close_logs, open_logs  # noqa: F401 - QuietFileHandler: its old import path
+from .order import aiter_of, longest_first
 from .outcome import error_cause, exit_status, lane_limits, lane_problems, run_state
 from .progress import Reporter, RunProgress
 from .runtime import ModelRuntime, Runtime
@@ -213,7 +213,7 @@ class Runner:
         recorder = asyncio.create_task(self._record_lanes(writer)) if record_lanes else None
         renewer = asyncio.create_task(self._renew_claims(writer)) if self._claiming else None
         try:
-            with _collector_for_long_runs():
+            with collector_for_long_runs():
                 for group in self._groups(streams):
                     if self._stopping:
                         break
@@ -339,8 +339,8 @@ class Runner:
             bound = min(bound, self.options.max_in_flight)
         slots = asyncio.Semaphore(max(1, bound))
         tasks: set[asyncio.Task[None]] = set()
-        ordered = _longest_first(specs, 2 * bound)
-        claimed = self._claimed(rt, ordered, max(32, min(bound, 256))) if self._claiming else _aiter(ordered)
+        ordered = longest_first(specs, 2 * bound)
+        claimed = self._claimed(rt, ordered, max(32, min(bound, 256))) if self._claiming else aiter_of(ordered)
         started = 0
         async for spec in claimed:
             started += 1
@@ -667,29 +667,12 @@ class Runner:
         if self.options.log_dir is None:
             return
         directory = self.options.log_dir / self.run_id
-        directory.mkdir(parents=True, exist_ok=True)
         self.summary.log_dir = str(directory)
-        fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
-        for name in {rt.provider_name for rt in self.runtime.models.values()}:
-            logger = logging.getLogger(f"pilotbench.run.{self.run_id}.{name}")
-            logger.propagate = False
-            logger.setLevel(logging.INFO)
-            handler = QuietFileHandler(directory / f"{name}.log", encoding="utf-8")
-            handler.setFormatter(fmt)
-            logger.addHandler(handler)
-            self._handlers.append(handler)
-            self._loggers[name] = logger
+        providers = {rt.provider_name for rt in self.runtime.models.values()}
+        self._loggers.update(open_logs(directory, self.run_id, providers, self._handlers))
 
     def _close_logs(self) -> None:
-        for name, logger in self._loggers.items():
-            for h in list(logger.handlers):
-                logger.removeHandler(h)
-        for h in self._handlers:
-            try:
-                h.close()
-            except OSError:  # the last flush on a full disk; already said once
-                pass
-        self._handlers.clear()
+        close_logs(self._loggers.values(), self._handlers)
 
 
 def _end_conversation(rt: ModelRuntime, messages: list[Any]) -> None:
