@@ -12,6 +12,11 @@ Models outside the catalog are named by provider, as inspect_ai users expect (`o
 `azure/<deployment>`, `vllm/<model>`, `ollama/<model>`, `llamacpp/<model>`,
 `openai-api/<name>/<model>`, and `human/<name>` for a person playing the model); `open_model`
 turns such a name into a catalog entry.
+
+One module per concept: `model` (the entries' shape; what a model sends with each call), `load`
+(the built-in catalog, overlaid with TOML), `keys` (env references, resolved keys, missing
+variables), `open_models` (names by provider; `--model`/`--group`), `players` (human players),
+`lanes` (a lane's limits). Every name imports from `pilotbench.config`, as before.
 """
 
 from __future__ import annotations

@@ -9,11 +9,8 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ..models.registry import provider_kind
 from ..secrets import key_label, unsendable
-from .load import _builtin
+from .load import builtin_catalog
 from .model import Config, ProviderConfig
-
-
-# ---------------------------------------------------------------------- keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,4 +198,4 @@ def open_name_hint(config: Config, models: Sequence[str], short: set[str], env: 
 
 
 def _builtin_entries() -> set[str]:
-    return set(_builtin()["models"])
+    return set(builtin_catalog()["models"])

@@ -11,9 +11,6 @@ from ..models.registry import provider_kind
 from .model import Config
 
 
-# ---------------------------------------------------------------------- limits
-
-
 @dataclass(frozen=True, slots=True)
 class LaneLimits:
     max_concurrency: int

@@ -18,7 +18,7 @@ from .model import Config, DEFAULT_CONFIG_FILE
 from .players import is_human_name
 
 
-def _builtin() -> dict[str, Any]:
+def builtin_catalog() -> dict[str, Any]:
     idealab_models = {
         name: {"provider": "idealab", **({"max_tokens": 16384} if name in ("DeepSeek-R1-671B", "o1-1217") else {})}
         for name in (
@@ -133,7 +133,7 @@ def _warn_literal_keys(path: Path, data: Mapping[str, Any]) -> None:
 
 def load_config(path: str | os.PathLike[str] | None = None, *, cwd: Path | None = None) -> Config:
     """Built-in entries, overlaid with `path` (or ./pilotbench.toml when present)."""
-    data = _builtin()
+    data = builtin_catalog()
     source = "built-in"
     file: Path | None = Path(path) if path is not None else (cwd or Path.cwd()) / DEFAULT_CONFIG_FILE
     if path is None and not file.exists():

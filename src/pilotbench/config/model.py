@@ -128,8 +128,6 @@ def request_params(model: ModelConfig, kind: str) -> dict[str, Any]:
     return params
 
 
-# ---------------------------------------------------------------------- generation parameters
-
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 

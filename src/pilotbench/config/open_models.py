@@ -9,12 +9,10 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..models.registry import provider_kind
-from .load import _builtin
+from .load import builtin_catalog
 from .model import Config, ModelConfig, ProviderConfig
-from .players import _PLAYER_NAME
+from .players import PLAYER_NAME
 
-
-# ---------------------------------------------------------------------- open model names
 
 # Local servers: default base URL, the variable that overrides it, and an optional key variable.
 LOCAL_SERVERS: dict[str, tuple[str, str, str]] = {
@@ -49,7 +47,7 @@ def _ollama_host(host: str) -> str:
 def _open_provider(prefix: str, rest: str, name: str, env: Mapping[str, str]) -> tuple[str, dict[str, Any], str]:
     """(provider name, its entry, deployment) for an open model name."""
     if prefix == "human":
-        if not _PLAYER_NAME.fullmatch(rest):
+        if not PLAYER_NAME.fullmatch(rest):
             raise ConfigError(f"model {name!r}: a human player is named human/<name>, the name in letters, digits, "
                               "'.', '_' or '-' (e.g. human/alice)")
         return "human", {"kind": "human"}, rest
@@ -65,7 +63,7 @@ def _open_provider(prefix: str, rest: str, name: str, env: Mapping[str, str]) ->
     if prefix == "openai":  # the kind's preset: OPENAI_BASE_URL (else OpenAI's API), OPENAI_API_KEY
         return "openai", provider_kind("openai").entry(), rest
     if prefix == "azure":  # the built-in provider: AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, OPENAI_API_VERSION
-        return "azure", _builtin()["providers"]["azure"], rest
+        return "azure", builtin_catalog()["providers"]["azure"], rest
     url_var, default, key_var = LOCAL_SERVERS[prefix]
     base_url = f"env:{url_var}:-{default}"
     if prefix == "ollama" and not env.get(url_var, "").strip() and env.get("OLLAMA_HOST", "").strip():

@@ -8,7 +8,7 @@ from .model import Config
 
 
 HUMAN_PREFIX = "human/"
-_PLAYER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+PLAYER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def is_human_name(name: str) -> bool:
