@@ -82,7 +82,7 @@ class RunOptions:
     store_wait: float | None = None  # seconds the end of a run waits for an unreachable store (None: until stopped)
     claims: bool = True  # lease each test before running it, so concurrent runs of a plan share it
     claim_ttl: float = field(default_factory=lambda: _claim_ttl_default())  # seconds a lease lasts unrenewed
-    claim_owner: str | None = None  # who holds the leases (default: this process and run); see ray_executor
+    claim_owner: str | None = None  # who holds the leases (default: this process and run); see runner.ray
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Running a plan on a Ray cluster, results in PostgreSQL (SPEC section 7).
+"""Running a plan on a Ray cluster, results in PostgreSQL (docs/distributed.md).
 
 One named Ray actor, a *key owner*, drives each API key: it runs the ordinary `Runner` on its
 own event loop over a runtime that has only that key's lanes, so one limiter governs each key
@@ -22,10 +22,14 @@ after a network partition, or another run) is kept out by a PostgreSQL advisory 
 Secrets never travel through Ray: owners get the provider name and the key's index and read
 the key from their own node's environment; the store URL is sent without its password (nodes
 read it from PGPASSWORD or ~/.pgpass).
+
+Modules: `split` (the plan split by key; the configuration owners get), `owner` (the key-owner
+actor), `driver` (the driver and its Ray options). `pilotbench.runner.ray_executor` is the old
+import path of the same names.
 """
 
 from __future__ import annotations
 
-from .driver import INSTALL_HINT, NAMESPACE, LOOPBACK_ENV, RayOptions, pin_loopback, RayDriver, run_on_ray  # noqa: F401
-from .owner import OwnerJob, KeyOwner  # noqa: F401
+from .driver import INSTALL_HINT, LOOPBACK_ENV, NAMESPACE, RayDriver, RayOptions, pin_loopback, run_on_ray  # noqa: F401
+from .owner import KeyOwner, OwnerJob  # noqa: F401
 from .split import OwnerRef, key_count, partition, portable_config  # noqa: F401

@@ -42,9 +42,6 @@ class RayOptions:
     init_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-# ---------------------------------------------------------------------- the driver
-
-
 def _import_ray() -> Any:
     try:
         import ray

@@ -22,9 +22,6 @@ from ..settings import RunSettings
 from .split import OwnerRef
 
 
-# ---------------------------------------------------------------------- the owner (runs on a node)
-
-
 @dataclass(frozen=True)
 class OwnerJob:
     """Everything an owner needs, none of it secret."""

@@ -27,9 +27,6 @@ class OwnerRef:
         return f"{self.provider}#{self.key_index}"
 
 
-# ---------------------------------------------------------------------- the plan, split by key
-
-
 def key_count(config: Config, provider: str, env: Mapping[str, str]) -> int:
     """How many keys a provider has, as the driver sees them: `<PROVIDER>_API_KEY_OVERRIDE`
     (comma-separated) or the configured references. Only counted: the driver needs no key."""
