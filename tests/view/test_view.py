@@ -40,7 +40,7 @@ def test_a_run_page_leaves_its_row_figures_to_the_script(viewer: ViewerThread, v
     _, body, _ = viewer.get(f"/runs/{view_db[1]['run']}")
     assert "reading the run's rows" in body and 'src="/static/run.js"' in body
     run = viewer.json(f"/api/runs/{view_db[1]['run']}")
-    assert run["lanes"] and run["causes"] == [{"cause": "gave up after 6 transient failures: HTTP 500: The server had an error", "n": 1}]
+    assert run["lanes"] and run["causes"] == [{"cause": "gave up after N transient failures: HTTP 500: The server had an error", "n": 1}]
 
 
 def test_markup_from_the_store_is_escaped(viewer: ViewerThread, view_db: Any) -> None:
@@ -212,7 +212,7 @@ def test_run_json_counts_and_updates_incrementally(tmp_path: Path) -> None:
         store.write([err])
         second = data.run("r1")
         assert (second["done"], second["errors"]) == (1, 1)
-        assert second["causes"] == [{"cause": "gave up after 6 transient failures: HTTP 500: request #", "n": 1}]
+        assert second["causes"] == [{"cause": "gave up after N transient failures: HTTP 500: request #", "n": 1}]
         assert second["command"] == "pilotbench run"
         assert second["lanes"][0]["tests"] == 2 and second["lanes"][0]["errors"] == 1
         store.finish_run("r1", "finished")
@@ -240,6 +240,41 @@ def test_error_cause_keeps_statuses_and_blanks_ids() -> None:
     assert error_cause("HTTP 429: slow down\ntrace") == "HTTP 429: slow down"
     assert error_cause("timeout after 30000 ms, request 0a1b2c3d4e") == "timeout after # ms, request #"
     assert error_cause("") == "unknown"
+
+
+# Infrastructure errors as the runner writes them, and the cause each one is counted under.
+_INFRA_ERRORS = {
+    "gave up after 3 transient failures: HTTP 500: boom\nTraceback ...": "gave up after N transient failures: HTTP 500: boom",
+    "gave up after 6 transient failures: HTTP 500: boom": "gave up after N transient failures: HTTP 500: boom",
+    "gave up after 6 transient failures: HTTP 502: request 9f8e7d6c5b4a": "gave up after N transient failures: HTTP 502: request #",
+    "still rate limited after 41 tries: HTTP 429: retry in 1.5 s": "still rate limited after N tries: HTTP 429: retry in # s",
+    "context length exceeded: HTTP 400: request (6323 tokens) exceeds the available context size (5000 tokens)":
+        "context length exceeded: HTTP 400: request (N tokens) exceeds the available context size (N tokens)",
+    "model stopped: key ...4444 refused: HTTP 401 invalid api key": "model stopped: key ...# refused: HTTP 401 invalid api key",
+    "request timed out after 30.0 s (on the first request of the conversation)":
+        "request timed out after # s (on the first request of the conversation)",
+    "HTTP 503: overloaded": "HTTP 503: overloaded",
+}
+
+
+def test_the_run_summary_and_the_viewer_count_infra_errors_under_the_same_causes(tmp_path: Path) -> None:
+    from pilotbench.runner import outcome
+
+    assert {msg: outcome.error_cause(msg) for msg in _INFRA_ERRORS} == _INFRA_ERRORS  # what the run summary counts
+    with open_store(tmp_path / "r.db") as store:
+        store.start_run("r1", len(_INFRA_ERRORS), {"argv": ["pilotbench", "run"]})
+        records = []
+        for i, msg in enumerate(_INFRA_ERRORS):
+            rec = script_record("r1")
+            rec.attempt_id, rec.test_id, rec.status, rec.infra_error = new_attempt_id(), f"e{i}", "error", msg
+            records.append(rec)
+        store.write(records)
+        run = ViewData(store).run("r1")
+    assert run is not None
+    expected: dict[str, int] = {}
+    for cause in _INFRA_ERRORS.values():
+        expected[cause] = expected.get(cause, 0) + 1
+    assert {c["cause"]: c["n"] for c in run["causes"]} == expected  # the viewer's run page: the same causes
 
 
 def test_export_writes_linked_pages_without_broken_links(view_db: Any, tmp_path: Path) -> None:
