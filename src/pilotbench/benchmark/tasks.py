@@ -233,7 +233,7 @@ class _Data:
     def numeric(self) -> list[str]:
         return [n for n, t in self.fields if t in ("number", "integer")]
 
-    def categorical(self, dom: _Domain) -> list[str]:
+    def categorical(self) -> list[str]:
         return [n for n, t in self.fields if t == "string" and n in self.values]
 
     def copy(self, **kw: Any) -> _Data:
@@ -456,7 +456,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         v = _num(r, lo, hi, integer)
         cmp_, word = r.choice(((">", "is above"), (">=", "is at least"), ("<", "is below"), ("<=", "is at most")))
         cond, text = f"{f} {cmp_} {v}", f"{_fld(f)} {word} {v}"
-        cats = main.categorical(g.dom)
+        cats = main.categorical()
         if cats and r.random() < 0.35:
             c = r.choice(cats)
             val = r.choice(main.values[c])
@@ -480,7 +480,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
         return _Say({"rules": rules}, f"check every record against the rules ({text})", text, text,
                     f"a quality-checked copy of the {subj}"), main.copy(type="records")
     if tool == "data_processing_aggregator":
-        cats = main.categorical(g.dom) or [n for n, t in main.fields if t == "string"]
+        cats = main.categorical() or [n for n, t in main.fields if t == "string"]
         grp = r.choice(cats)
         metric = r.choice(("sum", "sum", "avg", "max", "count"))
         args: dict[str, Any] = {"group_by": [grp], "metric": metric}
@@ -592,7 +592,7 @@ def _say_step(g: _Gen, tool: str, ins: dict[str, _Data], src: str) -> tuple[_Say
     if tool == "integration_mapper":
         tgt = g.literal("target_system") if "target_system" in g.inputs else "the target system"
         ident = next((n for n, t in main.fields if t == "string" and n not in main.values), None) or main.fields[0][0]
-        cats = main.categorical(g.dom)
+        cats = main.categorical()
         mapping = {ident: r.choice(("external_ref", "ext_id", "source_key"))}
         if cats:
             c = r.choice(cats)
