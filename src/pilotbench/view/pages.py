@@ -700,37 +700,10 @@ def analysed_steps(rec: dict[str, Any], task: Any) -> list[dict[str, Any]] | Non
     try:
         calls = [types.CallRecord(**{k: v for k, v in c.items() if k in names})
                  for c in traj.get("calls") or [] if isinstance(c, dict)]
-        a = analyse(task, calls)
+        verdicts = scoring.explain_steps(task, calls)
     except Exception:  # noqa: BLE001 - a trajectory from another core version: explain it the simple way
         return None
-    out = []
-    for i, step in enumerate(steps):
-        first = a.first_done[i]
-        upstream = list(getattr(step, "upstream", ()))
-        if first is not None:
-            out.append({"tool": f"{i + 1}. {step.tool}", "done": True,
-                        "why": f"done by call {first + 1} (turn {calls[first].turn}) on its inputs' right values"})
-            continue
-        mine = [(n, c) for n, c in enumerate(calls) if c.name == step.tool]
-        reasons = []
-        if not mine:
-            reasons.append("never called")
-        early = sorted({u + 1 for n, _ in mine for u in upstream if a.first_done[u] is None or a.first_done[u] > n})
-        if early:
-            reasons.append("called before step " + ", ".join(map(str, early)) + " was done")
-        for _, c in mine:
-            if c.error_code == "INVALID_INPUT":
-                what = getattr(c, "refused", None) or "an argument"
-                kind = "a data input (an invented or wrong-typed handle)" if getattr(c, "data_refusal", False) else "a setting"
-                reasons.append(f"refused for {what}: {kind}")
-        feeds = getattr(a, "feeds_ok", None) or []
-        if any(c.success and n < len(feeds) and feeds[n] is False for n, c in mine):
-            reasons.append("succeeded on an input that is not its upstream step's output")
-        failed = [c.error_code for _, c in mine if not c.success and c.error_code != "INVALID_INPUT"]
-        if failed:
-            reasons.append("failed: " + ", ".join(str(f) for f in failed))
-        out.append({"tool": f"{i + 1}. {step.tool}", "done": False, "why": "; ".join(dict.fromkeys(reasons)) or "not done"})
-    return out
+    return [{"tool": f"{i + 1}. {step.tool}", "done": v.done, "why": v.why} for i, (step, v) in enumerate(zip(steps, verdicts))]
 
 
 # ---------------------------------------------------------------------- the renderer
