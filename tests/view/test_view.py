@@ -236,6 +236,28 @@ def test_run_page_shows_the_limits_its_lanes_learnt(tmp_path: Path) -> None:
         assert "openai/key-0" in row and "450" in row and "30,000" in row and "<b>x</b>" not in row
 
 
+def test_the_viewer_renders_the_reports_table_model(view_db: Any) -> None:
+    """The viewer's section tables are the report's typed tables (columns with kinds, cells with
+    their links), and a rate column's cells are rates as the viewer writes them."""
+    from pilotbench.reports.render.model import KINDS, Cell, Table
+    from pilotbench.view.pages import report_tables
+
+    with open_store(view_db[0], create=False) as store:
+        rep = ViewData(store).report()
+    tables = report_tables("prompt_sensitivity", rep["prompt_sensitivity"], rep, Links())
+    assert tables and all(isinstance(t, Table) for t in tables)
+    rates = 0
+    for t in tables:
+        for i, col in enumerate(t.columns):
+            assert col.kind in KINDS
+            for row in t.rows:
+                assert isinstance(row[i], Cell)
+                if col.kind == "rate" and row[i].text != "–":
+                    assert re.fullmatch(r"[0-9.]+% \(\d+/\d+\)", row[i].text) and row[i].href, row[i]
+                    rates += 1
+    assert rates >= 6
+
+
 def test_error_cause_keeps_statuses_and_blanks_ids() -> None:
     assert error_cause("HTTP 429: slow down\ntrace") == "HTTP 429: slow down"
     assert error_cause("timeout after 30000 ms, request 0a1b2c3d4e") == "timeout after # ms, request #"

@@ -12,7 +12,6 @@ import json
 import math
 import re
 import time
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +20,7 @@ import jinja2
 from ..config import is_human_name, player_label
 from .data import FILTERS, TestsPage, ViewData
 
+from ..reports.render.model import Cell, Column, Table
 from ..reports.words import SECTION_TITLES, category_rule, level_rule
 
 _OVERVIEW_KEYS = ("generated_at", "filters", "total", "tests", "by_status", "by_success_level", "models", "headline")
@@ -189,18 +189,18 @@ def _tooltip(value: Any) -> str:
 # ---------------------------------------------------------------------- report -> tables
 
 
-@dataclass
-class CellView:
-    text: str
-    href: str | None = None
-    title: str = ""
-
-
-@dataclass
-class TableView:
-    title: str
-    columns: list[str]
-    rows: list[list[CellView]] = field(default_factory=list)
+def _kind(values: list[Any]) -> str:
+    """What a column of report values holds (the table model's kinds), from its first value."""
+    v = next((x for x in values if x is not None), None)
+    if _is_rate(v):
+        return "rate"
+    if isinstance(v, dict) and "mean" in v:
+        return "mean"
+    if isinstance(v, bool) or v is None:
+        return "text"
+    if isinstance(v, int):
+        return "count"
+    return "number" if isinstance(v, float) else "text"
 
 
 class _Vocabulary:
@@ -329,12 +329,12 @@ def _column(key: str, vocab: _Vocabulary) -> str:
 
 
 def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, base: dict[str, str] | None = None,
-                  title: str | None = None, row_filters: dict[str, dict[str, str]] | None = None) -> list[TableView]:
+                  title: str | None = None, row_filters: dict[str, dict[str, str]] | None = None) -> list[Table]:
     """A report section as tables, whatever its keys: every cell links to the tests it counts."""
     vocab = _Vocabulary(report)
     base = dict(base or {})
     title = title or SECTION_TITLES.get(name, name.replace("_", " ").capitalize())
-    tables: list[TableView] = []
+    tables: list[Table] = []
     status = {"status": "done"}
 
     def link(ctx: dict[str, str], column: str = "") -> str:
@@ -355,13 +355,14 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
                 if target is not None and k not in target:
                     target.append(k)
         if leaf_cols:
-            t = TableView(title, [""] + [_column(c, vocab) for c in leaf_cols])
+            t = Table(title, [Column("", "label")] + [Column(_column(c, vocab), _kind([rv.get(c) for rv in value.values()]))
+                                                      for c in leaf_cols])
             for rk, rv in value.items():
                 row_ctx = {**base, **vocab.context([rk]), **(row_filters or {}).get(rk, {}), **_row_conditions(rv)}
-                cells = [CellView(_row_label(str(rk), report), link(row_ctx))]
+                cells = [Cell(_row_label(str(rk), report), link(row_ctx))]
                 for c in leaf_cols:
                     v = rv.get(c)
-                    cells.append(CellView(fmt(v), link({**row_ctx, **vocab.context([c])}, c) if c in rv else None, _tooltip(v)))
+                    cells.append(Cell(fmt(v), link({**row_ctx, **vocab.context([c])}, c) if c in rv else None, _tooltip(v)))
                 t.rows.append(cells)
             tables.append(t)
         for g in groups:
@@ -376,9 +377,9 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
                 if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
                     tables.extend(report_tables(k, v, report, links, {**base, **vocab.context([rk])}, f"{title}: {rk} {k}"))
     elif isinstance(value, dict):
-        t = TableView(title, ["", "value"])
+        t = Table(title, [Column("", "label"), Column("value", "text")])
         for k, v in _flatten(value):
-            t.rows.append([CellView(_column(" / ".join(k), vocab)), CellView(fmt(v), link({**base, **vocab.context(list(k))}), _tooltip(v))])
+            t.rows.append([Cell(_column(" / ".join(k), vocab)), Cell(fmt(v), link({**base, **vocab.context(list(k))}), _tooltip(v))])
         tables.append(t)
     elif isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
         columns = []
@@ -386,9 +387,9 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
             for path, _ in _flatten(item):
                 if path not in columns:
                     columns.append(path)
-        t = TableView(title, [_column(" / ".join(c), vocab) for c in columns])
-        for item in value:
-            got = dict(_flatten(item))
+        flat = [dict(_flatten(item)) for item in value]
+        t = Table(title, [Column(_column(" / ".join(c), vocab), _kind([got.get(c) for got in flat])) for c in columns])
+        for item, got in zip(value, flat):
             row_ctx = {**base}
             for k in FILTERS:
                 if isinstance(item.get(k), (str, int, float)) and k != "status":
@@ -399,7 +400,7 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
             cells = []
             for c in columns:
                 v = got.get(c)
-                cells.append(CellView(fmt(v), link({**row_ctx, **vocab.context(list(c))}, c[-1]) if c in got else None, _tooltip(v)))
+                cells.append(Cell(fmt(v), link({**row_ctx, **vocab.context(list(c))}, c[-1]) if c in got else None, _tooltip(v)))
             t.rows.append(cells)
         tables.append(t)
         for item in value:
@@ -408,7 +409,7 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
                     label = next((str(item[x]) for x in item if isinstance(item[x], str)), "")
                     tables.extend(report_tables(k, v, report, links, base, f"{title}: {label} {k}".strip()))
     elif value not in (None, [], {}):
-        tables.append(TableView(title, ["value"], [[CellView(fmt(value))]]))
+        tables.append(Table(title, [Column("value", _kind([value]))], [[Cell(fmt(value))]]))
     return tables
 
 
@@ -493,14 +494,14 @@ def headline_view(report: dict[str, Any], links: Links) -> dict[str, Any]:
     breakdowns = []
     for title, field_name, key, groups in (("Success by prompt type", "prompt_type", "by_prompt_type", prompts),
                                             ("Success by difficulty", "difficulty", "by_difficulty", diffs)):
-        table = TableView(title, ["model"] + groups)
+        table = Table(title, [Column("model", "player")] + [Column(g, "rate") for g in groups])
         for row in rows:
-            cells = [CellView(row["label"], links.tests(status="done", **row["filters"]))]
+            cells = [Cell(row["label"], links.tests(status="done", **row["filters"]))]
             for g in groups:
                 r = row["entry"].get(key, {}).get(g)
                 text, interval = _pct(r)
                 n = r.get("n") if isinstance(r, dict) else None
-                cells.append(CellView(f"{text} (N={n})" if n is not None else "–",
+                cells.append(Cell(f"{text} (N={n})" if n is not None else "–",
                                       links.tests(status="done", **{**row["filters"], field_name: g}) if n else None,
                                       f"95% interval {interval}" if interval else ""))
             table.rows.append(cells)
@@ -743,7 +744,7 @@ class Pages:
         sections = report_sections(rep)
         if section is not None and section not in sections:
             return None
-        tables: list[TableView] = []
+        tables: list[Table] = []
         head = None
         note = ""
         if section is None:

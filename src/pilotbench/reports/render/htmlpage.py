@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
-from .model import tables
+from .model import Cell, Column, Table, tables
 from .plots import make_plots
 
 # ---------------------------------------------------------------------------- html
@@ -30,36 +31,36 @@ def _template() -> Any:
 WIDE_COLUMNS = 8  # an HTML table with more columns than this and fewer rows is transposed
 
 
-def transpose_wide(table: dict[str, Any]) -> dict[str, Any]:
+def transpose_wide(table: Table) -> Table:
     """A table with more than WIDE_COLUMNS columns but fewer rows than columns, turned so that
     its rows become columns: it then fits the page's width (and its print width)."""
-    headers, rows = table["headers"], table["rows"]
-    if len(headers) <= WIDE_COLUMNS or not rows or len(rows) + 1 >= len(headers):
+    cols, rows = table.columns, table.rows
+    if len(cols) <= WIDE_COLUMNS or not rows or len(rows) + 1 >= len(cols):
         return table
-    new_headers = [headers[0]] + [r[0] for r in rows]
-    new_rows = [[headers[j]] + [r[j] for r in rows] for j in range(1, len(headers))]
-    return {**table, "headers": new_headers, "rows": new_rows, "transposed": True}
+    new_cols = [Column(cols[0].title, "label")] + [Column(r[0].text, "text") for r in rows]
+    new_rows = [[Cell(cols[j].title)] + [r[j] for r in rows] for j in range(1, len(cols))]
+    return replace(table, columns=new_cols, rows=new_rows, transposed=True)
 
 
 PART_COLUMNS = 6  # data columns per part when a wide table with many rows is split
 
 
-def fit_width(table: dict[str, Any]) -> list[dict[str, Any]]:
+def fit_width(table: Table) -> list[Table]:
     """The table as it fits a page: as is, transposed (wide with few rows), or split into parts
     of at most PART_COLUMNS data columns, each repeating the first column (wide with many rows)."""
     turned = transpose_wide(table)
-    if turned is not table or len(table["headers"]) <= WIDE_COLUMNS:
+    if turned is not table or len(table.columns) <= WIDE_COLUMNS:
         return [turned]
-    cols = list(range(1, len(table["headers"])))
+    cols = list(range(1, len(table.columns)))
     chunks = [cols[i:i + PART_COLUMNS] for i in range(0, len(cols), PART_COLUMNS)]
     parts = []
     for n, chunk in enumerate(chunks, 1):
-        parts.append({
-            **table,
-            "caption": f"{table['caption']} (part {n} of {len(chunks)})".strip(),
-            "headers": [table["headers"][0]] + [table["headers"][j] for j in chunk],
-            "rows": [[r[0]] + [r[j] for j in chunk] for r in table["rows"]],
-        })
+        parts.append(replace(
+            table,
+            caption=f"{table.caption} (part {n} of {len(chunks)})".strip(),
+            columns=[table.columns[0]] + [table.columns[j] for j in chunk],
+            rows=[[r[0]] + [r[j] for j in chunk] for r in table.rows],
+        ))
     return parts
 
 
@@ -69,7 +70,7 @@ def to_html(report: dict[str, Any], plots: bool = True) -> str:
     Tables fit the page: cells wrap, wide tables with few rows are transposed, and wide tables
     with many rows are split into parts (`fit_width`)."""
     images = make_plots(report) if plots else {}
-    sections = [{**s, "tables": [part for t in s["tables"] for part in fit_width(t)]} for s in tables(report)]
+    sections = [replace(s, tables=[part for t in s.tables for part in fit_width(t)]) for s in tables(report)]
     return _template().render(
         sections=sections,
         images=images,

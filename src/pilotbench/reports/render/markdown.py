@@ -16,20 +16,20 @@ def _md_cell(s: str) -> str:
 def to_markdown(report: dict[str, Any]) -> str:
     out = ["# pilotbench report", ""]
     for sec in tables(report):
-        out += [f"## {sec['title']}", ""]
-        if sec["note"]:
-            out += [sec["note"], ""]
-        if sec.get("link"):
-            out += [f"[{sec['link']['text']}]({sec['link']['href']})", ""]
-        for t in sec["tables"]:
-            if t["caption"]:
-                out += [f"**{t['caption']}**", ""]
-            if not t["rows"]:
+        out += [f"## {sec.title}", ""]
+        if sec.note:
+            out += [sec.note, ""]
+        if sec.link:
+            out += [f"[{sec.link.text}]({sec.link.href})", ""]
+        for t in sec.tables:
+            if t.caption:
+                out += [f"**{t.caption}**", ""]
+            if not t.rows:
                 out += ["_No data._", ""]
                 continue
-            out.append("| " + " | ".join(_md_cell(h) for h in t["headers"]) + " |")
-            out.append("|" + "|".join("---" for _ in t["headers"]) + "|")
-            for r in t["rows"]:
-                out.append("| " + " | ".join(_md_cell(c) for c in r) + " |")
+            out.append("| " + " | ".join(_md_cell(h) for h in t.headers) + " |")
+            out.append("|" + "|".join("---" for _ in t.headers) + "|")
+            for r in t.rows:
+                out.append("| " + " | ".join(_md_cell(c.text) for c in r) + " |")
             out.append("")
     return "\n".join(out).rstrip() + "\n"

@@ -1,12 +1,16 @@
-"""The table model: a report as sections of tables (shared by Markdown and HTML), with the notes
-that say what each section covers and the reading guide."""
+"""The table model: sections of tables with typed columns and cells, rendered by Markdown, HTML and
+the viewer; `tables(report)` turns a report into them, with the notes that say what each section
+covers and the reading guide."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...benchmark.types import ERROR_CATEGORIES
 from ...config import player_label
+from ..build import _show
 from .cells import DASH, _union, fmt_diff, fmt_mean, fmt_num, fmt_p, fmt_rate, fmt_stat
 
 # ---------------------------------------------------------------------------- table model
@@ -56,17 +60,77 @@ READING_GUIDE: tuple[tuple[str, str], ...] = (
 )
 
 
-def _table(caption: str, headers: list[str], rows: list[list[str]]) -> dict[str, Any]:
-    return {"caption": caption, "headers": headers, "rows": rows}
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column of a table: its title and what its cells hold (`KINDS`)."""
+
+    title: str
+    kind: str = "text"
 
 
-def _section(sid: str, title: str, tables: list[dict[str, Any]], note: str = "",
-             link: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"id": sid, "title": title, "tables": tables, "note": note, "link": link}
+# What a column's cells hold: a model or player's name (marked when a person played), another row
+# label, a count, a count with its share, a rate, a mean or a derived statistic with its interval,
+# a difference, a p value, another number, or text.
+KINDS = ("player", "label", "count", "share", "rate", "mean", "stat", "diff", "p", "number", "text")
 
 
-def _show(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
+@dataclass(slots=True)
+class Cell:
+    """One cell: its text as every renderer shows it; where it leads (the viewer: the tests it
+    counts) and what more it says on hover (the viewer: its interval)."""
+
+    text: str
+    href: str | None = None
+    title: str = ""
+
+
+@dataclass(slots=True)
+class Table:
+    """A table of one section: a caption, typed columns and rows of cells."""
+
+    caption: str
+    columns: list[Column]
+    rows: list[list[Cell]] = field(default_factory=list)
+    transposed: bool = False  # turned to fit a page: one column per row of the table as built
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.title for c in self.columns]
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    text: str
+    href: str
+
+
+@dataclass(slots=True)
+class Section:
+    """A section of the report: its id (the report's key), title, note, an optional link and tables."""
+
+    id: str
+    title: str
+    tables: list[Table]
+    note: str = ""
+    link: Link | None = None
+
+
+def _table(caption: str, headers: list[str], rows: list[list[str]], kinds: Sequence[str] = ()) -> Table:
+    """A table of formatted cells; `kinds` names what each column holds (default: the first
+    column labels its row, the others are text)."""
+    kinds = list(kinds) or ["label"] + ["text"] * (len(headers) - 1)
+    assert len(kinds) == len(headers) and set(kinds) <= set(KINDS), (headers, kinds)
+    return Table(caption, [Column(h, k) for h, k in zip(headers, kinds)], [[Cell(c) for c in r] for r in rows])
+
+
+def _kinds(first: str, *rest: str, each: str = "", n: int = 0) -> list[str]:
+    """Column kinds: `first`, then `rest`, then `n` columns of `each` (a table with a column per group)."""
+    return [first, *rest] + [each] * n
+
+
+def _section(sid: str, title: str, tables: list[Table], note: str = "",
+             link: dict[str, str] | None = None) -> Section:
+    return Section(sid, title, tables, note, Link(link["text"], link["href"]) if link else None)
 
 
 def _covers_text(meta: dict[str, Any]) -> str:
@@ -103,27 +167,30 @@ def _note(report: dict[str, Any], sid: str, extra: str = "") -> str:
 HEADLINE_TITLE = "Results per model"
 
 
-def headline_section(report: dict[str, Any]) -> dict[str, Any]:
+def headline_section(report: dict[str, Any]) -> Section:
     """The report's first table: per model, success, full success and weighted score with their 95%
     intervals and N over every done test, then success by prompt type and by difficulty."""
     head = report.get("headline") or {}
     t1 = _table("Success, full success and weighted score (95% intervals)",
                 ["Model", "N", "Instances", "Success", "Full", "Weighted score"],
                 [[m, fmt_num(e["n"]), fmt_num(e.get("instances")), fmt_rate(e.get("success")),
-                  fmt_rate(e.get("full_success")), fmt_mean(e.get("weighted_score"))] for m, e in head.items()])
+                  fmt_rate(e.get("full_success")), fmt_mean(e.get("weighted_score"))] for m, e in head.items()],
+                _kinds("player", "count", "count", "rate", "rate", "mean"))
     prompts = _union(e.get("by_prompt_type", {}) for e in head.values())
     t2 = _table("Success by prompt type", ["Model"] + prompts,
-                [[m] + [fmt_rate(e.get("by_prompt_type", {}).get(p)) for p in prompts] for m, e in head.items()])
+                [[m] + [fmt_rate(e.get("by_prompt_type", {}).get(p)) for p in prompts] for m, e in head.items()],
+                _kinds("player", each="rate", n=len(prompts)))
     diffs = _union(e.get("by_difficulty", {}) for e in head.values())
     t3 = _table("Success by difficulty", ["Model"] + diffs,
-                [[m] + [fmt_rate(e.get("by_difficulty", {}).get(d)) for d in diffs] for m, e in head.items()])
+                [[m] + [fmt_rate(e.get("by_difficulty", {}).get(d)) for d in diffs] for m, e in head.items()],
+                _kinds("player", each="rate", n=len(diffs)))
     return _section("headline", HEADLINE_TITLE, [t1, t2, t3] if head else [],
                     _note(report, "headline", "" if head else "No done tests."))
 
 
-def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The report as sections of plain string tables (shared by Markdown and HTML): the headline
-    per-model table first, the bookkeeping (operations, reply shapes) last."""
+def tables(report: dict[str, Any]) -> list[Section]:
+    """The report as sections of tables (shared by Markdown and HTML): the headline per-model table
+    first, the bookkeeping (operations, reply shapes) last."""
     sections = []
     if "headline" in report:  # a report dict from before the headline existed renders without it
         sections.append(headline_section(report))
@@ -170,23 +237,28 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
     base = report["baseline"]
     t1 = _table("Success levels", ["Model", "N", "Instances", "Success", "Full", "Partial", "Failure"],
                 [[m, fmt_num(e["n"]), fmt_num(e.get("instances")), fmt_rate(e["success"]), fmt_rate(e["full_success"]),
-                  fmt_rate(e["partial_success"]), fmt_rate(e["failure"])] for m, e in base.items()])
+                  fmt_rate(e["partial_success"]), fmt_rate(e["failure"])] for m, e in base.items()],
+                _kinds("player", "count", "count", "rate", "rate", "rate", "rate"))
     t2 = _table("Scores (means with 95% intervals)",
                 ["Model", "Weighted score", "Tool coverage", "Workflow adherence", "Efficiency", "Precision",
                  "Avg turns", "Avg tool calls"],
                 [[m] + [fmt_mean(e.get(k)) for k in ("weighted_score", "tool_coverage", "workflow_adherence",
                                                      "efficiency", "precision", "avg_turns", "avg_tool_calls")]
-                 for m, e in base.items()])
+                 for m, e in base.items()],
+                _kinds("player", each="mean", n=7))
     tasks = _union(e["by_task_type"] for e in base.values())
     t3 = _table("Success by task type", ["Model"] + tasks,
-                [[m] + [fmt_rate(e["by_task_type"].get(t)) for t in tasks] for m, e in base.items()])
+                [[m] + [fmt_rate(e["by_task_type"].get(t)) for t in tasks] for m, e in base.items()],
+                _kinds("player", each="rate", n=len(tasks)))
     diffs = _union(e.get("by_difficulty", {}) for e in base.values())
     t4 = _table("Success by difficulty", ["Model"] + diffs,
-                [[m] + [fmt_rate(e.get("by_difficulty", {}).get(d)) for d in diffs] for m, e in base.items()])
+                [[m] + [fmt_rate(e.get("by_difficulty", {}).get(d)) for d in diffs] for m, e in base.items()],
+                _kinds("player", each="rate", n=len(diffs)))
     base_tables = [t1, t2, t3, t4]
     if any("by_workflow" in e for e in base.values()):
         wf_rows = [[m, wf, fmt_rate(r)] for m, e in base.items() for wf, r in e.get("by_workflow", {}).items()]
-        base_tables.append(_table("Success by workflow (tool chain)", ["Model", "Workflow", "Success"], wf_rows))
+        base_tables.append(_table("Success by workflow (tool chain)", ["Model", "Workflow", "Success"], wf_rows,
+                                  _kinds("player", "label", "rate")))
     sections.append(_section("baseline", "5.1 Baseline", base_tables,
                              _note(report, "baseline", "" if base else "No baseline-prompt results.")))
 
@@ -199,11 +271,13 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
             f"{name}: success by task type", ["Size (B)", "Model", "Overall"] + ftasks,
             [[fmt_num(x["size_b"], 1), x["model"], fmt_rate(x["success"])]
              + [fmt_rate(x["by_task_type"].get(t)) for t in ftasks] for x in fam["models"]],
+            _kinds("number", "player", "rate", each="rate", n=len(ftasks)),
         ))
         scale_tables.append(_table(
             f"{name}: success by difficulty", ["Size (B)", "Model"] + fdiffs,
             [[fmt_num(x["size_b"], 1), x["model"]] + [fmt_rate(x["by_difficulty"].get(d)) for d in fdiffs]
              for x in fam["models"]],
+            _kinds("number", "player", each="rate", n=len(fdiffs)),
         ))
     sections.append(_section(
         "scale", "5.2 Scale", scale_tables,
@@ -216,7 +290,8 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
         "flaw_robustness", "5.3 Flaw robustness",
         [_table("Success per flaw type", ["Model"] + [c.removeprefix("flawed_") for c in flaw_cols] + ["Mean", "Optimal (reference)"],
                 [[m] + [fmt_rate(e.get(c)) for c in flaw_cols] + [fmt_stat(e.get("mean")), fmt_rate(e.get("optimal"))]
-                 for m, e in flaws.items()])] if flaws else [],
+                 for m, e in flaws.items()],
+                _kinds("player", each="rate", n=len(flaw_cols)) + ["stat", "rate"])] if flaws else [],
         _note(report, "flaw_robustness", "" if flaws else "No flawed-prompt results."),
     ))
 
@@ -225,17 +300,20 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
     sections.append(_section(
         "tool_reliability", "5.4 Tool reliability",
         [_table("Success by tool success rate", ["Model"] + rates,
-                [[m] + [fmt_rate(e["by_rate"].get(r)) for r in rates] for m, e in rel.items()])] if rel else [],
+                [[m] + [fmt_rate(e["by_rate"].get(r)) for r in rates] for m, e in rel.items()],
+                _kinds("player", each="rate", n=len(rates)))] if rel else [],
         _note(report, "tool_reliability", "" if rel else "No model was run at two or more tool success rates."),
     ))
 
     sens = report["prompt_sensitivity"]
     t1 = _table("Success by prompt type", ["Model", "Baseline", "CoT", "Optimal", "Flawed mean", "Spread"],
                 [[m, fmt_rate(e.get("baseline")), fmt_rate(e.get("cot")), fmt_rate(e.get("optimal")),
-                  fmt_stat(e.get("flawed_mean")), fmt_stat(e.get("spread"))] for m, e in sens.items()])
+                  fmt_stat(e.get("flawed_mean")), fmt_stat(e.get("spread"))] for m, e in sens.items()],
+                _kinds("player", "rate", "rate", "rate", "stat", "stat"))
     prompts = _union(e.get("by_prompt_type", {}) for e in sens.values())
     t2 = _table("Every prompt type", ["Model"] + [p.removeprefix("flawed_") if p.startswith("flawed_") else p for p in prompts],
-                [[m] + [fmt_rate(e.get("by_prompt_type", {}).get(p)) for p in prompts] for m, e in sens.items()])
+                [[m] + [fmt_rate(e.get("by_prompt_type", {}).get(p)) for p in prompts] for m, e in sens.items()],
+                _kinds("player", each="rate", n=len(prompts)))
     sections.append(_section("prompt_sensitivity", "5.5 Prompt sensitivity", [t1, t2], _note(report, "prompt_sensitivity")))
 
     errs = report["error_categories"]
@@ -249,7 +327,8 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
     emeta = (report.get("sections") or {}).get("error_categories") or {}
     sections.append(_section(
         "error_categories", "Error categories",
-        [_table("Error categories of non-full done results (count, share)", ["Model", "N"] + cats + ["Uncategorized"], rows)],
+        [_table("Error categories of non-full done results (count, share)", ["Model", "N"] + cats + ["Uncategorized"], rows,
+                _kinds("player", "count", each="share", n=len(cats)) + ["count"])],
         " ".join(p for p in (emeta.get("definition", ""), _split_text(emeta)) if p),
     ))
 
@@ -260,7 +339,8 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
     sections.append(_section(
         "paired", "Paired comparisons",
         [_table("Every pair of models on the tests both ran (A - B)",
-                ["Metric", "A", "B", "Pairs", "Instances", "Mean A", "Mean B", "Diff [95% CI]", "p"], rows)] if rows else [],
+                ["Metric", "A", "B", "Pairs", "Instances", "Mean A", "Mean B", "Diff [95% CI]", "p"], rows,
+                _kinds("label", "player", "player", "count", "count", "number", "number", "diff", "p"))] if rows else [],
         ("Pairs are the same test (task instance, prompt type, difficulty, tool success rate, seed, severity, "
          "max turns, suite version) run by both models. The interval is a cluster bootstrap over task "
          "instances; p is a permutation test that flips the sign of each instance's differences together.")
@@ -275,7 +355,8 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
     sections.append(_section(
         "comparisons", "Requested comparisons",
         [_table("Paired success comparisons (A - B)", ["A", "B", "Pairs", "Instances", "Success A", "Success B",
-                                                        "Diff [95% CI]", "p", "Test"], rows)] if rows else [],
+                                                        "Diff [95% CI]", "p", "Test"], rows,
+                _kinds("player", "player", "count", "count", "number", "number", "diff", "p", "text"))] if rows else [],
         "" if rows else "No comparisons requested (--compare A:B).",
     ))
     ops = report["operations"]
@@ -294,7 +375,8 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
                 ["Provider", "Key", "Tests", "Attempts", "Calls", "429s", "Retries", "Infra errors",
                  "Latency p50 (s)", "Latency p95 (s)", "N latencies", "Prompt tokens", "Completion tokens", "Cost (USD)",
                  "State"],
-                rows)],
+                rows, _kinds("label", "label", "count", "count", "count", "count", "count", "count", "number", "number",
+                             "count", "count", "count", "text", "text"))],
     ))
 
     shapes = report.get("reply_shapes") or []
@@ -307,7 +389,8 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
         [_table("Tool calls written as text (no native tool_calls), replies cut off at the token limit and results "
                 "reported in plain words, done tests",
                 ["Model", "Tests", "Tool calls", "Text calls", "Share as text", "Tests with text calls",
-                 "Truncated replies", "Tests with truncation", "Format errors", "Plain results"], rows)] if rows else [],
+                 "Truncated replies", "Tests with truncation", "Format errors", "Plain results"], rows,
+                _kinds("player", "count", "count", "count", "number", "rate", "count", "rate", "count", "rate"))] if rows else [],
         "A text call is a tool call the model wrote in its reply's text (bare or fenced JSON, Hermes, Llama or "
         "Mistral forms) in native mode, run as a call; a truncated reply is never scored as an answer. A plain "
         "result is a final answer with no RESULT line naming a handle that names exactly one handle in its words "
@@ -318,10 +401,7 @@ def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
     return sections
 
 
-PLAYER_COLUMNS = ("Model", "A", "B")
-
-
-def _mark_players(sections: list[dict[str, Any]], report: dict[str, Any]) -> None:
+def _mark_players(sections: list[Section], report: dict[str, Any]) -> None:
     """Human players sit beside the models in every table, marked: `human/alice (human, N=12)`."""
     players = report.get("players") or {}
     humans = {m: p.get("tests") for m, p in players.items() if p.get("kind") == "human"}
@@ -333,11 +413,11 @@ def _mark_players(sections: list[dict[str, Any]], report: dict[str, Any]) -> Non
         return player_label(label, humans[name]) if name in humans else label
 
     for section in sections:
-        for table in section["tables"]:
-            cols = [i for i, h in enumerate(table["headers"]) if h in PLAYER_COLUMNS]
-            for row in table["rows"]:
+        for table in section.tables:
+            cols = [i for i, c in enumerate(table.columns) if c.kind == "player"]
+            for row in table.rows:
                 for i in cols:
-                    if i < len(row) and isinstance(row[i], str):
-                        row[i] = mark(row[i])
-                if row and row[0] == "Models" and len(row) > 1:
-                    row[1] = ", ".join(mark(m) for m in report.get("models") or []) or DASH
+                    if i < len(row):
+                        row[i].text = mark(row[i].text)
+                if row and row[0].text == "Models" and len(row) > 1:
+                    row[1].text = ", ".join(mark(m) for m in report.get("models") or []) or DASH
