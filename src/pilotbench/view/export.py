@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .data import ViewData
-from .pages import Pages, StaticLinks, render_choices
+from .links import StaticLinks
+from .pages import Pages, render_choices
 
 MISSING = "missing.html"
 
