@@ -258,6 +258,31 @@ def test_the_viewer_renders_the_reports_table_model(view_db: Any) -> None:
     assert rates >= 6
 
 
+def test_the_headline_breakdowns_are_the_reports_own_tables(viewer: ViewerThread, view_db: Any) -> None:
+    """The Results page's breakdowns are the report's headline tables (same caption, columns and rows
+    as Markdown's), each rate written as the viewer writes it and linked to exactly its N tests."""
+    from pilotbench.reports.render.model import headline_section
+    from pilotbench.view.headline import headline_view
+
+    with open_store(view_db[0], create=False) as store:
+        rep = ViewData(store).report()
+    model = headline_section(rep).tables[1:]
+    shown = [b["table"] for b in headline_view(rep, Links())["breakdowns"]]
+    assert [t.caption for t in shown] == [t.caption for t in model] == ["Success by prompt type", "Success by difficulty"]
+    assert [t.headers for t in shown] == [t.headers for t in model]
+    assert [[r[0].text for r in t.rows] for t in shown] == [[r[0].text for r in t.rows] for t in model]
+    checked = 0
+    for t in shown:
+        for row in t.rows:
+            for cell in row[1:]:
+                m = re.fullmatch(r"\d+% \(N=(\d+)\)", cell.text)
+                if m and checked < 6:
+                    _, page, _ = viewer.get(cell.href)
+                    assert len(_rows(page)) == int(m.group(1)), cell
+                    checked += 1
+    assert checked == 6
+
+
 def test_error_cause_keeps_statuses_and_blanks_ids() -> None:
     assert error_cause("HTTP 429: slow down\ntrace") == "HTTP 429: slow down"
     assert error_cause("timeout after 30000 ms, request 0a1b2c3d4e") == "timeout after # ms, request #"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..reports.render.model import Cell, Column, Table
+from ..reports.render.model import Cell, Table, headline_section
 from .links import Links, _text
 from .report_tables import _row_conditions, _row_label
 
@@ -60,6 +60,26 @@ def _chart(title: str, field_name: str, groups: list[str], rows: list[dict[str, 
             "height": y + 18, "x0": x0, "axis_y": y, "label_w": label_w}
 
 
+def _linked(table: Table, links: Links) -> Table:
+    """A table of the report's model as the viewer shows it: a rate as `62% (N=8)` with its interval on
+    hover, and every figure and row label linked to the done tests it counts."""
+    out = Table(table.caption, list(table.columns))
+    for row in table.rows:
+        cells = []
+        for col, cell in zip(table.columns, row):
+            if col.kind == "rate":
+                r = cell.value
+                text, interval = _pct(r)
+                n = r.get("n") if isinstance(r, dict) else None
+                cells.append(Cell(f"{text} (N={n})" if n is not None else "–",
+                                  links.tests(status="done", **(cell.filters or {})) if n else None,
+                                  f"95% interval {interval}" if interval else ""))
+            else:
+                cells.append(Cell(cell.text, links.tests(status="done", **cell.filters) if cell.filters is not None else None))
+        out.rows.append(cells)
+    return out
+
+
 def headline_view(report: dict[str, Any], links: Links) -> dict[str, Any]:
     """The Results page's opening: per model, success, full success and weighted score with their
     95% intervals and N (the report's own `headline` figures), the conditions, and one chart."""
@@ -76,23 +96,13 @@ def headline_view(report: dict[str, Any], links: Links) -> dict[str, Any]:
                           "href": links.tests(status="done", success_level=level, **filters)})
         rows.append({"label": _row_label(label, report), "entry": e, "filters": filters, "n": e.get("n"),
                      "n_href": links.tests(status="done", **filters), "cells": cells})
-    prompts = list(dict.fromkeys(p for e in head.values() for p in e.get("by_prompt_type", {})))
-    diffs = list(dict.fromkeys(d for e in head.values() for d in e.get("by_difficulty", {})))
+    # the breakdowns are the report's own tables (the table model), each figure written as the viewer writes it
     breakdowns = []
-    for title, field_name, key, groups in (("Success by prompt type", "prompt_type", "by_prompt_type", prompts),
-                                            ("Success by difficulty", "difficulty", "by_difficulty", diffs)):
-        table = Table(title, [Column("model", "player")] + [Column(g, "rate") for g in groups])
-        for row in rows:
-            cells = [Cell(row["label"], links.tests(status="done", **row["filters"]))]
-            for g in groups:
-                r = row["entry"].get(key, {}).get(g)
-                text, interval = _pct(r)
-                n = r.get("n") if isinstance(r, dict) else None
-                cells.append(Cell(f"{text} (N={n})" if n is not None else "–",
-                                      links.tests(status="done", **{**row["filters"], field_name: g}) if n else None,
-                                      f"95% interval {interval}" if interval else ""))
-            table.rows.append(cells)
-        breakdowns.append({"table": table, "chart": _chart(title, field_name, groups, rows, key, links) if rows else None})
+    for table, (field_name, key) in zip(headline_section(report).tables[1:], (("prompt_type", "by_prompt_type"),
+                                                                             ("difficulty", "by_difficulty"))):
+        groups = [c.title for c in table.columns[1:]]
+        breakdowns.append({"table": _linked(table, links),
+                           "chart": _chart(table.caption, field_name, groups, rows, key, links) if rows else None})
     covers = meta.get("covers") or {}
     names = (("suite_version", "Suite version"), ("tool_success_rate", "Tool success rates"),
              ("difficulty", "Difficulties"), ("prompt_type", "Prompt types"), ("task_type", "Task types"),

@@ -76,12 +76,15 @@ KINDS = ("player", "label", "count", "share", "rate", "mean", "stat", "diff", "p
 
 @dataclass(slots=True)
 class Cell:
-    """One cell: its text as every renderer shows it; where it leads (the viewer: the tests it
-    counts) and what more it says on hover (the viewer: its interval)."""
+    """One cell: its text as Markdown and HTML show it; the figure itself (`value`: a rate or mean
+    object, a count) and the tests it counts (`filters`, as the tests list's filters), for a
+    renderer that writes it its own way (the viewer); where it leads and what more it says on hover."""
 
     text: str
     href: str | None = None
     title: str = ""
+    value: Any = None
+    filters: dict[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -115,12 +118,31 @@ class Section:
     link: Link | None = None
 
 
-def _table(caption: str, headers: list[str], rows: list[list[str]], kinds: Sequence[str] = ()) -> Table:
-    """A table of formatted cells; `kinds` names what each column holds (default: the first
-    column labels its row, the others are text)."""
+def _table(caption: str, headers: list[str], rows: list[list[str | Cell]], kinds: Sequence[str] = ()) -> Table:
+    """A table of formatted cells (text, or cells that also carry their figure); `kinds` names what
+    each column holds (default: the first column labels its row, the others are text)."""
     kinds = list(kinds) or ["label"] + ["text"] * (len(headers) - 1)
     assert len(kinds) == len(headers) and set(kinds) <= set(KINDS), (headers, kinds)
-    return Table(caption, [Column(h, k) for h, k in zip(headers, kinds)], [[Cell(c) for c in r] for r in rows])
+    return Table(caption, [Column(h, k) for h, k in zip(headers, kinds)],
+                 [[c if isinstance(c, Cell) else Cell(c) for c in r] for r in rows])
+
+
+def _row_filters(label: str, entry: dict[str, Any]) -> dict[str, str]:
+    """The tests a row of a model counts: its model and the conditions it was split by."""
+    conditions = entry.get("conditions") or {}
+    return {"model": entry.get("model", label),
+            **{k: _show(v) for k, v in conditions.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)}}
+
+
+def _rate_cells(label: str, entry: dict[str, Any], axis: str, key: str, groups: list[str]) -> list[Cell]:
+    """A model's row of rates per group (a prompt type, a difficulty): each cell with its rate and the
+    tests it counts."""
+    row = _row_filters(label, entry)
+    cells = [Cell(label, filters=row)]
+    for g in groups:
+        r = entry.get(key, {}).get(g)
+        cells.append(Cell(fmt_rate(r), value=r, filters={**row, axis: g}))
+    return cells
 
 
 def _kinds(first: str, *rest: str, each: str = "", n: int = 0) -> list[str]:
@@ -178,14 +200,16 @@ def headline_section(report: dict[str, Any]) -> Section:
                 _kinds("player", "count", "count", "rate", "rate", "mean"))
     prompts = _union(e.get("by_prompt_type", {}) for e in head.values())
     t2 = _table("Success by prompt type", ["Model"] + prompts,
-                [[m] + [fmt_rate(e.get("by_prompt_type", {}).get(p)) for p in prompts] for m, e in head.items()],
+                [_rate_cells(m, e, "prompt_type", "by_prompt_type", prompts) for m, e in head.items()],
                 _kinds("player", each="rate", n=len(prompts)))
     diffs = _union(e.get("by_difficulty", {}) for e in head.values())
     t3 = _table("Success by difficulty", ["Model"] + diffs,
-                [[m] + [fmt_rate(e.get("by_difficulty", {}).get(d)) for d in diffs] for m, e in head.items()],
+                [_rate_cells(m, e, "difficulty", "by_difficulty", diffs) for m, e in head.items()],
                 _kinds("player", each="rate", n=len(diffs)))
-    return _section("headline", HEADLINE_TITLE, [t1, t2, t3] if head else [],
-                    _note(report, "headline", "" if head else "No done tests."))
+    section = _section("headline", HEADLINE_TITLE, [t1, t2, t3] if head else [],
+                       _note(report, "headline", "" if head else "No done tests."))
+    _mark_players([section], report)
+    return section
 
 
 def tables(report: dict[str, Any]) -> list[Section]:
@@ -397,7 +421,7 @@ def tables(report: dict[str, Any]) -> list[Section]:
         "(\"The results are stored in the `h_0af9be40` handle\"): it reports that handle (docs/scoring.md).",
     ))
 
-    _mark_players(sections, report)
+    _mark_players([s for s in sections if s.id != "headline"], report)  # the headline marks its own
     return sections
 
 
