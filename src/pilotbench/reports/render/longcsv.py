@@ -7,7 +7,7 @@ import io
 from typing import Any
 
 from ...benchmark.types import BASE_PROMPT_TYPES
-from .model import _show
+from ..units import _show
 
 # ---------------------------------------------------------------------------- csv (long format)
 

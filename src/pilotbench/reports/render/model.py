@@ -10,7 +10,7 @@ from typing import Any
 
 from ...benchmark.types import ERROR_CATEGORIES
 from ...config import player_label
-from ..build import _show
+from ..units import _show
 from .cells import DASH, _union, fmt_diff, fmt_mean, fmt_num, fmt_p, fmt_rate, fmt_stat
 
 # ---------------------------------------------------------------------------- table model
