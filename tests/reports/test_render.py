@@ -185,3 +185,44 @@ def test_the_table_model_is_typed_and_its_kinds_hold(report):
                     if col.kind == "rate":
                         assert rate.fullmatch(row[i].text), (s.id, col, row[i])
     assert {"player", "count", "rate", "mean", "stat", "diff", "p"} <= kinds_seen
+
+
+def test_every_figure_of_the_tables_names_exactly_the_tests_it_counts(report, store):
+    """A figure cell carries its figure and the tests it is about (as the tests list's filters): a
+    rate's N tests (or, for a success level, the k at that level), an error category's count, a
+    mean's row (its N: those of them with the score)."""
+    columns = {"model", "prompt_type", "task_type", "difficulty", "seed", "max_turns", "suite_version", "severity",
+               "success_level", "error_category"}
+
+    def done_tests(filters):
+        where, params = ["status = 'done'"], []
+        for k, v in filters.items():
+            if k == "tool_success_rate":
+                where.append("ABS(tool_success_rate - ?) < 1e-9")
+                params.append(float(v))
+            else:
+                assert k in columns, k
+                where.append(f"CAST({k} AS TEXT) = ?")
+                params.append(v)
+        return store.query(f"SELECT COUNT(DISTINCT test_id) FROM results WHERE {' AND '.join(where)}", params)[0][0]
+
+    checked = set()
+    for s in tables(report):
+        for t in s.tables:
+            for row in t.rows:
+                for cell in row[1:]:
+                    if cell.filters is None or cell.value is None:
+                        continue
+                    v = cell.value
+                    if isinstance(v, dict) and v.get("rate") is not None:
+                        want = round(v["rate"] * v["n"]) if "success_level" in cell.filters else v["n"]
+                    elif isinstance(v, dict) and "mean" in v:  # over the row's tests that have the score
+                        assert v["n"] <= done_tests(cell.filters) == done_tests(row[0].filters), (s.id, cell)
+                        continue
+                    elif isinstance(v, tuple):  # an error category's count and share
+                        want = v[0]
+                    else:
+                        want = v
+                    assert done_tests(cell.filters) == want, (s.id, t.caption, cell)
+                    checked.add(s.id)
+    assert {"headline", "baseline", "flaw_robustness", "tool_reliability", "prompt_sensitivity", "error_categories"} <= checked

@@ -4,12 +4,13 @@ covers and the reading guide."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...benchmark.types import ERROR_CATEGORIES
 from ...config import player_label
+from ..sections import BASELINE_PROMPT
 from ..units import _show
 from .cells import DASH, _union, fmt_diff, fmt_mean, fmt_num, fmt_p, fmt_rate, fmt_stat
 
@@ -127,11 +128,31 @@ def _table(caption: str, headers: list[str], rows: list[list[str | Cell]], kinds
                  [[c if isinstance(c, Cell) else Cell(c) for c in r] for r in rows])
 
 
-def _row_filters(label: str, entry: dict[str, Any]) -> dict[str, str]:
-    """The tests a row of a model counts: its model and the conditions it was split by."""
+def _row_filters(label: str, entry: dict[str, Any], **section: str) -> dict[str, str]:
+    """The tests a row of a model counts: its model, the conditions it was split by and the section's
+    own (5.1: the baseline prompt type)."""
     conditions = entry.get("conditions") or {}
-    return {"model": entry.get("model", label),
+    return {"model": entry.get("model", label), **section,
             **{k: _show(v) for k, v in conditions.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)}}
+
+
+# One figure of a row: how it is written, the figure, and the filters it adds to its row's (None: it
+# is not about one set of tests, like an interval's spread or a count of instances).
+Figure = tuple[Callable[[Any], str], Any, "dict[str, str] | None"]
+
+
+def _share(count_share: tuple[int, float]) -> str:
+    """A count with its share: `3 (25%)`."""
+    count, share = count_share
+    return f"{count} ({100 * share:.0f}%)"
+
+
+def _figures(label: str, entry: dict[str, Any], figures: Sequence[Figure], **section: str) -> list[Cell]:
+    """A model's row: its label, then each figure written for Markdown and HTML, with the figure
+    itself and the tests it is about."""
+    row = _row_filters(label, entry, **section)
+    return [Cell(label, filters=row)] + [Cell(write(v), value=v, filters=None if extra is None else {**row, **extra})
+                                         for write, v, extra in figures]
 
 
 def _rate_cells(label: str, entry: dict[str, Any], axis: str, key: str, groups: list[str]) -> list[Cell]:
@@ -260,23 +281,30 @@ def tables(report: dict[str, Any]) -> list[Section]:
 
     base = report["baseline"]
     t1 = _table("Success levels", ["Model", "N", "Instances", "Success", "Full", "Partial", "Failure"],
-                [[m, fmt_num(e["n"]), fmt_num(e.get("instances")), fmt_rate(e["success"]), fmt_rate(e["full_success"]),
-                  fmt_rate(e["partial_success"]), fmt_rate(e["failure"])] for m, e in base.items()],
+                [_figures(m, e, [(fmt_num, e["n"], {}), (fmt_num, e.get("instances"), None), (fmt_rate, e["success"], {}),
+                                 (fmt_rate, e["full_success"], {"success_level": "full_success"}),
+                                 (fmt_rate, e["partial_success"], {"success_level": "partial_success"}),
+                                 (fmt_rate, e["failure"], {"success_level": "failure"})], prompt_type=BASELINE_PROMPT)
+                 for m, e in base.items()],
                 _kinds("player", "count", "count", "rate", "rate", "rate", "rate"))
     t2 = _table("Scores (means with 95% intervals)",
                 ["Model", "Weighted score", "Tool coverage", "Workflow adherence", "Efficiency", "Precision",
                  "Avg turns", "Avg tool calls"],
-                [[m] + [fmt_mean(e.get(k)) for k in ("weighted_score", "tool_coverage", "workflow_adherence",
-                                                     "efficiency", "precision", "avg_turns", "avg_tool_calls")]
+                [_figures(m, e, [(fmt_mean, e.get(k), {}) for k in ("weighted_score", "tool_coverage", "workflow_adherence",
+                                                                    "efficiency", "precision", "avg_turns", "avg_tool_calls")],
+                          prompt_type=BASELINE_PROMPT)
                  for m, e in base.items()],
                 _kinds("player", each="mean", n=7))
     tasks = _union(e["by_task_type"] for e in base.values())
     t3 = _table("Success by task type", ["Model"] + tasks,
-                [[m] + [fmt_rate(e["by_task_type"].get(t)) for t in tasks] for m, e in base.items()],
+                [_figures(m, e, [(fmt_rate, e["by_task_type"].get(t), {"task_type": t}) for t in tasks], prompt_type=BASELINE_PROMPT)
+                 for m, e in base.items()],
                 _kinds("player", each="rate", n=len(tasks)))
     diffs = _union(e.get("by_difficulty", {}) for e in base.values())
     t4 = _table("Success by difficulty", ["Model"] + diffs,
-                [[m] + [fmt_rate(e.get("by_difficulty", {}).get(d)) for d in diffs] for m, e in base.items()],
+                [_figures(m, e, [(fmt_rate, e.get("by_difficulty", {}).get(d), {"difficulty": d}) for d in diffs],
+                          prompt_type=BASELINE_PROMPT)
+                 for m, e in base.items()],
                 _kinds("player", each="rate", n=len(diffs)))
     base_tables = [t1, t2, t3, t4]
     if any("by_workflow" in e for e in base.values()):
@@ -313,7 +341,8 @@ def tables(report: dict[str, Any]) -> list[Section]:
     sections.append(_section(
         "flaw_robustness", "5.3 Flaw robustness",
         [_table("Success per flaw type", ["Model"] + [c.removeprefix("flawed_") for c in flaw_cols] + ["Mean", "Optimal (reference)"],
-                [[m] + [fmt_rate(e.get(c)) for c in flaw_cols] + [fmt_stat(e.get("mean")), fmt_rate(e.get("optimal"))]
+                [_figures(m, e, [(fmt_rate, e.get(c), {"prompt_type": c}) for c in flaw_cols]
+                          + [(fmt_stat, e.get("mean"), None), (fmt_rate, e.get("optimal"), {"prompt_type": "optimal"})])
                  for m, e in flaws.items()],
                 _kinds("player", each="rate", n=len(flaw_cols)) + ["stat", "rate"])] if flaws else [],
         _note(report, "flaw_robustness", "" if flaws else "No flawed-prompt results."),
@@ -324,19 +353,22 @@ def tables(report: dict[str, Any]) -> list[Section]:
     sections.append(_section(
         "tool_reliability", "5.4 Tool reliability",
         [_table("Success by tool success rate", ["Model"] + rates,
-                [[m] + [fmt_rate(e["by_rate"].get(r)) for r in rates] for m, e in rel.items()],
+                [_figures(m, e, [(fmt_rate, e["by_rate"].get(r), {"tool_success_rate": r}) for r in rates])
+                 for m, e in rel.items()],
                 _kinds("player", each="rate", n=len(rates)))] if rel else [],
         _note(report, "tool_reliability", "" if rel else "No model was run at two or more tool success rates."),
     ))
 
     sens = report["prompt_sensitivity"]
     t1 = _table("Success by prompt type", ["Model", "Baseline", "CoT", "Optimal", "Flawed mean", "Spread"],
-                [[m, fmt_rate(e.get("baseline")), fmt_rate(e.get("cot")), fmt_rate(e.get("optimal")),
-                  fmt_stat(e.get("flawed_mean")), fmt_stat(e.get("spread"))] for m, e in sens.items()],
+                [_figures(m, e, [(fmt_rate, e.get(p), {"prompt_type": p}) for p in ("baseline", "cot", "optimal")]
+                          + [(fmt_stat, e.get("flawed_mean"), None), (fmt_stat, e.get("spread"), None)])
+                 for m, e in sens.items()],
                 _kinds("player", "rate", "rate", "rate", "stat", "stat"))
     prompts = _union(e.get("by_prompt_type", {}) for e in sens.values())
     t2 = _table("Every prompt type", ["Model"] + [p.removeprefix("flawed_") if p.startswith("flawed_") else p for p in prompts],
-                [[m] + [fmt_rate(e.get("by_prompt_type", {}).get(p)) for p in prompts] for m, e in sens.items()],
+                [_figures(m, e, [(fmt_rate, e.get("by_prompt_type", {}).get(p), {"prompt_type": p}) for p in prompts])
+                 for m, e in sens.items()],
                 _kinds("player", each="rate", n=len(prompts)))
     sections.append(_section("prompt_sensitivity", "5.5 Prompt sensitivity", [t1, t2], _note(report, "prompt_sensitivity")))
 
@@ -344,10 +376,8 @@ def tables(report: dict[str, Any]) -> list[Section]:
     cats = _union((e["counts"] for e in errs.values())) or list(ERROR_CATEGORIES)
     rows = []
     for m, e in errs.items():
-        row = [m, fmt_num(e["n"])]
-        row += [f"{e['counts'].get(c, 0)} ({100 * e['shares'].get(c, 0.0):.0f}%)" for c in cats]
-        row.append(fmt_num(e.get("uncategorized", 0)))
-        rows.append(row)
+        shares = [(_share, (e["counts"].get(c, 0), e["shares"].get(c, 0.0)), {"error_category": c}) for c in cats]
+        rows.append(_figures(m, e, [(fmt_num, e["n"], None), *shares, (fmt_num, e.get("uncategorized", 0), None)]))
     emeta = (report.get("sections") or {}).get("error_categories") or {}
     sections.append(_section(
         "error_categories", "Error categories",
