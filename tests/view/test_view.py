@@ -236,16 +236,21 @@ def test_run_page_shows_the_limits_its_lanes_learnt(tmp_path: Path) -> None:
         assert "openai/key-0" in row and "450" in row and "30,000" in row and "<b>x</b>" not in row
 
 
-def test_the_viewer_renders_the_reports_table_model(view_db: Any) -> None:
-    """The viewer's section tables are the report's typed tables (columns with kinds, cells with
-    their links), and a rate column's cells are rates as the viewer writes them."""
-    from pilotbench.reports.render.model import KINDS, Cell, Table
-    from pilotbench.view.pages import report_tables
+def test_the_viewer_renders_the_reports_table_model(viewer: ViewerThread, view_db: Any) -> None:
+    """A section page shows the report's own tables (the table model, as Markdown shows them: same
+    captions, columns and rows), each figure written the viewer's way and linked to its tests."""
+    from pilotbench.reports.render.model import KINDS, Cell, Table, tables as model_tables
+    from pilotbench.view.report_tables import section_view
 
     with open_store(view_db[0], create=False) as store:
         rep = ViewData(store).report()
-    tables = report_tables("prompt_sensitivity", rep["prompt_sensitivity"], rep, Links())
-    assert tables and all(isinstance(t, Table) for t in tables)
+    model = next(s for s in model_tables(rep) if s.id == "prompt_sensitivity")
+    shown = section_view(rep, "prompt_sensitivity", Links())
+    assert shown is not None
+    tables, note = shown
+    assert note == model.note and [t.caption for t in tables] == [t.caption for t in model.tables]
+    assert [t.headers for t in tables] == [t.headers for t in model.tables]
+    assert all(isinstance(t, Table) for t in tables)
     rates = 0
     for t in tables:
         for i, col in enumerate(t.columns):
@@ -256,6 +261,9 @@ def test_the_viewer_renders_the_reports_table_model(view_db: Any) -> None:
                     assert re.fullmatch(r"[0-9.]+% \(\d+/\d+\)", row[i].text) and row[i].href, row[i]
                     rates += 1
     assert rates >= 6
+    _, body, _ = viewer.get("/results/prompt_sensitivity")
+    for t in model.tables:
+        assert f"<caption>{html.escape(t.caption)}</caption>" in body
 
 
 def test_the_headline_breakdowns_are_the_reports_own_tables(viewer: ViewerThread, view_db: Any) -> None:

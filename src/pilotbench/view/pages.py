@@ -22,7 +22,7 @@ from .data import TestsPage, ViewData
 from .formats import fmt, fmt_seconds, fmt_time
 from .headline import headline_view
 from .links import Links
-from .report_tables import report_sections, report_tables, section_filters, section_title
+from .report_tables import report_sections, report_tables, section_filters, section_title, section_view
 
 # ---------------------------------------------------------------------- the renderer
 
@@ -71,11 +71,12 @@ class Pages:
                 if k in rep:
                     tables.extend(report_tables(k, rep[k], rep, self.links, title=name))
         else:
-            from ..reports.render import _note
-
-            tables = report_tables(section, rep[section], rep, self.links, section_filters(rep, section),
-                                   title=section_title(section))
-            note = _note(rep, section) if section in (rep.get("sections") or {}) else ""
+            shown = section_view(rep, section, self.links, section_filters(rep, section))
+            if shown is not None:
+                tables, note = shown
+            else:  # a key of the report the table model has no section for: its values, as they are
+                tables = report_tables(section, rep[section], rep, self.links, section_filters(rep, section),
+                                       title=section_title(section))
         return self._render(
             "results.html.j2", report=rep, sections=sections, section=section, tables=tables, head=head, note=note,
             titles={s: section_title(s) for s in sections}, title=section_title(section) if section else "Results",

@@ -1,4 +1,6 @@
-"""A report's sections as the viewer's tables: every cell links to the tests it counts."""
+"""A report's sections as the viewer's tables, every cell linked to the tests it counts: a section is
+the report's own tables (the table model, `section_view`); the overview's counts and a key the
+model has no section for are shown as their values are (`report_tables`)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from typing import Any
 
 from ..config import is_human_name, player_label
 from ..reports.render.model import Cell, Column, Table
+from ..reports.render.model import tables as model_tables
 from ..reports.words import SECTION_TITLES
 from .data import FILTERS
 from .formats import _tooltip, fmt
@@ -241,6 +244,37 @@ def report_tables(name: str, value: Any, report: dict[str, Any], links: Links, b
     elif value not in (None, [], {}):
         tables.append(Table(title, [Column("value", _kind([value]))], [[Cell(fmt(value))]]))
     return tables
+
+
+def linked_table(table: Table, links: Links, base: dict[str, str] | None = None) -> Table:
+    """A table of the report's model as the viewer shows it: each figure written the viewer's way
+    (`fmt`: a rate as `62.5% (5/8)`, its interval on hover), and every cell that names the tests it
+    is about linked to them (done tests, unless the cell says otherwise)."""
+    out = Table(table.caption, list(table.columns), transposed=table.transposed)
+    for row in table.rows:
+        cells = []
+        for cell in row:
+            v = cell.value
+            text = fmt(v) if isinstance(v, (dict, int, float)) and not isinstance(v, bool) else cell.text
+            href = None
+            if cell.filters is not None:
+                filters = {"status": "done", **(base or {}), **cell.filters}
+                if filters["status"] == "error":
+                    filters.pop("success_level", None)
+                href = links.tests(**filters)
+            cells.append(Cell(text, href, _tooltip(v)))
+        out.rows.append(cells)
+    return out
+
+
+def section_view(report: dict[str, Any], section: str, links: Links,
+                 base: dict[str, str] | None = None) -> tuple[list[Table], str] | None:
+    """A section of the report as the viewer shows it: the report's own tables (the table model, as
+    Markdown and HTML show them) and note; None for a key the table model has no section for."""
+    for s in model_tables(report):
+        if s.id == section:
+            return [linked_table(t, links, base) for t in s.tables], s.note
+    return None
 
 
 def report_sections(report: dict[str, Any]) -> list[str]:

@@ -321,13 +321,17 @@ def tables(report: dict[str, Any]) -> list[Section]:
         name = fam.get("label", fam["family"])
         scale_tables.append(_table(
             f"{name}: success by task type", ["Size (B)", "Model", "Overall"] + ftasks,
-            [[fmt_num(x["size_b"], 1), x["model"], fmt_rate(x["success"])]
-             + [fmt_rate(x["by_task_type"].get(t)) for t in ftasks] for x in fam["models"]],
+            [[Cell(fmt_num(x["size_b"], 1), value=x["size_b"])]
+             + _figures(x["model"], {**x, "conditions": fam.get("conditions")},
+                        [(fmt_rate, x["success"], {})] + [(fmt_rate, x["by_task_type"].get(t), {"task_type": t}) for t in ftasks])
+             for x in fam["models"]],
             _kinds("number", "player", "rate", each="rate", n=len(ftasks)),
         ))
         scale_tables.append(_table(
             f"{name}: success by difficulty", ["Size (B)", "Model"] + fdiffs,
-            [[fmt_num(x["size_b"], 1), x["model"]] + [fmt_rate(x["by_difficulty"].get(d)) for d in fdiffs]
+            [[Cell(fmt_num(x["size_b"], 1), value=x["size_b"])]
+             + _figures(x["model"], {**x, "conditions": fam.get("conditions")},
+                        [(fmt_rate, x["by_difficulty"].get(d), {"difficulty": d}) for d in fdiffs])
              for x in fam["models"]],
             _kinds("number", "player", each="rate", n=len(fdiffs)),
         ))
@@ -434,9 +438,10 @@ def tables(report: dict[str, Any]) -> list[Section]:
     ))
 
     shapes = report.get("reply_shapes") or []
-    rows = [[r["model"], fmt_num(r["tests"]), fmt_num(r["tool_calls"]), fmt_num(r["text_calls"]),
-             fmt_num(r["text_call_share"]), fmt_rate(r["tests_with_text_calls"]), fmt_num(r["truncated_replies"]),
-             fmt_rate(r["tests_with_truncation"]), fmt_num(r["format_errors"]), fmt_rate(r.get("plain_results"))]
+    rows = [_figures(r["model"], r, [(fmt_num, r["tests"], {}), (fmt_num, r["tool_calls"], None), (fmt_num, r["text_calls"], None),
+                                     (fmt_num, r["text_call_share"], None), (fmt_rate, r["tests_with_text_calls"], None),
+                                     (fmt_num, r["truncated_replies"], None), (fmt_rate, r["tests_with_truncation"], None),
+                                     (fmt_num, r["format_errors"], None), (fmt_rate, r.get("plain_results"), None)])
             for r in shapes]
     sections.append(_section(
         "reply_shapes", "Reply shapes",
