@@ -2,7 +2,8 @@
 
 A step is done only with settings equivalent to what the task states (``scoring.analyse``). Which
 settings of a step are compared is declared by the task (``TaskStep.checked``); the others are free.
-Each comparison follows the setting's meaning (docs/scoring.md, "Settings"):
+Each comparison follows the setting's meaning (docs/scoring.md, "Settings"), as the check kind of its
+parameter in the tool registry says (``_COMPARED_AS``):
 
 - conditions as sets of terms, each term normalised (``x < 5`` equals ``5 > x``; ``=`` equals ``==``;
   on whole numbers ``x >= 6`` equals ``x > 5``), numbers within a relative tolerance of 1e-6;
@@ -26,6 +27,8 @@ import random
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from .toolkit import ENTRIES, on_change
 
 REL_TOL = 1e-6
 
@@ -355,11 +358,28 @@ def same_scenario(expected: Any, given: Any) -> bool:
 
 # --------------------------------------------------------------------------- per setting
 
-# How each checked setting is compared, by parameter name (the catalog's names are unique in meaning).
-_KIND: dict[str, str] = {
+# How a setting is compared, by the kind of check its parameter is held to (`Param.check`); a setting
+# whose check is not here (or that has none) is compared as a value (`same_value`).
+_COMPARED_AS: dict[str, str] = {
     "condition": "condition", "expression": "expression", "operations": "operations", "cron": "cron",
-    "timezone": "timezone", "group_by": "set", "columns": "set", "scenario": "scenario",
+    "timezone": "timezone", "fields": "set", "scenario": "scenario",
 }
+# How each setting is compared, by parameter name (the catalog's names are unique in meaning), built
+# from the registered tools' parameters and rebuilt when a tool is registered or unregistered.
+_KIND: dict[str, str] = {}
+
+
+@on_change
+def _build_kinds() -> None:
+    _KIND.clear()
+    for tool in ENTRIES.values():
+        for p in tool.spec.parameters:
+            kind = _COMPARED_AS.get(p.check or "")
+            if kind is not None:
+                _KIND.setdefault(p.name, kind)
+
+
+_build_kinds()
 
 
 def same_setting(name: str, expected: Any, given: Any, integers: frozenset[str] = frozenset()) -> bool:
