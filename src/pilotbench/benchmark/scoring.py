@@ -64,17 +64,28 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .settings import stated_default, wrong_settings
+from .toolkit import on_change
 from .tools import TOOLS
 from .types import CallRecord, Score, Trajectory
 
 if TYPE_CHECKING:
     from .tasks import TaskInstance
 
-# tool -> setting -> the default its schema states (a setting left out is its default).
-_DEFAULTS: dict[str, dict[str, object]] = {
-    name: {p.name: d for p in spec.parameters if (d := stated_default(p.description)) is not None}
-    for name, spec in TOOLS.items()
-}
+# tool -> setting -> the default its schema states (a setting left out is its default); rebuilt when a
+# tool is registered or unregistered.
+_DEFAULTS: dict[str, dict[str, object]] = {}
+
+
+@on_change
+def _build_defaults() -> None:
+    _DEFAULTS.clear()
+    _DEFAULTS.update({
+        name: {p.name: d for p in spec.parameters if (d := stated_default(p.description)) is not None}
+        for name, spec in TOOLS.items()
+    })
+
+
+_build_defaults()
 
 PARTIAL_MIN_PRECISION = 0.5
 PARTIAL_MIN_STEPS = 2
