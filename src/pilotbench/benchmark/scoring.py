@@ -134,7 +134,7 @@ def analyse(task: TaskInstance, calls: Sequence[CallRecord]) -> StepAnalysis:
     useful: list[bool] = []
     feeds_ok: list[bool | None] = []
     wrong: list[tuple[str, ...]] = []
-    integers = frozenset(n for n, t in getattr(task, "fields", ()) if t == "integer")
+    integers = frozenset(n for n, t in task.fields if t == "integer")
     for n, call in enumerate(calls):
         s = index.get(call.name)
         if s is None:
@@ -142,7 +142,7 @@ def analyse(task: TaskInstance, calls: Sequence[CallRecord]) -> StepAnalysis:
             feeds_ok.append(None)
             wrong.append(())
             continue
-        checked = getattr(steps[s], "checked_args", None)
+        checked = steps[s].checked_args
         bad = wrong_settings(checked, call.arguments, integers, _DEFAULTS.get(call.name)) if checked else ()
         wrong.append(bad)
         inputs = call.inputs or {}
