@@ -28,10 +28,11 @@ from pilotbench.benchmark.toolkit import BUILTIN_NAMES, ENTRIES, Tool, register,
 from pilotbench.benchmark.toolkit.base import _Data, _Say
 from pilotbench.benchmark.toolkit.spec import Param, _data, _tool
 from pilotbench.benchmark.tools import TOOL_NAMES, TOOLS
-from pilotbench.benchmark.types import ModelOutput
+from pilotbench.benchmark.types import CallRecord, ModelOutput
 from pilotbench.benchmark.versions import suite_version
 from pilotbench.models.simulated import SKILLS, SimulatedModel, policy
 from pilotbench.models.simulated.lexicon import _lexicon_for
+from tests.benchmark.task_factory import make_step, make_task
 
 TOY = "data_processing_deduplicator"
 
@@ -182,6 +183,25 @@ def test_a_weak_simulated_model_names_a_missing_field_in_a_new_tools_field_setti
     # The built-in tools' schemas add nothing to the table: their simulated scores do not move.
     lex = _lexicon_for([spec.schema() for spec in TOOLS.values()], "")
     assert all(set(policy._wrong_fields(v)) == set(policy._WRONG_FIELD) for v in lex.tools.values())
+
+
+def test_a_setting_is_compared_as_its_own_tool_declares_it_whatever_its_name() -> None:
+    """The analyzer's `columns` is a set (check "fields"); a registered tool's `columns` without that check
+    is an ordered list, and the scorer compares each tool's setting as that tool declares it."""
+    import dataclasses
+
+    ordered = Param("columns", "array", "Fields to list, in the order given.")
+    spec = dataclasses.replace(DEDUPLICATOR.spec, parameters=(*DEDUPLICATOR.spec.parameters[:1], ordered))
+    toy = dataclasses.replace(DEDUPLICATOR, spec=spec, checked=("columns",), surfaces={})
+
+    def verdict(tool: str, given: list[str]) -> tuple[str, ...]:
+        task = make_task([make_step(tool, args={"columns": ["a", "b"]}, checked=("columns",))], {})
+        call = CallRecord(1, tool, {"input": "h_00000001", "columns": given}, True, handle="h_00000002")
+        return analyse(task, [call]).wrong_settings[0]
+
+    with registered(toy):
+        assert verdict(TOY, ["a", "b"]) == () and verdict(TOY, ["b", "a"]) == ("columns",)
+        assert verdict("computation_analyzer", ["b", "a"]) == ()
 
 
 def test_registration_is_undone_when_the_block_fails() -> None:

@@ -364,9 +364,15 @@ _COMPARED_AS: dict[str, str] = {
     "condition": "condition", "expression": "expression", "operations": "operations", "cron": "cron",
     "timezone": "timezone", "fields": "set", "scenario": "scenario",
 }
-# How each setting is compared, by parameter name (the catalog's names are unique in meaning), built
-# from the registered tools' parameters and rebuilt when a tool is registered or unregistered.
+# How each setting is compared, by parameter name alone (the built-in catalog's names are unique in
+# meaning; the first registered tool's meaning wins), for a comparison that names no tool: built from
+# the registered tools' parameters and rebuilt when a tool is registered or unregistered.
 _KIND: dict[str, str] = {}
+
+
+def compared_as(check: str | None) -> str:
+    """How a setting whose parameter is held to `check` is compared: "value" unless the check says more."""
+    return _COMPARED_AS.get(check or "", "value")
 
 
 @on_change
@@ -382,9 +388,11 @@ def _build_kinds() -> None:
 _build_kinds()
 
 
-def same_setting(name: str, expected: Any, given: Any, integers: frozenset[str] = frozenset()) -> bool:
-    """Whether the value a call gave for setting `name` is equivalent to the task's `expected`."""
-    kind = _KIND.get(name, "value")
+def same_setting(name: str, expected: Any, given: Any, integers: frozenset[str] = frozenset(),
+                 kind: str | None = None) -> bool:
+    """Whether the value a call gave for setting `name` is equivalent to the task's `expected`, compared as
+    `kind` (`compared_as` of its parameter's check; default: as the registered tools' setting `name`)."""
+    kind = _KIND.get(name, "value") if kind is None else kind
     if kind == "timezone":
         return same_timezone(expected, given)
     if given is None:
@@ -418,11 +426,15 @@ def stated_default(description: str) -> Any:
 
 
 def wrong_settings(checked: Mapping[str, Any], arguments: Mapping[str, Any] | None,
-                   integers: frozenset[str] = frozenset(), defaults: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+                   integers: frozenset[str] = frozenset(), defaults: Mapping[str, Any] | None = None,
+                   kinds: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The checked settings a call's arguments do not match (empty: every checked setting is right). A
     setting left out counts as its schema's stated default (`defaults`): leaving out "mode" where the
-    task says to replace any file already there is right when the schema says "(default overwrite)"."""
+    task says to replace any file already there is right when the schema says "(default overwrite)".
+    `kinds` says how the tool's settings are compared (setting -> `compared_as`, a setting not in it as a
+    value); without it, each as the registered tools' setting of that name."""
     args = arguments or {}
     defaults = defaults or {}
     return tuple(k for k, v in checked.items()
-                 if not same_setting(k, v, args[k] if args.get(k) is not None else defaults.get(k), integers))
+                 if not same_setting(k, v, args[k] if args.get(k) is not None else defaults.get(k), integers,
+                                     None if kinds is None else kinds.get(k, "value")))
