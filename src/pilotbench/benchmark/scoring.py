@@ -63,18 +63,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .settings import stated_default, wrong_settings
+from .settings import compared_as, stated_default, wrong_settings
+from .toolkit import on_change
 from .tools import TOOLS
 from .types import CallRecord, Score, Trajectory
 
 if TYPE_CHECKING:
     from .tasks import TaskInstance
 
-# tool -> setting -> the default its schema states (a setting left out is its default).
-_DEFAULTS: dict[str, dict[str, object]] = {
-    name: {p.name: d for p in spec.parameters if (d := stated_default(p.description)) is not None}
-    for name, spec in TOOLS.items()
-}
+# tool -> setting -> the default its schema states (a setting left out is its default), and how it is
+# compared (`settings.compared_as` of its parameter's check); rebuilt when a tool is registered or
+# unregistered.
+_DEFAULTS: dict[str, dict[str, object]] = {}
+_KINDS: dict[str, dict[str, str]] = {}
+
+
+@on_change
+def _build_tables() -> None:
+    _DEFAULTS.clear()
+    _DEFAULTS.update({
+        name: {p.name: d for p in spec.parameters if (d := stated_default(p.description)) is not None}
+        for name, spec in TOOLS.items()
+    })
+    _KINDS.clear()
+    _KINDS.update({name: {p.name: compared_as(p.check) for p in spec.parameters} for name, spec in TOOLS.items()})
+
+
+_build_tables()
 
 PARTIAL_MIN_PRECISION = 0.5
 PARTIAL_MIN_STEPS = 2
@@ -123,7 +138,7 @@ def analyse(task: TaskInstance, calls: Sequence[CallRecord]) -> StepAnalysis:
     useful: list[bool] = []
     feeds_ok: list[bool | None] = []
     wrong: list[tuple[str, ...]] = []
-    integers = frozenset(n for n, t in getattr(task, "fields", ()) if t == "integer")
+    integers = frozenset(n for n, t in task.fields if t == "integer")
     for n, call in enumerate(calls):
         s = index.get(call.name)
         if s is None:
@@ -131,8 +146,9 @@ def analyse(task: TaskInstance, calls: Sequence[CallRecord]) -> StepAnalysis:
             feeds_ok.append(None)
             wrong.append(())
             continue
-        checked = getattr(steps[s], "checked_args", None)
-        bad = wrong_settings(checked, call.arguments, integers, _DEFAULTS.get(call.name)) if checked else ()
+        checked = steps[s].checked_args
+        bad = wrong_settings(checked, call.arguments, integers, _DEFAULTS.get(call.name),
+                             _KINDS.get(call.name)) if checked else ()
         wrong.append(bad)
         inputs = call.inputs or {}
         ok = call.error_code != "INVALID_INPUT"
