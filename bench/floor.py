@@ -10,35 +10,20 @@ through the real episode and scorer, and prints success, full success and weight
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pilotbench.benchmark.episode import Episode  # noqa: E402
-from pilotbench.benchmark.prompts import render_prompt  # noqa: E402
-from pilotbench.benchmark.scoring import score  # noqa: E402
-from pilotbench.benchmark.tasks import generate_instance  # noqa: E402
-from pilotbench.benchmark.types import DIFFICULTIES, TASK_TYPES  # noqa: E402
+from pilotbench.benchmark.types import DIFFICULTIES  # noqa: E402
 from pilotbench.models.simulated import SKILLS, SimulatedModel  # noqa: E402
-from pilotbench.plan import make_spec, world_id  # noqa: E402
 from tests.benchmark.blind import STRATEGIES, inputs_prior_guess  # noqa: E402
 from tests.benchmark.floor import learn_phrase_table, phrase_table, word_overlap  # noqa: E402
+from tests.benchmark.grid import play_grid  # noqa: E402
 
 
 def play(name, respond, instances, rate, difficulties=DIFFICULTIES):  # noqa: ANN001, ANN201
-    scores = []
-    for task_type in TASK_TYPES:
-        for difficulty in difficulties:
-            for i in range(instances):
-                spec = make_spec(name, "baseline", task_type, difficulty, rate, i)
-                task = generate_instance(task_type, i)
-                ep = Episode(spec.id, task, render_prompt(task, difficulty, "baseline"), rate, world_id=world_id(spec))
-                rng = random.Random(spec.id)
-                while not ep.done:
-                    ep.step(respond(ep.messages, ep.tools, rng))
-                scores.append(score(task, ep.trajectory))
+    scores = play_grid(respond, name, instances, rate, difficulties=difficulties)
     n = len(scores)
     return (n, sum(s.success for s in scores) / n, sum(s.success_level == "full_success" for s in scores) / n,
             sum(s.weighted_score for s in scores) / n)

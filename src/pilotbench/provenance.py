@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .config import Config, ConfigError, resolve_value
+from .store.base import Store
 
 
 def _no_credentials(url: str) -> str:
@@ -49,7 +50,7 @@ def _describe(e: Mapping[str, Any]) -> str:
     return f"provider {e.get('provider')!r}{where}"
 
 
-def endpoint_warnings(store: Any, current: Mapping[str, Mapping[str, Any]], models: Iterable[str]) -> list[str]:
+def endpoint_warnings(store: Store, current: Mapping[str, Mapping[str, Any]], models: Iterable[str]) -> list[str]:
     """One line per model whose stored done results were run against another provider or base URL
     than `current` says this run uses (from the runs' recorded endpoints, else the results'
     provider column)."""

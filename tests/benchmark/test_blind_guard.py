@@ -9,36 +9,18 @@ the tools that take the source's output: the type walkers win ~1.7 % of 300 test
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
-from pilotbench.benchmark.episode import Episode
-from pilotbench.benchmark.prompts import render_prompt
-from pilotbench.benchmark.scoring import score
-from pilotbench.benchmark.tasks import generate_instance
-from pilotbench.benchmark.types import DIFFICULTIES, TASK_TYPES
-from pilotbench.plan import make_spec, world_id
+from pilotbench.benchmark.types import Score
 
 from .blind import STRATEGIES, Strategy
+from .grid import play_grid
 
 INSTANCES = 8  # x 5 task types x 5 difficulties = 200 tests per strategy
 
 
-def play(strategy: Strategy, name: str, *, prompt_type: str = "baseline", seed: int = 42) -> list:
-    scores = []
-    for task_type in TASK_TYPES:
-        for difficulty in DIFFICULTIES:
-            for i in range(INSTANCES):
-                spec = make_spec(f"blind/{name}", prompt_type, task_type, difficulty, 0.8, i, seed=seed)
-                task = generate_instance(task_type, i, seed)
-                prompt = render_prompt(task, difficulty, prompt_type)
-                ep = Episode(spec.id, task, prompt, 0.8, world_id=world_id(spec))
-                rng = random.Random(spec.id)
-                while not ep.done:
-                    ep.step(strategy(ep.messages, ep.tools, rng))
-                scores.append(score(task, ep.trajectory))
-    return scores
+def play(strategy: Strategy, name: str, *, prompt_type: str = "baseline", seed: int = 42) -> list[Score]:
+    return play_grid(strategy, f"blind/{name}", INSTANCES, 0.8, prompt_type=prompt_type, seed=seed)
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))

@@ -7,38 +7,22 @@ the figures measure reading, not luck with random tool failures.
 
 from __future__ import annotations
 
-import random
 from functools import lru_cache
 
 import pytest
 
-from pilotbench.benchmark.episode import Episode
-from pilotbench.benchmark.prompts import render_prompt
-from pilotbench.benchmark.scoring import score
-from pilotbench.benchmark.tasks import generate_instance
 from pilotbench.benchmark.types import DIFFICULTIES, TASK_TYPES, Score
 from pilotbench.models.simulated import SKILLS, SimulatedModel
-from pilotbench.plan import make_spec, world_id
 
 from .blind import Strategy, inputs_prior_guess
 from .floor import learn_phrase_table, phrase_table, word_overlap
+from .grid import play_grid
 
 INSTANCES = 8  # x 5 task types x 5 difficulties = 200 tests
 
 
 def _play_strategy(strategy: Strategy, name: str, difficulties: tuple[str, ...] = DIFFICULTIES) -> list[Score]:
-    out = []
-    for task_type in TASK_TYPES:
-        for difficulty in difficulties:
-            for i in range(INSTANCES):
-                spec = make_spec(f"floor/{name}", "baseline", task_type, difficulty, 1.0, i)
-                task = generate_instance(task_type, i)
-                ep = Episode(spec.id, task, render_prompt(task, difficulty, "baseline"), 1.0, world_id=world_id(spec))
-                rng = random.Random(spec.id)
-                while not ep.done:
-                    ep.step(strategy(ep.messages, ep.tools, rng))
-                out.append(score(task, ep.trajectory))
-    return out
+    return play_grid(strategy, f"floor/{name}", INSTANCES, difficulties=difficulties)
 
 
 @lru_cache(maxsize=8)
@@ -50,16 +34,8 @@ def _model(name: str, difficulties: tuple[str, ...] = DIFFICULTIES) -> tuple[tup
 
     out = []
     for task_type in TASK_TYPES:
-        scores = []
-        for difficulty in difficulties:
-            for i in range(INSTANCES):
-                spec = make_spec(name, "baseline", task_type, difficulty, 1.0, i)
-                task = generate_instance(task_type, i)
-                ep = Episode(spec.id, task, render_prompt(task, difficulty, "baseline"), 1.0, world_id=world_id(spec))
-                while not ep.done:
-                    ep.step(model.respond(ep.messages, ep.tools))
-                scores.append(score(task, ep.trajectory))
-        out += [(task_type, s) for s in scores]
+        out += [(task_type, s) for s in play_grid(respond, name, INSTANCES, difficulties=difficulties,
+                                                  task_types=(task_type,))]
     return tuple(out)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -10,32 +9,19 @@ import pytest
 from pilotbench.benchmark.scoring import score, unneeded_budget
 from pilotbench.benchmark.simulator import ToolSimulator
 from pilotbench.benchmark.types import CallRecord, Trajectory
+from tests.benchmark.task_factory import make_step, make_task
 
 FIELDS = (("region", "string"), ("amount", "number"))
 INPUTS = {"source_path": "/srv/in/ledger.csv", "output_path": "/srv/out/totals.json"}
 
 
-@dataclass(frozen=True)
-class Step:
-    tool: str
-    feeds: tuple[tuple[str, Any], ...]
-
-
-@dataclass(frozen=True)
-class Task:
-    """The shape scoring reads: steps with feeds, and the task's literal inputs."""
-
-    steps: tuple[Step, ...]
-    inputs: dict[str, str] = field(default_factory=lambda: dict(INPUTS))
-
-
-# read -> parse -> aggregate -> write
-TASK = Task((
-    Step("file_operations_reader", (("path", "source_path"),)),
-    Step("data_processing_parser", (("input", 0),)),
-    Step("data_processing_aggregator", (("input", 1),)),
-    Step("file_operations_writer", (("input", 2), ("path", "output_path"))),
-))
+# read -> parse -> aggregate -> write; no setting is compared (any valid one does)
+TASK = make_task((
+    make_step("file_operations_reader", (("path", "source_path"),)),
+    make_step("data_processing_parser", (("input", 0),)),
+    make_step("data_processing_aggregator", (("input", 1),)),
+    make_step("file_operations_writer", (("input", 2), ("path", "output_path"))),
+), INPUTS, FIELDS)
 
 
 class Run:
@@ -270,7 +256,7 @@ def test_partial_needs_half_the_steps_and_half_the_calls_useful() -> None:
 def test_one_step_alone_is_not_partial_success_even_when_it_is_half() -> None:
     """A 2-step task's first step is fixed by the source the Inputs name: doing it alone, however
     cleanly, is no evidence of reading the task. Two steps are."""
-    two = Task(TASK.steps[:2])
+    two = make_task(TASK.steps[:2], INPUTS, FIELDS)
     run = Run()
     raw = run.call("file_operations_reader", path=INPUTS["source_path"])
     s = score(two, run.answer(f"FINAL ANSWER: read.\nRESULT: {raw}"))

@@ -1,4 +1,5 @@
-"""The task suite (SPEC 1.2): typed tool chains, deterministic generation, suite version, wording by difficulty."""
+"""The task suite (docs/scoring.md, "The world of a test" and "What a description states"): typed tool
+chains, deterministic generation, suite version, wording by difficulty."""
 
 from __future__ import annotations
 

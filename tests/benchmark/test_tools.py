@@ -1,4 +1,5 @@
-"""The tool catalog (SPEC 1.1): 30 tools with typed inputs and outputs, public descriptions, schemas."""
+"""The tool catalog (docs/scoring.md, "The world of a test"): 30 tools with typed inputs and outputs,
+public descriptions, schemas."""
 
 from __future__ import annotations
 

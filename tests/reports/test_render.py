@@ -9,6 +9,7 @@ import pytest
 
 from pilotbench.reports import REPORT_FORMATS, build_report, render, to_csv, to_html, to_markdown
 from pilotbench.reports.render import fit_width, fmt_rate, fmt_stat, tables, transpose_wide
+from pilotbench.reports.render.model import _table
 
 from ..factories import A, B
 
@@ -42,11 +43,11 @@ def test_markdown_sections_and_cells(report):
 
 
 def test_how_to_read_defines_every_column(report):
-    guide = next(s for s in tables(report) if s["id"] == "how_to_read")
-    terms = {row[0] for row in guide["tables"][0]["rows"]}
+    guide = next(s for s in tables(report) if s.id == "how_to_read")
+    terms = {row[0].text for row in guide.tables[0].rows}
     assert {"Success", "Full", "Partial", "Failure", "Weighted score", "Tool coverage", "Workflow adherence",
             "Efficiency", "Precision", "Flawed mean", "Spread", "Intervals", "Paired comparisons"} <= terms
-    assert guide["link"]["href"] == "docs/scoring.md"
+    assert guide.link is not None and guide.link.href == "docs/scoring.md"
 
 
 def test_renderers_agree(report):
@@ -95,21 +96,24 @@ def test_html_self_contained(report):
 
 
 def test_wide_tables_with_few_rows_are_transposed():
-    wide = {"caption": "c", "headers": ["Model"] + [f"h{i}" for i in range(10)],
-            "rows": [["m1"] + [f"a{i}" for i in range(10)], ["m2"] + [f"b{i}" for i in range(10)]]}
+    def texts(row):
+        return [c.text for c in row]
+
+    wide = _table("c", ["Model"] + [f"h{i}" for i in range(10)],
+                  [["m1"] + [f"a{i}" for i in range(10)], ["m2"] + [f"b{i}" for i in range(10)]])
     t = transpose_wide(wide)
-    assert t["transposed"] and t["headers"] == ["Model", "m1", "m2"]
-    assert t["rows"][0] == ["h0", "a0", "b0"] and len(t["rows"]) == 10
-    narrow = {"caption": "", "headers": ["Model", "x"], "rows": [["m1", "1"]]}
+    assert t.transposed and t.headers == ["Model", "m1", "m2"]
+    assert texts(t.rows[0]) == ["h0", "a0", "b0"] and len(t.rows) == 10
+    narrow = _table("", ["Model", "x"], [["m1", "1"]])
     assert transpose_wide(narrow) is narrow
-    many_rows = {**wide, "rows": wide["rows"] * 6}
+    many_rows = _table("c", wide.headers, [texts(r) for r in wide.rows] * 6)
     assert transpose_wide(many_rows) is many_rows
     parts = fit_width(many_rows)  # too many rows to transpose: split into parts
-    assert [p["caption"] for p in parts] == ["c (part 1 of 2)", "c (part 2 of 2)"]
-    assert parts[0]["headers"] == ["Model", "h0", "h1", "h2", "h3", "h4", "h5"]
-    assert parts[1]["headers"] == ["Model", "h6", "h7", "h8", "h9"]
-    assert parts[1]["rows"][0] == ["m1", "a6", "a7", "a8", "a9"] and len(parts[1]["rows"]) == 12
-    assert fit_width(narrow) == [narrow] and fit_width(wide)[0]["transposed"]
+    assert [p.caption for p in parts] == ["c (part 1 of 2)", "c (part 2 of 2)"]
+    assert parts[0].headers == ["Model", "h0", "h1", "h2", "h3", "h4", "h5"]
+    assert parts[1].headers == ["Model", "h6", "h7", "h8", "h9"]
+    assert texts(parts[1].rows[0]) == ["m1", "a6", "a7", "a8", "a9"] and len(parts[1].rows) == 12
+    assert fit_width(narrow) == [narrow] and fit_width(wide)[0].transposed
 
 
 def test_html_without_plots_and_empty_report(store, tmp_path):
@@ -158,3 +162,67 @@ def test_markdown_opens_on_the_headline_and_ends_with_the_bookkeeping(report, st
     # the CSV carries the same figures
     rows = [r for r in csv.reader(io.StringIO(to_csv(report))) if r[0] == "headline"]
     assert {r[1] for r in rows} == {e["model"] for e in report["headline"].values()}
+
+
+def test_the_table_model_is_typed_and_its_kinds_hold(report):
+    """Every table of the report is the typed model: its columns have a kind, its rows as many
+    cells as columns; a player column holds the report's models, a rate column rates."""
+    from pilotbench.reports.render.model import KINDS, Cell, Section
+
+    rate = re.compile(r"\d\.\d\d \[\d\.\d\d, \d\.\d\d\] n=\d+|– n=\d+|–")
+    kinds_seen = set()
+    for s in tables(report):
+        assert isinstance(s, Section)
+        for t in s.tables:
+            assert t.headers == [c.title for c in t.columns]
+            for i, col in enumerate(t.columns):
+                assert col.kind in KINDS, (s.id, col)
+                kinds_seen.add(col.kind)
+                for row in t.rows:
+                    assert len(row) == len(t.columns) and isinstance(row[i], Cell)
+                    if col.kind == "player":
+                        assert row[i].text.partition(" [")[0] in report["models"], (s.id, col, row[i])
+                    if col.kind == "rate":
+                        assert rate.fullmatch(row[i].text), (s.id, col, row[i])
+    assert {"player", "count", "rate", "mean", "stat", "diff", "p"} <= kinds_seen
+
+
+def test_every_figure_of_the_tables_names_exactly_the_tests_it_counts(report, store):
+    """A figure cell carries its figure and the tests it is about (as the tests list's filters): a
+    rate's N tests (or, for a success level, the k at that level), an error category's count, a
+    mean's row (its N: those of them with the score)."""
+    columns = {"model", "prompt_type", "task_type", "difficulty", "seed", "max_turns", "suite_version", "severity",
+               "success_level", "error_category"}
+
+    def done_tests(filters):
+        where, params = ["status = 'done'"], []
+        for k, v in filters.items():
+            if k == "tool_success_rate":
+                where.append("ABS(tool_success_rate - ?) < 1e-9")
+                params.append(float(v))
+            else:
+                assert k in columns, k
+                where.append(f"CAST({k} AS TEXT) = ?")
+                params.append(v)
+        return store.query(f"SELECT COUNT(DISTINCT test_id) FROM results WHERE {' AND '.join(where)}", params)[0][0]
+
+    checked = set()
+    for s in tables(report):
+        for t in s.tables:
+            for row in t.rows:
+                for cell in row[1:]:
+                    if cell.filters is None or cell.value is None:
+                        continue
+                    v = cell.value
+                    if isinstance(v, dict) and v.get("rate") is not None:
+                        want = round(v["rate"] * v["n"]) if "success_level" in cell.filters else v["n"]
+                    elif isinstance(v, dict) and "mean" in v:  # over the row's tests that have the score
+                        assert v["n"] <= done_tests(cell.filters) == done_tests(row[0].filters), (s.id, cell)
+                        continue
+                    elif isinstance(v, tuple):  # an error category's count and share
+                        want = v[0]
+                    else:
+                        want = v
+                    assert done_tests(cell.filters) == want, (s.id, t.caption, cell)
+                    checked.add(s.id)
+    assert {"headline", "baseline", "flaw_robustness", "tool_reliability", "prompt_sensitivity", "error_categories"} <= checked

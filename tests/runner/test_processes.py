@@ -75,9 +75,21 @@ def test_sigkill_then_resume_runs_exactly_the_missing_tests(tmp_path: Path, slow
     assert status.returncode == 0, status.stderr
     assert "dead" in status.stdout, status.stdout
     assert "running (pid" not in status.stdout
+    con = sqlite3.connect(db)
+    left = con.execute("SELECT COUNT(*), MAX(owner) FROM claims WHERE test_id NOT IN "
+                       "(SELECT test_id FROM results WHERE status = 'done')").fetchone()
+    con.close()
+    assert left[0] > 0 and left[1].split(":")[-2] == str(proc.pid)  # leases the killed process still holds
+    resumed_at = time.monotonic()
     again = _start(tmp_path, config, db, "mock/strong")
     out, err = again.communicate(timeout=120)
+    took = time.monotonic() - resumed_at
     assert again.returncode == 0, err
+    # The killed process was of this machine: its leases are taken over at once, not waited for
+    # until they expire (60 s after their last renewal).
+    assert f"leases on tests held by process {proc.pid} of this machine, now gone" in err, err
+    assert "being run by another process" not in err, err
+    assert took < 30, took
     con = sqlite3.connect(db)
     total, distinct = con.execute("SELECT COUNT(*), COUNT(DISTINCT test_id) FROM results WHERE status='done'").fetchone()
     runs = con.execute("SELECT run_id, COUNT(*) FROM results GROUP BY run_id ORDER BY MIN(rowid)").fetchall()

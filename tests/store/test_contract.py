@@ -8,6 +8,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import pytest
 from pilotbench.reports.build import where_clause
 from pilotbench.reports.stats import percentile
 from pilotbench.store import Store, open_store
+from pilotbench.store.leases import here, holder_gone
 from pilotbench.store.records import TestRecord
 from pilotbench.store.transcripts import decode_transcript, encode_transcript
 
@@ -106,6 +110,40 @@ def test_leases_are_released_by_id_or_all_and_done_tests_are_never_leased(store:
     assert store.claim("a", ["t1", "t3"], 30, now=t + 45) == ([], set())  # renewed until t+50
     assert store.claim("a", ["t1", "t3"], 30, now=t + 51) == (["t1", "t3"], set())  # expired: taken over
     assert store.renew_claims("b", 30, now=t + 52) == 0
+
+
+def _gone_pid() -> int:
+    """The pid of a process of this machine that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    return child.pid
+
+
+def test_a_lease_whose_holder_is_gone_from_this_machine_is_taken_over_at_once(store: Store) -> None:
+    t = 5_000.0
+    gone = _gone_pid()
+    dead = f"{here()}:{gone}:0badcafe"  # a run of this machine killed with -9
+    alive = f"{here()}:{os.getpid()}:0badcafe"  # another run of a live process here (this one)
+    elsewhere = f"another-host:{gone}:0badcafe"  # that pid is gone here, but it is not a process of here
+    ray = "20260101-000000-abc123/vllm#0"  # a Ray key owner: run and key, no process
+    for holder, ids in ((dead, ["t1", "t2", "t6"]), (alive, ["t3"]), (elsewhere, ["t4"]), (ray, ["t5"])):
+        assert store.claim(holder, ids, 60, now=t) == (ids, set())
+    store.write([rec("t6")])  # the dead run committed t6 before it was killed
+    everything = ["t1", "t2", "t3", "t4", "t5", "t6"]
+    assert store.claim("b", everything, 60, now=t + 1) == ([], {"t6"})  # not asked: every live lease holds
+    asked: list[str] = []
+
+    def ask(holder: str) -> bool:
+        asked.append(holder)
+        return holder_gone(holder)
+
+    assert store.claim("b", everything, 60, now=t + 1, gone=ask) == (["t1", "t2"], {"t6"})
+    assert sorted(asked) == sorted([dead, alive, elsewhere, ray])  # each holder of a live lease, once
+    assert store.renew_claims(dead, 60, now=t + 2) == 1  # only t6 (done) is still in its name
+    assert store.claim("c", ["t1", "t2"], 60, now=t + 3, gone=holder_gone) == ([], set())  # b holds them now
+    # the others are waited for until their leases expire
+    assert store.claim("b", ["t3", "t4", "t5"], 60, now=t + 59, gone=holder_gone) == ([], set())
+    assert store.claim("b", ["t3", "t4", "t5"], 60, now=t + 60, gone=holder_gone) == (["t3", "t4", "t5"], set())
 
 
 # ---------------------------------------------------------------------- runs

@@ -40,7 +40,7 @@ def test_a_run_page_leaves_its_row_figures_to_the_script(viewer: ViewerThread, v
     _, body, _ = viewer.get(f"/runs/{view_db[1]['run']}")
     assert "reading the run's rows" in body and 'src="/static/run.js"' in body
     run = viewer.json(f"/api/runs/{view_db[1]['run']}")
-    assert run["lanes"] and run["causes"] == [{"cause": "gave up after 6 transient failures: HTTP 500: The server had an error", "n": 1}]
+    assert run["lanes"] and run["causes"] == [{"cause": "gave up after N transient failures: HTTP 500: The server had an error", "n": 1}]
 
 
 def test_markup_from_the_store_is_escaped(viewer: ViewerThread, view_db: Any) -> None:
@@ -212,7 +212,7 @@ def test_run_json_counts_and_updates_incrementally(tmp_path: Path) -> None:
         store.write([err])
         second = data.run("r1")
         assert (second["done"], second["errors"]) == (1, 1)
-        assert second["causes"] == [{"cause": "gave up after 6 transient failures: HTTP 500: request #", "n": 1}]
+        assert second["causes"] == [{"cause": "gave up after N transient failures: HTTP 500: request #", "n": 1}]
         assert second["command"] == "pilotbench run"
         assert second["lanes"][0]["tests"] == 2 and second["lanes"][0]["errors"] == 1
         store.finish_run("r1", "finished")
@@ -236,10 +236,100 @@ def test_run_page_shows_the_limits_its_lanes_learnt(tmp_path: Path) -> None:
         assert "openai/key-0" in row and "450" in row and "30,000" in row and "<b>x</b>" not in row
 
 
+def test_the_viewer_renders_the_reports_table_model(viewer: ViewerThread, view_db: Any) -> None:
+    """A section page shows the report's own tables (the table model, as Markdown shows them: same
+    captions, columns and rows), each figure written the viewer's way and linked to its tests."""
+    from pilotbench.reports.render.model import KINDS, Cell, Table, tables as model_tables
+    from pilotbench.view.report_tables import section_view
+
+    with open_store(view_db[0], create=False) as store:
+        rep = ViewData(store).report()
+    model = next(s for s in model_tables(rep) if s.id == "prompt_sensitivity")
+    shown = section_view(rep, "prompt_sensitivity", Links())
+    assert shown is not None
+    tables, note = shown
+    assert note == model.note and [t.caption for t in tables] == [t.caption for t in model.tables]
+    assert [t.headers for t in tables] == [t.headers for t in model.tables]
+    assert all(isinstance(t, Table) for t in tables)
+    rates = 0
+    for t in tables:
+        for i, col in enumerate(t.columns):
+            assert col.kind in KINDS
+            for row in t.rows:
+                assert isinstance(row[i], Cell)
+                if col.kind == "rate" and row[i].text != "–":
+                    assert re.fullmatch(r"[0-9.]+% \(\d+/\d+\)", row[i].text) and row[i].href, row[i]
+                    rates += 1
+    assert rates >= 6
+    _, body, _ = viewer.get("/results/prompt_sensitivity")
+    for t in model.tables:
+        assert f"<caption>{html.escape(t.caption)}</caption>" in body
+
+
+def test_the_headline_breakdowns_are_the_reports_own_tables(viewer: ViewerThread, view_db: Any) -> None:
+    """The Results page's breakdowns are the report's headline tables (same caption, columns and rows
+    as Markdown's), each rate written as the viewer writes it and linked to exactly its N tests."""
+    from pilotbench.reports.render.model import headline_section
+    from pilotbench.view.headline import headline_view
+
+    with open_store(view_db[0], create=False) as store:
+        rep = ViewData(store).report()
+    model = headline_section(rep).tables[1:]
+    shown = [b["table"] for b in headline_view(rep, Links())["breakdowns"]]
+    assert [t.caption for t in shown] == [t.caption for t in model] == ["Success by prompt type", "Success by difficulty"]
+    assert [t.headers for t in shown] == [t.headers for t in model]
+    assert [[r[0].text for r in t.rows] for t in shown] == [[r[0].text for r in t.rows] for t in model]
+    checked = 0
+    for t in shown:
+        for row in t.rows:
+            for cell in row[1:]:
+                m = re.fullmatch(r"\d+% \(N=(\d+)\)", cell.text)
+                if m and checked < 6:
+                    _, page, _ = viewer.get(cell.href)
+                    assert len(_rows(page)) == int(m.group(1)), cell
+                    checked += 1
+    assert checked == 6
+
+
 def test_error_cause_keeps_statuses_and_blanks_ids() -> None:
     assert error_cause("HTTP 429: slow down\ntrace") == "HTTP 429: slow down"
     assert error_cause("timeout after 30000 ms, request 0a1b2c3d4e") == "timeout after # ms, request #"
     assert error_cause("") == "unknown"
+
+
+# Infrastructure errors as the runner writes them, and the cause each one is counted under.
+_INFRA_ERRORS = {
+    "gave up after 3 transient failures: HTTP 500: boom\nTraceback ...": "gave up after N transient failures: HTTP 500: boom",
+    "gave up after 6 transient failures: HTTP 500: boom": "gave up after N transient failures: HTTP 500: boom",
+    "gave up after 6 transient failures: HTTP 502: request 9f8e7d6c5b4a": "gave up after N transient failures: HTTP 502: request #",
+    "still rate limited after 41 tries: HTTP 429: retry in 1.5 s": "still rate limited after N tries: HTTP 429: retry in # s",
+    "context length exceeded: HTTP 400: request (6323 tokens) exceeds the available context size (5000 tokens)":
+        "context length exceeded: HTTP 400: request (N tokens) exceeds the available context size (N tokens)",
+    "model stopped: key ...4444 refused: HTTP 401 invalid api key": "model stopped: key ...# refused: HTTP 401 invalid api key",
+    "request timed out after 30.0 s (on the first request of the conversation)":
+        "request timed out after # s (on the first request of the conversation)",
+    "HTTP 503: overloaded": "HTTP 503: overloaded",
+}
+
+
+def test_the_run_summary_and_the_viewer_count_infra_errors_under_the_same_causes(tmp_path: Path) -> None:
+    from pilotbench.runner import outcome
+
+    assert {msg: outcome.error_cause(msg) for msg in _INFRA_ERRORS} == _INFRA_ERRORS  # what the run summary counts
+    with open_store(tmp_path / "r.db") as store:
+        store.start_run("r1", len(_INFRA_ERRORS), {"argv": ["pilotbench", "run"]})
+        records = []
+        for i, msg in enumerate(_INFRA_ERRORS):
+            rec = script_record("r1")
+            rec.attempt_id, rec.test_id, rec.status, rec.infra_error = new_attempt_id(), f"e{i}", "error", msg
+            records.append(rec)
+        store.write(records)
+        run = ViewData(store).run("r1")
+    assert run is not None
+    expected: dict[str, int] = {}
+    for cause in _INFRA_ERRORS.values():
+        expected[cause] = expected.get(cause, 0) + 1
+    assert {c["cause"]: c["n"] for c in run["causes"]} == expected  # the viewer's run page: the same causes
 
 
 def test_export_writes_linked_pages_without_broken_links(view_db: Any, tmp_path: Path) -> None:

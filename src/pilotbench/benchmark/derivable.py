@@ -20,12 +20,15 @@ generator wrote for each step (`tasks.step_phrases`) and proves, mechanically:
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 from .settings import _terms
 from .tasks import TaskInstance
+from .toolkit import ENTRIES
 from .walk import _main_param
-from .wording import _CHANNEL_WORDS, _CRONS, _PROTOCOL_WORDS, _REF, _TTL_WORDS, _WRITE_MODES
+from .wording import _REF
 from .tools import ANY, SAME, TOOLS
 
 DIFFICULTIES_CHECKED = ("easy", "medium", "hard", "very_hard")
@@ -35,12 +38,6 @@ _ROLE_WORDS = {
     "source_url": ("source url",), "service": (), "credential": ("credential",), "target_system": ("target system",),
     "output_path": ("output path",), "queue_name": ("queue",), "recipient": ("recipient",), "endpoint": ("endpoint",),
 }
-_METRIC = {"sum": ("total",), "avg": ("average", "mean"), "max": ("highest",), "min": ("lowest",),
-           "count": ("number of",)}
-_ANALYSIS = {"descriptive": ("descriptive",), "correlation": ("move together", "correlation"), "trend": ("trend",),
-             "anomaly": ("unusual", "anomaly")}
-_HELPER = {"hash": ("hash",), "generate_id": ("unique id", "generate_id"), "slugify": ("slug",)}
-_CRON_TEXT = dict(_CRONS)
 _OP_WORDS = {">": ("above",), ">=": ("at least",), "<": ("below",), "<=": ("at most",), "==": ("is",), "!=": ("is not",)}
 
 
@@ -56,55 +53,57 @@ def _numbers(value: Any) -> list[str]:
     return []
 
 
+def _said_condition(value: Any) -> list[tuple[str, ...]]:
+    out = []
+    for field, op, v in _terms(value, frozenset()) or ():
+        out.append((field.lower(),))
+        out.append((f"{v:g}",) if isinstance(v, float) else (str(v).lower(),))
+        out.append(_OP_WORDS[op])
+    return out
+
+
+def _said_expression(value: Any) -> list[tuple[str, ...]]:
+    return [(f,) for f in re.findall(r"\((\w+)\)", value)]
+
+
+def _said_scenario(value: Any) -> list[tuple[str, ...]]:
+    (key, v), = value.items()
+    return [(key.replace("_", " "),), (f"{abs(v) * 100:g}%",)]
+
+
+def _said_constraints(value: Any) -> list[tuple[str, ...]]:
+    (key, bound), = value.items()
+    out: list[tuple[str, ...]] = [(key.replace("_", " "),)]
+    out += [("most",) if "max" in bound else ("least",)]
+    return out + [(n,) for n in _numbers(bound)]
+
+
+def _said_spelled(value: Any) -> list[tuple[str, ...]]:
+    return [(str(value).lower(),)]
+
+
+# How a setting is stated by the kind of check its parameter is held to (`Param.check`), where that
+# kind has one way of being said whatever the tool.
+_BY_CHECK: dict[str, Callable[[Any], list[tuple[str, ...]]]] = {
+    "timezone": _said_spelled, "format_of_input": _said_spelled, "other_format": _said_spelled,
+    "scenario": _said_scenario, "constraints": _said_constraints, "condition": _said_condition,
+    "expression": _said_expression,
+}
+
+
 def surfaces(tool: str, name: str, value: Any) -> list[tuple[str, ...]]:
     """What a step's words must contain to state `name=value`: a list of alternatives-tuples, every
-    tuple needing one of its strings (lower-case)."""
-    if name == "cron":
-        return [(_CRON_TEXT.get(value, value).lower(),)]
-    if name == "timezone":
-        return [(str(value).lower(),)]
-    if name == "metric":
-        return [_METRIC[value]]
-    if name == "analysis_type":
-        return [_ANALYSIS[value]]
-    if name == "operation":
-        return [_HELPER[value]]
-    if name in ("format", "target_format"):
-        return [(str(value).lower(),)]
-    if name == "pattern":
-        return [(str(value).lower().lstrip("*."),)]
-    if name == "strategy":
-        return [(str(value).replace("_", " "),)]
-    if name == "objective":
-        return [("maximis", "maximiz") if value == "maximize" else ("minimis", "minimiz")]
-    if name == "scenario":
-        (key, v), = value.items()
-        return [(key.replace("_", " "),), (f"{abs(v) * 100:g}%",)]
-    if name == "constraints":
-        (key, bound), = value.items()
-        out: list[tuple[str, ...]] = [(key.replace("_", " "),)]
-        out += [("most",) if "max" in bound else ("least",)]
-        return out + [(n,) for n in _numbers(bound)]
-    if name == "ttl_seconds":
-        return [(_TTL_WORDS[value].lower(),)]
-    if name == "mode":
-        return [(_WRITE_MODES[value].lower(),)]
-    if name == "protocol":
-        return [(_PROTOCOL_WORDS[value].lower(),)]
-    if name == "channel":
-        return [(_CHANNEL_WORDS[value].lower(),)]
-    if name == "condition":
-        out = []
-        for field, op, v in _terms(value, frozenset()) or ():
-            out.append((field.lower(),))
-            out.append((f"{v:g}",) if isinstance(v, float) else (str(v).lower(),))
-            out.append(_OP_WORDS[op])
-        return out
-    if name == "expression":
-        import re
-
-        out = [(f,) for f in re.findall(r"\((\w+)\)", value)]
-        return out
+    tuple needing one of its strings (lower-case). The tool's entry says it for a setting worded its
+    own way (`Tool.surfaces`); otherwise the setting's check kind does; otherwise its value's spelling."""
+    entry = ENTRIES.get(tool)
+    if entry is not None:
+        said = entry.surfaces.get(name)
+        if said is not None:
+            return said(value)
+        check = next((p.check for p in entry.spec.parameters if p.name == name), None)
+        by_check = _BY_CHECK.get(check or "")
+        if by_check is not None:
+            return by_check(value)
     if isinstance(value, str):
         return [(value.lower(),)]
     if isinstance(value, (int, float)) and not isinstance(value, bool):

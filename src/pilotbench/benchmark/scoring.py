@@ -63,18 +63,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .settings import stated_default, wrong_settings
+from .settings import compared_as, stated_default, wrong_settings
+from .toolkit import on_change
 from .tools import TOOLS
 from .types import CallRecord, Score, Trajectory
 
 if TYPE_CHECKING:
     from .tasks import TaskInstance
 
-# tool -> setting -> the default its schema states (a setting left out is its default).
-_DEFAULTS: dict[str, dict[str, object]] = {
-    name: {p.name: d for p in spec.parameters if (d := stated_default(p.description)) is not None}
-    for name, spec in TOOLS.items()
-}
+# tool -> setting -> the default its schema states (a setting left out is its default), and how it is
+# compared (`settings.compared_as` of its parameter's check); rebuilt when a tool is registered or
+# unregistered.
+_DEFAULTS: dict[str, dict[str, object]] = {}
+_KINDS: dict[str, dict[str, str]] = {}
+
+
+@on_change
+def _build_tables() -> None:
+    _DEFAULTS.clear()
+    _DEFAULTS.update({
+        name: {p.name: d for p in spec.parameters if (d := stated_default(p.description)) is not None}
+        for name, spec in TOOLS.items()
+    })
+    _KINDS.clear()
+    _KINDS.update({name: {p.name: compared_as(p.check) for p in spec.parameters} for name, spec in TOOLS.items()})
+
+
+_build_tables()
 
 PARTIAL_MIN_PRECISION = 0.5
 PARTIAL_MIN_STEPS = 2
@@ -123,7 +138,7 @@ def analyse(task: TaskInstance, calls: Sequence[CallRecord]) -> StepAnalysis:
     useful: list[bool] = []
     feeds_ok: list[bool | None] = []
     wrong: list[tuple[str, ...]] = []
-    integers = frozenset(n for n, t in getattr(task, "fields", ()) if t == "integer")
+    integers = frozenset(n for n, t in task.fields if t == "integer")
     for n, call in enumerate(calls):
         s = index.get(call.name)
         if s is None:
@@ -131,8 +146,9 @@ def analyse(task: TaskInstance, calls: Sequence[CallRecord]) -> StepAnalysis:
             feeds_ok.append(None)
             wrong.append(())
             continue
-        checked = getattr(steps[s], "checked_args", None)
-        bad = wrong_settings(checked, call.arguments, integers, _DEFAULTS.get(call.name)) if checked else ()
+        checked = steps[s].checked_args
+        bad = wrong_settings(checked, call.arguments, integers, _DEFAULTS.get(call.name),
+                             _KINDS.get(call.name)) if checked else ()
         wrong.append(bad)
         inputs = call.inputs or {}
         ok = call.error_code != "INVALID_INPUT"
@@ -220,3 +236,119 @@ def error_category(task: TaskInstance, traj: Trajectory, a: StepAnalysis | None 
     if traj.stop_reason == "max_turns":
         return "max_turns_errors"
     return "other_errors"
+
+
+# ---------------------------------------------------------------------- the rules in words
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The rules above in words, as a person reads them (docs/scoring.md has the same with examples):
+    what each success level requires, when a test gets each error category (tried in this order),
+    and each reason a step of a task may not count (templates; `explain_steps` fills them)."""
+
+    levels: dict[str, str]
+    categories: dict[str, str]
+    step_reasons: dict[str, str]
+
+
+# Every reason `explain_steps` may give for a step, done or not.
+STEP_REASONS = ("done", "never_called", "called_early", "refused_setting", "refused_data", "wrong_input",
+                "wrong_setting", "failed", "not_done")
+
+
+def _unneeded_words(steps: int | None) -> str:
+    floor = unneeded_budget(0)
+    if steps:
+        return f"{unneeded_budget(steps)} calls that were not useful (the larger of {floor} and the task's {steps} steps)"
+    return f"the larger of {floor} and the task's number of steps in calls that were not useful"
+
+
+def explain(steps: int | None = None) -> Rules:
+    """Every rule in words; given the task's number of steps, a threshold is stated for that task
+    ("more than 4 calls", not a formula)."""
+    pct = f"{PARTIAL_MIN_PRECISION:.0%}"
+    levels = {
+        "full_success": ("Every step done (by a successful call of its tool on the outputs of the steps it depends on, with "
+                         "the settings the task states), a final answer that reports exactly one result, the final step's "
+                         "output, without saying the task failed, and no more than " + _unneeded_words(steps) + "."),
+        "partial_success": (f"Not a full success, but at least half of the steps done and at least {PARTIAL_MIN_STEPS} "
+                            f"of them, and at least {pct} of the model's calls useful."),
+        "failure": "Anything less than a partial success.",
+    }
+    categories = {
+        "context_length_errors": ("The provider refused the conversation as longer than the model's context; "
+                                  "that, not what was left undone, ended the test (checked before every other rule)."),
+        "tool_call_format_errors": ("Replies with no usable tool call and no final answer, and either no step was "
+                                    "done or half the turns were such replies (rule 1)."),
+        "tool_selection_errors": ("A required tool was never called, a tool that does not exist was called, or "
+                                  "the model made more than " + _unneeded_words(steps) + " (rule 2)."),
+        "sequence_order_errors": ("The first step never done had its tool called before all the steps it depends "
+                                  "on were done (rule 3)."),
+        "parameter_config_errors": ("A call of the first step never done was refused for a setting (an argument "
+                                    "that is not data), or succeeded on the right inputs with a setting other than "
+                                    "the one the task states (rule 4)."),
+        "dependency_errors": ("A call of the first step never done was refused for a data input (an invented or "
+                              "wrong-typed handle), or succeeded on an input that is not the output of the step "
+                              "it depends on (rule 5)."),
+        "timeout_errors": "The last failure of the first step never done was a tool timeout (rule 6).",
+        "max_turns_errors": "The conversation ran out of turns (rule 7).",
+        "other_errors": ("Anything else: random tool failures not retried, no result reported, several results or "
+                         "the wrong result reported, a failure declared, or a stop rule (rule 8)."),
+    }
+    step_reasons = {
+        "done": "done by call {call} (turn {turn}) on its inputs' right values",
+        "never_called": "never called",
+        "called_early": "called before step {steps} was done",
+        "refused_setting": "refused for {what}: a setting",
+        "refused_data": "refused for {what}: a data input (an invented or wrong-typed handle)",
+        "wrong_input": "succeeded on an input that is not its upstream step's output",
+        "wrong_setting": "succeeded on its inputs' right values with a setting other than the task states: {settings}",
+        "failed": "failed: {codes}",
+        "not_done": "not done",
+    }
+    return Rules(levels, categories, step_reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class StepVerdict:
+    """One step of a task as the scorer judged a trajectory: done or not, and why, in words."""
+
+    done: bool
+    why: str
+
+
+def explain_steps(task: TaskInstance, calls: Sequence[CallRecord]) -> list[StepVerdict]:
+    """Each step of the task: whether the calls did it (`analyse`) and, when not, every reason the
+    rules give (the call that was early, refused, fed the wrong input or setting, or failed)."""
+    words = explain().step_reasons
+    a = analyse(task, calls)
+    wrong = getattr(a, "wrong_settings", None) or []
+    feeds = getattr(a, "feeds_ok", None) or []
+    out = []
+    for i, step in enumerate(task.steps):
+        first = a.first_done[i]
+        if first is not None:
+            out.append(StepVerdict(True, words["done"].format(call=first + 1, turn=calls[first].turn)))
+            continue
+        mine = [(n, c) for n, c in enumerate(calls) if c.name == step.tool]
+        reasons = []
+        if not mine:
+            reasons.append(words["never_called"])
+        early = sorted({u + 1 for n, _ in mine for u in step.upstream if a.first_done[u] is None or a.first_done[u] > n})
+        if early:
+            reasons.append(words["called_early"].format(steps=", ".join(map(str, early))))
+        for _, c in mine:
+            if c.error_code == "INVALID_INPUT":
+                reason = "refused_data" if c.data_refusal else "refused_setting"
+                reasons.append(words[reason].format(what=c.refused or "an argument"))
+        if any(c.success and n < len(feeds) and feeds[n] is False for n, c in mine):
+            reasons.append(words["wrong_input"])
+        settings = [s for n, c in mine if c.success and n < len(feeds) and feeds[n] and n < len(wrong) for s in wrong[n]]
+        if settings:
+            reasons.append(words["wrong_setting"].format(settings=", ".join(dict.fromkeys(settings))))
+        failed = [c.error_code for _, c in mine if not c.success and c.error_code != "INVALID_INPUT"]
+        if failed:
+            reasons.append(words["failed"].format(codes=", ".join(str(f) for f in failed)))
+        out.append(StepVerdict(False, "; ".join(dict.fromkeys(reasons)) or words["not_done"]))
+    return out

@@ -2,7 +2,8 @@
 
 A step is done only with settings equivalent to what the task states (``scoring.analyse``). Which
 settings of a step are compared is declared by the task (``TaskStep.checked``); the others are free.
-Each comparison follows the setting's meaning (docs/scoring.md, "Settings"):
+Each comparison follows the setting's meaning (docs/scoring.md, "Settings"), as the check kind of its
+parameter in the tool registry says (``_COMPARED_AS``):
 
 - conditions as sets of terms, each term normalised (``x < 5`` equals ``5 > x``; ``=`` equals ``==``;
   on whole numbers ``x >= 6`` equals ``x > 5``), numbers within a relative tolerance of 1e-6;
@@ -26,6 +27,8 @@ import random
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from .toolkit import ENTRIES, on_change
 
 REL_TOL = 1e-6
 
@@ -355,16 +358,41 @@ def same_scenario(expected: Any, given: Any) -> bool:
 
 # --------------------------------------------------------------------------- per setting
 
-# How each checked setting is compared, by parameter name (the catalog's names are unique in meaning).
-_KIND: dict[str, str] = {
+# How a setting is compared, by the kind of check its parameter is held to (`Param.check`); a setting
+# whose check is not here (or that has none) is compared as a value (`same_value`).
+_COMPARED_AS: dict[str, str] = {
     "condition": "condition", "expression": "expression", "operations": "operations", "cron": "cron",
-    "timezone": "timezone", "group_by": "set", "columns": "set", "scenario": "scenario",
+    "timezone": "timezone", "fields": "set", "scenario": "scenario",
 }
+# How each setting is compared, by parameter name alone (the built-in catalog's names are unique in
+# meaning; the first registered tool's meaning wins), for a comparison that names no tool: built from
+# the registered tools' parameters and rebuilt when a tool is registered or unregistered.
+_KIND: dict[str, str] = {}
 
 
-def same_setting(name: str, expected: Any, given: Any, integers: frozenset[str] = frozenset()) -> bool:
-    """Whether the value a call gave for setting `name` is equivalent to the task's `expected`."""
-    kind = _KIND.get(name, "value")
+def compared_as(check: str | None) -> str:
+    """How a setting whose parameter is held to `check` is compared: "value" unless the check says more."""
+    return _COMPARED_AS.get(check or "", "value")
+
+
+@on_change
+def _build_kinds() -> None:
+    _KIND.clear()
+    for tool in ENTRIES.values():
+        for p in tool.spec.parameters:
+            kind = _COMPARED_AS.get(p.check or "")
+            if kind is not None:
+                _KIND.setdefault(p.name, kind)
+
+
+_build_kinds()
+
+
+def same_setting(name: str, expected: Any, given: Any, integers: frozenset[str] = frozenset(),
+                 kind: str | None = None) -> bool:
+    """Whether the value a call gave for setting `name` is equivalent to the task's `expected`, compared as
+    `kind` (`compared_as` of its parameter's check; default: as the registered tools' setting `name`)."""
+    kind = _KIND.get(name, "value") if kind is None else kind
     if kind == "timezone":
         return same_timezone(expected, given)
     if given is None:
@@ -398,11 +426,15 @@ def stated_default(description: str) -> Any:
 
 
 def wrong_settings(checked: Mapping[str, Any], arguments: Mapping[str, Any] | None,
-                   integers: frozenset[str] = frozenset(), defaults: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+                   integers: frozenset[str] = frozenset(), defaults: Mapping[str, Any] | None = None,
+                   kinds: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The checked settings a call's arguments do not match (empty: every checked setting is right). A
     setting left out counts as its schema's stated default (`defaults`): leaving out "mode" where the
-    task says to replace any file already there is right when the schema says "(default overwrite)"."""
+    task says to replace any file already there is right when the schema says "(default overwrite)".
+    `kinds` says how the tool's settings are compared (setting -> `compared_as`, a setting not in it as a
+    value); without it, each as the registered tools' setting of that name."""
     args = arguments or {}
     defaults = defaults or {}
     return tuple(k for k, v in checked.items()
-                 if not same_setting(k, v, args[k] if args.get(k) is not None else defaults.get(k), integers))
+                 if not same_setting(k, v, args[k] if args.get(k) is not None else defaults.get(k), integers,
+                                     None if kinds is None else kinds.get(k, "value")))

@@ -1,4 +1,5 @@
-"""Deterministic simulated execution of the catalog tools (SPEC 1.1). Pure: no I/O, no global state.
+"""Deterministic simulated execution of the catalog tools (docs/scoring.md, "The world of a test").
+Pure: no I/O, no global state.
 
 The episode's world is its handles. Each successful call returns a fresh opaque handle bound to
 its output's data type, fields and format; a data parameter accepts only a handle this episode

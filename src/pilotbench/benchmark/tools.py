@@ -1,4 +1,4 @@
-"""The catalog of the simulated tools (SPEC 1.1): pure data, no I/O.
+"""The catalog of the simulated tools (docs/scoring.md, "The world of a test"): pure data, no I/O.
 
 Every tool has typed inputs and one typed output. A *data* parameter (``Param.accepts``) takes
 an opaque handle that an earlier call of the same episode returned, of one of the accepted data

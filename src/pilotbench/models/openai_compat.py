@@ -21,7 +21,7 @@ Failures, as `classify` sees them::
     a body over max_response_bytes   transient (reading stops at the cap: 16 MiB by default)
     timeout, connection, transport, malformed body, anything unexpected   transient
 
-The one 400 handled here rather than above is a rejected parameter (SPEC 1.4): a model that says
+The one 400 handled here rather than above is a rejected parameter (README, "Providers, keys and limits"): a model that says
 it does not support ``temperature`` or wants ``max_completion_tokens`` instead of ``max_tokens``.
 The provider remembers the rejection for its lifetime and resends the request at once without
 that parameter (or with it renamed), at most once per parameter per call.

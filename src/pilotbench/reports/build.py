@@ -20,7 +20,6 @@ With two or more models on shared tests, paired comparisons are always included.
 from __future__ import annotations
 
 import json
-import re
 import time
 from array import array
 from collections import defaultdict
@@ -30,43 +29,50 @@ from typing import Any
 import numpy as np
 
 from ..benchmark.types import (
-    BASE_PROMPT_TYPES,
     DIFFICULTIES,
     ERROR_CATEGORIES,
-    FLAW_TYPES,
     PROMPT_TYPES,
     SUCCESS_LEVELS,
     TASK_TYPES,
 )
 from ..config import is_human_name
 from ..errors import UsageError
-from ..plan import rate_label
 from ..store.base import Store
+from .sections import (
+    DEFINITIONS,
+    _baseline,
+    _flaw_robustness,
+    _headline,
+    _paired_models,
+    _prompt_sensitivity,
+    _scale,
+    _tool_reliability,
+)
 from .stats import (
-    BOOT_SEED,
     N_BOOT,
     ClusterResampler,
-    cluster_sums,
-    clustered_mean,
     clustered_paired,
-    clustered_rate,
-    derived,
     natural_key,
     percentile,
     rate,
-    ratio_replicates,
+)
+from .units import (  # parse_family: re-exported (pilotbench.reports.parse_family)
+    FLAWED_PREFIX,
+    SPLIT_AXES,
+    Units,
+    _is_flawed,
+    _ordered,
+    _show,
+    natural_sorted,
+    parse_family,
 )
 
 SPEC_FIELDS: tuple[str, ...] = (
     "model", "prompt_type", "task_type", "difficulty", "tool_success_rate",
     "instance", "seed", "suite_version", "severity", "max_turns",
 )
-FLAWED_PREFIX = "flawed_"
 DONE = "status = 'done'"
-BASELINE_PROMPT = "baseline"
-CLUSTER_LEVELS = ("instance", "workflow")
 BREAKDOWNS = ("workflow",)
-MIN_STRATUM = 10  # clusters per task type needed to resample within task types
 
 Filter = str | Iterable[str] | None
 NOTHING = "1 = 0"  # a portable false condition (SQLite and PostgreSQL)
@@ -179,78 +185,6 @@ def _where(cond: str) -> str:
     return f"WHERE {cond}" if cond else ""
 
 
-# ---------------------------------------------------------------------------- ordering helpers
-
-
-def _ordered(values: Iterable[Any], canonical: Sequence[Any]) -> list[Any]:
-    """Known values in their canonical order, then unknown ones in natural order."""
-    present = set(values)
-    return [v for v in canonical if v in present] + sorted(present - set(canonical), key=natural_key)
-
-
-def natural_sorted(values: Iterable[str]) -> list[str]:
-    """Model names in natural order: family-3b before family-14b."""
-    return sorted(values, key=natural_key)
-
-
-# ---------------------------------------------------------------------------- model families
-
-_SIZE_RE = re.compile(r"(?<=[-_:/ ])(\d+(?:\.\d+)?)b(?![a-z0-9])", re.IGNORECASE)
-
-
-def parse_family(model: str) -> tuple[str, float] | None:
-    """`qwen2.5-72b-instruct` -> ("qwen2.5", 72.0); `llama-3.3-70b` -> ("llama-3.3", 70.0).
-
-    The size is the first `<number>b` token that follows a separator; the family is the name
-    before it. Models with no such token (e.g. `gpt-4o`, `mixtral-8x7b`) have no family."""
-    m = _SIZE_RE.search(model)
-    if not m:
-        return None
-    family = model[: m.start()].rstrip("-_:/ ")
-    if not family:
-        return None
-    return family, float(m.group(1))
-
-
-# ---------------------------------------------------------------------------- units
-
-# A unit's key: the test's spec (severity only for flawed prompts, where it changes the test).
-K_MODEL, K_PROMPT, K_TASK, K_DIFF, K_RATE, K_SEED, K_SEV, K_TURNS, K_SUITE, K_INST = range(10)
-KEY_FIELDS = ("model", "prompt_type", "task_type", "difficulty", "tool_success_rate", "seed",
-              "severity", "max_turns", "suite_version", "instance")
-
-# Axes a section's rows are split by when they differ (position in the key, label in row names).
-SPLIT_AXES: dict[str, tuple[int, str]] = {
-    "suite_version": (K_SUITE, "suite"),
-    "seed": (K_SEED, "seed"),
-    "max_turns": (K_TURNS, "max_turns"),
-    "tool_success_rate": (K_RATE, "rate"),
-    "severity": (K_SEV, "severity"),
-    "prompt_type": (K_PROMPT, "prompt"),
-}
-CONDITION_AXES = ("suite_version", "seed", "max_turns", "tool_success_rate", "severity")
-# What each section states it covers.
-COVER_AXES: dict[str, int] = {
-    "prompt_type": K_PROMPT, "task_type": K_TASK, "difficulty": K_DIFF, "tool_success_rate": K_RATE,
-    "seed": K_SEED, "severity": K_SEV, "max_turns": K_TURNS, "suite_version": K_SUITE,
-}
-
-# Sums kept per unit, in this column order.
-VALUES = ("n", "full", "partial", "success", "failure", "ws_n", "ws", "turns", "calls",
-          "wa_n", "wa", "cov_n", "cov", "eff_n", "eff", "prec_n", "prec")
-V = {name: i for i, name in enumerate(VALUES)}
-RATE_METRICS = {"success": "success", "full_success": "full", "partial_success": "partial", "failure": "failure"}
-MEAN_METRICS: dict[str, tuple[str, str, tuple[float, float] | None]] = {
-    "weighted_score": ("ws", "ws_n", (0.0, 1.0)),
-    "tool_coverage": ("cov", "cov_n", (0.0, 1.0)),
-    "workflow_adherence": ("wa", "wa_n", (0.0, 1.0)),
-    "efficiency": ("eff", "eff_n", (0.0, 1.0)),
-    "precision": ("prec", "prec_n", (0.0, 1.0)),
-    "avg_turns": ("turns", "n", None),
-    "avg_tool_calls": ("calls", "n", None),
-}
-OVERALL_METRICS = tuple(RATE_METRICS) + tuple(MEAN_METRICS)
-
 _UNIT_SQL = f"""
 SELECT model, prompt_type, task_type, difficulty, tool_success_rate, seed, severity, max_turns,
        suite_version, instance, MIN(required_tools),
@@ -266,517 +200,6 @@ FROM results {{where}}
 GROUP BY model, prompt_type, task_type, difficulty, tool_success_rate, seed, severity, max_turns,
          suite_version, instance
 """
-
-
-def _is_flawed(prompt: str) -> bool:
-    return prompt.startswith(FLAWED_PREFIX)
-
-
-def workflow_label(required_tools: str | None) -> str | None:
-    """`["a", "b"]` (stored JSON text) -> `a → b`; None when the row has no chain."""
-    if not required_tools:
-        return None
-    try:
-        chain = json.loads(required_tools)
-    except (TypeError, ValueError):
-        return str(required_tools)
-    if isinstance(chain, list):
-        return " → ".join(str(t) for t in chain)
-    return str(chain)
-
-
-def _sortable(x: Any) -> tuple[int, Any]:
-    """A total order over the values of a unit key (None, numbers, text), the same on every backend."""
-    if x is None:
-        return (0, 0)
-    if isinstance(x, (int, float)):
-        return (1, x)
-    return (2, str(x))
-
-
-def _unit_order(k: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A unit key's sort key: its values, with None first in each (numbers and text never mix)."""
-    return (str(k[0]), str(k[1]), str(k[2]), str(k[3]),
-            -1.0 if k[4] is None else k[4], -1 if k[5] is None else k[5], k[6] or "",
-            -1 if k[7] is None else k[7], str(k[8] or ""), -1 if k[9] is None else k[9])
-
-
-class Units:
-    """The done rows of the report, one unit per test, with cluster ids and the bootstrap."""
-
-    def __init__(self, rows: Iterable[Sequence[Any]], *, cluster: str = "instance",
-                 n_boot: int = N_BOOT, seed: int = BOOT_SEED) -> None:
-        if cluster not in CLUSTER_LEVELS:
-            raise UsageError(f"unknown cluster level {cluster!r}; choose from {', '.join(CLUSTER_LEVELS)}")
-        rows = list(rows)
-        first: dict[tuple[Any, ...], int] = {}  # unit key -> its position in `keys`
-        keys: list[tuple[Any, ...]] = []
-        chains: list[Any] = []
-        where = []  # each row's unit
-        for r in rows:
-            prompt = r[1]
-            key = (
-                r[0], prompt, r[2], r[3], round(float(r[4]), 6) if r[4] is not None else None,
-                int(r[5]) if r[5] is not None else None,
-                r[6] if prompt.startswith(FLAWED_PREFIX) else None,
-                int(r[7]) if r[7] is not None else None, r[8], int(r[9]) if r[9] is not None else None,
-            )
-            j = first.get(key)
-            if j is None:
-                j = first[key] = len(keys)
-                keys.append(key)
-                chains.append(r[10])
-            elif chains[j] is None:
-                chains[j] = r[10]
-            where.append(j)
-        raw = np.array([r[11:26] for r in rows], dtype=np.float64).reshape(len(rows), 15)
-        sums = np.zeros((len(keys), 15))
-        np.add.at(sums, np.asarray(where, dtype=np.int64), raw)  # rows of one unit (a severity merge) add up
-        n, full, partial = sums[:, 0], sums[:, 1], sums[:, 2]
-        values = np.column_stack([n, full, partial, full + partial, n - full - partial, sums[:, 3:]])
-        # Sorted, so that the clusters' order, hence the bootstrap, never depends on the backend.
-        order_units = sorted(range(len(keys)), key=lambda i: _unit_order(keys[i]))
-        self.keys: list[tuple[Any, ...]] = [keys[i] for i in order_units]
-        self.values = values[np.asarray(order_units, dtype=np.int64)] if keys else np.zeros((0, len(VALUES)))
-        labels: dict[Any, str | None] = {}
-        for text in chains:
-            if text not in labels:
-                labels[text] = workflow_label(text)
-        self.workflows: list[str | None] = [labels[chains[i]] for i in order_units]
-        cluster_keys: list[Any] = []
-        strata: dict[Any, Any] = {}
-        for k, wf in zip(self.keys, self.workflows):
-            instance = (k[K_SUITE], k[K_SEED], k[K_TASK], k[K_INST])
-            ck: Any = ("workflow", wf) if (cluster == "workflow" and wf) else ("instance",) + instance
-            cluster_keys.append(ck)
-            strata[ck] = 0 if cluster == "workflow" else k[K_TASK]
-        order = sorted(set(cluster_keys), key=lambda c: tuple(_sortable(x) for x in c))
-        index = {c: i for i, c in enumerate(order)}
-        self.cluster = np.array([index[c] for c in cluster_keys], dtype=np.int64)
-        self.cluster_level = cluster
-        sizes: dict[Any, int] = defaultdict(int)
-        for c in order:
-            sizes[strata[c]] += 1
-        # Resampling within tiny strata understates the variance (by (k-1)/k with k clusters a
-        # stratum): stratify by task type only when every task type has enough instances.
-        self.stratified = bool(sizes) and len(sizes) > 1 and min(sizes.values()) >= MIN_STRATUM
-        self.resampler = ClusterResampler([strata[c] if self.stratified else 0 for c in order],
-                                          n_boot=n_boot, seed=seed)
-        self.instances = len({(k[K_SUITE], k[K_SEED], k[K_TASK], k[K_INST]) for k in self.keys})
-        self.n_workflows = len({w for w in self.workflows if w})
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def select(self, pred: Callable[[tuple[Any, ...]], bool]) -> list[int]:
-        return [i for i, k in enumerate(self.keys) if pred(k)]
-
-    def stats(self, idx: Sequence[int] | np.ndarray, metrics: Sequence[str] = ("success",)
-              ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """Each metric of the units `idx` with its clustered interval, and its replicates."""
-        idx = np.asarray(idx, dtype=np.int64)
-        cols: list[int] = [V["n"]]
-        for m in metrics:
-            if m in RATE_METRICS:
-                cols.append(V[RATE_METRICS[m]])
-            else:
-                num, den, _ = MEAN_METRICS[m]
-                cols += [V[num], V[den]]
-        cols = sorted(set(cols))
-        at = {c: j for j, c in enumerate(cols)}
-        ids, sums = cluster_sums(self.cluster[idx], self.values[idx][:, cols])
-        reps = self.resampler.replicate_totals(ids, sums)
-        totals = sums.sum(axis=0) if len(ids) else np.zeros(len(cols))
-        out: dict[str, Any] = {}
-        rep_out: dict[str, np.ndarray] = {}
-        for m in metrics:
-            if m in RATE_METRICS:
-                num, den, bounds = RATE_METRICS[m], "n", None
-            else:
-                num, den, bounds = MEAN_METRICS[m]
-            jn, jd = at[V[num]], at[V[den]]
-            r = ratio_replicates(reps[:, jn], reps[:, jd])
-            rep_out[m] = r
-            clusters = int(np.count_nonzero(sums[:, jd] > 0)) if len(ids) else 0
-            if m in RATE_METRICS:
-                out[m] = clustered_rate(totals[jn], totals[jd], r, clusters)
-            else:
-                out[m] = clustered_mean(totals[jn], totals[jd], r, clusters, bounds)
-        return out, rep_out
-
-    def rate(self, idx: Sequence[int]) -> tuple[dict[str, Any], np.ndarray]:
-        objs, reps = self.stats(idx, ("success",))
-        return objs["success"], reps["success"]
-
-    def per_test(self, metric: str) -> np.ndarray:
-        """Every unit's value of a metric (the mean over its rows; NaN where it has none)."""
-        if metric in RATE_METRICS:
-            num, den = RATE_METRICS[metric], "n"
-        else:
-            num, den, _ = MEAN_METRICS[metric]
-        return ratio_replicates(self.values[:, V[num]], self.values[:, V[den]])
-
-
-# ---------------------------------------------------------------------------- series (row splits)
-
-
-class Series:
-    """How a section's units map to rows: the model plus the condition axes that differ."""
-
-    def __init__(self, units: Units, idx: Sequence[int], candidates: Sequence[str], pool: bool) -> None:
-        self.units = units
-        differing = []
-        for axis in candidates:
-            pos = SPLIT_AXES[axis][0]
-            if len({units.keys[i][pos] for i in idx} - {None}) > 1:
-                differing.append(axis)
-        self.split_by = [] if pool else differing
-        self.pooled = differing if pool else []
-        self.positions = [SPLIT_AXES[a][0] for a in self.split_by]
-
-    def key(self, i: int) -> tuple[Any, ...]:
-        k = self.units.keys[i]
-        return (k[K_MODEL],) + tuple(k[p] for p in self.positions)
-
-    def conditions(self, skey: tuple[Any, ...]) -> dict[str, Any]:
-        return {a: v for a, v in zip(self.split_by, skey[1:])}
-
-    def label(self, skey: tuple[Any, ...]) -> str:
-        parts = [f"{SPLIT_AXES[a][1]}={_show(v)}" for a, v in zip(self.split_by, skey[1:]) if v is not None]
-        return skey[0] + (f" [{', '.join(parts)}]" if parts else "")
-
-    def without_severity(self, skey: tuple[Any, ...]) -> tuple[Any, ...]:
-        """The key a non-flawed prompt's cell has in the row `skey` (it has no severity)."""
-        if "severity" not in self.split_by:
-            return skey
-        j = 1 + self.split_by.index("severity")
-        return skey[:j] + (None,) + skey[j + 1:]
-
-    def ordered(self, keys: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        return sorted(set(keys), key=lambda k: tuple(natural_key(x) for x in k))
-
-
-def _show(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def _group(units_idx: Iterable[int], key: Callable[[int], Any]) -> dict[Any, list[int]]:
-    groups: dict[Any, list[int]] = defaultdict(list)
-    for i in units_idx:
-        groups[key(i)].append(i)
-    return groups
-
-
-def _covers(units: Units, idx: Sequence[int]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
-    canon = {"prompt_type": PROMPT_TYPES, "task_type": TASK_TYPES, "difficulty": DIFFICULTIES}
-    for axis, pos in COVER_AXES.items():
-        vals = {units.keys[i][pos] for i in idx} - {None}
-        if axis == "tool_success_rate":
-            out[axis] = sorted(vals, reverse=True)
-        else:
-            out[axis] = _ordered(vals, canon.get(axis, ()))
-    return out
-
-
-def _meta(definition: str, units: Units, idx: Sequence[int], series: Series | None) -> dict[str, Any]:
-    return {
-        "definition": definition,
-        "n": int(units.values[np.asarray(idx, dtype=np.int64), V["n"]].sum()) if len(idx) else 0,
-        "covers": _covers(units, idx),
-        "split_by": list(series.split_by) if series else [],
-        "pooled": list(series.pooled) if series else [],
-    }
-
-
-# ---------------------------------------------------------------------------- sections
-
-DEFINITIONS = {
-    "headline": (
-        "Every done test of each model, over the prompt types, task types, difficulties and flaw severities "
-        "listed; success by prompt type and by difficulty break it down (rows split by suite version, seed, "
-        "max turns and tool success rate when those differ)."
-    ),
-    "baseline": (
-        "Tests with the `baseline` prompt type only (the study's definition of 5.1), pooled over the "
-        "task types and difficulties listed; success by task type and by difficulty break it down."
-    ),
-    "scale": "Model families with two or more sizes, over every prompt type present (rows split by prompt type when several).",
-    "flaw_robustness": (
-        "Tests with a flawed_* prompt type; the mean is the mean of the flaw types' success rates; "
-        "`optimal` (the same plan without the flaw) is the reference."
-    ),
-    "tool_reliability": (
-        "Success by the simulated tools' success rate, for each model (and prompt type, when several) "
-        "run at two or more rates."
-    ),
-    "prompt_sensitivity": (
-        "Success per prompt type under the same conditions; spread = max - min over the available "
-        "baseline, CoT, optimal and flawed-mean rates."
-    ),
-    "error_categories": "Non-full done tests by error category, over every prompt type, task type and difficulty.",
-}
-
-
-def _instance(k: tuple[Any, ...]) -> tuple[Any, ...]:
-    return (k[K_SUITE], k[K_SEED], k[K_TASK], k[K_INST])
-
-
-HEADLINE_AXES = ("suite_version", "seed", "max_turns", "tool_success_rate")
-HEADLINE_METRICS = ("success", "full_success", "partial_success", "failure", "weighted_score")
-
-
-def _headline(units: Units, pool: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Per model, every done test: success, full success and weighted score with their intervals and
-    N, and success by prompt type and by difficulty (the report's first table and the viewer's)."""
-    idx = list(range(len(units)))
-    series = Series(units, idx, HEADLINE_AXES, pool)
-    groups = _group(idx, series.key)
-    out: dict[str, Any] = {}
-    for skey in series.ordered(groups):
-        members = groups[skey]
-        entry, _ = units.stats(members, HEADLINE_METRICS)
-        by_prompt = _group(members, lambda i: units.keys[i][K_PROMPT])
-        by_diff = _group(members, lambda i: units.keys[i][K_DIFF])
-        out[series.label(skey)] = {
-            "model": skey[0], "conditions": series.conditions(skey), "n": entry["success"]["n"],
-            "instances": len({_instance(units.keys[i]) for i in members}), **entry,
-            "by_prompt_type": {p: units.rate(by_prompt[p])[0] for p in _ordered(by_prompt, PROMPT_TYPES)},
-            "by_difficulty": {d: units.rate(by_diff[d])[0] for d in _ordered(by_diff, DIFFICULTIES)},
-        }
-    meta = _meta(DEFINITIONS["headline"], units, idx, series)
-    meta["uneven"] = _uneven(units, groups, prompts=True)
-    return out, meta
-
-
-def _baseline(units: Units, pool: bool, by: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    idx = units.select(lambda k: k[K_PROMPT] == BASELINE_PROMPT)
-    series = Series(units, idx, CONDITION_AXES, pool)
-    groups = _group(idx, series.key)
-    tasks = _ordered((units.keys[i][K_TASK] for i in idx), TASK_TYPES)
-    diffs = _ordered((units.keys[i][K_DIFF] for i in idx), DIFFICULTIES)
-    out: dict[str, Any] = {}
-    for skey in series.ordered(groups):
-        members = groups[skey]
-        entry, _ = units.stats(members, OVERALL_METRICS)
-        entry = {"model": skey[0], "conditions": series.conditions(skey), "n": entry["success"]["n"],
-                 "instances": len({_instance(units.keys[i]) for i in members}),
-                 "workflows": len({units.workflows[i] for i in members} - {None}), **entry}
-        by_task = _group(members, lambda i: units.keys[i][K_TASK])
-        entry["by_task_type"] = {t: units.rate(by_task[t])[0] for t in tasks if t in by_task}
-        by_diff = _group(members, lambda i: units.keys[i][K_DIFF])
-        entry["by_difficulty"] = {d: units.rate(by_diff[d])[0] for d in diffs if d in by_diff}
-        if "workflow" in by:
-            by_wf = _group(members, lambda i: units.workflows[i] or "(not recorded)")
-            entry["by_workflow"] = {w: units.rate(by_wf[w])[0] for w in sorted(by_wf, key=natural_key)}
-        out[series.label(skey)] = entry
-    meta = _meta(DEFINITIONS["baseline"], units, idx, series)
-    meta["uneven"] = _uneven(units, groups)
-    return out, meta
-
-
-def _uneven(units: Units, groups: dict[Any, list[int]], prompts: bool = False) -> list[str]:
-    """The pooled axes (task type, difficulty; with `prompts` the prompt type too) whose values are
-    not the same for every row: the rows' overall figures then average different mixes, which the
-    report must say."""
-    out = []
-    axes = (("prompt_type", K_PROMPT),) if prompts else ()
-    for axis, pos in axes + (("task_type", K_TASK), ("difficulty", K_DIFF)):
-        seen = {frozenset(units.keys[i][pos] for i in members) for members in groups.values()}
-        if len(seen) > 1:
-            out.append(axis)
-    return out
-
-
-def _scale(units: Units, pool: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    idx = list(range(len(units)))
-    series = Series(units, idx, CONDITION_AXES + ("prompt_type",), pool)
-    groups = _group(idx, series.key)
-    families: dict[tuple[Any, ...], list[tuple[float, tuple[Any, ...]]]] = defaultdict(list)
-    for skey in groups:
-        parsed = parse_family(skey[0])
-        if parsed:
-            families[(parsed[0],) + skey[1:]].append((parsed[1], skey))
-    out = []
-    used: list[int] = []
-    for fkey in sorted(families, key=lambda k: tuple(natural_key(x) for x in k)):
-        members = sorted(families[fkey], key=lambda m: (m[0], natural_key(m[1][0])))
-        sizes = sorted({s for s, _ in members})
-        if len(sizes) < 2:
-            continue
-        rows = []
-        for size, skey in members:
-            m_idx = groups[skey]
-            used += m_idx
-            by_task = _group(m_idx, lambda i: units.keys[i][K_TASK])
-            by_diff = _group(m_idx, lambda i: units.keys[i][K_DIFF])
-            overall = units.rate(m_idx)[0]
-            rows.append({
-                "model": skey[0],
-                "size_b": size,
-                "n": overall["n"],
-                "success": overall,
-                "by_task_type": {t: units.rate(by_task[t])[0] for t in _ordered(by_task, TASK_TYPES)},
-                "by_difficulty": {d: units.rate(by_diff[d])[0] for d in _ordered(by_diff, DIFFICULTIES)},
-            })
-        label = series.label((fkey[0],) + fkey[1:])
-        out.append({"family": fkey[0], "label": label, "conditions": series.conditions((fkey[0],) + fkey[1:]),
-                    "sizes": sizes, "models": rows})
-    return out, _meta(DEFINITIONS["scale"], units, used, series)
-
-
-def _prompt_rows(series: Series, groups: dict[tuple[Any, ...], list[int]]) -> list[tuple[Any, ...]]:
-    """Row keys of a section whose columns are prompt types: a row per severity when split, with
-    the non-flawed prompts' cells (which have no severity) shared by those rows."""
-    keys = series.ordered(k[0] for k in groups)
-    if "severity" not in series.split_by:
-        return keys
-    with_sev = [k for k in keys if k[1 + series.split_by.index("severity")] is not None]
-    bare = {series.without_severity(k) for k in with_sev}
-    return series.ordered(with_sev + [k for k in keys if k not in bare and k not in with_sev])
-
-
-def _prompt_cells(units: Units, idx: Sequence[int], series: Series) -> dict[tuple[Any, ...], list[int]]:
-    return _group(idx, lambda i: (series.key(i), units.keys[i][K_PROMPT]))
-
-
-def _cell(cells: dict[Any, list[int]], series: Series, skey: tuple[Any, ...], prompt: str) -> list[int] | None:
-    key = skey if _is_flawed(prompt) else series.without_severity(skey)
-    return cells.get((key, prompt))
-
-
-def _mean_of(points: list[float], reps: list[np.ndarray]) -> tuple[float | None, np.ndarray | None]:
-    if not points:
-        return None, None
-    with np.errstate(all="ignore"):
-        stacked = np.vstack(reps)
-        return float(np.mean(points)), np.where(np.isnan(stacked).any(axis=0), np.nan, stacked.mean(axis=0))
-
-
-def _flaw_robustness(units: Units, pool: bool) -> tuple[dict[str, Any], dict[str, Any], dict[Any, Any]]:
-    idx = units.select(lambda k: _is_flawed(k[K_PROMPT]) or k[K_PROMPT] == "optimal")
-    series = Series(units, idx, CONDITION_AXES, pool)
-    cells = _prompt_cells(units, idx, series)
-    flawed = _ordered({p for _, p in cells if _is_flawed(p)}, [FLAWED_PREFIX + f for f in FLAW_TYPES])
-    out: dict[str, Any] = {}
-    means: dict[Any, Any] = {}
-    flawed_idx: list[int] = []
-    for skey in _prompt_rows(series, cells):
-        entry: dict[str, Any] = {}
-        points, reps, clusters = [], [], set()
-        for p in flawed:
-            members = _cell(cells, series, skey, p)
-            if not members:
-                continue
-            flawed_idx += members
-            r, rep = units.rate(members)
-            entry[p] = r
-            points.append(r["rate"])
-            reps.append(rep)
-            clusters |= {int(units.cluster[i]) for i in members}
-        if not entry:
-            continue
-        point, mean_reps = _mean_of(points, reps)
-        entry["mean"] = derived(point, mean_reps, len(clusters), (0.0, 1.0))
-        means[skey] = (point, mean_reps, len(clusters))
-        ref = _cell(cells, series, skey, "optimal")
-        if ref:
-            entry["optimal"] = units.rate(ref)[0]
-        out[series.label(skey)] = {"model": skey[0], "conditions": series.conditions(skey), **entry}
-    return out, _meta(DEFINITIONS["flaw_robustness"], units, flawed_idx, series), means
-
-
-def _tool_reliability(units: Units, pool: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    idx = list(range(len(units)))
-    series = Series(units, idx, tuple(a for a in CONDITION_AXES if a != "tool_success_rate") + ("prompt_type",), pool)
-    groups = _group(idx, lambda i: (series.key(i), units.keys[i][K_RATE]))
-    rates = sorted({r for _, r in groups if r is not None}, reverse=True)
-    out: dict[str, Any] = {}
-    used: list[int] = []
-    for skey in series.ordered(k for k, _ in groups):
-        present = [r for r in rates if (skey, r) in groups]
-        if len(present) < 2:
-            continue  # one rate is no reliability curve (and would repeat 5.5)
-        entry = {rate_label(r): units.rate(groups[(skey, r)])[0] for r in present}
-        used += [i for r in present for i in groups[(skey, r)]]
-        out[series.label(skey)] = {"model": skey[0], "conditions": series.conditions(skey), "by_rate": entry}
-    return out, _meta(DEFINITIONS["tool_reliability"], units, used, series)
-
-
-def _prompt_sensitivity(units: Units, pool: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    idx = list(range(len(units)))
-    series = Series(units, idx, CONDITION_AXES, pool)
-    cells = _prompt_cells(units, idx, series)
-    prompts = _ordered({p for _, p in cells}, PROMPT_TYPES)
-    flawed = [p for p in prompts if _is_flawed(p)]
-    out: dict[str, Any] = {}
-    for skey in _prompt_rows(series, cells):
-        entry: dict[str, Any] = {"model": skey[0], "conditions": series.conditions(skey)}
-        points: list[float] = []
-        reps: list[np.ndarray] = []
-        clusters: set[int] = set()
-        by_prompt: dict[str, Any] = {}
-        rep_of: dict[str, np.ndarray] = {}
-        for p in prompts:
-            members = _cell(cells, series, skey, p)
-            if not members:
-                continue
-            by_prompt[p], rep_of[p] = units.rate(members)
-            clusters |= {int(units.cluster[i]) for i in members}
-        for p in BASE_PROMPT_TYPES:
-            entry[p] = by_prompt.get(p)
-            if p in by_prompt:
-                points.append(by_prompt[p]["rate"])
-                reps.append(rep_of[p])
-        fpoints = [by_prompt[p]["rate"] for p in flawed if p in by_prompt]
-        fpoint, freps = _mean_of(fpoints, [rep_of[p] for p in flawed if p in by_prompt])
-        fclusters = {int(units.cluster[i]) for p in flawed for i in (_cell(cells, series, skey, p) or [])}
-        entry["flawed_mean"] = derived(fpoint, freps, len(fclusters), (0.0, 1.0))
-        if fpoint is not None and freps is not None:
-            points.append(fpoint)
-            reps.append(freps)
-        if len(points) >= 2:
-            with np.errstate(all="ignore"):
-                stacked = np.vstack(reps)
-                spread_reps = np.where(np.isnan(stacked).any(axis=0), np.nan, stacked.max(axis=0) - stacked.min(axis=0))
-            entry["spread"] = derived(max(points) - min(points), spread_reps, len(clusters), (0.0, 1.0))
-        else:
-            entry["spread"] = derived(None, None, len(clusters))
-        entry["by_prompt_type"] = by_prompt
-        if not by_prompt:
-            continue
-        out[series.label(skey)] = entry
-    return out, _meta(DEFINITIONS["prompt_sensitivity"], units, idx, series)
-
-
-def _paired_models(units: Units, metrics: Sequence[str] = ("success", "weighted_score", "precision"),
-                   max_models: int = 20) -> list[dict[str, Any]]:
-    """Every pair of models over the tests both ran (same spec but the model), clustered."""
-    test_ids: dict[tuple[Any, ...], int] = {}
-    by_model: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-    for i, k in enumerate(units.keys):
-        tid = test_ids.setdefault(k[1:], len(test_ids))  # the test, whoever ran it
-        by_model[k[K_MODEL]][0].append(tid)
-        by_model[k[K_MODEL]][1].append(i)
-    models = natural_sorted(by_model)[:max_models]
-    arrays = {m: (np.array(by_model[m][0], dtype=np.int64), np.array(by_model[m][1], dtype=np.int64)) for m in models}
-    per_test = {metric: units.per_test(metric) for metric in metrics}
-    out = []
-    for ai, a in enumerate(models):
-        for b in models[ai + 1:]:
-            _, ja, jb = np.intersect1d(arrays[a][0], arrays[b][0], assume_unique=True, return_indices=True)
-            if not len(ja):
-                continue
-            ia, ib = arrays[a][1][ja], arrays[b][1][jb]
-            for metric in metrics:
-                va, vb = per_test[metric][ia], per_test[metric][ib]
-                ok = np.isfinite(va) & np.isfinite(vb)
-                if not ok.any():
-                    continue
-                res = clustered_paired(units.cluster[ia[ok]], va[ok], vb[ok], units.resampler)
-                out.append({"a": a, "b": b, "field": "model", "metric": metric, **res})
-    return out
-
 
 def _error_categories(store: Store, cond: str, params: Sequence[Any], pool: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     sql = (

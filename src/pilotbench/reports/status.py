@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..store.base import Store
 from .build import count_if
 
 DONE_ROW = "status = 'done'"
@@ -24,7 +25,7 @@ class RunStatus:
     pending: str  # tests of its plans not done yet by any run; "-" without plans, "?" unreadable plans
 
 
-def recent_runs(store: Any, last: int = 10) -> list[RunStatus]:
+def recent_runs(store: Store, last: int = 10) -> list[RunStatus]:
     """The last `last` runs, oldest first."""
     from ..plan import PlanSpec
     from ..store.records import run_info
@@ -48,7 +49,7 @@ def recent_runs(store: Any, last: int = 10) -> list[RunStatus]:
     return out
 
 
-def stored_cells(store: Any) -> list[tuple[str, str, int, int, Any]]:
+def stored_cells(store: Store) -> list[tuple[str, str, int, int, Any]]:
     """Per (model, prompt type), sorted: done tests, infrastructure errors, sum of success."""
     return sorted(store.query(
         f"SELECT model, prompt_type, {count_if(DONE_ROW)}, {count_if(ERROR_ROW)}, SUM(success) FROM results "

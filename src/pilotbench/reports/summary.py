@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..store.base import Store
 from .build import count_if
 
 FULL = "success_level = 'full_success'"
@@ -13,7 +14,7 @@ PARTIAL = "success_level = 'partial_success'"
 CONTEXT_LENGTH = "context_length_errors"
 
 
-def run_rows(store: Any, run_id: str) -> list[tuple[Any, ...]]:
+def run_rows(store: Store, run_id: str) -> list[tuple[Any, ...]]:
     """Per model: this run's done tests, successes, full, partial, mean turns."""
     return store.query(
         f"SELECT model, COUNT(*), SUM(success), {count_if(FULL)}, {count_if(PARTIAL)}, AVG(turns) "
@@ -56,7 +57,7 @@ def error_causes(store, run_id: str) -> dict[str, int]:  # type: ignore[no-untyp
     return causes
 
 
-def context_length_counts(store: Any, run_id: str) -> list[tuple[str, int]]:
+def context_length_counts(store: Store, run_id: str) -> list[tuple[str, int]]:
     """Per model: this run's tests that ended when the conversation outgrew the model's context."""
     return store.query(
         "SELECT model, COUNT(*) FROM results WHERE status='done' AND run_id=? AND error_category=? "
@@ -76,6 +77,6 @@ def measured_tokens(store, models) -> dict[str, tuple[int, float, float]]:  # ty
     return out
 
 
-def stored_models(store: Any) -> set[str]:
+def stored_models(store: Store) -> set[str]:
     """Every model with a row in the store."""
-    return {m for (m,) in store.query("SELECT DISTINCT model FROM results")}
+    return {m for m in store.distinct_values("model") if m is not None}

@@ -12,6 +12,8 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
+from ..store.leases import pid_alive as _pid_alive
+
 
 def process_info() -> dict[str, Any]:
     """Who runs this: `status` tells a run whose process is gone from one still running."""
@@ -19,17 +21,8 @@ def process_info() -> dict[str, Any]:
 
 
 def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
+    """The store's one answer (`store.leases.pid_alive`), for a recorded pid (none below 1)."""
+    return pid > 0 and _pid_alive(pid)
 
 
 def process_gone(status: str | None, info: Mapping[str, Any]) -> bool:

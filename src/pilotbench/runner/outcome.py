@@ -25,20 +25,23 @@ EXIT_MODEL_STOPPED = 4
 EXIT_INTERRUPTED = 130
 
 _COUNTS = re.compile(r"\b(after) \d+( transient failures| tries)\b")
-_STOPPED = re.compile(r"^model stopped: ")
 _CONTEXT = re.compile(r"^(context length exceeded: HTTP \d+: )")
 _NUMBER = re.compile(r"\d+")
+# ids (hex with digits and letters), decimals and numbers of four digits or more: they differ per test
+_VOLATILE = re.compile(r"\b(?:[0-9a-f]*\d[0-9a-f]*[a-f][0-9a-f]*|[0-9a-f]*[a-f][0-9a-f]*\d[0-9a-f]*|\d+\.\d+|\d{4,})\b", re.I)
 
 
 def error_cause(message: str | None) -> str:
-    """One infrastructure error's cause: its first line, with the per-test counts taken out,
-    so the same failure on many tests is one line of the summary."""
+    """One infrastructure error's cause, the same for the run summary and the viewer: its first
+    line, with the per-test counts taken out (retries and tries, a refused conversation's token
+    counts: N) and ids, decimals and long numbers blanked (#), so the same failure on many tests is
+    one cause. An HTTP status stays: it is part of the cause."""
     line = (message or "unknown").strip().splitlines()[0] if (message or "").strip() else "unknown"
-    line = _STOPPED.sub("model stopped: ", line)
     line = _COUNTS.sub(lambda m: f"{m.group(1)} N{m.group(2)}", line)
     context = _CONTEXT.match(line)
     if context:  # every test's refusal names its own token count: one cause for them all
         line = context.group(1) + _NUMBER.sub("N", line[context.end(1):])
+    line = _VOLATILE.sub("#", line)
     return line if len(line) <= 240 else line[:237] + "..."
 
 

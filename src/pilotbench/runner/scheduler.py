@@ -9,6 +9,7 @@ point (Ctrl-C, SIGTERM, a hard kill) and the next run does exactly what is missi
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import logging
@@ -37,6 +38,7 @@ from ..plan import PlanSpec, TestSpec, world_id
 from ..store.records import TestRecord, new_attempt_id
 from ..store.transcripts import DEFAULT_TRANSCRIPTS, encode_transcript
 from ..store.base import Store
+from ..store.leases import holder_gone, lease_owner
 from .calls import CallStats, ContextLimit, InfraError, ModelStopped, calibrated_estimate, call_model
 from .collector import collector_for_long_runs
 from .instances import InstanceCache
@@ -156,7 +158,8 @@ class Runner:
         self._told: dict[str, str] = {}  # lanes whose loss was already reported
         self._lanes_recorded: dict[str, dict[str, object]] = {}  # what the run's row says of its lanes
         # Who holds this run's leases on tests (claims): unique per process and run.
-        self._owner = self.options.claim_owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._owner = self.options.claim_owner or lease_owner()
+        self._gone_holders: dict[str, bool] = {}  # holders of leases met, found gone (taken over) -> said so
         self._claiming = self.options.claims and callable(getattr(store, "claim", None))
         self._said_waiting = False
         self._instances = InstanceCache()
@@ -372,7 +375,8 @@ class Runner:
         """`specs`, each leased to this run before it is yielded (store.claim), a chunk at a time.
         Tests another process finished meanwhile are skipped (counted as already done); tests it
         holds a live lease on are put off, then tried again every few seconds until they are
-        done there or their lease is free (released, or expired: its holder died)."""
+        done there or their lease is free (released, or expired). A lease whose holder was a
+        process of this machine that is gone (kill -9, a crash) is taken over at once."""
         deferred: dict[str, TestSpec] = {}
         source = iter(specs)
         while not self._stopping and not rt.dead:
@@ -386,7 +390,8 @@ class Runner:
             if not self._said_waiting:
                 self._said_waiting = True
                 self._say(f"{len(deferred)} tests are being run by another process (another run of this plan, or "
-                          f"one that died: its leases expire within {self.options.claim_ttl:.0f}s); waiting for them")
+                          f"one that died on another machine: its leases expire within {self.options.claim_ttl:.0f}s); "
+                          "waiting for them")
             await asyncio.sleep(poll)
             waiting = list(deferred.values())
             deferred.clear()
@@ -398,10 +403,16 @@ class Runner:
         those leased elsewhere go to `deferred`. Without a reachable store, all of them (unleased)."""
         try:
             taken, done = await self._writer.exclusive(
-                self.store.claim, self._owner, [s.id for s in batch], self.options.claim_ttl
+                functools.partial(self.store.claim, gone=self._holder_gone),
+                self._owner, [s.id for s in batch], self.options.claim_ttl,
             )
         except StoreError:  # unreachable, or refusing writes: the run goes on (the writer says so)
             return batch  # unleased; the store still keeps each test `done` once
+        for holder, said in list(self._gone_holders.items()):
+            if not said:
+                self._gone_holders[holder] = True
+                self._say(f"leases on tests held by process {holder.rsplit(':', 2)[1]} of this machine, now gone (killed?), "
+                          f"are taken over at once instead of waiting up to {self.options.claim_ttl:.0f}s for them to expire")
         ids = set(taken)
         out = []
         for spec in batch:
@@ -413,6 +424,14 @@ class Runner:
             else:
                 deferred[spec.id] = spec
         return out
+
+    def _holder_gone(self, holder: str) -> bool:
+        """The store's question while it leases (in the writer's thread): is the holder of a live
+        lease a process of this machine that is gone? Each one found is said once (`_claim`)."""
+        if not holder_gone(holder):
+            return False
+        self._gone_holders.setdefault(holder, False)
+        return True
 
     def _release(self, records: list[TestRecord]) -> None:
         """After a batch is committed (the writer's thread): its tests' leases are given up."""

@@ -1,4 +1,4 @@
-"""The results store: SQLite on one machine, PostgreSQL beyond one (SPEC sections 4 and 7).
+"""The results store: SQLite on one machine, PostgreSQL beyond one (README, "Beyond one machine").
 
 Both backends have the same schema, the same idempotent writes (an attempt is written once; a
 test is `done` at most once) and the same public methods (`Store`, store.base; the contract suite

@@ -10,7 +10,7 @@ viewer reads a range of rows, and what a damaged file is. tests/store/test_contr
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from .records import COLUMNS, TestRecord
@@ -43,7 +43,15 @@ class Store(Protocol):
 
     # ---------------------------------------------------------------- leases on tests
 
-    def claim(self, owner: str, test_ids: Sequence[str], ttl: float, *, now: float | None = None) -> tuple[list[str], set[str]]: ...
+    def claim(
+        self, owner: str, test_ids: Sequence[str], ttl: float, *, now: float | None = None,
+        gone: Callable[[str], bool] | None = None,
+    ) -> tuple[list[str], set[str]]:
+        """Lease tests to `owner` for `ttl` seconds: those not `done` and not leased to another
+        owner, unless that lease expired or `gone(holder)` says its holder is gone (asked once
+        per holder of a live lease; store.leases.holder_gone). Returns (the ids leased, in
+        order; the ids already done)."""
+        ...
 
     def renew_claims(self, owner: str, ttl: float, *, now: float | None = None) -> int: ...
 

@@ -326,23 +326,34 @@ class PostgresStore:
                 db.execute(_CLAIMS_TABLE)
             self._have_claims = True
 
-    def claim(self, owner: str, test_ids: Sequence[str], ttl: float, *, now: float | None = None) -> tuple[list[str], set[str]]:
+    def claim(
+        self, owner: str, test_ids: Sequence[str], ttl: float, *, now: float | None = None,
+        gone: Callable[[str], bool] | None = None,
+    ) -> tuple[list[str], set[str]]:
         """Lease tests to `owner` for `ttl` seconds: those not `done` and not leased to another
-        owner (or whose lease expired). Returns (the ids leased, in order; the ids already done).
-        One statement: a test committed `done` and released by another owner is seen as done."""
+        owner (or whose lease expired, or whose holder `gone` says is gone). Returns (the ids
+        leased, in order; the ids already done). One statement leases: a test committed `done`
+        and released by another owner is seen as done; a lease a gone holder's successor took
+        meanwhile is held by that successor, so it is not taken."""
         ids = list(dict.fromkeys(test_ids))
         t = time.time() if now is None else now
 
         def go(db: Any) -> tuple[list[str], set[str]]:
             self._claims_table(db)
             with db.transaction():
+                dead: list[str] = []
+                if gone is not None:
+                    dead = [h for (h,) in db.execute(
+                        "SELECT DISTINCT owner FROM claims WHERE test_id = ANY(%s) AND owner <> %s AND expires_at > %s",
+                        (ids, owner, t)) if gone(h)]
                 taken = {r[0] for r in db.execute(
                     "INSERT INTO claims(test_id, owner, expires_at) "
                     "SELECT t, %s, %s FROM unnest(%s::text[]) AS t "
                     "WHERE NOT EXISTS (SELECT 1 FROM results r WHERE r.test_id = t AND r.status = 'done') "
                     "ON CONFLICT (test_id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at "
-                    "WHERE claims.owner = EXCLUDED.owner OR claims.expires_at <= %s RETURNING test_id",
-                    (owner, t + ttl, ids, t),
+                    "WHERE claims.owner = EXCLUDED.owner OR claims.expires_at <= %s OR claims.owner = ANY(%s::text[]) "
+                    "RETURNING test_id",
+                    (owner, t + ttl, ids, t, dead),
                 )}
                 done = {r[0] for r in db.execute(
                     "SELECT test_id FROM results WHERE status = 'done' AND test_id = ANY(%s)", ([i for i in ids if i not in taken],))}

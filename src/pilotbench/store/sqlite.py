@@ -272,9 +272,13 @@ class SQLiteStore:
                 time.sleep(min(0.05 * (attempt + 1), 1.0))
         raise StoreUnavailable(f"{self.path} stayed locked by another writer")
 
-    def claim(self, owner: str, test_ids: Sequence[str], ttl: float, *, now: float | None = None) -> tuple[list[str], set[str]]:
+    def claim(
+        self, owner: str, test_ids: Sequence[str], ttl: float, *, now: float | None = None,
+        gone: Callable[[str], bool] | None = None,
+    ) -> tuple[list[str], set[str]]:
         """Lease tests to `owner` for `ttl` seconds: those not `done` and not leased to another
-        owner (or whose lease expired). Returns (the ids leased, in order; the ids already done)."""
+        owner (or whose lease expired, or whose holder `gone` says is gone). Returns (the ids
+        leased, in order; the ids already done)."""
         self._claims_table()
         ids = list(dict.fromkeys(test_ids))
         t = time.time() if now is None else now
@@ -282,14 +286,19 @@ class SQLiteStore:
         def go() -> tuple[list[str], set[str]]:
             done: set[str] = set()
             held: set[str] = set()
+            holders: dict[str, bool] = {}  # holder of a live lease -> gone
             for i in range(0, len(ids), 500):
                 chunk = ids[i : i + 500]
                 marks = ",".join("?" * len(chunk))
                 done |= {r[0] for r in self._db.execute(
                     f"SELECT test_id FROM results WHERE status='done' AND test_id IN ({marks})", chunk)}
-                held |= {r[0] for r in self._db.execute(
-                    f"SELECT test_id FROM claims WHERE test_id IN ({marks}) AND owner != ? AND expires_at > ?",
-                    [*chunk, owner, t])}
+                for test_id, holder in self._db.execute(
+                    f"SELECT test_id, owner FROM claims WHERE test_id IN ({marks}) AND owner != ? AND expires_at > ?",
+                    [*chunk, owner, t]):
+                    if holder not in holders:
+                        holders[holder] = gone is not None and gone(holder)
+                    if not holders[holder]:
+                        held.add(test_id)
             take = [i for i in ids if i not in done and i not in held]
             self._db.executemany(
                 "INSERT INTO claims(test_id, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT(test_id) "

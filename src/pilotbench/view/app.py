@@ -19,7 +19,8 @@ from aiohttp import web
 
 from .data import COUNT_CAP, INT64_MAX, BadRequest, ViewData, parse_filters
 from ..store.base import Store
-from .pages import Links, Pages, render_choices
+from .links import Links
+from .pages import Pages, render_choices
 
 log = logging.getLogger(__name__)
 

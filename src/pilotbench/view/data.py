@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..runner.outcome import error_cause
 from ..store.base import Store
 from ..store.records import COLUMNS, run_info
 from ..store.transcripts import decode_transcript
@@ -394,20 +395,12 @@ class ViewData:
 
 _GROUP_SQL = (
     "SELECT run_id, COALESCE(provider, ''), COALESCE(lane, ''), COALESCE(key_label, ''), status, "
-    "SUBSTR(COALESCE(infra_error, ''), 1, 80), COUNT(*), COALESCE(SUM(model_calls), 0), "
+    "SUBSTR(COALESCE(infra_error, ''), 1, 1000), COUNT(*), COALESCE(SUM(model_calls), 0), "
     "COALESCE(SUM(rate_limited), 0), COALESCE(SUM(retries), 0), MAX(finished_at), MAX(rowid), "
     "COALESCE(SUM(CASE WHEN success_level IN ('full_success', 'partial_success') THEN 1 ELSE 0 END), 0) "
     "FROM results WHERE run_id = ? AND rowid > ? GROUP BY run_id, COALESCE(provider, ''), COALESCE(lane, ''), "
-    "COALESCE(key_label, ''), status, SUBSTR(COALESCE(infra_error, ''), 1, 80)"
+    "COALESCE(key_label, ''), status, SUBSTR(COALESCE(infra_error, ''), 1, 1000)"
 )
-_VOLATILE = re.compile(r"\b(?:[0-9a-f]*\d[0-9a-f]*[a-f][0-9a-f]*|[0-9a-f]*[a-f][0-9a-f]*\d[0-9a-f]*|\d+\.\d+|\d{4,})\b", re.I)
-
-
-def error_cause(text: str) -> str:
-    """An infrastructure error's cause: its first line with ids, long and decimal numbers blanked
-    (an HTTP status or a retry count stays: it is part of the cause)."""
-    line = (text or "").strip().splitlines()[0] if (text or "").strip() else "unknown"
-    return _VOLATILE.sub("#", line)[:80]
 
 
 class _RunCounts:

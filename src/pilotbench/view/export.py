@@ -15,7 +15,8 @@ from typing import Any
 
 from ..store.base import Store
 from .data import ViewData
-from .pages import Pages, StaticLinks, render_choices
+from .links import StaticLinks
+from .pages import Pages, render_choices
 
 MISSING = "missing.html"
 

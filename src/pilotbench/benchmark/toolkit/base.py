@@ -108,6 +108,11 @@ class Tool:
       chain instead takes an earlier step's output. `ref` names its output when "it" could mean two
       handles; `checked` are the settings its step states and the scorer compares; `destinations`
       say where the work ends up when it is the last step (`destination_words` fills their slots).
+      `surfaces` says, for a checked setting whose words are the tool's own (an enumeration worded
+      "the total" for ``sum``), what its step's words must contain to state a value: a function of the
+      value returning alternatives-tuples, every tuple needing one of its (lower-case) strings (read by
+      the derivability check; a setting not listed is checked by its parameter's `check` kind, or by
+      its value's spelling).
       `source`: it brings in the task's source data (a goal then says where the data is from);
       `source_format`: the format that data then has, whatever the task's source would be (a download's JSON).
     The walk: `weight` (how often it is taken when it may be, relative: the data work a real pipeline
@@ -135,6 +140,7 @@ class Tool:
     hard: tuple[str, ...]
     very_hard: tuple[str, ...]
     checked: tuple[str, ...] = ()
+    surfaces: Mapping[str, Callable[[Any], list[tuple[str, ...]]]] = field(default_factory=dict)
     destinations: tuple[str, ...] | None = None
     destination_words: Callable[[Mapping[str, Any], _Say], dict[str, Any]] | None = None
     fed_hard: tuple[str, ...] | None = None

@@ -29,6 +29,8 @@ _SCENARIOS = (
     ("delay_rate", (0.1, 0.25)),
     ("rate_rise", (0.02, 0.05)),
 )
+_ANALYSIS_SAID = {"descriptive": ("descriptive",), "correlation": ("move together", "correlation"), "trend": ("trend",),
+                  "anomaly": ("unusual", "anomaly")}  # what a step's words must contain to state its analysis
 _ANALYSIS_WORDS = {
     "descriptive": "a descriptive summary of {cols}",
     "correlation": "how {cols} move together",
@@ -239,6 +241,7 @@ ANALYZER = Tool(
         "[the patterns|the signals|the drivers] in {src} [studied|worked out|found], namely {d}",
     ),
     checked=("analysis_type", "columns"),
+    surfaces={"analysis_type": lambda v: [_ANALYSIS_SAID[v]]},
     weight=1.5,
     records=_analyzer_records,
 )
@@ -345,6 +348,7 @@ OPTIMIZER = Tool(
         "[an optimal|the best|the strongest] plan [out of|from|drawn from] {src} [that|which] {d}",
     ),
     checked=("objective", "constraints"),
+    surfaces={"objective": lambda v: [("maximis", "maximiz") if v == "maximize" else ("minimis", "minimiz")]},
     weight=1.5,
     extras={"optimal_value": lambda r, n: round(r.uniform(10.0, 1e5), 2)},
 )

@@ -14,6 +14,8 @@ from .spec import _FORMATS, Param, _data, _tool
 
 # How this category's settings are said in words.
 _METRIC_WORDS = {"sum": "the total {f}", "avg": "the average {f}", "max": "the highest {f}", "min": "the lowest {f}"}
+_METRIC_SAID = {"sum": ("total",), "avg": ("average", "mean"), "max": ("highest",), "min": ("lowest",),
+                "count": ("number of",)}  # what a step's words must contain to state its metric
 
 _GROUPS = (3, 60)  # groups an aggregation finds, at most one per record
 
@@ -395,6 +397,7 @@ AGGREGATOR = Tool(
         "{d} [rolled up|summed up|worked out] [from|out of] {src} [by group|per segment|as headline numbers]",
     ),
     checked=("group_by", "metric", "field"),
+    surfaces={"metric": lambda v: [_METRIC_SAID[v]]},
     weight=2.5,
     records=_aggregator_records,
     adjust_check=_aggregator_check,

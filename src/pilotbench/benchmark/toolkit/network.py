@@ -236,6 +236,7 @@ ROUTER = Tool(
         "[routing|steering] of the requests of {src} to {d}",
     ),
     checked=("destination", "strategy"),
+    surfaces={"strategy": lambda v: [(str(v).replace("_", " "),)]},
     destinations=("routed on to the {region} region", "steered to the {region} backends"),
     destination_words=lambda args, say: {"region": args.get("destination", "")},
     weight=0.4,

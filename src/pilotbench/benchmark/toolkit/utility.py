@@ -16,6 +16,7 @@ from .spec import _RESULTS, ANY, SAME, Param, _data, _lit, _tool
 _TTL_WORDS = {900: "for 15 minutes", 3600: "for an hour", 21600: "for six hours", 86400: "for a day"}
 _CHANNEL_WORDS = {"email": "by email", "slack": "on Slack", "sms": "by SMS", "webhook": "through a webhook"}
 _HELPER_WORDS = {"hash": "a content fingerprint", "generate_id": "a unique reference", "slugify": "a URL-friendly label"}
+_HELPER_SAID = {"hash": ("hash",), "generate_id": ("unique id", "generate_id"), "slugify": ("slug",)}  # stating its operation
 
 # --------------------------------------------------------------------------- simulator
 
@@ -138,6 +139,7 @@ CACHE = Tool(
         "{src} [cached|kept|held] [for reuse|under a key for reuse|so the source is spared repeat requests]{d}",
     ),
     checked=("ttl_seconds",),
+    surfaces={"ttl_seconds": lambda v: [(_TTL_WORDS[v].lower(),)]},
     destinations=("kept handy for reuse", "kept for reuse so nobody recomputes it"),
     weight=0.4,
     pass_through=True,
@@ -242,6 +244,7 @@ NOTIFIER = Tool(
         "[word|a message|a note] to the recipient [about|on] {src} [once it is in|as the outcome|when it is ready] {d}",
     ),
     checked=("channel",),
+    surfaces={"channel": lambda v: [(_CHANNEL_WORDS[v].lower(),)]},
     destinations=("sent to {recipient}", "in the inbox of {recipient}"),
     weight=1.2,
     any_skip=frozenset({"session", "connection", "raw", "file_list"}),
@@ -294,6 +297,7 @@ HELPER = Tool(
         "[a label|a reference|a tag] for {src}: {d}, [worked out|derived|made] [once|for good|for later]",
     ),
     checked=("operation",),
+    surfaces={"operation": lambda v: [_HELPER_SAID[v]]},
     destinations=("with {helper}", "labelled with {helper}"),
     destination_words=lambda args, say: {"helper": _HELPER_WORDS.get(str(args.get("operation", "")), "")},
     weight=0.4,

@@ -30,6 +30,19 @@ _WRONG_FIELD: dict[str, Any] = {  # a setting that names a field the data does n
     "rules": {"total_value": {"required": True}}, "mapping": {"total_value": "total_ref"},
     "group_by": ["total_value"], "field": "total_value", "target": "total_value",
 }
+
+
+def _wrong_fields(view: ToolView) -> dict[str, Any]:
+    """The settings of an offered tool a weak model can name a missing field in, with what it then puts
+    there, in the order it picks the first: the ones `_WRONG_FIELD` names, then any other required
+    setting whose schema says it takes existing fields (so a tool it knows only from the schema it is
+    offered gets the same mistakes; it reads nothing but that schema)."""
+    out = dict(_WRONG_FIELD)
+    for p in view.params:
+        if (p.name not in out and p.required and p.accepts is None and not p.literal and p.type in ("string", "array")
+                and p.description.lower().startswith("existing field")):
+            out[p.name] = ["total_value"] if p.type == "array" else "total_value"
+    return out
 _REFUSED = re.compile(r"parameter '(\w+)'")  # "unknown parameter 'data'", "parameter 'condition': ..."
 
 
@@ -453,7 +466,8 @@ class SimulatedModel:
         required = [p.name for p in view.params if p.required and p.name in args]
         if required:
             kinds.append("drop")
-        if any(k in args for k in _WRONG_FIELD):
+        wrong = _wrong_fields(view)
+        if any(k in args for k in wrong):
             kinds.append("field")
         if any(p.accepts is not None and p.name in args for p in view.params):
             kinds.append("handle")
@@ -463,8 +477,8 @@ class SimulatedModel:
         if kind == "drop":
             del args[rng.choice(required)]
         elif kind == "field":
-            key = next(k for k in _WRONG_FIELD if k in args)
-            args[key] = _WRONG_FIELD[key]
+            key = next(k for k in wrong if k in args)
+            args[key] = wrong[key]
         else:
             name = next(p.name for p in view.params if p.accepts is not None and p.name in args)
             args[name] = f"h_{rng.getrandbits(32):08x}"
