@@ -9,7 +9,7 @@ def test_all_names_resolve_and_are_listed_once() -> None:
         assert getattr(pilotbench, name) is not None
     public = {n for n in dir(pilotbench) if not n.startswith("_") and n not in {"api", "benchmark", "config", "errors",
               "limits", "models", "plan", "runner", "store", "reports", "cli", "mock_server", "suite", "view", "replay",
-              "cli_flags", "provenance", "secrets"}}
+              "cli_flags", "provenance", "secrets", "clock"}}
     assert public == set(pilotbench.__all__) - {"__version__"}
 
 
