@@ -15,7 +15,7 @@ import pytest
 from pilotbench.cli.summary import _print_summary
 from pilotbench.limits import Lane
 from pilotbench.mock_server import KeyLimits, MockConfig, MockServerThread
-from pilotbench.runner.outcome import lane_limits, run_state
+from pilotbench.runner.outcome import learnt_limits, run_state
 from pilotbench.runner.scheduler import RunSummary
 
 from .test_cli_run import cli  # one way to call the CLI in process
@@ -100,8 +100,8 @@ def test_run_state() -> None:
 def test_no_limits_learnt_for_a_lane_that_made_no_call() -> None:
     idle = Lane("p/...idle/m", provider="p", key_label="...idle", deployment="m", max_concurrency=8, learn_limits=True)
     assert idle.limit == 1  # probing: one call first, which is no limit learnt from anyone
-    assert lane_limits([idle]) == {}
-    assert lane_limits([idle], keep={"p/...idle/m": {}}) == {}
+    assert learnt_limits([idle]) == {}
+    assert learnt_limits([idle], keep={"p/...idle/m": {}}) == {}
 
 
 def test_after_an_unknown_model_the_summary_does_not_advise_running_again(

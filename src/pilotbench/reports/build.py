@@ -38,6 +38,8 @@ from ..benchmark.types import (
 from ..config import is_human_name
 from ..errors import UsageError
 from ..store.base import Store
+from ..store.queries import sql_and as _and
+from ..store.queries import sql_where as _where
 from .sections import (
     DEFINITIONS,
     _baseline,
@@ -175,14 +177,6 @@ def _castable(cast: Callable[[Any], Any], v: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
-
-
-def _and(*conds: str) -> str:
-    return " AND ".join(c for c in conds if c)
-
-
-def _where(cond: str) -> str:
-    return f"WHERE {cond}" if cond else ""
 
 
 _UNIT_SQL = f"""

@@ -12,7 +12,7 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-from ..store.leases import pid_alive as _pid_alive
+from ..store.leases import pid_alive
 
 
 def process_info() -> dict[str, Any]:
@@ -20,9 +20,6 @@ def process_info() -> dict[str, Any]:
     return {"pid": os.getpid(), "host": socket.gethostname()}
 
 
-def pid_alive(pid: int) -> bool:
-    """The store's one answer (`store.leases.pid_alive`), for a recorded pid (none below 1)."""
-    return pid > 0 and _pid_alive(pid)
 
 
 def process_gone(status: str | None, info: Mapping[str, Any]) -> bool:
@@ -33,7 +30,7 @@ def process_gone(status: str | None, info: Mapping[str, Any]) -> bool:
     pid, host = info.get("pid"), info.get("host")
     if not isinstance(pid, int) or not isinstance(host, str) or host != socket.gethostname():
         return False
-    return not pid_alive(pid)
+    return pid <= 0 or not pid_alive(pid)  # the store's one answer; no process has a pid below 1
 
 
 def describe_run(status: str, info: Mapping[str, Any], done: int = 0, errors: int = 0) -> str:

@@ -78,7 +78,7 @@ def exit_status(*, interrupted: bool, stopped_models: int, errors: int, not_run:
     return EXIT_OK
 
 
-def lane_limits(lanes: Iterable[Lane], keep: Collection[str] = ()) -> dict[str, dict[str, object]]:
+def learnt_limits(lanes: Iterable[Lane], keep: Collection[str] = ()) -> dict[str, dict[str, object]]:
     """What each lane has learnt of its provider's limits, for the run's record (`pilotbench
     status`): the concurrency it runs at against what was declared, and the budgets the provider
     stated in its x-ratelimit-* headers (per minute, and what was left). Lanes that learnt nothing

@@ -44,7 +44,7 @@ from .collector import collector_for_long_runs
 from .instances import InstanceCache
 from .logs import QuietFileHandler, close_logs, open_logs  # noqa: F401 - QuietFileHandler: its old import path
 from .order import aiter_of, longest_first
-from .outcome import error_cause, exit_status, lane_limits, lane_problems, run_state
+from .outcome import error_cause, exit_status, lane_problems, learnt_limits, run_state
 from .progress import Reporter, RunProgress
 from .runtime import ModelRuntime, Runtime
 from .writer import BatchWriter, import_rescued, rescue_files
@@ -638,7 +638,7 @@ class Runner:
             await self._record_lanes_now(writer)
 
     async def _record_lanes_now(self, writer: BatchWriter | None = None) -> None:
-        now = lane_limits(self.runtime.lanes.values(), keep=self._lanes_recorded)
+        now = learnt_limits(self.runtime.lanes.values(), keep=self._lanes_recorded)
         if not now or now == self._lanes_recorded:
             return
         try:

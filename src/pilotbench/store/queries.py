@@ -16,11 +16,13 @@ if TYPE_CHECKING:
     from .base import LatencyQuantiles, Store
 
 
-def _and(*conds: str) -> str:
+def sql_and(*conds: str) -> str:
+    """The conditions joined with AND, empty ones left out."""
     return " AND ".join(c for c in conds if c)
 
 
-def _where(cond: str) -> str:
+def sql_where(cond: str) -> str:
+    """A WHERE clause for `cond`, or nothing when it is empty."""
     return f"WHERE {cond}" if cond else ""
 
 
@@ -35,7 +37,7 @@ def latency_quantiles(
     the dialect's FROM clause giving each stored call_latencies (a JSON list) as rows of
     `j.value` (`r` the results row); `valid` the dialect's test that a row holds such a list.
     Both backends pick the same values, so reports agree."""
-    base = _and("r.call_latencies IS NOT NULL", valid, cond)
+    base = sql_and("r.call_latencies IS NOT NULL", valid, cond)
     # The filter columns are unambiguous (the JSON rows have no such columns), so cond applies as is.
     wanted = ", ".join(f"(cnt - 1) * {int(q)} / 100, (cnt - 1) * {int(q)} / 100 + 1" for q in qs)
     value = "CAST(j.value AS DOUBLE PRECISION)"
@@ -44,7 +46,7 @@ def latency_quantiles(
             SELECT COALESCE(r.provider, '') AS g1, COALESCE(r.key_label, '') AS g2, {value} AS v,
                    ROW_NUMBER() OVER (PARTITION BY {_LAT_GROUP} ORDER BY {value}) - 1 AS rn,
                    COUNT(*) OVER (PARTITION BY {_LAT_GROUP}) AS cnt
-            {source} {_where(base)}
+            {source} {sql_where(base)}
         ) AS q WHERE rn IN ({wanted})
     """
     picked: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
@@ -69,7 +71,7 @@ def lost_keys(store: Store, cond: str, params: Sequence[Any]) -> dict[tuple[str,
     """(provider, key label) -> why the key left its run ("disabled: 401 ..." / "parked: ..."), from the
     runs behind the selected rows (each run records its lost lanes as `keys_lost` in its info)."""
     try:
-        run_ids = {r[0] for r in store.query("SELECT DISTINCT run_id FROM results " + _where(cond), params)}
+        run_ids = {r[0] for r in store.query("SELECT DISTINCT run_id FROM results " + sql_where(cond), params)}
         runs = store.runs()
     except Exception:  # noqa: BLE001 - a store without a runs table (distributed owners) has nothing to add
         return {}
