@@ -287,6 +287,19 @@ def headline_section(report: dict[str, Any]) -> Section:
     return section
 
 
+def counts_section(report: dict[str, Any]) -> Section:
+    """The counts the viewer's overview shows under the headline: attempt rows by status and done
+    tests by success level, each count with the tests it counts. (The written report's summary
+    lists the same counts among its rows.)"""
+    status = _table("Attempts by status", ["", "value"],
+                    [[k.replace("_", " "), Cell(fmt_num(v), value=v, filters={"status": k})]
+                     for k, v in (report.get("by_status") or {}).items()], ["label", "count"])
+    levels = _table("Done tests by success level", ["", "value"],
+                    [[k.replace("_", " "), Cell(fmt_num(v), value=v, filters={"status": "done", "success_level": k})]
+                     for k, v in (report.get("by_success_level") or {}).items()], ["label", "count"])
+    return _section("counts", "Counts", [t for k, t in (("by_status", status), ("by_success_level", levels)) if k in report])
+
+
 def tables(report: dict[str, Any]) -> list[Section]:
     """The report as sections of tables (shared by Markdown and HTML): the headline per-model table
     first, the bookkeeping (operations, reply shapes) last."""
