@@ -226,3 +226,90 @@ def test_every_figure_of_the_tables_names_exactly_the_tests_it_counts(report, st
                     assert done_tests(cell.filters) == want, (s.id, t.caption, cell)
                     checked.add(s.id)
     assert {"headline", "baseline", "flaw_robustness", "tool_reliability", "prompt_sensitivity", "error_categories"} <= checked
+
+
+_FIGURE = re.compile(r"(?P<v>[+-]?\d+\.\d\d|–) \[(?P<lo>[+-]?\d+\.\d\d), (?P<hi>[+-]?\d+\.\d\d)\](?: n=(?P<n>\d+))?|– n=(?P<n0>\d+)")
+
+
+def _markdown_figures(md: str, titles: dict[str, str]) -> list[tuple[str, str, re.Match[str]]]:
+    """Every figure with an interval (or an empty one, `– n=0`) shown in the Markdown tables, with the
+    section id it is shown in and its row's label."""
+    found = []
+    section = ""
+    for line in md.splitlines():
+        if line.startswith("## "):
+            section = titles[line[3:]]
+        elif line.startswith("| ") and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip()[1:-1].split(" | ")]
+            found += [(section, cells[0], m) for c in cells if (m := _FIGURE.fullmatch(c))]
+    return found
+
+
+def _same(shown: str, raw: str, sign: bool = False) -> bool:
+    return shown == (f"{float(raw):+.2f}" if sign else f"{float(raw):.2f}")
+
+
+def test_every_figure_the_markdown_shows_has_its_csv_row(report):
+    """Each rate, mean, derived statistic and difference a Markdown table shows (value, interval, N)
+    is a row of the long CSV in the same section, unrounded there."""
+    titles = {s.title: s.id for s in tables(report)}
+    md = to_markdown(report)
+    rows = list(csv.DictReader(io.StringIO(to_csv(report))))
+    shown = _markdown_figures(md, titles)
+    seen_sections = set()
+    for section, label, m in shown:
+        n = m["n"] or m["n0"]
+        hits = [r for r in rows if r["section"] == section and (n is None or r["n"] == n)]
+        if m["n0"] is not None:  # an empty cell: the rate is absent, its N is not
+            hits = [r for r in hits if r["rate"] == ""]
+        else:
+            sign = m["v"].startswith(("+", "-")) or m["lo"].startswith(("+", "-"))
+            hits = [r for r in hits if r["ci_low"] != "" and _same(m["lo"], r["ci_low"], sign) and _same(m["hi"], r["ci_high"], sign)
+                    and (m["v"] == "–" and r["rate"] == "" or r["rate"] != "" and _same(m["v"], r["rate"], sign))]
+        assert hits, (section, label, m[0])
+        seen_sections.add(section)
+    assert {"headline", "baseline", "scale", "flaw_robustness", "tool_reliability", "prompt_sensitivity", "paired",
+            "comparisons", "reply_shapes"} <= seen_sections
+    assert len(shown) > 100
+
+
+def test_the_csv_is_the_tables_data_in_the_long_formats_order(report):
+    """The long CSV writes the data the table cells hold, one row per figure: an entry's figures
+    together (5.1: its success levels, means, then task types and difficulties), the headline's success
+    levels the table leaves out (partial, failure) included, and a comparison's five figures."""
+    from pilotbench.reports.render.longcsv import CSV_SECTIONS, figures
+
+    held = [d for s in tables(report) for t in s.tables for row in t.rows for c in row for d in c.data]
+    rows = list(csv.reader(io.StringIO(to_csv(report))))[1:]
+    assert len(rows) == len(held) == len(figures(tables(report)))
+    assert [CSV_SECTIONS.index(r[0]) for r in rows] == sorted(CSV_SECTIONS.index(r[0]) for r in rows)
+    e = report["baseline"][A8]
+    mine = [i for i, r in enumerate(rows) if r[0] == "baseline" and r[1] == A and r[8] == "tool_success_rate=0.8"]
+    assert mine == list(range(mine[0], mine[0] + len(mine)))  # together
+    keys = [rows[i][3] for i in mine]
+    assert keys[:11] == ["success", "full_success", "partial_success", "failure", "weighted_score", "tool_coverage",
+                         "workflow_adherence", "efficiency", "precision", "avg_turns", "avg_tool_calls"]
+    assert keys[11:] == list(e["by_task_type"]) + list(e["by_difficulty"])
+    head = [r[3] for r in rows if r[0] == "headline" and r[1] == A and r[8] == "tool_success_rate=0.8" and r[2] == "overall"]
+    assert head == ["success", "full_success", "partial_success", "failure", "weighted_score"]
+    c = report["comparisons"][0]
+    comp = [r for r in rows if r[0] == "comparisons"][:5]
+    assert [r[3] for r in comp] == ["diff", "mean_a", "mean_b", "p_value", "clusters"]
+    assert comp[0][1] == f"{c['a']} vs {c['b']}" and float(comp[0][5]) == c["diff"] and comp[0][4] == str(c["n_pairs"])
+
+
+def test_a_missing_figure_has_no_csv_row_and_a_count_keeps_its_n(report):
+    """A cell with no figure (a model not run at a rate) holds no data; the summary's counts are
+    their own N; an operation's latency is out of its number of latencies."""
+    rows = list(csv.DictReader(io.StringIO(to_csv(report))))
+    for s in tables(report):
+        for t in s.tables:
+            for row in t.rows:
+                for cell in row:
+                    if cell.text == "–":
+                        assert cell.data == () or all(d.value is None for d in cell.data), (s.id, cell)
+    total = next(r for r in rows if r["section"] == "summary" and r["key"] == "total")
+    assert total["n"] == total["rate"] == str(report["total"])
+    o = report["operations"][0]
+    p50 = next(r for r in rows if r["section"] == "operations" and r["key"] == "latency_p50")
+    assert p50["n"] == str(o["latency_calls"]) and p50["group"] == f"{o['provider']}/{o['key_label']}"

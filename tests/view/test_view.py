@@ -536,3 +536,47 @@ def test_turns_show_their_time_and_tokens_when_recorded(tmp_path: Path) -> None:
     assert re.findall(r'turn (\d) <span class="muted turn-time">· ([0-9.]+) s</span> <span class="muted turn-tokens">· '
                       r'([0-9,]+) tokens in, (\d+) out</span>', page) == [("1", "1.2", "1,200", "40"), ("2", "0.5", "1,300", "25")]
     assert "(each turn's below)" in page
+
+
+def test_the_overview_counts_are_the_models_tables_linked_to_their_tests(viewer: ViewerThread, view_db: Any) -> None:
+    """Under the headline, attempts by status and done tests by success level are the table model's
+    tables (`counts_section`), each count linked to exactly the tests it counts."""
+    from pilotbench.reports.render.model import counts_section
+
+    with open_store(view_db[0], create=False) as store:
+        rep = ViewData(store).report()
+    model = counts_section(rep)
+    assert [t.caption for t in model.tables] == ["Attempts by status", "Done tests by success level"]
+    assert [[r[0].text for r in t.rows] for t in model.tables] == [
+        list(rep["by_status"]), [k.replace("_", " ") for k in rep["by_success_level"]]]
+    _, body, _ = viewer.get("/results")
+    checked = 0
+    for t in model.tables:
+        part = body.split(f"<caption>{t.caption}</caption>", 1)[1].split("</table>", 1)[0]
+        for row in t.rows:
+            href, shown = re.search(rf'<td>{row[0].text}</td><td><a href="([^"]+)">([0-9,]+)</a>', part).groups()  # type: ignore[union-attr]
+            assert int(shown.replace(",", "")) == row[1].value
+            _, page, _ = viewer.get(html.unescape(href))
+            assert len(_rows(page)) == row[1].value, (row[0].text, href)
+            checked += 1
+    assert checked == len(rep["by_status"]) + len(rep["by_success_level"]) >= 5
+
+
+def test_the_viewer_offers_exactly_the_sections_the_table_model_has(view_db: Any) -> None:
+    """Every section of results the report holds is a page (the table model has a section for each);
+    a report key the model has no section for is not offered (there is no second flattener)."""
+    from pilotbench.reports.render.model import tables as model_tables
+    from pilotbench.view.report_tables import report_sections
+
+    with open_store(view_db[0], create=False) as store:
+        data = ViewData(store)
+        rep = data.report()
+        sections = report_sections(rep)
+        assert sections == [k for k in rep if k in {"baseline", "scale", "flaw_robustness", "tool_reliability",
+                                                     "prompt_sensitivity", "error_categories", "paired", "operations",
+                                                     "reply_shapes", "comparisons"}]
+        assert set(sections) <= {s.id for s in model_tables(rep)}
+        assert report_sections({**rep, "new_figures": {"a": {"b": 1}}}) == sections
+        pages = Pages(data, Links())
+        for s in sections:
+            assert pages.results(s) is not None

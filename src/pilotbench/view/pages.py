@@ -22,7 +22,7 @@ from .data import TestsPage, ViewData
 from .formats import fmt, fmt_seconds, fmt_time
 from .headline import headline_view
 from .links import Links
-from .report_tables import report_sections, report_tables, section_filters, section_title, section_view
+from .report_tables import overview_tables, report_sections, section_filters, section_title, section_view
 
 # ---------------------------------------------------------------------- the renderer
 
@@ -66,17 +66,11 @@ class Pages:
         note = ""
         if section is None:
             head = headline_view(rep, self.links)
-            overview = {"by_status": "Attempts by status", "by_success_level": "Done tests by success level"}
-            for k, name in overview.items():
-                if k in rep:
-                    tables.extend(report_tables(k, rep[k], rep, self.links, title=name))
+            tables = overview_tables(rep, self.links)
         else:
             shown = section_view(rep, section, self.links, section_filters(rep, section))
-            if shown is not None:
+            if shown is not None:  # always: a section is offered only when the table model has it
                 tables, note = shown
-            else:  # a key of the report the table model has no section for: its values, as they are
-                tables = report_tables(section, rep[section], rep, self.links, section_filters(rep, section),
-                                       title=section_title(section))
         return self._render(
             "results.html.j2", report=rep, sections=sections, section=section, tables=tables, head=head, note=note,
             titles={s: section_title(s) for s in sections}, title=section_title(section) if section else "Results",

@@ -1,9 +1,10 @@
 """Render a report dict (from `build_report`) as Markdown, long-format CSV, JSON or one
 self-contained HTML file with embedded plots.
 
-Markdown, HTML and the viewer render one typed table model (`model`: sections of tables with typed
-columns and cells; `tables(report)` builds the report's), so Markdown and HTML show the same cells:
-every rate as `0.62 [0.55, 0.69] n=120`, every mean with its interval and N. The package holds one
+Markdown, HTML, the long-format CSV and the viewer render one typed table model (`model`: sections
+of tables with typed columns and cells; `tables(report)` builds the report's), so Markdown and HTML
+show the same cells: every rate as `0.62 [0.55, 0.69] n=120`, every mean with its interval and N;
+the CSV writes the figures those cells hold as data (`Datum`), one row each. The package holds one
 concept per module: cells (formatting), model, markdown, longcsv, plots, htmlpage.
 """
 
@@ -17,8 +18,8 @@ from .htmlpage import PART_COLUMNS, WIDE_COLUMNS, fit_width, to_html, transpose_
 from .longcsv import CSV_HEADER, csv_rows, to_csv
 from .markdown import to_markdown
 from .model import (
-    AXIS_NAMES, HEADLINE_TITLE, KINDS, READING_GUIDE, SCORING_DOC, SPLIT_NAMES, Cell, Column, Link, Section, Table, _note,
-    _split_text, headline_section, tables,
+    AXIS_NAMES, HEADLINE_TITLE, KINDS, READING_GUIDE, SCORING_DOC, SPLIT_NAMES, Cell, Column, Datum, Link, Section, Table,
+    _note, _split_text, counts_section, headline_section, tables,
 )
 from .plots import make_plots
 
@@ -48,6 +49,7 @@ __all__ = [
     "Cell",
     "Column",
     "DASH",
+    "Datum",
     "HEADLINE_TITLE",
     "KINDS",
     "Link",
@@ -59,6 +61,7 @@ __all__ = [
     "Section",
     "Table",
     "WIDE_COLUMNS",
+    "counts_section",
     "csv_rows",
     "fit_width",
     "fmt_diff",
