@@ -404,7 +404,7 @@ def test_odd_gateway_fields_do_not_crash() -> None:
     (out,) = Gateway((200, body)).run(request())
     assert out.content is None and out.reasoning == "thinking"
     assert out.tool_calls == (ToolCall("call_0", "file_reader", '{"path": "a.csv"}'), ToolCall("c2", "noop", "{}"))
-    assert out.usage == Usage(0, 0) and out.finish_reason is None
+    assert out.usage == Usage(0, 0, reported=False) and out.finish_reason is None
 
 
 def test_hard_deadline_when_the_transport_ignores_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:

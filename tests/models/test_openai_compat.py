@@ -435,7 +435,7 @@ def test_odd_gateway_fields_do_not_crash() -> None:
     assert out.content is None
     assert out.reasoning == "thinking"
     assert out.tool_calls == (ToolCall("call_0", "file_reader", '{"path": "a.csv"}'), ToolCall("c2", "noop", "{}"))
-    assert out.usage == Usage(0, 0)
+    assert out.usage == Usage(0, 0, reported=False)  # no usage in the answer: unknown, not none
     assert out.finish_reason is None
 
 

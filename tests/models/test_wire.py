@@ -65,3 +65,16 @@ def test_both_transports_refuse_the_same_set_ups(cls: type[wire.WireProvider], k
     with pytest.raises(ConfigError) as info:
         cls(base_url="http://h/v1", **kwargs)
     assert str(info.value) == message
+
+
+def test_an_answer_without_usage_says_so_and_one_with_usage_is_read() -> None:
+    from pilotbench.benchmark.types import ModelOutput, Usage
+    from pilotbench.models.wire import _to_output
+
+    def answer(usage: object) -> dict:
+        return {"choices": [{"message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}], "usage": usage}
+
+    assert _to_output(answer({"prompt_tokens": 12, "completion_tokens": 0})).usage == Usage(12, 0)
+    assert _to_output(answer(None)).usage == Usage(0, 0, reported=False)
+    assert _to_output(answer({})).usage.reported is False
+    assert ModelOutput(content="x").usage.reported is False  # built without usage: nothing said

@@ -128,12 +128,19 @@ class ToolCall:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """The tokens of one call as its provider counted them. `reported` is False when the answer said
+    nothing about usage (the counts are then 0 and stand for "unknown", not "none")."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reported: bool = True
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+_UNREPORTED = Usage(reported=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +150,7 @@ class ModelOutput:
     content: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     reasoning: str | None = None
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = field(default_factory=lambda: _UNREPORTED)  # an output built without usage says nothing of it
     finish_reason: str | None = None
 
     @classmethod

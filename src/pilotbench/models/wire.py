@@ -260,7 +260,8 @@ def _to_output(response: Any) -> ModelOutput:
         content=_utf8(_text(_field(message, "content"))),
         tool_calls=tuple(calls),
         reasoning=_utf8(_text(reasoning)) or None,
-        usage=Usage(_count(_field(usage, "prompt_tokens")), _count(_field(usage, "completion_tokens"))),
+        usage=Usage(_count(_field(usage, "prompt_tokens")), _count(_field(usage, "completion_tokens")),
+                    reported=_field(usage, "prompt_tokens") is not None or _field(usage, "completion_tokens") is not None),
         finish_reason=str(finish) if finish is not None else None,
     )
 

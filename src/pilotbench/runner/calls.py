@@ -61,7 +61,7 @@ class CallStats:
     latencies: list[float] = field(default_factory=list)  # every call, failed ones too
     turn_seconds: list[float] = field(default_factory=list)  # the answered calls: one per turn of the conversation
     # The answered calls' usage as the provider reported it, beside turn_seconds: [prompt, completion],
-    # or None for a call that reported none (a provider without usage reports 0 and 0).
+    # or None for a call whose answer said nothing of usage (`Usage.reported`).
     turn_tokens: list[list[int] | None] = field(default_factory=list)
     timed_out_after: float | None = None  # a human player's turn that got no reply in time
     key_label: str = ""
@@ -200,7 +200,7 @@ async def call_model(
         stats.latencies.append(clock.now() - started)
         stats.turn_seconds.append(stats.latencies[-1])
         usage = output.usage
-        stats.turn_tokens.append([usage.prompt_tokens, usage.completion_tokens] if usage.total_tokens else None)
+        stats.turn_tokens.append([usage.prompt_tokens, usage.completion_tokens] if usage.reported else None)
         answered(rt)
         lane.release("ok", tokens_used=output.usage.total_tokens or None, tokens_estimated=tokens)
         if tokens:
