@@ -149,8 +149,12 @@ def test_a_scripted_player_plays_a_whole_run_through_files(tmp_path: Path, capsy
     out = capsys.readouterr().out
     assert code == 0, out
     steps0 = len(tasks[0].steps)
-    # one request per turn, numbered 1.. without gaps, every one answered
-    assert sorted(player.answered) == list(range(1, steps0 + 2 + 2 + 1))
+    # one request per turn and one score per test, numbered 1.. without gaps, every request answered
+    requests = sorted(int(p.stem[4:]) for p in io.glob("req-*.json"))
+    scores = sorted(int(p.stem[6:]) for p in io.glob("score-*.json"))
+    assert sorted(requests + scores) == list(range(1, steps0 + 2 + 2 + 2 + 1))
+    assert sorted(player.answered) == requests
+    assert scores == [steps0 + 3, steps0 + 6]  # each right after its test's last request
     first = player.requests[0]
     assert first["model"] == "alice" and len(first["tools"]) == 30 and first["messages"][0]["role"] == "system"
     assert first["pilotbench"]["timeout_s"] == 3600
@@ -174,6 +178,27 @@ def test_a_scripted_player_plays_a_whole_run_through_files(tmp_path: Path, capsy
     _, _, status, level, category, turns, calls, traj, _, _ = got[1]
     assert (status, level, category, turns, calls) == ("done", "failure", "tool_selection_errors", 2, 1)
     assert len(json.loads(traj)["turn_seconds"]) == 2
+
+    # each test's score file says what the store holds for that test, and why a step did not count
+    ends = [json.loads((io / f"score-{n}.json").read_text()) for n in scores]
+    assert [e["pilotbench"]["n"] for e in ends] == scores
+    stored = {r[0]: r[1:] for r in rows(db, "SELECT test_id, instance, success_level, error_category FROM results")}
+    assert {e["test_id"]: (e["success_level"], e["error_category"]) for e in ends} == {
+        t: (lvl, cat) for t, (_, lvl, cat) in stored.items()}
+    assert [e["tests_left"] for e in ends] == [1, 0]
+    full = next(e for e in ends if stored[e["test_id"]][0] == 0)
+    assert (full["steps_done"], full["steps"], full["why"]) == (steps0, steps0, None)
+    assert all(r["done"] for r in full["step_results"]) and full["text"].splitlines()[1] == (
+        f"result: full success, {steps0} of {steps0} steps done")
+    failed = next(e for e in ends if stored[e["test_id"]][0] == 1)
+    steps1 = len(tasks[1].steps)
+    assert (failed["steps_done"], failed["steps"]) == (1, steps1)
+    assert [r["tool"] for r in failed["step_results"]] == [s.tool for s in tasks[1].steps]
+    assert [r["done"] for r in failed["step_results"]] == [True] + [False] * (steps1 - 1)
+    assert failed["step_results"][1]["why"] == "never called"
+    assert failed["why"].startswith("A required tool was never called") and failed["why"].endswith("(tool_selection_errors)")
+    assert f"  step 2 ({tasks[1].steps[1].tool}) did not count: never called" in failed["text"].splitlines()
+    assert failed["text"].splitlines()[1] == f"result: failure, 1 of {steps1} steps done"
 
     # the summary marks the player as human; so does every table of the report, with the player's N
     assert "human/alice (human)" in out
@@ -273,7 +298,11 @@ def test_a_timed_out_test_is_a_result_and_numbering_goes_on_across_resumes(tmp_p
     assert record.error_category == "timeout_errors" and record.turns == 1 and record.tool_calls == 1
     assert record.trajectory["stop_reason"] == "timeout"
     assert record.trajectory["timed_out_after"] >= 20.0 and len(record.trajectory["turn_seconds"]) == 1
-    assert sorted(p.name for p in io.iterdir()) == ["req-1.json", "req-2.json", "resp-1.json"]
+    assert sorted(p.name for p in io.iterdir()) == ["req-1.json", "req-2.json", "resp-1.json", "score-3.json"]
+    end = json.loads((io / "score-3.json").read_text())
+    assert (end["test_id"], end["success_level"], end["error_category"]) == (record.test_id, "failure", "timeout_errors")
+    assert (end["stop_reason"], end["steps_done"], end["tests_left"]) == ("timeout", 1, 0)
+    assert "no reply within its time limit" in end["why"]
     assert main(["view", "--db", str(tmp_path / "t.db"), "--export", str(tmp_path / "site")]) == 0
     page = next((tmp_path / "site").rglob(f"*{record.attempt_id}*.html")).read_text()
     assert "No reply within the turn's time limit: the test ended after waiting 20.0 s" in page
@@ -284,7 +313,7 @@ def test_a_timed_out_test_is_a_result_and_numbering_goes_on_across_resumes(tmp_p
     (io / "resp-2.json").write_text("{}")  # a late reply to the timed-out turn stays where it is
     grown = asyncio.run(play(2))  # one more instance: its requests start after the highest number
     assert grown.summary.completed == 1
-    assert json.loads((io / "req-3.json").read_text())["pilotbench"]["n"] == 3
+    assert json.loads((io / "req-4.json").read_text())["pilotbench"]["n"] == 4  # after score-3
     assert (io / "resp-2.json").read_text() == "{}"
 
 
@@ -398,6 +427,10 @@ def test_one_test_played_by_keyboard_with_a_bad_line_refused(tmp_path: Path) -> 
         term.type("final every step done.")
         term.type(f"RESULT: {done[-1]}")
         term.type("")
+        term.seen = ""
+        screen = term.expect("0 tests left")
+        assert "test 1 ended" in screen and f"result: full success, {len(task.steps)} of {len(task.steps)} steps done" in screen
+        assert "did not count" not in screen and "why not" not in screen
         term.expect("human/kim (human)")
         assert term.close() == 0
     finally:
@@ -421,6 +454,8 @@ def test_ctrl_c_at_the_prompt_stops_with_130_and_a_resume_plays_the_next_unplaye
         term.expect("An empty line sends.")
         term.type("final I give up")
         term.type("")
+        screen = term.expect("1 test left")
+        assert "test 1 ended" in screen and "result: failure, 0 of " in screen and ") did not count: never called" in screen
         term.expect("test 2 (kim)")
         term.expect("An empty line sends.")
         os.killpg(term.proc.pid, 2)  # what Ctrl-C at the terminal sends
@@ -437,3 +472,136 @@ def test_ctrl_c_at_the_prompt_stops_with_130_and_a_resume_plays_the_next_unplaye
     assert again.returncode == 0, again.stdout + again.stderr
     assert "test 1 (kim)" in again.stdout and "test 2" not in again.stdout  # only the unplayed one
     assert sorted(rows(db, "SELECT instance, status FROM results")) == [(0, "done"), (1, "done")]
+
+
+# ---------------------------------------------------------------------- the end of a test
+
+
+def test_the_terminal_shows_how_a_test_went_in_the_scorers_words() -> None:
+    """One step done, then an answer: the block gives the level, the steps done out of the task's,
+    each step that did not count with the scorer's reason, and the error category's rule."""
+    import io
+
+    from pilotbench.benchmark.episode import Episode
+    from pilotbench.benchmark.prompts import render_prompt
+    from pilotbench.benchmark.scoring import explain, explain_steps, score
+    from pilotbench.models.base import EndOfTest
+    from pilotbench.models.human import TerminalPlayer, reply_output
+
+    task = generate_instance("simple_task", 0, 42)
+    ep = Episode("t", task, render_prompt(task, "easy", "baseline"), 1.0)
+    reply = Reply(calls=[])
+    call = right_call(task, 0, [])["function"]
+    assert read_line(f"{call['name']} {call['arguments']}", reply, [call["name"]]) is None
+    ep.step(reply_output(reply, "native", 1))
+    ep.step(reply_output(Reply(calls=[], final=["done", f"RESULT: {ep.trajectory.calls[0].handle}"]), "native", 2))
+    s = score(task, ep.trajectory)
+    verdicts = explain_steps(task, ep.trajectory.calls)
+    end = EndOfTest("t1", "human/kim", s.success_level, s.error_category, ep.trajectory.stop_reason, s,
+                    tuple(st.tool for st in task.steps), tuple(verdicts), 3)
+    out = io.StringIO()
+    player = TerminalPlayer("kim", stdin=io.StringIO(""), stdout=out)
+    player.test_ended(end)
+    lines = out.getvalue().splitlines()
+    n = len(task.steps)
+    assert s.success_level == "failure" and s.error_category == "tool_selection_errors"
+    assert lines[1].strip("- ") == "test t1 ended"
+    assert lines[2] == f"result: failure, 1 of {n} steps done"
+    assert lines[3:3 + n - 1] == [f"  step {i + 1} ({task.steps[i].tool}) did not count: {verdicts[i].why}"
+                                  for i in range(1, n)]
+    assert verdicts[1].why == "never called"
+    assert lines[-2] == f"why not a full success: {explain(n).categories['tool_selection_errors']} (tool_selection_errors)"
+    assert lines[-1] == "3 tests left"
+    # unknown remaining count: no such line; a full success: no reason
+    out.truncate(0), out.seek(0)
+    full = EndOfTest("t2", "human/kim", "full_success", None, "final_answer", s, ("a",), (verdicts[0],), None)
+    player.test_ended(full)
+    assert [line.strip("- ") for line in out.getvalue().splitlines()] == ["", "test t2 ended",
+                                                                          "result: full success, 1 of 1 steps done"]
+
+
+class _Passing:
+    """A provider around the simulated model's, without the `test_ended` hook."""
+
+    kind = "simulated"
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def generate(self, request: ModelRequest, timeout: float) -> Any:
+        return await self.inner.generate(request, timeout)
+
+    def classify(self, error: BaseException) -> Any:
+        return self.inner.classify(error)
+
+    def end_conversation(self, messages: list[Any]) -> None:
+        end = getattr(self.inner, "end_conversation", None)
+        if end is not None:
+            end(messages)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _Listening(_Passing):
+    """The same, with the hook: keeps what it is told, or fails when told."""
+
+    def __init__(self, inner: Any, fail: bool = False) -> None:
+        super().__init__(inner)
+        self.fail = fail
+        self.ends: list[Any] = []
+
+    def test_ended(self, end: Any) -> None:
+        if self.fail:
+            raise OSError("disk full")
+        self.ends.append(end)
+
+
+@pytest.mark.parametrize("wrap", ["none", "without_hook", "hook", "failing_hook"])
+def test_the_hook_is_told_each_scored_test_and_changes_no_result(wrap: str, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    plan = PlanSpec(models=("sim/strong",), prompt_types=("baseline",), task_types=("simple_task", "data_pipeline"),
+                    num_instances=3, tool_success_rates=(0.8,))
+    rt = build_runtime(load_config(cwd=tmp_path), ["sim/strong"], clock=FakeClock())
+    model = rt.models["sim/strong"]
+    wrapper: _Passing | None = None
+    if wrap != "none":
+        inner = next(iter(model.providers.values()))
+        wrapper = _Passing(inner) if wrap == "without_hook" else _Listening(inner, fail=wrap == "failing_hook")
+        for lane in list(model.providers):
+            model.providers[lane] = wrapper
+
+    async def go() -> Runner:
+        with SQLiteStore(tmp_path / "s.db") as store:
+            runner = Runner(rt, store, options=RunOptions(handle_signals=False, live=False, progress_lines=False),
+                            keep_records=True)
+            await runner.run(plan)
+        return runner
+
+    runner = asyncio.run(go())
+    err = capsys.readouterr().err
+    records = sorted(runner.summary.records, key=lambda r: r.test_id)
+    assert runner.summary.completed == len(records) == 6
+    got = [(r.test_id, r.success_level, r.error_category, r.weighted_score, r.turns) for r in records]
+    # the same results whatever the provider is told (the simulated model answers by test, not by order)
+    expected = [(r.test_id, r.success_level, r.error_category, r.weighted_score, r.turns) for r in sorted(
+        asyncio.run(_plain_run(tmp_path / "plain", plan)), key=lambda r: r.test_id)]
+    assert got == expected
+    assert ("could not tell how test" in err) == (wrap == "failing_hook")
+    if wrap == "failing_hook":
+        assert err.count("could not tell how test") == 6 and "OSError: disk full" in err
+    if isinstance(wrapper, _Listening) and not wrapper.fail:
+        told = sorted(wrapper.ends, key=lambda e: e.test_id)
+        assert [(e.test_id, e.success_level, e.error_category) for e in told] == [g[:3] for g in got]
+        assert all(e.steps_done == sum(e.score.steps_done) and len(e.steps) == len(e.tools) for e in told)
+        assert sorted(e.tests_left for e in wrapper.ends) == list(range(6))
+
+
+async def _plain_run(directory: Path, plan: PlanSpec) -> list[Any]:
+    directory.mkdir()
+    rt = build_runtime(load_config(cwd=directory), ["sim/strong"], clock=FakeClock())
+    with SQLiteStore(directory / "p.db") as store:
+        runner = Runner(rt, store, options=RunOptions(handle_signals=False, live=False, progress_lines=False),
+                        keep_records=True)
+        await runner.run(plan)
+    return runner.summary.records

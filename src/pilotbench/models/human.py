@@ -10,15 +10,20 @@ model's (native tool calls or the text protocol, format help, stop rules, scorin
   (`{"role": "assistant", "content": ..., "tool_calls": [...]}`, or a whole chat completion). Write it
   to another name and rename it into place; a file that does not parse as JSON for `SETTLE_SECONDS`
   is taken as the reply's text. N is unique across the run and across resumes: numbering starts after
-  the highest N in the directory, and a request is never written over an existing file.
+  the highest N in the directory, and a request is never written over an existing file. When a test
+  ends, how it went is written as `DIR/score-N.json` under the next N (`end_document`).
 - **The terminal** (default): the task as the model sees it (system prompt, user message, the tools
   listed compactly, `?` to list them again, `? name` for one schema in full), then each tool result;
   the person types calls (`tool_name {"arg": ...}`, one per line) or `final <answer>`, and an empty
   line sends. Input is checked before it is sent (unknown tool, bad JSON): the person is told and
-  asked again, and no turn is spent.
+  asked again, and no turn is spent. When a test ends, a short block says how it went (`end_lines`).
 
 A turn not answered within the run's `--human-timeout` raises `PlayerTimeout`: the runner ends the
 test there, scored as it stands, with stop reason `timeout` (runner.scheduler).
+
+Both players implement the providers' optional `test_ended` hook (models.base): once a test is
+scored and handed to the store, the player learns its success level, the steps done out of the
+task's steps, why each step not done did not count, and how many tests are left.
 """
 
 from __future__ import annotations
@@ -35,17 +40,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..benchmark.scoring import explain
 from ..benchmark.types import ModelOutput, ToolCall
 from ..errors import ProviderError
 from ..clock import Clock, MonotonicClock
-from .base import ModelRequest
+from .base import EndOfTest, ModelRequest
 
 DEFAULT_TIMEOUT = 3600.0  # seconds a player may take over one turn
 POLL_SECONDS = 0.2
 SETTLE_SECONDS = 2.0
 FINAL_MARKER = "FINAL ANSWER:"
 
-_NUMBERED = re.compile(r"^(?:req|resp)-(\d+)\.json$")
+_NUMBERED = re.compile(r"^(?:req|resp|score)-(\d+)\.json$")
+LEVEL_WORDS = {"full_success": "full success", "partial_success": "partial success", "failure": "failure"}
 
 
 class PlayerTimeout(Exception):
@@ -113,11 +120,69 @@ def output_from_reply(doc: Any) -> ModelOutput:
         return ModelOutput(content=json.dumps(doc), finish_reason="stop")
 
 
+# ---------------------------------------------------------------------- the end of a test
+
+
+def end_lines(end: EndOfTest, number: int | None = None) -> list[str]:
+    """How a test went, in a few lines: its success level, the steps done out of the task's steps,
+    why each step not done did not count (the scorer's words), why it is not a full success, and
+    how many tests are left when that is known."""
+    steps = len(end.steps)
+    level = LEVEL_WORDS.get(end.success_level, end.success_level)
+    title = f"test {number} ended" if number is not None else f"test {end.test_id} ended"
+    lines = [f"{'-' * 30} {title} {'-' * 30}",
+             f"result: {level}, {end.steps_done} of {steps} steps done"]
+    for i, verdict in enumerate(end.steps):
+        if not verdict.done:
+            tool = end.tools[i] if i < len(end.tools) else "?"
+            lines.append(f"  step {i + 1} ({tool}) did not count: {verdict.why}")
+    why = end_reason(end)
+    if why:
+        lines.append(f"why not a full success: {why}")
+    if end.tests_left is not None:
+        lines.append(f"{end.tests_left} test{'' if end.tests_left == 1 else 's'} left")
+    return lines
+
+
+def end_reason(end: EndOfTest) -> str | None:
+    """Why a test is not a full success, in the scorer's words (None for a full success)."""
+    if end.success_level == "full_success":
+        return None
+    if end.stop_reason == "timeout":
+        return f"a turn got no reply within its time limit, so the test ended there ({end.error_category})"
+    rule = explain(len(end.steps)).categories.get(end.error_category or "", "")
+    return f"{rule} ({end.error_category})" if rule else end.error_category
+
+
+def end_document(end: EndOfTest, n: int | None = None) -> dict[str, Any]:
+    """A test's end as the file player writes it (`score-N.json`): the same facts as `end_lines`,
+    each as a field, and the lines themselves as `text`."""
+    doc: dict[str, Any] = {
+        "test_id": end.test_id,
+        "model": end.model,
+        "success_level": end.success_level,
+        "steps_done": end.steps_done,
+        "steps": len(end.steps),
+        "step_results": [{"step": i + 1, "tool": end.tools[i] if i < len(end.tools) else None, "done": v.done,
+                          "why": v.why} for i, v in enumerate(end.steps)],
+        "error_category": end.error_category,
+        "why": end_reason(end),
+        "stop_reason": end.stop_reason,
+        "scores": {"workflow_adherence": end.score.workflow_adherence, "tool_coverage": end.score.tool_coverage,
+                   "precision": end.score.precision, "efficiency": end.score.efficiency},
+        "tests_left": end.tests_left,
+        "text": "\n".join(end_lines(end)),
+    }
+    if n is not None:
+        doc["pilotbench"] = {"n": n}
+    return doc
+
+
 # ---------------------------------------------------------------------- file mode
 
 
 def highest_number(directory: Path) -> int:
-    """The highest N of any req-N.json or resp-N.json in `directory` (0 when none)."""
+    """The highest N of any req-N.json, resp-N.json or score-N.json in `directory` (0 when none)."""
     best = 0
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(directory):
@@ -128,7 +193,8 @@ def highest_number(directory: Path) -> int:
 
 
 class FilePlayer:
-    """A player behind files: writes DIR/req-N.json, waits for DIR/resp-N.json (module docstring)."""
+    """A player behind files: writes DIR/req-N.json, waits for DIR/resp-N.json, and writes
+    DIR/score-N.json when a test ends (module docstring)."""
 
     kind = "human"
 
@@ -142,18 +208,19 @@ class FilePlayer:
         self.settle = settle
         self._next: int | None = None
 
-    def _write_request(self, doc_for: Callable[[int], dict[str, Any]]) -> tuple[int, Path]:
-        """Write the request under the next free N, never over an existing file (os.link is exclusive)."""
+    def _write_request(self, doc_for: Callable[[int], dict[str, Any]], prefix: str = "req") -> tuple[int, Path]:
+        """Write the request (or a test's score, `prefix` "score") under the next free N, never over an
+        existing file (os.link is exclusive)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if self._next is None:
             self._next = highest_number(self.directory) + 1
         while True:
             n = self._next
             self._next += 1
-            if (self.directory / f"resp-{n}.json").exists():
+            if any((self.directory / f"{other}-{n}.json").exists() for other in ("req", "resp", "score") if other != prefix):
                 continue
-            target = self.directory / f"req-{n}.json"
-            tmp = self.directory / f".req-{n}.json.{os.getpid()}.tmp"
+            target = self.directory / f"{prefix}-{n}.json"
+            tmp = self.directory / f".{prefix}-{n}.json.{os.getpid()}.tmp"
             tmp.write_text(json.dumps(doc_for(n), indent=1, ensure_ascii=False), encoding="utf-8")
             try:
                 os.link(tmp, target)
@@ -182,6 +249,10 @@ class FilePlayer:
             if self.clock.now() >= deadline:
                 raise PlayerTimeout(self.timeout, f"{resp.name} did not come")
             await self.clock.sleep(self.poll)
+
+    def test_ended(self, end: EndOfTest) -> None:
+        """How the test went, as DIR/score-N.json under the next N (`end_document`)."""
+        self._write_request(lambda n: end_document(end, n), prefix="score")
 
     def classify(self, error: BaseException) -> ProviderError:
         # A directory that cannot be written or read will not heal by retrying: stop the player.
@@ -375,6 +446,13 @@ class TerminalPlayer:
             self._say("the tools are described in the system prompt above")
             return
         self._say(f"unknown tool {name!r}; type ? to list the tools")
+
+    def test_ended(self, end: EndOfTest) -> None:
+        """How the test just played went (`end_lines`); the next request starts a new test."""
+        self._say("")
+        for line in end_lines(end, self._tests or None):
+            self._say(line)
+        self._opening = None
 
     async def generate(self, request: ModelRequest, timeout: float) -> ModelOutput:
         loop = asyncio.get_running_loop()

@@ -29,10 +29,10 @@ from typing import Any
 
 from ..benchmark.episode import Episode, StopRules
 from ..benchmark.prompts import render_prompt
-from ..benchmark.scoring import score
+from ..benchmark.scoring import explain_steps, score
 from ..errors import StoreError, StoreUnavailable
 from ..limits import Clock, MonotonicClock
-from ..models.base import ModelRequest
+from ..models.base import EndOfTest, ModelRequest
 from ..models.human import PlayerTimeout
 from ..plan import PlanSpec, TestSpec, world_id
 from ..store.records import TestRecord, new_attempt_id
@@ -557,6 +557,8 @@ class Runner:
         record.lane = stats.lane
         record.finished_at = time.time()
         self._finish(record)
+        if record.status == "done" and episode is not None:
+            _tell_test_ended(rt, record, task, episode, stats.lane, self.progress)
         if self._writer.backlogged:  # the store is behind: hold this slot until it catches up
             await self._writer.drain()
 
@@ -705,6 +707,29 @@ def _end_conversation(rt: ModelRuntime, messages: list[Any]) -> None:
         end = getattr(provider, "end_conversation", None)
         if end is not None:
             end(messages)
+
+
+def _tell_test_ended(rt: ModelRuntime, record: TestRecord, task: Any, episode: Episode, lane: str | None,
+                     progress: RunProgress) -> None:
+    """Tell the provider that played a scored test how it went, once the result is handed to the
+    store: `test_ended(EndOfTest)` (models.base), which only the human players have. Nothing here
+    changes a result; a provider that fails to take it is said on stderr and the run goes on."""
+    played = rt.providers.get(lane) if lane else None
+    providers = [played] if played is not None else list({id(p): p for p in rt.providers.values()}.values())
+    hooks = [hook for p in providers if (hook := getattr(p, "test_ended", None)) is not None]
+    if not hooks:
+        return
+    traj = episode.trajectory
+    left = sum(c.planned - c.finished for (m, _), c in progress.cells.items() if m == record.model)
+    end = EndOfTest(record.test_id, record.model, record.success_level or "failure", record.error_category,
+                    traj.stop_reason, score(task, traj), tuple(s.tool for s in task.steps),
+                    tuple(explain_steps(task, traj.calls)), max(left, 0))
+    for hook in hooks:
+        try:
+            hook(end)
+        except Exception as e:  # noqa: BLE001 - telling how a test went never stops a run
+            print(f"{record.model}: could not tell how test {record.test_id} went: {type(e).__name__}: {e}",
+                  file=sys.stderr, flush=True)
 
 
 def _fields(plan: PlanSpec) -> dict[str, Any]:
