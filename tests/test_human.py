@@ -149,12 +149,13 @@ def test_a_scripted_player_plays_a_whole_run_through_files(tmp_path: Path, capsy
     out = capsys.readouterr().out
     assert code == 0, out
     steps0 = len(tasks[0].steps)
-    # one request per turn and one score per test, numbered 1.. without gaps, every request answered
+    # one request per turn, numbered 1.. without gaps, every one answered; one score per test, named
+    # after its test's last request
     requests = sorted(int(p.stem[4:]) for p in io.glob("req-*.json"))
     scores = sorted(int(p.stem[6:]) for p in io.glob("score-*.json"))
-    assert sorted(requests + scores) == list(range(1, steps0 + 2 + 2 + 2 + 1))
+    assert requests == list(range(1, steps0 + 2 + 2 + 1))
     assert sorted(player.answered) == requests
-    assert scores == [steps0 + 3, steps0 + 6]  # each right after its test's last request
+    assert scores == [steps0 + 2, steps0 + 4]
     first = player.requests[0]
     assert first["model"] == "alice" and len(first["tools"]) == 30 and first["messages"][0]["role"] == "system"
     assert first["pilotbench"]["timeout_s"] == 3600
@@ -298,8 +299,8 @@ def test_a_timed_out_test_is_a_result_and_numbering_goes_on_across_resumes(tmp_p
     assert record.error_category == "timeout_errors" and record.turns == 1 and record.tool_calls == 1
     assert record.trajectory["stop_reason"] == "timeout"
     assert record.trajectory["timed_out_after"] >= 20.0 and len(record.trajectory["turn_seconds"]) == 1
-    assert sorted(p.name for p in io.iterdir()) == ["req-1.json", "req-2.json", "resp-1.json", "score-3.json"]
-    end = json.loads((io / "score-3.json").read_text())
+    assert sorted(p.name for p in io.iterdir()) == ["req-1.json", "req-2.json", "resp-1.json", "score-2.json"]
+    end = json.loads((io / "score-2.json").read_text())
     assert (end["test_id"], end["success_level"], end["error_category"]) == (record.test_id, "failure", "timeout_errors")
     assert (end["stop_reason"], end["steps_done"], end["tests_left"]) == ("timeout", 1, 0)
     assert "no reply within its time limit" in end["why"]
@@ -313,7 +314,7 @@ def test_a_timed_out_test_is_a_result_and_numbering_goes_on_across_resumes(tmp_p
     (io / "resp-2.json").write_text("{}")  # a late reply to the timed-out turn stays where it is
     grown = asyncio.run(play(2))  # one more instance: its requests start after the highest number
     assert grown.summary.completed == 1
-    assert json.loads((io / "req-4.json").read_text())["pilotbench"]["n"] == 4  # after score-3
+    assert json.loads((io / "req-3.json").read_text())["pilotbench"]["n"] == 3
     assert (io / "resp-2.json").read_text() == "{}"
 
 

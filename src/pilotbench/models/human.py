@@ -11,7 +11,8 @@ model's (native tool calls or the text protocol, format help, stop rules, scorin
   to another name and rename it into place; a file that does not parse as JSON for `SETTLE_SECONDS`
   is taken as the reply's text. N is unique across the run and across resumes: numbering starts after
   the highest N in the directory, and a request is never written over an existing file. When a test
-  ends, how it went is written as `DIR/score-N.json` under the next N (`end_document`).
+  ends, how it went is written as `DIR/score-N.json`, N being the number of the test's last request
+  (`end_document`); the requests' numbers go on with no gap.
 - **The terminal** (default): the task as the model sees it (system prompt, user message, the tools
   listed compactly, `?` to list them again, `? name` for one schema in full), then each tool result;
   the person types calls (`tool_name {"arg": ...}`, one per line) or `final <answer>`, and an empty
@@ -51,7 +52,7 @@ POLL_SECONDS = 0.2
 SETTLE_SECONDS = 2.0
 FINAL_MARKER = "FINAL ANSWER:"
 
-_NUMBERED = re.compile(r"^(?:req|resp|score)-(\d+)\.json$")
+_NUMBERED = re.compile(r"^(?:req|resp)-(\d+)\.json$")
 LEVEL_WORDS = {"full_success": "full success", "partial_success": "partial success", "failure": "failure"}
 
 
@@ -182,7 +183,7 @@ def end_document(end: EndOfTest, n: int | None = None) -> dict[str, Any]:
 
 
 def highest_number(directory: Path) -> int:
-    """The highest N of any req-N.json, resp-N.json or score-N.json in `directory` (0 when none)."""
+    """The highest N of any req-N.json or resp-N.json in `directory` (0 when none)."""
     best = 0
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(directory):
@@ -194,7 +195,7 @@ def highest_number(directory: Path) -> int:
 
 class FilePlayer:
     """A player behind files: writes DIR/req-N.json, waits for DIR/resp-N.json, and writes
-    DIR/score-N.json when a test ends (module docstring)."""
+    DIR/score-N.json when a test ends, N its last request's (module docstring)."""
 
     kind = "human"
 
@@ -207,20 +208,20 @@ class FilePlayer:
         self.poll = poll
         self.settle = settle
         self._next: int | None = None
+        self._last: int | None = None  # the number of the running test's last request
 
-    def _write_request(self, doc_for: Callable[[int], dict[str, Any]], prefix: str = "req") -> tuple[int, Path]:
-        """Write the request (or a test's score, `prefix` "score") under the next free N, never over an
-        existing file (os.link is exclusive)."""
+    def _write_request(self, doc_for: Callable[[int], dict[str, Any]]) -> tuple[int, Path]:
+        """Write the request under the next free N, never over an existing file (os.link is exclusive)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if self._next is None:
             self._next = highest_number(self.directory) + 1
         while True:
             n = self._next
             self._next += 1
-            if any((self.directory / f"{other}-{n}.json").exists() for other in ("req", "resp", "score") if other != prefix):
+            if (self.directory / f"resp-{n}.json").exists():
                 continue
-            target = self.directory / f"{prefix}-{n}.json"
-            tmp = self.directory / f".{prefix}-{n}.json.{os.getpid()}.tmp"
+            target = self.directory / f"req-{n}.json"
+            tmp = self.directory / f".req-{n}.json.{os.getpid()}.tmp"
             tmp.write_text(json.dumps(doc_for(n), indent=1, ensure_ascii=False), encoding="utf-8")
             try:
                 os.link(tmp, target)
@@ -232,6 +233,7 @@ class FilePlayer:
 
     async def generate(self, request: ModelRequest, timeout: float) -> ModelOutput:
         n, _ = await asyncio.to_thread(self._write_request, lambda n: request_document(request, n, self.timeout))
+        self._last = n
         resp = self.directory / f"resp-{n}.json"
         deadline = self.clock.now() + self.timeout
         unreadable_since: float | None = None
@@ -251,8 +253,14 @@ class FilePlayer:
             await self.clock.sleep(self.poll)
 
     def test_ended(self, end: EndOfTest) -> None:
-        """How the test went, as DIR/score-N.json under the next N (`end_document`)."""
-        self._write_request(lambda n: end_document(end, n), prefix="score")
+        """How the test went, as DIR/score-N.json with N its last request's number (`end_document`);
+        a test that sent no request here is named by its id (score-<test id>.json)."""
+        n, self._last = self._last, None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        target = self.directory / f"score-{n if n is not None else end.test_id}.json"
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(end_document(end, n), indent=1, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, target)
 
     def classify(self, error: BaseException) -> ProviderError:
         # A directory that cannot be written or read will not heal by retrying: stop the player.
