@@ -521,6 +521,41 @@ def test_the_terminal_shows_how_a_test_went_in_the_scorers_words() -> None:
                                                                           "result: full success, 1 of 1 steps done"]
 
 
+def test_a_blind_round_tells_the_player_nothing_of_the_verdict(tmp_path: Path) -> None:
+    """--no-human-scores: the terminal says only that the test ended and how many are left; the file
+    player writes no score file; the request numbering is the same."""
+    import io
+
+    from pilotbench.benchmark.scoring import explain_steps, score
+    from pilotbench.benchmark.types import Trajectory
+    from pilotbench.models.base import EndOfTest
+    from pilotbench.models.human import FilePlayer, TerminalPlayer
+
+    task = generate_instance("simple_task", 0, 42)
+    trajectory = Trajectory()
+    s = score(task, trajectory)
+    end = EndOfTest("t1", "human/kim", s.success_level, s.error_category, "final_answer", s,
+                    tuple(st.tool for st in task.steps), tuple(explain_steps(task, trajectory.calls)), 2)
+    shown, blind = io.StringIO(), io.StringIO()
+    TerminalPlayer("kim", stdin=io.StringIO(""), stdout=shown).test_ended(end)
+    TerminalPlayer("kim", stdin=io.StringIO(""), stdout=blind, scores=False).test_ended(end)
+    assert "result: failure" in shown.getvalue() and "did not count" in shown.getvalue()
+    assert [line.strip("- ") for line in blind.getvalue().splitlines()] == ["", "test t1 ended", "2 tests left"]
+    for scores, files in ((True, ["score-t1.json"]), (False, [])):
+        where = tmp_path / str(scores)
+        FilePlayer("kim", where, scores=scores).test_ended(end)
+        assert sorted(p.name for p in where.iterdir()) == files if where.exists() else files == []
+    assert json.loads((tmp_path / "True" / "score-t1.json").read_text())["success_level"] == "failure"
+
+
+def test_the_blind_flag_needs_a_human_player(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pilotbench.cli import main
+
+    code = main(["run", "-m", "sim/weak", "-n", "1", "--db", str(tmp_path / "x.db"), "--no-human-scores"])
+    assert code == 2
+    assert "--human-scores is only used with a human player" in capsys.readouterr().err
+
+
 class _Passing:
     """A provider around the simulated model's, without the `test_ended` hook."""
 

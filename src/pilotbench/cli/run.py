@@ -57,7 +57,8 @@ from .summary import _print_summary
 @click.option("--transcripts", "transcripts", type=click.Choice(["none", "calls", "full"]), default="full", show_default=True, help="What the store keeps of each conversation: full (prompt and every turn), calls (every turn, not the prompt), none.")
 @click.option("--human-io", "human_io", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR", help="A human/<name> player plays through files: each request is written as DIR/req-N.json and its reply read from DIR/resp-N.json (an assistant message). Default: at the terminal.")
 @click.option("--human-timeout", "human_timeout", type=click.FloatRange(min=0.001), default=None, metavar="SECONDS", help="Seconds a human/<name> player may take over one turn; a turn not answered in time ends the test as `timeout`. [default: 3600]")
-def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, model_params, temperature, max_tokens, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, probe, log_dir, progress, progress_interval, executor, ray_address, transcripts, human_io=None, human_timeout=None):  # type: ignore[no-untyped-def]
+@click.option("--human-scores/--no-human-scores", "human_scores", default=None, help="Tell a human/<name> player how each test went when it ends (level, steps done, why a step did not count); --no-human-scores for a blind round. [default: on]")
+def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, num_instances, seed, severity, max_turns, model_params, temperature, max_tokens, db, config, key_policy, adaptive, max_concurrency, rpm, request_timeout, checkpoint_interval, prompt_parallel, provider_parallel, serial_models, dry_run, probe, log_dir, progress, progress_interval, executor, ray_address, transcripts, human_io=None, human_timeout=None, human_scores=None):  # type: ignore[no-untyped-def]
     """Run a benchmark plan (resuming: tests already done in the store are skipped).
 
     Exit status: 0 every planned test done; 2 bad input; 3 infrastructure errors left, or results saved
@@ -86,7 +87,7 @@ def run(model, group, prompt_types, task_types, difficulty, tool_success_rate, n
         max_turns=max_turns, config=cfg, group=_joined(group) or None,
     )
     serial = "model" if serial_models else ("provider" if not provider_parallel else ("prompt" if not prompt_parallel else "none"))
-    human = _human_options(cfg, plan, human_io, human_timeout, executor)
+    human = _human_options(cfg, plan, human_io, human_timeout, executor, human_scores)
     settings = RunSettings(key_policy=key_policy, adaptive=adaptive, max_concurrency=max_concurrency, rpm=rpm,
                            request_timeout=request_timeout, params=params or None,
                            human=human[1] if human is not None else None)
@@ -168,7 +169,8 @@ def _exit_for(summary) -> None:  # type: ignore[no-untyped-def]
         raise SystemExit(status)
 
 
-def _human_options(cfg, plan, io_dir: Path | None, timeout: float | None, executor: str):  # type: ignore[no-untyped-def]
+def _human_options(cfg, plan, io_dir: Path | None, timeout: float | None, executor: str,  # type: ignore[no-untyped-def]
+                   scores: bool | None = None):
     """(the human players, how they play) when the plan has a human/<name> model, else None; the
     human flags without a human player, several players at once, or Ray are bad input."""
     from ..config import is_human
@@ -176,7 +178,7 @@ def _human_options(cfg, plan, io_dir: Path | None, timeout: float | None, execut
 
     players = [m for m in plan.models if is_human(cfg, m)]
     if not players:
-        for flag, value in (("--human-io", io_dir), ("--human-timeout", timeout)):
+        for flag, value in (("--human-io", io_dir), ("--human-timeout", timeout), ("--human-scores", scores)):
             if value is not None:
                 raise UsageError(f"{flag} is only used with a human player: -m human/<name>")
         return None
@@ -186,7 +188,8 @@ def _human_options(cfg, plan, io_dir: Path | None, timeout: float | None, execut
         raise UsageError("a human player runs with --executor local (the default), not ray")
     if io_dir is not None:
         _check_creatable_dir(io_dir)
-    return players, HumanOptions(io_dir=io_dir, timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
+    return players, HumanOptions(io_dir=io_dir, timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+                                 scores=True if scores is None else scores)
 
 
 def _safe_argv() -> list[str]:

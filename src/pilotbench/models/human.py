@@ -73,6 +73,7 @@ class HumanOptions:
     poll: float = POLL_SECONDS
     settle: float = SETTLE_SECONDS
     clock: Clock | None = None
+    scores: bool = True  # tell the player how each test went when it ends (off for a blind round)
 
     @property
     def mode(self) -> str:
@@ -83,8 +84,8 @@ def make_player(name: str, options: HumanOptions | None) -> FilePlayer | Termina
     options = options or HumanOptions()
     if options.io_dir is not None:
         return FilePlayer(name, options.io_dir, timeout=options.timeout, clock=options.clock, poll=options.poll,
-                          settle=options.settle)
-    return TerminalPlayer(name, timeout=options.timeout)
+                          settle=options.settle, scores=options.scores)
+    return TerminalPlayer(name, timeout=options.timeout, scores=options.scores)
 
 
 # ---------------------------------------------------------------------- the wire: request out, message in
@@ -200,9 +201,10 @@ class FilePlayer:
     kind = "human"
 
     def __init__(self, name: str, directory: Path, *, timeout: float = DEFAULT_TIMEOUT, clock: Clock | None = None,
-                 poll: float = POLL_SECONDS, settle: float = SETTLE_SECONDS) -> None:
+                 poll: float = POLL_SECONDS, settle: float = SETTLE_SECONDS, scores: bool = True) -> None:
         self.name = name
         self.directory = Path(directory)
+        self.scores = scores
         self.timeout = timeout
         self.clock = clock or MonotonicClock()
         self.poll = poll
@@ -256,6 +258,8 @@ class FilePlayer:
         """How the test went, as DIR/score-N.json with N its last request's number (`end_document`);
         a test that sent no request here is named by its id (score-<test id>.json)."""
         n, self._last = self._last, None
+        if not self.scores:  # a blind round: the player learns nothing of the scorer's verdicts
+            return
         self.directory.mkdir(parents=True, exist_ok=True)
         target = self.directory / f"score-{n if n is not None else end.test_id}.json"
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -395,9 +399,10 @@ class TerminalPlayer:
     kind = "human"
 
     def __init__(self, name: str, *, timeout: float = DEFAULT_TIMEOUT, stdin: TextIO | None = None,
-                 stdout: TextIO | None = None) -> None:
+                 stdout: TextIO | None = None, scores: bool = True) -> None:
         self.name = name
         self.timeout = timeout
+        self.scores = scores
         self.out = stdout or sys.stdout
         self._reader = _LineReader(stdin or sys.stdin)
         self._opening: list[Any] | None = None  # the first messages of the test being played
@@ -458,7 +463,10 @@ class TerminalPlayer:
     def test_ended(self, end: EndOfTest) -> None:
         """How the test just played went (`end_lines`); the next request starts a new test."""
         self._say("")
-        for line in end_lines(end, self._tests or None):
+        lines = end_lines(end, self._tests or None)
+        if not self.scores:  # a blind round: that the test ended, and how many are left, nothing more
+            lines = [lines[0]] + [line for line in lines if line.endswith(("test left", "tests left"))]
+        for line in lines:
             self._say(line)
         self._opening = None
 
