@@ -291,6 +291,28 @@ def test_the_headline_breakdowns_are_the_reports_own_tables(viewer: ViewerThread
     assert checked == 6
 
 
+def test_the_headline_rows_are_the_reports_first_table_linked_to_their_tests(viewer: ViewerThread, view_db: Any) -> None:
+    """The per-model rows at the top of the Results page are the report's first headline table: the
+    same models in the same order, N as the table has it, and each figure linked to exactly the tests
+    it counts (N done tests; the Full figure's tests are that row's full successes)."""
+    from pilotbench.reports.render.model import headline_section
+    from pilotbench.view.headline import headline_view
+
+    with open_store(view_db[0], create=False) as store:
+        rep = ViewData(store).report()
+    table = headline_section(rep).tables[0]
+    rows = headline_view(rep, Links())["rows"]
+    assert [r["label"] for r in rows] == [r[0].text for r in table.rows] and rows
+    for row, model_row in zip(rows, table.rows):
+        assert row["n"] == model_row[1].value
+        _, page, _ = viewer.get(row["n_href"])
+        assert len(_rows(page)) == row["n"]
+        success, full, weighted = row["cells"]
+        assert success["href"] == weighted["href"] == row["n_href"]
+        _, page, _ = viewer.get(full["href"])
+        assert len(_rows(page)) == round(model_row[4].value["rate"] * row["n"])
+
+
 def test_error_cause_keeps_statuses_and_blanks_ids() -> None:
     assert error_cause("HTTP 429: slow down\ntrace") == "HTTP 429: slow down"
     assert error_cause("timeout after 30000 ms, request 0a1b2c3d4e") == "timeout after # ms, request #"

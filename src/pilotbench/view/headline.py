@@ -7,7 +7,6 @@ from typing import Any
 
 from ..reports.render.model import Cell, Table, headline_section
 from .links import Links, _text
-from .report_tables import _row_conditions, _row_label
 
 
 # ---------------------------------------------------------------------- the headline
@@ -32,31 +31,33 @@ _CHART_W, _BAR_H, _GAP = 300, 13, 5
 _PALETTE = ("#3b6fd4", "#d2803a", "#2f9e57", "#8a63d2", "#c2413a", "#5f7a8a", "#b59a1f", "#2aa3a3")
 
 
-def _chart(title: str, field_name: str, groups: list[str], rows: list[dict[str, Any]], key: str,
-           links: Links) -> dict[str, Any]:
-    """One panel of the headline chart: for each group (a prompt type or a difficulty), one bar per
-    model with its 95% interval; each bar links to the tests it counts."""
+def _chart(table: Table, field_name: str, links: Links) -> dict[str, Any]:
+    """One panel of the headline chart from a breakdown table of the report (a column per prompt type
+    or difficulty, a row per model): for each group, one bar per model with its 95% interval; each bar
+    links to the tests it counts."""
+    groups = [c.title for c in table.columns[1:]]
     label_w = 8 + 7 * max((len(g) for g in groups), default=4)
     x0 = label_w + 6
     bars, labels = [], []
     y = 22
-    for g in groups:
-        labels.append({"y": y + _BAR_H * len(rows) / 2 + 4, "text": g})
-        for j, row in enumerate(rows):
-            r = row["entry"].get(key, {}).get(g)
+    for gi, g in enumerate(groups, 1):
+        labels.append({"y": y + _BAR_H * len(table.rows) / 2 + 4, "text": g})
+        for j, row in enumerate(table.rows):
+            cell = row[gi]
+            r = cell.value
             if isinstance(r, dict) and r.get("rate") is not None:
                 ci = r.get("ci95") or [r["rate"], r["rate"]]
                 text, interval = _pct(r)
                 bars.append({
                     "x": x0, "y": y + j * _BAR_H, "w": max(1.0, r["rate"] * _CHART_W), "h": _BAR_H - 3,
                     "lo": x0 + ci[0] * _CHART_W, "hi": x0 + ci[1] * _CHART_W, "color": _PALETTE[j % len(_PALETTE)],
-                    "href": links.tests(status="done", **{**row["filters"], field_name: g}),
-                    "title": f"{row['label']}, {g}: {text} success (95% interval {interval}), N={r.get('n')}",
+                    "href": links.tests(status="done", **(cell.filters or {field_name: g})),
+                    "title": f"{row[0].text}, {g}: {text} success (95% interval {interval}), N={r.get('n')}",
                     "text": f"{text}", "tx": x0 + _CHART_W + 8,
                 })
-        y += _BAR_H * len(rows) + _GAP * 2
+        y += _BAR_H * len(table.rows) + _GAP * 2
     ticks = [{"x": x0 + f * _CHART_W, "text": f"{f:.0%}"} for f in (0, 0.25, 0.5, 0.75, 1.0)]
-    return {"title": title, "bars": bars, "labels": labels, "ticks": ticks, "width": x0 + _CHART_W + 50,
+    return {"title": table.caption, "bars": bars, "labels": labels, "ticks": ticks, "width": x0 + _CHART_W + 50,
             "height": y + 18, "x0": x0, "axis_y": y, "label_w": label_w}
 
 
@@ -82,27 +83,21 @@ def _linked(table: Table, links: Links) -> Table:
 
 def headline_view(report: dict[str, Any], links: Links) -> dict[str, Any]:
     """The Results page's opening: per model, success, full success and weighted score with their
-    95% intervals and N (the report's own `headline` figures), the conditions, and one chart."""
-    head = report.get("headline") or {}
+    95% intervals and N, the conditions, and one chart: the report's own headline tables (the table
+    model), each figure written as the viewer writes it and linked to the tests it counts."""
     meta = (report.get("sections") or {}).get("headline") or {}
+    tables = headline_section(report).tables
     rows = []
-    for label, e in head.items():
-        filters = {"model": e.get("model", label), **_row_conditions(e)}
+    for label, n, _instances, *figures in (tables[0].rows if tables else []):
         cells = []
-        for key, level, mean in (("success", None, False), ("full_success", "full_success", False),
-                                 ("weighted_score", None, True)):
-            text, interval = _pct(e.get(key), mean)
+        for cell, mean in zip(figures, (False, False, True)):
+            text, interval = _pct(cell.value, mean)
             cells.append({"text": text, "interval": interval, "title": f"95% interval {interval}" if interval else "",
-                          "href": links.tests(status="done", success_level=level, **filters)})
-        rows.append({"label": _row_label(label, report), "entry": e, "filters": filters, "n": e.get("n"),
-                     "n_href": links.tests(status="done", **filters), "cells": cells})
-    # the breakdowns are the report's own tables (the table model), each figure written as the viewer writes it
-    breakdowns = []
-    for table, (field_name, key) in zip(headline_section(report).tables[1:], (("prompt_type", "by_prompt_type"),
-                                                                             ("difficulty", "by_difficulty"))):
-        groups = [c.title for c in table.columns[1:]]
-        breakdowns.append({"table": _linked(table, links),
-                           "chart": _chart(table.caption, field_name, groups, rows, key, links) if rows else None})
+                          "href": links.tests(status="done", **(cell.filters or {}))})
+        rows.append({"label": label.text, "n": n.value, "n_href": links.tests(status="done", **(n.filters or {})),
+                     "cells": cells})
+    breakdowns = [{"table": _linked(table, links), "chart": _chart(table, field_name, links) if rows else None}
+                  for table, field_name in zip(tables[1:], ("prompt_type", "difficulty"))]
     covers = meta.get("covers") or {}
     names = (("suite_version", "Suite version"), ("tool_success_rate", "Tool success rates"),
              ("difficulty", "Difficulties"), ("prompt_type", "Prompt types"), ("task_type", "Task types"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import is_human_name, player_label
 from ..reports.render.model import Cell, Table, counts_section
 from ..reports.render.model import tables as model_tables
 from ..reports.words import SECTION_TITLES
@@ -25,21 +24,6 @@ _CONDITION_FILTERS = ("model", "prompt_type", "task_type", "difficulty", "tool_s
                       "max_turns", "suite_version")
 
 
-def _row_conditions(row: Any) -> dict[str, str]:
-    """Filters a report row states about itself: its model and the conditions it was split by."""
-    if not isinstance(row, dict):
-        return {}
-    ctx: dict[str, str] = {}
-    if isinstance(row.get("model"), str):
-        ctx["model"] = row["model"]
-    conditions = row.get("conditions")
-    if isinstance(conditions, dict):
-        for k, v in conditions.items():
-            if k in _CONDITION_FILTERS and isinstance(v, (str, int, float)) and not isinstance(v, bool):
-                ctx[k] = f"{v:g}" if isinstance(v, float) else str(v)
-    return ctx
-
-
 def section_filters(report: dict[str, Any], section: str) -> dict[str, str]:
     """Filters every test of a section shares: the conditions its `covers` lists with one value."""
     covers = ((report.get("sections") or {}).get(section) or {}).get("covers") or {}
@@ -49,14 +33,6 @@ def section_filters(report: dict[str, Any], section: str) -> dict[str, str]:
             v = values[0]
             ctx[k] = f"{v:g}" if isinstance(v, float) else str(v)
     return ctx
-
-
-def _row_label(label: str, report: dict[str, Any]) -> str:
-    """A row's label, a human player's marked as human with the player's number of tests."""
-    if not is_human_name(label):
-        return label
-    tests = ((report.get("players") or {}).get(label.partition(" [")[0]) or {}).get("tests")
-    return player_label(label, tests)
 
 
 def linked_table(table: Table, links: Links, base: dict[str, str] | None = None) -> Table:

@@ -266,12 +266,20 @@ def headline_section(report: dict[str, Any]) -> Section:
         return tuple(d for k in keys for d in _est("headline", e.get("model", ""), "overall", k, e.get(k), _conditions(e), m))
 
     # the Full cell also holds, as data, the success levels the table leaves out (partial, failure)
+    # each figure with the tests it counts: the row's (its model and the conditions it was split by)
+    def row(m: str, e: dict[str, Any]) -> list[str | Cell]:
+        tests = _row_filters(m, e)
+        return [Cell(m, filters=tests), Cell(fmt_num(e["n"]), value=e["n"], filters=tests), fmt_num(e.get("instances")),
+                Cell(fmt_rate(e.get("success")), value=e.get("success"), filters=tests, data=overall(m, e, "success")),
+                Cell(fmt_rate(e.get("full_success")), value=e.get("full_success"),
+                     filters={**tests, "success_level": "full_success"},
+                     data=overall(m, e, "full_success", "partial_success", "failure")),
+                Cell(fmt_mean(e.get("weighted_score")), value=e.get("weighted_score"), filters=tests,
+                     data=overall(m, e, "weighted_score"))]
+
     t1 = _table("Success, full success and weighted score (95% intervals)",
                 ["Model", "N", "Instances", "Success", "Full", "Weighted score"],
-                [[m, fmt_num(e["n"]), fmt_num(e.get("instances")),
-                  Cell(fmt_rate(e.get("success")), data=overall(m, e, "success")),
-                  Cell(fmt_rate(e.get("full_success")), data=overall(m, e, "full_success", "partial_success", "failure")),
-                  Cell(fmt_mean(e.get("weighted_score")), data=overall(m, e, "weighted_score"))] for m, e in head.items()],
+                [row(m, e) for m, e in head.items()],
                 _kinds("player", "count", "count", "rate", "rate", "mean"))
     prompts = _union(e.get("by_prompt_type", {}) for e in head.values())
     t2 = _table("Success by prompt type", ["Model"] + prompts,
